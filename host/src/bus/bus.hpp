@@ -1,0 +1,91 @@
+// The message bus: publish StreamMessages, keep the latest one per channel, fan out to
+// subscribers. The embedded (in-process) bus is the default; the Redis bus implements the
+// same interface.
+#pragma once
+
+#include "core/model.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace tickerd::bus {
+
+// One StreamMessage, serialised once. Every subscriber shares these bytes; the gateway
+// writes `sse_frame` / `ws_frame` as they are, with no per-subscriber JSON work.
+struct Message {
+    std::string channel;
+    DataType data_type;
+    std::string symbol;
+    uint64_t seq = 0;        // per channel, from 1
+    std::string id;          // "<unix_ms>-<seq>": unique, increasing per channel
+    std::chrono::system_clock::time_point timestamp;
+    std::string json;        // the StreamMessage object
+    std::string sse_frame;   // "id: <id>\ndata: <json>\n\n"
+    std::string ws_frame;    // {"type":"data","channel":…,"message":<json>}
+};
+using MessagePtr = std::shared_ptr<const Message>;
+
+// What a worker hands over to become a StreamMessage.
+struct Envelope {
+    DataType data_type;
+    std::string symbol;
+    std::string vendor;
+    boost::json::object data;  // normalised fields; "symbol" is added when missing
+    int retry_count = 0;
+    bool fallback_used = false;
+    double latency_ms = 0;
+};
+
+// Builds the message (and both wire frames) once.
+MessagePtr make_message(const Envelope& envelope, uint64_t seq,
+                        std::chrono::system_clock::time_point now);
+// Rebuilds a Message from StreamMessage JSON received from elsewhere (e.g. Redis);
+// nullptr when the text is not a well-formed StreamMessage.
+MessagePtr message_from_json(std::string json);
+
+// Hands out per-channel sequence numbers (thread-safe).
+class ChannelSequencer {
+public:
+    uint64_t next(const std::string& channel);
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, uint64_t> last_;
+};
+
+// Implemented by gateway sessions. deliver() is called from the publisher's thread and must
+// not block: it queues the message and returns.
+class Subscriber {
+public:
+    virtual ~Subscriber() = default;
+    virtual void deliver(const MessagePtr& message) = 0;
+};
+
+struct ChannelStats {
+    std::size_t subscribers = 0;
+    std::optional<std::chrono::system_clock::time_point> last_message_at;
+};
+
+class Bus {
+public:
+    virtual ~Bus() = default;
+    // Stores `message` as the channel's latest (kept for `ttl`) and delivers it to every
+    // subscriber of its channel.
+    virtual void publish(const MessagePtr& message, std::chrono::seconds ttl) = 0;
+    // The latest unexpired message of a channel, or nullptr.
+    virtual MessagePtr latest(const std::string& channel) = 0;
+    // Adds a subscriber; when the channel has a latest message it is delivered first.
+    // Deliveries may race with a concurrent publish: subscribers drop seq they have seen.
+    virtual void subscribe(const std::string& channel, const std::shared_ptr<Subscriber>& s) = 0;
+    virtual void unsubscribe(const std::string& channel, const Subscriber* s) = 0;
+    virtual ChannelStats stats(const std::string& channel) = 0;
+};
+
+std::unique_ptr<Bus> make_embedded_bus();
+
+}  // namespace tickerd::bus

@@ -1,0 +1,115 @@
+// Configuration: the daemon's startup settings (defaults < file < env < flags) and the
+// runtime state store for what the API changes (instruments, cadences, global settings),
+// written durably to the state folder before the API answers.
+#pragma once
+
+#include "core/model.hpp"
+#include "plugins/plugins.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tickerd::config {
+
+class ConfigError : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct RedisSettings {
+    bool enabled = false;
+    std::string host = "localhost";
+    int port = 6379;
+    std::string password;
+    int db = 0;
+};
+
+struct DaemonConfig {
+    std::optional<std::filesystem::path> config_path;
+    std::string listen = "127.0.0.1:8000";
+    std::optional<std::filesystem::path> port_file;
+    std::vector<std::filesystem::path> plugin_dirs;
+    std::filesystem::path state_dir;
+    std::string role = "all";
+    RedisSettings redis;
+    bool streaming_enabled = true;
+    bool auto_start_workers = false;
+    bool vendors_given = false;  // false: one instance per loaded plugin
+    std::vector<plugins::InstanceConfig> vendors;
+    // Starting point for the state store; what the API changed later wins.
+    std::vector<Instrument> instruments;
+    std::map<DataType, Cadence> cadences;  // every data type present
+    GlobalSettings global;
+    // What the command line asked for besides running.
+    bool check_config = false;
+    bool show_version = false;
+    bool show_help = false;
+};
+
+// Where an unconfigured daemon looks for plugins and keeps state.
+struct InstallDefaults {
+    std::vector<std::filesystem::path> plugin_dirs;
+    std::filesystem::path state_dir;
+};
+
+using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+Environment process_environment();
+
+// Builds the configuration: built-in defaults, then the config file (--config or
+// TICKERD_CONFIG), then environment variables, then flags. Throws ConfigError with a
+// message naming the offending flag, variable or key.
+DaemonConfig load(int argc, const char* const* argv, const Environment& env,
+                  const InstallDefaults& defaults);
+// Parses one config file's JSON text on top of `base` (used by load and by tests).
+void apply_file(DaemonConfig& config, std::string_view json_text, const std::string& origin);
+std::string usage();
+
+// The runtime configuration as one immutable snapshot.
+struct RuntimeConfig {
+    uint64_t version = 0;
+    std::vector<Instrument> instruments;  // sorted by symbol
+    std::map<DataType, Cadence> cadences;
+    GlobalSettings global;
+
+    const Instrument* find_instrument(std::string_view symbol) const;
+};
+
+// Owns instruments, cadences and global settings at run time. Every change is written to
+// <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so
+// an API answer of 2xx means the change survives kill -9. Thread-safe.
+class StateStore {
+public:
+    // Loads <state_dir>/state.json when present (it wins over `initial`); otherwise starts
+    // from `initial`. Throws ConfigError if the state file exists but cannot be read.
+    StateStore(std::filesystem::path state_dir, RuntimeConfig initial);
+
+    std::shared_ptr<const RuntimeConfig> snapshot() const;
+
+    // Mutations persist before returning; they throw std::system_error when the state
+    // cannot be written (the change is then not applied).
+    Instrument upsert_instrument(Instrument instrument);
+    bool remove_instrument(std::string_view symbol);
+    Cadence put_cadence(Cadence cadence);
+    GlobalSettings put_global(GlobalSettings settings);
+
+    // Called (outside the store's lock) after every change.
+    void on_change(std::function<void()> listener);
+
+    const std::filesystem::path& state_file() const { return state_file_; }
+
+private:
+    void commit(std::shared_ptr<RuntimeConfig> next);  // persist, then swap
+
+    std::filesystem::path state_file_;
+    mutable std::mutex mutex_;
+    std::shared_ptr<const RuntimeConfig> current_;
+    std::vector<std::function<void()>> listeners_;
+};
+
+}  // namespace tickerd::config

@@ -1,0 +1,18 @@
+// Logging: Boost.Log's trivial logger, one line per event. Use
+//   BOOST_LOG_TRIVIAL(warning) << "vendor " << name << ": " << why;
+#pragma once
+
+#include <boost/log/trivial.hpp>
+
+#include <optional>
+#include <string_view>
+
+namespace tickerd::log {
+
+// Parses "debug", "info", "warning", "error".
+std::optional<boost::log::trivial::severity_level> parse_level(std::string_view text);
+// Sets up the console sink (stderr, timestamped) and the minimum level.
+void init(boost::log::trivial::severity_level level = boost::log::trivial::info);
+void set_level(boost::log::trivial::severity_level level);
+
+}  // namespace tickerd::log

@@ -1,0 +1,91 @@
+// The domain vocabulary every part of the daemon shares: data types, symbols, channels,
+// instruments, cadences and the global streaming settings, with their JSON forms.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tickerd {
+
+enum class DataType { market_data, news, fundamentals, analytics, insider_data };
+
+inline constexpr std::array<DataType, 5> kAllDataTypes = {
+    DataType::market_data, DataType::news, DataType::fundamentals, DataType::analytics,
+    DataType::insider_data};
+
+std::string_view to_string(DataType type);
+std::optional<DataType> parse_data_type(std::string_view text);
+
+// Upper-cases and validates a symbol: [A-Z0-9.^=-], 1–20 characters.
+std::optional<std::string> normalize_symbol(std::string_view text);
+
+// "stream:{data_type}:{symbol}"
+struct ChannelKey {
+    DataType data_type;
+    std::string symbol;
+    std::string name() const;
+    bool operator==(const ChannelKey&) const = default;
+};
+std::string channel_name(DataType type, std::string_view symbol);
+// Accepts only well-formed names (known data type, valid upper-case symbol).
+std::optional<ChannelKey> parse_channel(std::string_view channel);
+
+// A value that fails validation: which field and why (becomes a 422 or a config error).
+class ValidationError : public std::runtime_error {
+public:
+    ValidationError(std::string field, const std::string& why)
+        : std::runtime_error(field + ": " + why), field_(std::move(field)) {}
+    const std::string& field() const { return field_; }
+
+private:
+    std::string field_;
+};
+
+struct Instrument {
+    std::string symbol;
+    std::vector<DataType> data_types{DataType::market_data};
+    bool enabled = true;
+    boost::json::object custom_config;
+
+    bool serves(DataType type) const;
+};
+
+struct Cadence {
+    DataType data_type = DataType::market_data;
+    double interval_seconds = 60;
+    bool enabled = true;
+    int retry_attempts = 3;
+    double retry_backoff_multiplier = 2.0;
+    bool vendor_fallback = true;
+};
+Cadence default_cadence(DataType type);
+
+struct GlobalSettings {
+    bool global_enabled = true;
+    int max_retries = 3;
+    // Floor for the latest-value cache TTL; a channel's TTL is the larger of this and three
+    // intervals of its data type, so slow data types never read as empty between polls.
+    int cache_ttl_seconds = 300;
+};
+
+// JSON forms. The parse_* functions validate strictly (unknown keys, wrong types, ranges)
+// and throw ValidationError naming the field.
+boost::json::object to_json(const Instrument& instrument);
+boost::json::object to_json(const Cadence& cadence);
+boost::json::object to_json(const GlobalSettings& settings);
+Instrument parse_instrument(const boost::json::value& json);
+// `path_type` is the data type named by the URL (PUT /cadences/{type}); a body may omit it.
+Cadence parse_cadence(const boost::json::value& json, std::optional<DataType> path_type);
+GlobalSettings parse_global_settings(const boost::json::value& json, const GlobalSettings& base);
+
+// "2026-11-24T12:00:00.123Z"
+std::string iso8601_utc(std::chrono::system_clock::time_point when);
+
+}  // namespace tickerd

@@ -1,0 +1,55 @@
+// The gateway: HTTP/1.1 REST API, Server-Sent Events and WebSocket on one listener.
+#pragma once
+
+#include "bus/bus.hpp"
+#include "config/config.hpp"
+#include "plugins/plugins.hpp"
+#include "scheduler/scheduler.hpp"
+#include "telemetry/telemetry.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace tickerd::gateway {
+
+// Everything the handlers read or change. Owned by main; outlives the server.
+struct Services {
+    const config::DaemonConfig& config;
+    config::StateStore& state;
+    scheduler::WorkerManager& workers;
+    plugins::PluginHost& plugins;
+    bus::Bus& bus;
+    telemetry::Store& telemetry;
+    std::chrono::steady_clock::time_point started_at;
+};
+
+struct Limits {
+    std::size_t max_body_bytes = 64 * 1024;           // larger requests get 413
+    std::size_t max_queued_messages = 4096;           // per stream; beyond it the client is cut
+    std::size_t max_queued_bytes = 8 * 1024 * 1024;   // per stream
+    std::size_t max_channels_per_stream = 1000;
+    std::chrono::seconds keepalive_interval{15};      // SSE comment / WS ping when idle
+    std::chrono::seconds request_timeout{30};         // reading a request
+};
+
+class Server {
+public:
+    Server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
+           Services& services, Limits limits = {});
+    ~Server();
+
+    unsigned short port() const;
+    void start();
+    // Stops accepting, closes every stream cleanly (SSE: end of body; WS: close 1001).
+    void stop();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tickerd::gateway

@@ -1,0 +1,125 @@
+// The plugin host: finds vendor .so files, validates their descriptors, creates the
+// configured vendor instances and ranks them by priority.
+#pragma once
+
+#include "core/model.hpp"
+
+#include <tickerd/abi.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tickerd::plugins {
+
+// A loaded plugin file, or one that was refused (state == "refused", with the reason).
+struct PluginInfo {
+    std::string name;  // the plugin's declared name ("" when refused before reading it)
+    std::string version;
+    std::string description;
+    std::string file;
+    std::string abi_version;  // "1.0"
+    int default_priority = 0;
+    std::vector<std::string> data_types;
+    std::string state;  // "loaded" | "refused"
+    std::string error;  // why it was refused
+    std::chrono::system_clock::time_point loaded_at;
+};
+boost::json::object to_json(const PluginInfo& info);
+
+// One configured vendor instance (config file "vendors" entry).
+struct InstanceConfig {
+    std::string name;
+    std::string plugin;
+    std::optional<int> priority;  // default: the plugin's declared priority
+    bool enabled = true;
+    boost::json::object settings;
+    int timeout_ms = 10000;    // the host stops waiting after this; counts as transient
+    int max_concurrency = 4;   // calls in flight at once (1 unless the plugin is thread-safe)
+};
+
+// Set by the caller when it stops waiting (timeout, shutdown); seen by the plugin through
+// tickerd_host_api.is_cancelled.
+struct CancelFlag {
+    std::atomic<bool> cancelled{false};
+};
+
+struct FetchOutcome {
+    tickerd_status status = TICKERD_E_PERMANENT;
+    std::string json;  // the data object on success
+    std::string message;
+    int64_t retry_after_ms = 0;
+    int32_t http_status = 0;
+};
+std::string_view status_name(tickerd_status status);  // "ok", "transient", …
+
+class Module;  // a loaded library; kept alive by every instance created from it
+
+class Instance {
+public:
+    Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority, void* handle);
+    ~Instance();
+    Instance(const Instance&) = delete;
+    Instance& operator=(const Instance&) = delete;
+
+    const std::string& name() const { return config_.name; }
+    const std::string& plugin_name() const;
+    int priority() const { return priority_; }
+    int timeout_ms() const { return config_.timeout_ms; }
+    bool serves(DataType type) const;
+
+    // Blocking call into the plugin: run it on the vendor pool, never on an I/O thread.
+    // Returns TICKERD_E_TRANSIENT at once when max_concurrency calls are already in flight.
+    FetchOutcome fetch(DataType type, const std::string& symbol,
+                       std::chrono::system_clock::time_point deadline, const CancelFlag& cancel);
+
+private:
+    std::shared_ptr<Module> module_;  // keeps the library mapped while this instance lives
+    InstanceConfig config_;
+    int priority_;
+    void* handle_;
+    std::atomic<int> in_flight_{0};
+    int concurrency_limit_;
+};
+using InstancePtr = std::shared_ptr<Instance>;
+
+struct InstanceInfo {
+    std::string name;
+    std::string plugin;
+    int priority = 0;
+    bool enabled = true;
+    std::string state;  // "ready" | "failed" (create failed or plugin missing)
+    std::string error;
+};
+
+class PluginHost {
+public:
+    explicit PluginHost(std::vector<std::filesystem::path> plugin_dirs);
+    ~PluginHost();
+
+    // Loads every *.so in the plugin folders. A file that cannot be used is refused with one
+    // log line and a "refused" PluginInfo; the others keep working.
+    void load_all();
+    // Loads a single file (also used by --check-config and tests).
+    PluginInfo load_file(const std::filesystem::path& file);
+
+    // Creates the vendor instances. With no configs, every loaded plugin runs as one instance
+    // named after it at its declared priority. Returns the problems found (one line each).
+    std::vector<std::string> configure(const std::vector<InstanceConfig>& configs,
+                                       bool configs_given);
+
+    // Enabled, ready instances serving `type`, lowest priority number first (ties by name).
+    std::vector<InstancePtr> ranked_for(DataType type) const;
+    std::vector<PluginInfo> plugins() const;
+    std::vector<InstanceInfo> instances() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace tickerd::plugins

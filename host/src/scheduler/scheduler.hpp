@@ -1,0 +1,99 @@
+// The scheduler: one worker per data type polls every enabled instrument of that type once
+// per cadence interval (spread across the interval), walks vendors by priority with retries
+// and fallback, and publishes each result to the bus. Vendor calls run on a bounded pool,
+// never on the I/O threads.
+#pragma once
+
+#include "bus/bus.hpp"
+#include "config/config.hpp"
+#include "core/model.hpp"
+#include "plugins/plugins.hpp"
+#include "telemetry/telemetry.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace tickerd::scheduler {
+
+std::string worker_id(DataType type);                          // "worker_market_data"
+std::optional<DataType> parse_worker_id(std::string_view id);  // inverse
+
+struct WorkerStatus {
+    std::string worker_id;
+    DataType data_type = DataType::market_data;
+    std::string status = "stopped";  // "running" | "stopped" | "error"
+    std::optional<std::chrono::system_clock::time_point> last_run;  // last cycle finished
+    std::optional<std::chrono::system_clock::time_point> next_run;  // next cycle starts
+    uint64_t success_count = 0;
+    uint64_t error_count = 0;
+    std::optional<std::string> current_vendor;  // vendor of the last success
+    std::optional<std::string> last_error;
+    int polls_in_flight = 0;
+};
+boost::json::object to_json(const WorkerStatus& status);
+
+// ---- Pure policy, unit-tested without time passing ----
+
+// Delay before retry n (n = 1 for the first retry): min(multiplier^n, 60) seconds, with
+// "equal jitter" (half fixed, half random) so vendors are not hit in lockstep.
+std::chrono::milliseconds retry_delay(int retry, double multiplier, std::mt19937_64& rng);
+std::chrono::milliseconds retry_delay_without_jitter(int retry, double multiplier);
+
+// Offsets at which the n polls of one cycle start, spread evenly over the interval.
+std::vector<std::chrono::milliseconds> stagger_offsets(std::size_t polls,
+                                                       std::chrono::milliseconds interval);
+
+// Vendors benched after a rate-limited answer, until their retry-after passes.
+class Bench {
+public:
+    using Clock = std::function<std::chrono::steady_clock::time_point()>;
+    explicit Bench(Clock clock);
+    void bench(const std::string& vendor, std::chrono::milliseconds retry_after);
+    bool is_benched(const std::string& vendor) const;
+
+private:
+    Clock clock_;
+    mutable std::mutex mutex_;
+    std::map<std::string, std::chrono::steady_clock::time_point> until_;
+};
+
+struct Options {
+    std::size_t vendor_threads = 8;  // the pool plugin calls run on
+    // Injectable for tests: the wall clock stamped on messages and telemetry.
+    std::function<std::chrono::system_clock::time_point()> wall_clock =
+        [] { return std::chrono::system_clock::now(); };
+    // Injectable for tests: scales every delay (cadence stagger and retry backoff).
+    double time_scale = 1.0;
+    uint64_t seed = std::random_device{}();
+};
+
+class WorkerManager {
+public:
+    WorkerManager(boost::asio::io_context& io, config::StateStore& state,
+                  plugins::PluginHost& plugins, bus::Bus& bus, telemetry::Store& telemetry,
+                  Options options = {});
+    ~WorkerManager();
+
+    void start(DataType type);  // idempotent
+    void stop(DataType type);   // idempotent; in-flight polls finish, nothing new starts
+    void start_all();
+    void stop_all();
+    std::vector<WorkerStatus> statuses() const;
+    WorkerStatus status(DataType type) const;
+
+    // Stops everything, cancels in-flight vendor calls and waits (at most `grace`) for them.
+    void shutdown(std::chrono::milliseconds grace);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tickerd::scheduler

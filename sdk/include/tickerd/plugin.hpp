@@ -1,0 +1,182 @@
+// Header-only C++ layer over abi.h: write a class, declare it, and the C boundary is done.
+//
+//   class Echo {
+//   public:
+//       Echo(const tickerd::sdk::Host& host, std::string_view name, std::string_view settings);
+//       tickerd::sdk::Outcome fetch(const tickerd::sdk::Call& call);
+//   };
+//   TICKERD_DECLARE_PLUGIN(Echo, "echo", "1.0.0", "Echoes the symbol", 50,
+//                          TICKERD_PLUGIN_THREADSAFE, "market_data")
+//
+// The constructor may throw (the message becomes the refusal reason in the daemon log);
+// fetch may throw too (reported as a permanent error). Nothing escapes into the host.
+#ifndef TICKERD_PLUGIN_HPP
+#define TICKERD_PLUGIN_HPP
+
+#include <tickerd/abi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tickerd::sdk {
+
+inline std::string_view view(tickerd_str s) { return {s.ptr ? s.ptr : "", s.len}; }
+inline tickerd_str borrow(std::string_view s) { return {s.data(), s.size()}; }
+
+// The services the daemon offers, wrapped for C++.
+class Host {
+public:
+    explicit Host(const tickerd_host_api* api) : api_(api) {}
+
+    void log(int32_t level, std::string_view message) const {
+        api_->log(api_->host, level, borrow(message));
+    }
+    void debug(std::string_view m) const { log(TICKERD_LOG_DEBUG, m); }
+    void info(std::string_view m) const { log(TICKERD_LOG_INFO, m); }
+    void warning(std::string_view m) const { log(TICKERD_LOG_WARNING, m); }
+    void error(std::string_view m) const { log(TICKERD_LOG_ERROR, m); }
+    int64_t now_unix_ms() const { return api_->now_unix_ms(api_->host); }
+    const tickerd_host_api* api() const { return api_; }
+
+private:
+    const tickerd_host_api* api_;
+};
+
+// One fetch in progress.
+class Call {
+public:
+    Call(const tickerd_host_api* api, const tickerd_request* request)
+        : api_(api), request_(request) {}
+
+    std::string_view data_type() const { return view(request_->data_type); }
+    std::string_view symbol() const { return view(request_->symbol); }
+    int64_t deadline_unix_ms() const { return request_->deadline_unix_ms; }
+    // True once the host has given up on this call; long work should stop early.
+    bool cancelled() const { return api_->is_cancelled(request_->host_call) != 0; }
+
+private:
+    const tickerd_host_api* api_;
+    const tickerd_request* request_;
+};
+
+// What a fetch produced: a JSON object on success, a classified error otherwise.
+struct Outcome {
+    tickerd_status status = TICKERD_OK;
+    std::string json;     // the `data` object on success
+    std::string message;  // error detail
+    int64_t retry_after_ms = 0;
+    int32_t http_status = 0;
+
+    static Outcome ok(std::string json) { return {TICKERD_OK, std::move(json), {}, 0, 0}; }
+    static Outcome transient(std::string why) { return error(TICKERD_E_TRANSIENT, std::move(why)); }
+    static Outcome rate_limited(int64_t retry_after_ms, std::string why) {
+        Outcome o = error(TICKERD_E_RATE_LIMITED, std::move(why));
+        o.retry_after_ms = retry_after_ms;
+        return o;
+    }
+    static Outcome not_found(std::string why) { return error(TICKERD_E_NOT_FOUND, std::move(why)); }
+    static Outcome unsupported(std::string why) {
+        return error(TICKERD_E_UNSUPPORTED, std::move(why));
+    }
+    static Outcome auth(std::string why) { return error(TICKERD_E_AUTH, std::move(why)); }
+    static Outcome permanent(std::string why) { return error(TICKERD_E_PERMANENT, std::move(why)); }
+    static Outcome error(tickerd_status status, std::string why) {
+        return {status, {}, std::move(why), 0, 0};
+    }
+};
+
+namespace detail {
+
+inline void copy_message(char* out, size_t size, std::string_view text) {
+    if (!out || size == 0) return;
+    const size_t n = text.size() < size - 1 ? text.size() : size - 1;
+    std::memcpy(out, text.data(), n);
+    out[n] = '\0';
+}
+
+template <class Impl>
+struct Instance {
+    const tickerd_host_api* api;
+    Impl impl;
+};
+
+// C trampolines: every path out of the plugin is a status code, never an exception.
+template <class Impl>
+struct Trampolines {
+    static tickerd_status create(const tickerd_host_api* api, tickerd_str name, tickerd_str settings,
+                                 void** out, char* error, size_t error_size) {
+        try {
+            *out = new Instance<Impl>{api, Impl(Host(api), view(name), view(settings))};
+            return TICKERD_OK;
+        } catch (const std::exception& e) {
+            copy_message(error, error_size, e.what());
+        } catch (...) {
+            copy_message(error, error_size, "unknown exception in plugin constructor");
+        }
+        return TICKERD_E_PERMANENT;
+    }
+
+    static void destroy(void* instance) noexcept {
+        try {
+            delete static_cast<Instance<Impl>*>(instance);
+        } catch (...) {
+        }
+    }
+
+    static tickerd_status fetch(void* instance, const tickerd_request* request,
+                                tickerd_result* result) noexcept {
+        auto* self = static_cast<Instance<Impl>*>(instance);
+        Outcome outcome;
+        try {
+            outcome = self->impl.fetch(Call(self->api, request));
+        } catch (const std::exception& e) {
+            outcome = Outcome::permanent(std::string("plugin threw: ") + e.what());
+        } catch (...) {
+            outcome = Outcome::permanent("plugin threw a non-standard exception");
+        }
+        result->status = outcome.status;
+        result->retry_after_ms = outcome.retry_after_ms;
+        result->http_status = outcome.http_status;
+        copy_message(result->message, sizeof result->message, outcome.message);
+        if (outcome.status == TICKERD_OK) {
+            self->api->set_result_json(request->host_call, borrow(outcome.json));
+        }
+        return outcome.status;
+    }
+};
+
+}  // namespace detail
+}  // namespace tickerd::sdk
+
+#define TICKERD_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Declares the descriptor and the exported entry point for plugin class Impl.
+#define TICKERD_DECLARE_PLUGIN(Impl, name_, version_, description_, priority_, flags_, ...) \
+    namespace {                                                                             \
+    const char* const tickerd_data_types_[] = {__VA_ARGS__};                                \
+    const tickerd_plugin tickerd_descriptor_ = {                                            \
+        sizeof(tickerd_plugin),                                                             \
+        TICKERD_ABI_VERSION,                                                                \
+        name_,                                                                              \
+        version_,                                                                           \
+        description_,                                                                       \
+        priority_,                                                                          \
+        flags_,                                                                             \
+        tickerd_data_types_,                                                                \
+        sizeof(tickerd_data_types_) / sizeof(tickerd_data_types_[0]),                       \
+        &::tickerd::sdk::detail::Trampolines<Impl>::create,                                 \
+        &::tickerd::sdk::detail::Trampolines<Impl>::destroy,                                \
+        &::tickerd::sdk::detail::Trampolines<Impl>::fetch,                                  \
+    };                                                                                      \
+    }                                                                                       \
+    TICKERD_EXPORT const tickerd_plugin* tickerd_plugin_entry(uint32_t host_abi_version) {  \
+        if (TICKERD_ABI_VERSION_MAJOR(host_abi_version) != TICKERD_ABI_MAJOR) return nullptr; \
+        return &tickerd_descriptor_;                                                        \
+    }
+
+#endif  // TICKERD_PLUGIN_HPP
