@@ -1,0 +1,73 @@
+// Internal to the gateway: the boundary between the HTTP side (listener, sessions, REST
+// router) and the streaming side (SSE and WebSocket sessions). Not used outside gateway/.
+#pragma once
+
+#include "gateway/gateway.hpp"
+
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/value.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tickerd::gateway {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+// A refusal to show the client: HTTP status and the `detail` text.
+struct ApiError {
+    unsigned status;
+    std::string detail;
+};
+
+// The channels a subscription asks for: the union of explicit channels and
+// data_types × symbols, validated and de-duplicated, in a stable order.
+using ChannelSet = std::vector<std::string>;
+std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::string>& channels,
+                                                    const std::vector<std::string>& data_types,
+                                                    const std::vector<std::string>& symbols,
+                                                    std::size_t max_channels);
+// From a query string ("channels=a,b&data_types=..&symbols=..", already split from the path).
+std::variant<ChannelSet, ApiError> resolve_channels_from_query(std::string_view query,
+                                                               std::size_t max_channels);
+// From a POST body {"channels":[..],"data_types":[..],"symbols":[..]}.
+std::variant<ChannelSet, ApiError> resolve_channels_from_body(const boost::json::value& body,
+                                                              std::size_t max_channels);
+
+// Something that can be closed when the server stops.
+class Closable {
+public:
+    virtual ~Closable() = default;
+    virtual void close_for_shutdown() = 0;  // SSE: end the body; WS: close 1001 "going away"
+};
+
+// Tracks the open streams so Server::stop() can close them all.
+class StreamRegistry {
+public:
+    void add(const std::shared_ptr<Closable>& stream);
+    void close_all();
+    std::size_t open_count();
+
+private:
+    std::mutex mutex_;
+    std::vector<std::weak_ptr<Closable>> streams_;
+};
+
+struct StreamContext {
+    Services& services;
+    const Limits& limits;
+    StreamRegistry& registry;
+};
+
+// Take over a connection whose request asked for an event stream / a WebSocket upgrade.
+// The HTTP side has already validated the route; these own the connection from now on.
+void start_sse(boost::beast::tcp_stream stream, const Request& request, ChannelSet channels,
+               StreamContext context);
+void start_websocket(boost::beast::tcp_stream stream, Request request, StreamContext context);
+
+}  // namespace tickerd::gateway
