@@ -1,0 +1,273 @@
+#include "core/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <set>
+
+namespace tickerd {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::array<std::string_view, 5> kDataTypeNames = {"market_data", "news", "fundamentals",
+                                                            "analytics", "insider_data"};
+
+constexpr std::string_view kChannelPrefix = "stream:";
+
+bool is_symbol_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '^' || c == '=' ||
+           c == '-';
+}
+
+std::string data_type_list() {
+    std::string out;
+    for (auto name : kDataTypeNames) {
+        if (!out.empty()) out += ", ";
+        out += name;
+    }
+    return out;
+}
+
+// Strict field readers: each names the field when the type is wrong.
+const json::object& as_object(const json::value& v, const std::string& field) {
+    if (!v.is_object()) throw ValidationError(field, "expected an object");
+    return v.get_object();
+}
+
+bool read_bool(const json::value& v, const std::string& field) {
+    if (!v.is_bool()) throw ValidationError(field, "expected true or false");
+    return v.get_bool();
+}
+
+double read_number(const json::value& v, const std::string& field) {
+    if (v.is_int64()) return static_cast<double>(v.get_int64());
+    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+    if (v.is_double()) return v.get_double();
+    throw ValidationError(field, "expected a number");
+}
+
+int read_int(const json::value& v, const std::string& field, int min, int max) {
+    double d = read_number(v, field);
+    if (d != std::floor(d)) throw ValidationError(field, "expected an integer");
+    if (d < min || d > max) {
+        throw ValidationError(field, "must be between " + std::to_string(min) + " and " +
+                                         std::to_string(max));
+    }
+    return static_cast<int>(d);
+}
+
+std::string read_string(const json::value& v, const std::string& field) {
+    if (!v.is_string()) throw ValidationError(field, "expected a string");
+    return std::string(v.get_string());
+}
+
+DataType read_data_type(const json::value& v, const std::string& field) {
+    auto type = parse_data_type(read_string(v, field));
+    if (!type) {
+        throw ValidationError(field, "unknown data type '" + std::string(v.get_string()) +
+                                         "' (expected one of " + data_type_list() + ")");
+    }
+    return *type;
+}
+
+void reject_unknown_keys(const json::object& object, std::initializer_list<std::string_view> known,
+                         const std::string& where) {
+    for (const auto& item : object) {
+        if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
+            std::string field = where.empty() ? std::string(item.key())
+                                              : where + "." + std::string(item.key());
+            throw ValidationError(field, "unknown field");
+        }
+    }
+}
+
+}  // namespace
+
+std::string_view to_string(DataType type) { return kDataTypeNames[static_cast<size_t>(type)]; }
+
+std::optional<DataType> parse_data_type(std::string_view text) {
+    for (size_t i = 0; i < kDataTypeNames.size(); ++i) {
+        if (kDataTypeNames[i] == text) return kAllDataTypes[i];
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> normalize_symbol(std::string_view text) {
+    if (text.empty() || text.size() > 20) return std::nullopt;
+    std::string symbol(text);
+    for (char& c : symbol) {
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        if (!is_symbol_char(c)) return std::nullopt;
+    }
+    return symbol;
+}
+
+std::string ChannelKey::name() const { return channel_name(data_type, symbol); }
+
+std::string channel_name(DataType type, std::string_view symbol) {
+    std::string name(kChannelPrefix);
+    name += to_string(type);
+    name += ':';
+    name += symbol;
+    return name;
+}
+
+std::optional<ChannelKey> parse_channel(std::string_view channel) {
+    if (!channel.starts_with(kChannelPrefix)) return std::nullopt;
+    channel.remove_prefix(kChannelPrefix.size());
+    auto colon = channel.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto type = parse_data_type(channel.substr(0, colon));
+    auto symbol_text = channel.substr(colon + 1);
+    auto symbol = normalize_symbol(symbol_text);
+    // Channels are case-sensitive names: only the canonical upper-case form is one.
+    if (!type || !symbol || *symbol != symbol_text) return std::nullopt;
+    return ChannelKey{*type, *symbol};
+}
+
+bool Instrument::serves(DataType type) const {
+    return std::find(data_types.begin(), data_types.end(), type) != data_types.end();
+}
+
+Cadence default_cadence(DataType type) {
+    Cadence cadence;
+    cadence.data_type = type;
+    switch (type) {
+        case DataType::market_data: cadence.interval_seconds = 60; break;
+        case DataType::news: cadence.interval_seconds = 300; break;
+        case DataType::fundamentals: cadence.interval_seconds = 3600; break;
+        case DataType::analytics: cadence.interval_seconds = 600; break;
+        case DataType::insider_data: cadence.interval_seconds = 1800; break;
+    }
+    return cadence;
+}
+
+json::object to_json(const Instrument& instrument) {
+    json::array types;
+    for (auto type : instrument.data_types) types.emplace_back(to_string(type));
+    return {{"symbol", instrument.symbol},
+            {"data_types", std::move(types)},
+            {"enabled", instrument.enabled},
+            {"custom_config", instrument.custom_config}};
+}
+
+json::object to_json(const Cadence& cadence) {
+    return {{"data_type", to_string(cadence.data_type)},
+            {"interval_seconds", cadence.interval_seconds},
+            {"enabled", cadence.enabled},
+            {"retry_attempts", cadence.retry_attempts},
+            {"retry_backoff_multiplier", cadence.retry_backoff_multiplier},
+            {"vendor_fallback", cadence.vendor_fallback}};
+}
+
+json::object to_json(const GlobalSettings& settings) {
+    return {{"global_enabled", settings.global_enabled},
+            {"max_retries", settings.max_retries},
+            {"cache_ttl_seconds", settings.cache_ttl_seconds}};
+}
+
+Instrument parse_instrument(const json::value& value) {
+    const auto& object = as_object(value, "body");
+    reject_unknown_keys(object, {"symbol", "data_types", "enabled", "custom_config"}, "");
+    Instrument instrument;
+    const auto* symbol = object.if_contains("symbol");
+    if (!symbol) throw ValidationError("symbol", "field required");
+    auto normalized = normalize_symbol(read_string(*symbol, "symbol"));
+    if (!normalized) {
+        throw ValidationError("symbol",
+                              "must be 1-20 characters of A-Z, 0-9, '.', '^', '=' or '-', got '" +
+                                  std::string(symbol->get_string()) + "'");
+    }
+    instrument.symbol = *normalized;
+    if (const auto* types = object.if_contains("data_types")) {
+        if (!types->is_array()) throw ValidationError("data_types", "expected a list");
+        instrument.data_types.clear();
+        std::set<DataType> seen;
+        for (size_t i = 0; i < types->get_array().size(); ++i) {
+            auto type = read_data_type(types->get_array()[i],
+                                       "data_types[" + std::to_string(i) + "]");
+            if (seen.insert(type).second) instrument.data_types.push_back(type);
+        }
+        if (instrument.data_types.empty()) {
+            throw ValidationError("data_types", "must name at least one data type");
+        }
+    }
+    if (const auto* enabled = object.if_contains("enabled")) {
+        instrument.enabled = read_bool(*enabled, "enabled");
+    }
+    if (const auto* custom = object.if_contains("custom_config")) {
+        instrument.custom_config = as_object(*custom, "custom_config");
+    }
+    return instrument;
+}
+
+Cadence parse_cadence(const json::value& value, std::optional<DataType> path_type) {
+    const auto& object = as_object(value, "body");
+    reject_unknown_keys(object,
+                        {"data_type", "interval_seconds", "enabled", "retry_attempts",
+                         "retry_backoff_multiplier", "vendor_fallback"},
+                        "");
+    std::optional<DataType> type = path_type;
+    if (const auto* body_type = object.if_contains("data_type")) {
+        type = read_data_type(*body_type, "data_type");
+    }
+    if (!type) throw ValidationError("data_type", "field required");
+    Cadence cadence = default_cadence(*type);
+    if (const auto* interval = object.if_contains("interval_seconds")) {
+        cadence.interval_seconds = read_number(*interval, "interval_seconds");
+        // Sub-second cadences exist for demos and benchmarks; a day is the sane ceiling.
+        if (!(cadence.interval_seconds >= 0.01 && cadence.interval_seconds <= 86400)) {
+            throw ValidationError("interval_seconds", "must be between 0.01 and 86400");
+        }
+    }
+    if (const auto* enabled = object.if_contains("enabled")) {
+        cadence.enabled = read_bool(*enabled, "enabled");
+    }
+    if (const auto* attempts = object.if_contains("retry_attempts")) {
+        cadence.retry_attempts = read_int(*attempts, "retry_attempts", 0, 20);
+    }
+    if (const auto* multiplier = object.if_contains("retry_backoff_multiplier")) {
+        cadence.retry_backoff_multiplier = read_number(*multiplier, "retry_backoff_multiplier");
+        if (!(cadence.retry_backoff_multiplier >= 1.0 && cadence.retry_backoff_multiplier <= 10.0)) {
+            throw ValidationError("retry_backoff_multiplier", "must be between 1.0 and 10.0");
+        }
+    }
+    if (const auto* fallback = object.if_contains("vendor_fallback")) {
+        cadence.vendor_fallback = read_bool(*fallback, "vendor_fallback");
+    }
+    return cadence;
+}
+
+GlobalSettings parse_global_settings(const json::value& value, const GlobalSettings& base) {
+    const auto& object = as_object(value, "body");
+    reject_unknown_keys(object, {"global_enabled", "max_retries", "cache_ttl_seconds"}, "");
+    GlobalSettings settings = base;
+    if (const auto* enabled = object.if_contains("global_enabled")) {
+        settings.global_enabled = read_bool(*enabled, "global_enabled");
+    }
+    if (const auto* retries = object.if_contains("max_retries")) {
+        settings.max_retries = read_int(*retries, "max_retries", 0, 20);
+    }
+    if (const auto* ttl = object.if_contains("cache_ttl_seconds")) {
+        settings.cache_ttl_seconds = read_int(*ttl, "cache_ttl_seconds", 1, 7 * 86400);
+    }
+    return settings;
+}
+
+std::string iso8601_utc(std::chrono::system_clock::time_point when) {
+    using namespace std::chrono;
+    auto ms = duration_cast<milliseconds>(when.time_since_epoch()).count();
+    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    if (ms < 0 && ms % 1000 != 0) --seconds;
+    int millis = static_cast<int>(ms - static_cast<long long>(seconds) * 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    return buffer;
+}
+
+}  // namespace tickerd
