@@ -1,1 +1,170 @@
-int main() { return 0; }  // replaced by the lead
+// tickerd: wires the parts together and runs them. No logic of its own beyond start-up order
+// and the shutdown sequence.
+#include "bus/bus.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "gateway/gateway.hpp"
+#include "plugins/plugins.hpp"
+#include "scheduler/scheduler.hpp"
+#include "telemetry/telemetry.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace tickerd;
+
+namespace {
+
+constexpr int kIoThreads = 2;
+constexpr auto kShutdownGrace = std::chrono::seconds(5);
+constexpr auto kCloseFlushTime = std::chrono::milliseconds(500);
+
+// An installed daemon finds its vendors under its own prefix; one run from the build tree
+// uses the vendors built beside it and keeps state in ./var.
+config::InstallDefaults install_defaults() {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    fs::path installed_vendors = exe.parent_path().parent_path() / TICKERD_INSTALL_VENDOR_SUBDIR;
+    if (!ec && fs::is_directory(installed_vendors, ec)) {
+        return {{installed_vendors}, "/var/lib/tickerd"};
+    }
+    return {{TICKERD_BUILD_VENDOR_DIR}, fs::current_path() / "var"};
+}
+
+asio::ip::tcp::endpoint resolve_listen(asio::io_context& io, const std::string& listen) {
+    auto [host, port] = config::parse_listen(listen);
+    asio::ip::tcp::resolver resolver(io);
+    auto results = resolver.resolve(host, std::to_string(port),
+                                    asio::ip::resolver_base::numeric_service);
+    if (results.empty()) throw config::ConfigError("listen: cannot resolve '" + host + "'");
+    return results.begin()->endpoint();
+}
+
+// Written via a temporary file and rename, so a reader never sees a partial number.
+void write_port_file(const fs::path& path, unsigned short port) {
+    fs::path tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << port << "\n";
+        if (!out) throw std::runtime_error("cannot write port file " + tmp.string());
+    }
+    fs::rename(tmp, path);
+}
+
+int check_config(const config::DaemonConfig& cfg) {
+    plugins::PluginHost host(cfg.plugin_dirs);
+    host.load_all();
+    std::vector<std::string> problems;
+    for (const auto& plugin : host.plugins()) {
+        if (plugin.state != "loaded") problems.push_back(plugin.file + ": " + plugin.error);
+    }
+    for (auto& problem : host.configure(cfg.vendors, cfg.vendors_given)) {
+        problems.push_back(std::move(problem));
+    }
+    for (const auto& problem : problems) std::cout << "problem: " << problem << "\n";
+    std::cout << (problems.empty() ? "configuration OK\n" : "configuration has problems\n");
+    return problems.empty() ? 0 : 1;
+}
+
+config::RuntimeConfig initial_runtime(const config::DaemonConfig& cfg) {
+    config::RuntimeConfig runtime;
+    runtime.instruments = cfg.instruments;
+    runtime.cadences = cfg.cadences;
+    runtime.global = cfg.global;
+    return runtime;
+}
+
+int run(const config::DaemonConfig& cfg) {
+    plugins::PluginHost plugin_host(cfg.plugin_dirs);
+    plugin_host.load_all();
+    for (const auto& problem : plugin_host.configure(cfg.vendors, cfg.vendors_given)) {
+        BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;
+    }
+    config::StateStore state(cfg.state_dir, initial_runtime(cfg));
+    BOOST_LOG_TRIVIAL(info) << "state kept in " << state.state_file().string();
+    if (cfg.redis.enabled) {
+        BOOST_LOG_TRIVIAL(warning) << "REDIS_ENABLED is set, but this build serves from the "
+                                      "embedded bus only; Redis is not used";
+    }
+
+    asio::io_context io(kIoThreads);
+    auto bus = bus::make_embedded_bus();
+    telemetry::Store telemetry;
+    scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry);
+    gateway::Services services{cfg,  state, workers, plugin_host, *bus, telemetry,
+                               std::chrono::steady_clock::now()};
+    gateway::Server server(io, resolve_listen(io, cfg.listen), services);
+    server.start();
+    BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
+                            << server.port();
+    if (cfg.port_file) write_port_file(*cfg.port_file, server.port());
+
+    if (cfg.streaming_enabled && cfg.auto_start_workers) workers.start_all();
+
+    std::thread stopper;
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        BOOST_LOG_TRIVIAL(info) << "signal " << signal << ": shutting down";
+        server.stop();
+        // Workers finish their in-flight polls (bounded by the grace period) off the I/O
+        // threads, while the I/O threads flush the streams' clean closes.
+        stopper = std::thread([&] {
+            workers.shutdown(kShutdownGrace);
+            std::this_thread::sleep_for(kCloseFlushTime);
+            io.stop();
+        });
+    });
+
+    std::vector<std::thread> threads;
+    for (int i = 1; i < kIoThreads; ++i) threads.emplace_back([&] { io.run(); });
+    io.run();
+    for (auto& thread : threads) thread.join();
+    if (stopper.joinable()) stopper.join();
+    BOOST_LOG_TRIVIAL(info) << "stopped";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    config::DaemonConfig cfg;
+    try {
+        cfg = config::load(argc, argv, config::process_environment(), install_defaults());
+    } catch (const config::ConfigError& e) {
+        std::cerr << "tickerd: " << e.what() << "\n";
+        return argc > 0 && std::find(argv, argv + argc, std::string("--check-config")) != argv + argc
+                   ? 1
+                   : 2;
+    }
+    if (cfg.show_help) {
+        std::cout << config::usage();
+        return 0;
+    }
+    if (cfg.show_version) {
+        std::cout << "tickerd " << TICKERD_VERSION << " (plugin ABI " << TICKERD_ABI_MAJOR << "."
+                  << TICKERD_ABI_MINOR << ")\n";
+        return 0;
+    }
+    log::init(log::parse_level(cfg.log_level).value_or(boost::log::trivial::info));
+    if (cfg.check_config) return check_config(cfg);
+    try {
+        return run(cfg);
+    } catch (const std::exception& e) {
+        BOOST_LOG_TRIVIAL(fatal) << "cannot start: " << e.what();
+        return 1;
+    }
+}
