@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing tickerd needs on Debian 12 (as root, or via sudo).
+# Skips apt entirely when everything is already there, so repeated runs are fast.
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build ccache pkg-config
+    libboost1.81-dev libboost-json1.81-dev libboost-log1.81-dev libboost-filesystem1.81-dev
+    libboost-program-options1.81-dev libboost-thread1.81-dev libboost-test1.81-dev
+    libboost-url1.81-dev libhiredis-dev libcurl4-openssl-dev libssl-dev libsystemd-dev
+    redis-server curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The Debian package starts a system Redis; tests start their own on a free port instead.

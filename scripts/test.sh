@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds tickerd twice (a normal Debug build and an
+# ASan+UBSan build) and runs the whole suite in each. Exit status 0 = everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+
+jobs=$(nproc)
+export CTEST_OUTPUT_ON_FAILURE=1
+
+build() {  # build DIR [cmake args…]
+    local dir=$1; shift
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs"
+}
+
+echo "== build: debug"
+build build/debug
+echo "== test: debug"
+ctest --test-dir build/debug -j "$jobs" --timeout 300
+
+echo "== build: asan+ubsan"
+build build/asan -DTICKERD_SANITIZE=address,undefined
+echo "== test: asan+ubsan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/asan -j "$jobs" --timeout 600
