@@ -1,0 +1,124 @@
+#define BOOST_TEST_MODULE bus_embedded
+#include <boost/test/unit_test.hpp>
+
+#include "bus/bus.hpp"
+
+#include <thread>
+
+using namespace tickerd;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+struct Collector : bus::Subscriber {
+    std::mutex mutex;
+    std::vector<bus::MessagePtr> seen;
+    void deliver(const bus::MessagePtr& m) override {
+        std::lock_guard lock(mutex);
+        seen.push_back(m);
+    }
+};
+
+bus::MessagePtr quote(const std::string& symbol, uint64_t seq, double price) {
+    bus::Envelope envelope{DataType::market_data, symbol, "mock", {{"price", price}}, 0, false, 1.5};
+    return bus::make_message(envelope, seq, std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(message_is_serialised_once_with_both_frames) {
+    bus::Envelope envelope{DataType::news, "AAPL", "mock", {{"items", json::array{}}}, 2, true, 41};
+    auto m = bus::make_message(envelope, 7, std::chrono::system_clock::time_point(1000ms));
+    auto parsed = json::parse(m->json).as_object();
+    BOOST_TEST(parsed.at("channel").as_string() == "stream:news:AAPL");
+    BOOST_TEST(parsed.at("id").as_string() == "1000-7");
+    BOOST_TEST(parsed.at("update_type").as_string() == "snapshot");
+    BOOST_TEST(parsed.at("timestamp").as_string() == "1970-01-01T00:00:01.000Z");
+    BOOST_TEST(parsed.at("data").at("symbol").as_string() == "AAPL");  // added when missing
+    auto& metadata = parsed.at("metadata").as_object();
+    BOOST_TEST(metadata.at("worker_id").as_string() == "worker_news");
+    BOOST_TEST(metadata.at("seq").as_int64() == 7);
+    BOOST_TEST(metadata.at("retry_count").as_int64() == 2);
+    BOOST_TEST(metadata.at("fallback_used").as_bool());
+    BOOST_TEST(m->sse_frame == "id: 1000-7\ndata: " + m->json + "\n\n");
+    auto ws = json::parse(m->ws_frame).as_object();
+    BOOST_TEST(ws.at("type").as_string() == "data");
+    BOOST_TEST(ws.at("channel").as_string() == "stream:news:AAPL");
+    BOOST_TEST(json::serialize(ws.at("message")) == m->json);
+}
+
+BOOST_AUTO_TEST_CASE(message_from_json_rebuilds_the_same_frames) {
+    auto original = quote("MSFT", 3, 410.5);
+    auto copy = bus::message_from_json(original->json);
+    BOOST_REQUIRE(copy);
+    BOOST_TEST(copy->seq == 3u);
+    BOOST_TEST(copy->channel == original->channel);
+    BOOST_TEST(copy->sse_frame == original->sse_frame);
+    BOOST_TEST(copy->ws_frame == original->ws_frame);
+    BOOST_TEST(!bus::message_from_json("not json"));
+    BOOST_TEST(!bus::message_from_json(R"({"channel":"bogus","id":"1-1"})"));
+}
+
+BOOST_AUTO_TEST_CASE(subscribers_get_the_latest_first_then_every_publish) {
+    auto bus = bus::make_embedded_bus();
+    bus->publish(quote("AAPL", 1, 100), 60s);
+    auto a = std::make_shared<Collector>();
+    bus->subscribe("stream:market_data:AAPL", a);
+    BOOST_REQUIRE_EQUAL(a->seen.size(), 1u);
+    BOOST_TEST(a->seen[0]->seq == 1u);
+    bus->publish(quote("AAPL", 2, 101), 60s);
+    bus->publish(quote("MSFT", 1, 400), 60s);  // another channel: not delivered
+    BOOST_REQUIRE_EQUAL(a->seen.size(), 2u);
+    BOOST_TEST(a->seen[1]->seq == 2u);
+    BOOST_TEST(bus->stats("stream:market_data:AAPL").subscribers == 1u);
+
+    bus->unsubscribe("stream:market_data:AAPL", a.get());
+    bus->publish(quote("AAPL", 3, 102), 60s);
+    BOOST_TEST(a->seen.size() == 2u);
+    BOOST_TEST(bus->stats("stream:market_data:AAPL").subscribers == 0u);
+    BOOST_TEST(bus->latest("stream:market_data:AAPL")->seq == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(latest_expires_after_its_ttl) {
+    auto bus = bus::make_embedded_bus();
+    bus->publish(quote("AAPL", 1, 100), 0s);
+    BOOST_TEST(!bus->latest("stream:market_data:AAPL"));
+    BOOST_TEST(bus->stats("stream:market_data:AAPL").last_message_at.has_value());
+    BOOST_TEST(!bus->latest("stream:market_data:NOPE"));
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_subscriber_is_skipped_not_called) {
+    auto bus = bus::make_embedded_bus();
+    auto gone = std::make_shared<Collector>();
+    bus->subscribe("stream:market_data:AAPL", gone);
+    gone.reset();
+    bus->publish(quote("AAPL", 1, 100), 60s);  // must not crash (ASan would see a use-after-free)
+    BOOST_TEST(bus->stats("stream:market_data:AAPL").subscribers == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_publish_and_subscribe_lose_nothing) {
+    auto bus = bus::make_embedded_bus();
+    bus::ChannelSequencer sequencer;
+    constexpr int kMessages = 2000;
+    std::vector<std::shared_ptr<Collector>> subscribers;
+    for (int i = 0; i < 50; ++i) {
+        subscribers.push_back(std::make_shared<Collector>());
+        bus->subscribe("stream:market_data:AAPL", subscribers.back());
+    }
+    std::thread churn([&] {
+        for (int i = 0; i < 500; ++i) {
+            auto extra = std::make_shared<Collector>();
+            bus->subscribe("stream:market_data:AAPL", extra);
+            bus->unsubscribe("stream:market_data:AAPL", extra.get());
+        }
+    });
+    for (int i = 0; i < kMessages; ++i) {
+        bus->publish(quote("AAPL", sequencer.next("stream:market_data:AAPL"), i), 60s);
+    }
+    churn.join();
+    for (auto& s : subscribers) {
+        BOOST_REQUIRE_EQUAL(s->seen.size(), static_cast<size_t>(kMessages));
+        for (int i = 0; i < kMessages; ++i) BOOST_TEST(s->seen[i]->seq == uint64_t(i + 1));
+    }
+}

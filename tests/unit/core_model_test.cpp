@@ -1,0 +1,104 @@
+#define BOOST_TEST_MODULE core_model
+#include <boost/test/unit_test.hpp>
+
+#include "core/model.hpp"
+
+using namespace tickerd;
+namespace json = boost::json;
+
+BOOST_AUTO_TEST_CASE(symbols_are_upper_cased_and_validated) {
+    BOOST_TEST(normalize_symbol("aapl").value() == "AAPL");
+    for (auto ok : {"BRK-B", "^GSPC", "EURUSD=X", "BTC-USD", "RDS.A", "A", "ABCDEFGHIJ0123456789"}) {
+        BOOST_TEST(normalize_symbol(ok).has_value(), ok);
+    }
+    for (auto bad : {"", "AAPL MSFT", "A/B", "ÄPPLE", "ABCDEFGHIJ01234567890", "a:b", "x*"}) {
+        BOOST_TEST(!normalize_symbol(bad).has_value(), bad);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(channels_round_trip_and_reject_malformed_names) {
+    auto key = parse_channel("stream:market_data:AAPL");
+    BOOST_REQUIRE(key);
+    BOOST_TEST(key->symbol == "AAPL");
+    BOOST_TEST(key->name() == "stream:market_data:AAPL");
+    BOOST_TEST(channel_name(DataType::insider_data, "BRK-B") == "stream:insider_data:BRK-B");
+    for (auto bad : {"stream:market_data", "stream:quotes:AAPL", "market_data:AAPL",
+                     "stream:market_data:aapl", "stream:market_data:", "stream:news:A B"}) {
+        BOOST_TEST(!parse_channel(bad).has_value(), bad);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(data_types_parse_by_name_only) {
+    for (auto type : kAllDataTypes) BOOST_TEST((parse_data_type(to_string(type)) == type));
+    BOOST_TEST(!parse_data_type("quotes"));
+    BOOST_TEST(!parse_data_type("Market_Data"));
+}
+
+BOOST_AUTO_TEST_CASE(instrument_parsing_is_strict_and_names_the_field) {
+    auto instrument = parse_instrument(json::parse(
+        R"({"symbol":"tsla","data_types":["market_data","news","news"],"enabled":false})"));
+    BOOST_TEST(instrument.symbol == "TSLA");
+    BOOST_TEST(instrument.data_types.size() == 2u);  // duplicates folded
+    BOOST_TEST(!instrument.enabled);
+    BOOST_TEST(to_json(instrument).at("symbol").as_string() == "TSLA");
+
+    auto field_of = [](const char* text) {
+        try {
+            parse_instrument(json::parse(text));
+        } catch (const ValidationError& e) {
+            return e.field();
+        }
+        return std::string("no error");
+    };
+    BOOST_TEST(field_of(R"({"data_types":["news"]})") == "symbol");
+    BOOST_TEST(field_of(R"({"symbol":42})") == "symbol");
+    BOOST_TEST(field_of(R"({"symbol":"A B"})") == "symbol");
+    BOOST_TEST(field_of(R"({"symbol":"AAPL","data_types":"news"})") == "data_types");
+    BOOST_TEST(field_of(R"({"symbol":"AAPL","data_types":["quotes"]})") == "data_types[0]");
+    BOOST_TEST(field_of(R"({"symbol":"AAPL","data_types":[]})") == "data_types");
+    BOOST_TEST(field_of(R"({"symbol":"AAPL","enabled":"yes"})") == "enabled");
+    BOOST_TEST(field_of(R"({"symbol":"AAPL","colour":"red"})") == "colour");
+    BOOST_TEST(field_of(R"([1,2])") == "body");
+}
+
+BOOST_AUTO_TEST_CASE(cadence_defaults_and_validation) {
+    BOOST_TEST(default_cadence(DataType::market_data).interval_seconds == 60);
+    BOOST_TEST(default_cadence(DataType::news).interval_seconds == 300);
+    BOOST_TEST(default_cadence(DataType::fundamentals).interval_seconds == 3600);
+    BOOST_TEST(default_cadence(DataType::analytics).interval_seconds == 600);
+    BOOST_TEST(default_cadence(DataType::insider_data).interval_seconds == 1800);
+
+    auto cadence = parse_cadence(json::parse(R"({"interval_seconds":5,"retry_attempts":1})"),
+                                 DataType::news);
+    BOOST_TEST((cadence.data_type == DataType::news));
+    BOOST_TEST(cadence.interval_seconds == 5);
+    BOOST_TEST(cadence.retry_attempts == 1);
+    BOOST_TEST(cadence.retry_backoff_multiplier == 2.0);
+
+    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"interval_seconds":0})"), DataType::news),
+                      ValidationError);
+    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"retry_attempts":1.5})"), DataType::news),
+                      ValidationError);
+    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"retry_backoff_multiplier":0.5})"),
+                                    DataType::news),
+                      ValidationError);
+    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"interval_seconds":5})"), std::nullopt),
+                      ValidationError);
+}
+
+BOOST_AUTO_TEST_CASE(global_settings_merge_over_the_current_ones) {
+    GlobalSettings base;
+    base.cache_ttl_seconds = 900;
+    auto next = parse_global_settings(json::parse(R"({"global_enabled":false})"), base);
+    BOOST_TEST(!next.global_enabled);
+    BOOST_TEST(next.cache_ttl_seconds == 900);
+    BOOST_CHECK_THROW(parse_global_settings(json::parse(R"({"cache_ttl_seconds":-1})"), base),
+                      ValidationError);
+}
+
+BOOST_AUTO_TEST_CASE(timestamps_are_iso8601_utc_with_milliseconds) {
+    using namespace std::chrono;
+    system_clock::time_point t{milliseconds(1764000000123)};
+    BOOST_TEST(iso8601_utc(t) == "2025-11-24T16:00:00.123Z");
+    BOOST_TEST(iso8601_utc(system_clock::time_point{}) == "1970-01-01T00:00:00.000Z");
+}
