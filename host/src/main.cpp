@@ -45,8 +45,8 @@ config::InstallDefaults install_defaults() {
 asio::ip::tcp::endpoint resolve_listen(asio::io_context& io, const std::string& listen) {
     auto [host, port] = config::parse_listen(listen);
     asio::ip::tcp::resolver resolver(io);
-    auto results = resolver.resolve(host, std::to_string(port),
-                                    asio::ip::resolver_base::numeric_service);
+    auto results =
+        resolver.resolve(host, std::to_string(port), asio::ip::resolver_base::numeric_service);
     if (results.empty()) throw config::ConfigError("listen: cannot resolve '" + host + "'");
     return results.begin()->endpoint();
 }
@@ -73,7 +73,8 @@ int check_config(const config::DaemonConfig& cfg) {
     for (auto& problem : host.configure(cfg.vendors, cfg.vendors_given)) {
         problems.push_back(std::move(problem));
     }
-    for (const auto& problem : problems) std::cout << "problem: " << problem << "\n";
+    for (const auto& problem : problems)
+        std::cout << "problem: " << problem << "\n";
     std::cout << (problems.empty() ? "configuration OK\n" : "configuration has problems\n");
     return problems.empty() ? 0 : 1;
 }
@@ -103,8 +104,8 @@ int run(const config::DaemonConfig& cfg) {
     auto bus = bus::make_embedded_bus();
     telemetry::Store telemetry;
     scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry);
-    gateway::Services services{cfg,  state, workers, plugin_host, *bus, telemetry,
-                               std::chrono::steady_clock::now()};
+    gateway::Services services{
+        cfg, state, workers, plugin_host, *bus, telemetry, std::chrono::steady_clock::now()};
     gateway::Server server(io, resolve_listen(io, cfg.listen), services);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
@@ -129,9 +130,11 @@ int run(const config::DaemonConfig& cfg) {
     });
 
     std::vector<std::thread> threads;
-    for (int i = 1; i < kIoThreads; ++i) threads.emplace_back([&] { io.run(); });
+    for (int i = 1; i < kIoThreads; ++i)
+        threads.emplace_back([&] { io.run(); });
     io.run();
-    for (auto& thread : threads) thread.join();
+    for (auto& thread : threads)
+        thread.join();
     if (stopper.joinable()) stopper.join();
     BOOST_LOG_TRIVIAL(info) << "stopped";
     return 0;
@@ -146,7 +149,8 @@ int main(int argc, char** argv) {
         cfg = config::load(argc, argv, config::process_environment(), install_defaults());
     } catch (const config::ConfigError& e) {
         std::cerr << "tickerd: " << e.what() << "\n";
-        return argc > 0 && std::find(argv, argv + argc, std::string("--check-config")) != argv + argc
+        return argc > 0 &&
+                       std::find(argv, argv + argc, std::string("--check-config")) != argv + argc
                    ? 1
                    : 2;
     }

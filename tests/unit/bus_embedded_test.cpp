@@ -21,7 +21,8 @@ struct Collector : bus::Subscriber {
 };
 
 bus::MessagePtr quote(const std::string& symbol, uint64_t seq, double price) {
-    bus::Envelope envelope{DataType::market_data, symbol, "mock", {{"price", price}}, 0, false, 1.5};
+    bus::Envelope envelope{
+        DataType::market_data, symbol, "mock", {{"price", price}}, 0, false, 1.5};
     return bus::make_message(envelope, seq, std::chrono::system_clock::now());
 }
 
@@ -119,6 +120,7 @@ BOOST_AUTO_TEST_CASE(concurrent_publish_and_subscribe_lose_nothing) {
     churn.join();
     for (auto& s : subscribers) {
         BOOST_REQUIRE_EQUAL(s->seen.size(), static_cast<size_t>(kMessages));
-        for (int i = 0; i < kMessages; ++i) BOOST_TEST(s->seen[i]->seq == uint64_t(i + 1));
+        for (int i = 0; i < kMessages; ++i)
+            BOOST_TEST(s->seen[i]->seq == uint64_t(i + 1));
     }
 }

@@ -8,7 +8,8 @@ namespace json = boost::json;
 
 BOOST_AUTO_TEST_CASE(symbols_are_upper_cased_and_validated) {
     BOOST_TEST(normalize_symbol("aapl").value() == "AAPL");
-    for (auto ok : {"BRK-B", "^GSPC", "EURUSD=X", "BTC-USD", "RDS.A", "A", "ABCDEFGHIJ0123456789"}) {
+    for (auto ok :
+         {"BRK-B", "^GSPC", "EURUSD=X", "BTC-USD", "RDS.A", "A", "ABCDEFGHIJ0123456789"}) {
         BOOST_TEST(normalize_symbol(ok).has_value(), ok);
     }
     for (auto bad : {"", "AAPL MSFT", "A/B", "ÄPPLE", "ABCDEFGHIJ01234567890", "a:b", "x*"}) {
@@ -29,7 +30,8 @@ BOOST_AUTO_TEST_CASE(channels_round_trip_and_reject_malformed_names) {
 }
 
 BOOST_AUTO_TEST_CASE(data_types_parse_by_name_only) {
-    for (auto type : kAllDataTypes) BOOST_TEST((parse_data_type(to_string(type)) == type));
+    for (auto type : kAllDataTypes)
+        BOOST_TEST((parse_data_type(to_string(type)) == type));
     BOOST_TEST(!parse_data_type("quotes"));
     BOOST_TEST(!parse_data_type("Market_Data"));
 }
@@ -68,8 +70,8 @@ BOOST_AUTO_TEST_CASE(cadence_defaults_and_validation) {
     BOOST_TEST(default_cadence(DataType::analytics).interval_seconds == 600);
     BOOST_TEST(default_cadence(DataType::insider_data).interval_seconds == 1800);
 
-    auto cadence = parse_cadence(json::parse(R"({"interval_seconds":5,"retry_attempts":1})"),
-                                 DataType::news);
+    auto cadence =
+        parse_cadence(json::parse(R"({"interval_seconds":5,"retry_attempts":1})"), DataType::news);
     BOOST_TEST((cadence.data_type == DataType::news));
     BOOST_TEST(cadence.interval_seconds == 5);
     BOOST_TEST(cadence.retry_attempts == 1);
@@ -79,9 +81,9 @@ BOOST_AUTO_TEST_CASE(cadence_defaults_and_validation) {
                       ValidationError);
     BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"retry_attempts":1.5})"), DataType::news),
                       ValidationError);
-    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"retry_backoff_multiplier":0.5})"),
-                                    DataType::news),
-                      ValidationError);
+    BOOST_CHECK_THROW(
+        parse_cadence(json::parse(R"({"retry_backoff_multiplier":0.5})"), DataType::news),
+        ValidationError);
     BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"interval_seconds":5})"), std::nullopt),
                       ValidationError);
 }

@@ -21,12 +21,12 @@ struct Message {
     std::string channel;
     DataType data_type;
     std::string symbol;
-    uint64_t seq = 0;        // per channel, from 1
-    std::string id;          // "<unix_ms>-<seq>": unique, increasing per channel
+    uint64_t seq = 0;  // per channel, from 1
+    std::string id;    // "<unix_ms>-<seq>": unique, increasing per channel
     std::chrono::system_clock::time_point timestamp;
-    std::string json;        // the StreamMessage object
-    std::string sse_frame;   // "id: <id>\ndata: <json>\n\n"
-    std::string ws_frame;    // {"type":"data","channel":…,"message":<json>}
+    std::string json;       // the StreamMessage object
+    std::string sse_frame;  // "id: <id>\ndata: <json>\n\n"
+    std::string ws_frame;   // {"type":"data","channel":…,"message":<json>}
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
@@ -50,10 +50,10 @@ MessagePtr message_from_json(std::string json);
 
 // Hands out per-channel sequence numbers (thread-safe).
 class ChannelSequencer {
-public:
+  public:
     uint64_t next(const std::string& channel);
 
-private:
+  private:
     std::mutex mutex_;
     std::unordered_map<std::string, uint64_t> last_;
 };
@@ -61,7 +61,7 @@ private:
 // Implemented by gateway sessions. deliver() is called from the publisher's thread and must
 // not block: it queues the message and returns.
 class Subscriber {
-public:
+  public:
     virtual ~Subscriber() = default;
     virtual void deliver(const MessagePtr& message) = 0;
 };
@@ -72,7 +72,7 @@ struct ChannelStats {
 };
 
 class Bus {
-public:
+  public:
     virtual ~Bus() = default;
     // Stores `message` as the channel's latest (kept for `ttl`) and delivers it to every
     // subscriber of its channel.

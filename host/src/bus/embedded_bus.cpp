@@ -33,7 +33,7 @@ void deliver_all(const SubscriberList& subscribers, const MessagePtr& message) {
 }
 
 class EmbeddedBus final : public Bus {
-public:
+  public:
     void publish(const MessagePtr& message, std::chrono::seconds ttl) override {
         std::shared_ptr<const SubscriberList> subscribers;
         {
@@ -94,13 +94,15 @@ public:
         return stats;
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::unordered_map<std::string, Channel> channels_;
 };
 
 }  // namespace
 
-std::unique_ptr<Bus> make_embedded_bus() { return std::make_unique<EmbeddedBus>(); }
+std::unique_ptr<Bus> make_embedded_bus() {
+    return std::make_unique<EmbeddedBus>();
+}
 
 }  // namespace tickerd::bus

@@ -52,8 +52,8 @@ int read_int(const json::value& v, const std::string& field, int min, int max) {
     double d = read_number(v, field);
     if (d != std::floor(d)) throw ValidationError(field, "expected an integer");
     if (d < min || d > max) {
-        throw ValidationError(field, "must be between " + std::to_string(min) + " and " +
-                                         std::to_string(max));
+        throw ValidationError(
+            field, "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
     return static_cast<int>(d);
 }
@@ -76,8 +76,8 @@ void reject_unknown_keys(const json::object& object, std::initializer_list<std::
                          const std::string& where) {
     for (const auto& item : object) {
         if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
-            std::string field = where.empty() ? std::string(item.key())
-                                              : where + "." + std::string(item.key());
+            std::string field =
+                where.empty() ? std::string(item.key()) : where + "." + std::string(item.key());
             throw ValidationError(field, "unknown field");
         }
     }
@@ -85,7 +85,9 @@ void reject_unknown_keys(const json::object& object, std::initializer_list<std::
 
 }  // namespace
 
-std::string_view to_string(DataType type) { return kDataTypeNames[static_cast<size_t>(type)]; }
+std::string_view to_string(DataType type) {
+    return kDataTypeNames[static_cast<size_t>(type)];
+}
 
 std::optional<DataType> parse_data_type(std::string_view text) {
     for (size_t i = 0; i < kDataTypeNames.size(); ++i) {
@@ -104,7 +106,9 @@ std::optional<std::string> normalize_symbol(std::string_view text) {
     return symbol;
 }
 
-std::string ChannelKey::name() const { return channel_name(data_type, symbol); }
+std::string ChannelKey::name() const {
+    return channel_name(data_type, symbol);
+}
 
 std::string channel_name(DataType type, std::string_view symbol) {
     std::string name(kChannelPrefix);
@@ -135,18 +139,29 @@ Cadence default_cadence(DataType type) {
     Cadence cadence;
     cadence.data_type = type;
     switch (type) {
-        case DataType::market_data: cadence.interval_seconds = 60; break;
-        case DataType::news: cadence.interval_seconds = 300; break;
-        case DataType::fundamentals: cadence.interval_seconds = 3600; break;
-        case DataType::analytics: cadence.interval_seconds = 600; break;
-        case DataType::insider_data: cadence.interval_seconds = 1800; break;
+        case DataType::market_data:
+            cadence.interval_seconds = 60;
+            break;
+        case DataType::news:
+            cadence.interval_seconds = 300;
+            break;
+        case DataType::fundamentals:
+            cadence.interval_seconds = 3600;
+            break;
+        case DataType::analytics:
+            cadence.interval_seconds = 600;
+            break;
+        case DataType::insider_data:
+            cadence.interval_seconds = 1800;
+            break;
     }
     return cadence;
 }
 
 json::object to_json(const Instrument& instrument) {
     json::array types;
-    for (auto type : instrument.data_types) types.emplace_back(to_string(type));
+    for (auto type : instrument.data_types)
+        types.emplace_back(to_string(type));
     return {{"symbol", instrument.symbol},
             {"data_types", std::move(types)},
             {"enabled", instrument.enabled},
@@ -186,8 +201,8 @@ Instrument parse_instrument(const json::value& value) {
         instrument.data_types.clear();
         std::set<DataType> seen;
         for (size_t i = 0; i < types->get_array().size(); ++i) {
-            auto type = read_data_type(types->get_array()[i],
-                                       "data_types[" + std::to_string(i) + "]");
+            auto type =
+                read_data_type(types->get_array()[i], "data_types[" + std::to_string(i) + "]");
             if (seen.insert(type).second) instrument.data_types.push_back(type);
         }
         if (instrument.data_types.empty()) {
@@ -230,7 +245,8 @@ Cadence parse_cadence(const json::value& value, std::optional<DataType> path_typ
     }
     if (const auto* multiplier = object.if_contains("retry_backoff_multiplier")) {
         cadence.retry_backoff_multiplier = read_number(*multiplier, "retry_backoff_multiplier");
-        if (!(cadence.retry_backoff_multiplier >= 1.0 && cadence.retry_backoff_multiplier <= 10.0)) {
+        if (!(cadence.retry_backoff_multiplier >= 1.0 &&
+              cadence.retry_backoff_multiplier <= 10.0)) {
             throw ValidationError("retry_backoff_multiplier", "must be between 1.0 and 10.0");
         }
     }

@@ -39,12 +39,12 @@ std::optional<ChannelKey> parse_channel(std::string_view channel);
 
 // A value that fails validation: which field and why (becomes a 422 or a config error).
 class ValidationError : public std::runtime_error {
-public:
+  public:
     ValidationError(std::string field, const std::string& why)
         : std::runtime_error(field + ": " + why), field_(std::move(field)) {}
     const std::string& field() const { return field_; }
 
-private:
+  private:
     std::string field_;
 };
 

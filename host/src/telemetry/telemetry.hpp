@@ -30,14 +30,14 @@ struct Record {
 boost::json::object to_json(const Record& record);
 
 class Store {
-public:
+  public:
     static constexpr std::size_t kCapacity = 1000;
 
     void record(Record record);
     // Newest first, at most `limit` (capped at kCapacity).
     std::vector<Record> newest(DataType type, std::size_t limit) const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::array<std::deque<Record>, kAllDataTypes.size()> records_;
 };

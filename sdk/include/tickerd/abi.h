@@ -109,8 +109,7 @@ typedef struct tickerd_plugin {
                              tickerd_str settings_json, void** instance, char* error,
                              size_t error_size);
     void (*destroy)(void* instance);
-    tickerd_status (*fetch)(void* instance, const tickerd_request* request,
-                            tickerd_result* result);
+    tickerd_status (*fetch)(void* instance, const tickerd_request* request, tickerd_result* result);
 } tickerd_plugin;
 
 /* The exported entry point. The host passes its ABI version; the plugin returns its

@@ -25,12 +25,16 @@
 
 namespace tickerd::sdk {
 
-inline std::string_view view(tickerd_str s) { return {s.ptr ? s.ptr : "", s.len}; }
-inline tickerd_str borrow(std::string_view s) { return {s.data(), s.size()}; }
+inline std::string_view view(tickerd_str s) {
+    return {s.ptr ? s.ptr : "", s.len};
+}
+inline tickerd_str borrow(std::string_view s) {
+    return {s.data(), s.size()};
+}
 
 // The services the daemon offers, wrapped for C++.
 class Host {
-public:
+  public:
     explicit Host(const tickerd_host_api* api) : api_(api) {}
 
     void log(int32_t level, std::string_view message) const {
@@ -43,13 +47,13 @@ public:
     int64_t now_unix_ms() const { return api_->now_unix_ms(api_->host); }
     const tickerd_host_api* api() const { return api_; }
 
-private:
+  private:
     const tickerd_host_api* api_;
 };
 
 // One fetch in progress.
 class Call {
-public:
+  public:
     Call(const tickerd_host_api* api, const tickerd_request* request)
         : api_(api), request_(request) {}
 
@@ -59,7 +63,7 @@ public:
     // True once the host has given up on this call; long work should stop early.
     bool cancelled() const { return api_->is_cancelled(request_->host_call) != 0; }
 
-private:
+  private:
     const tickerd_host_api* api_;
     const tickerd_request* request_;
 };
@@ -108,8 +112,8 @@ struct Instance {
 // C trampolines: every path out of the plugin is a status code, never an exception.
 template <class Impl>
 struct Trampolines {
-    static tickerd_status create(const tickerd_host_api* api, tickerd_str name, tickerd_str settings,
-                                 void** out, char* error, size_t error_size) {
+    static tickerd_status create(const tickerd_host_api* api, tickerd_str name,
+                                 tickerd_str settings, void** out, char* error, size_t error_size) {
         try {
             *out = new Instance<Impl>{api, Impl(Host(api), view(name), view(settings))};
             return TICKERD_OK;
@@ -156,27 +160,27 @@ struct Trampolines {
 #define TICKERD_EXPORT extern "C" __attribute__((visibility("default")))
 
 // Declares the descriptor and the exported entry point for plugin class Impl.
-#define TICKERD_DECLARE_PLUGIN(Impl, name_, version_, description_, priority_, flags_, ...) \
-    namespace {                                                                             \
-    const char* const tickerd_data_types_[] = {__VA_ARGS__};                                \
-    const tickerd_plugin tickerd_descriptor_ = {                                            \
-        sizeof(tickerd_plugin),                                                             \
-        TICKERD_ABI_VERSION,                                                                \
-        name_,                                                                              \
-        version_,                                                                           \
-        description_,                                                                       \
-        priority_,                                                                          \
-        flags_,                                                                             \
-        tickerd_data_types_,                                                                \
-        sizeof(tickerd_data_types_) / sizeof(tickerd_data_types_[0]),                       \
-        &::tickerd::sdk::detail::Trampolines<Impl>::create,                                 \
-        &::tickerd::sdk::detail::Trampolines<Impl>::destroy,                                \
-        &::tickerd::sdk::detail::Trampolines<Impl>::fetch,                                  \
-    };                                                                                      \
-    }                                                                                       \
-    TICKERD_EXPORT const tickerd_plugin* tickerd_plugin_entry(uint32_t host_abi_version) {  \
+#define TICKERD_DECLARE_PLUGIN(Impl, name_, version_, description_, priority_, flags_, ...)   \
+    namespace {                                                                               \
+    const char* const tickerd_data_types_[] = {__VA_ARGS__};                                  \
+    const tickerd_plugin tickerd_descriptor_ = {                                              \
+        sizeof(tickerd_plugin),                                                               \
+        TICKERD_ABI_VERSION,                                                                  \
+        name_,                                                                                \
+        version_,                                                                             \
+        description_,                                                                         \
+        priority_,                                                                            \
+        flags_,                                                                               \
+        tickerd_data_types_,                                                                  \
+        sizeof(tickerd_data_types_) / sizeof(tickerd_data_types_[0]),                         \
+        &::tickerd::sdk::detail::Trampolines<Impl>::create,                                   \
+        &::tickerd::sdk::detail::Trampolines<Impl>::destroy,                                  \
+        &::tickerd::sdk::detail::Trampolines<Impl>::fetch,                                    \
+    };                                                                                        \
+    }                                                                                         \
+    TICKERD_EXPORT const tickerd_plugin* tickerd_plugin_entry(uint32_t host_abi_version) {    \
         if (TICKERD_ABI_VERSION_MAJOR(host_abi_version) != TICKERD_ABI_MAJOR) return nullptr; \
-        return &tickerd_descriptor_;                                                        \
+        return &tickerd_descriptor_;                                                          \
     }
 
 #endif  // TICKERD_PLUGIN_HPP
