@@ -1,2 +1,7 @@
-// Test support library: helpers shared by the integration tests (see the other headers here).
+// Test support library: helpers shared by the integration tests and the benchmarks.
 #pragma once
+
+#include "support/clients.hpp"
+#include "support/daemon.hpp"
+#include "support/messages.hpp"
+#include "support/temp_dir.hpp"

@@ -14,6 +14,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tickerd::config {
@@ -36,7 +38,8 @@ struct DaemonConfig {
     std::optional<std::filesystem::path> port_file;
     std::vector<std::filesystem::path> plugin_dirs;
     std::filesystem::path state_dir;
-    std::string role = "all";
+    std::string role = "all";        // "all" | "worker" | "edge"
+    std::string log_level = "info";  // "debug" | "info" | "warning" | "error"
     RedisSettings redis;
     bool streaming_enabled = true;
     bool auto_start_workers = false;
@@ -70,6 +73,12 @@ DaemonConfig load(int argc, const char* const* argv, const Environment& env,
 void apply_file(DaemonConfig& config, std::string_view json_text, const std::string& origin);
 std::string usage();
 
+// Splits "HOST:PORT" (or "[IPv6]:PORT") into host and port; port 0 means any free port.
+// Throws ConfigError; callers prefix it with the flag, variable or key it came from.
+std::pair<std::string, unsigned short> parse_listen(std::string_view text);
+// true/false, 1/0, yes/no, on/off in any case; nullopt for anything else.
+std::optional<bool> parse_bool(std::string_view text);
+
 // The runtime configuration as one immutable snapshot.
 struct RuntimeConfig {
     uint64_t version = 0;
@@ -84,7 +93,7 @@ struct RuntimeConfig {
 // <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so
 // an API answer of 2xx means the change survives kill -9. Thread-safe.
 class StateStore {
-public:
+  public:
     // Loads <state_dir>/state.json when present (it wins over `initial`); otherwise starts
     // from `initial`. Throws ConfigError if the state file exists but cannot be read.
     StateStore(std::filesystem::path state_dir, RuntimeConfig initial);
@@ -92,7 +101,10 @@ public:
     std::shared_ptr<const RuntimeConfig> snapshot() const;
 
     // Mutations persist before returning; they throw std::system_error when the state
-    // cannot be written (the change is then not applied).
+    // cannot be written (the change is then not applied). Each one fsyncs, under the
+    // store's lock: call them off the Asio I/O threads, or accept that a config write
+    // stalls that thread for the length of an fsync. upsert_instrument upper-cases the
+    // symbol and throws ValidationError when it is not a valid one.
     Instrument upsert_instrument(Instrument instrument);
     bool remove_instrument(std::string_view symbol);
     Cadence put_cadence(Cadence cadence);
@@ -103,7 +115,10 @@ public:
 
     const std::filesystem::path& state_file() const { return state_file_; }
 
-private:
+  private:
+    // Applies `change` to a copy of the current config; when it reports a change, persists
+    // the copy as the next version and tells the listeners. Returns what `change` returned.
+    bool update(const std::function<bool(RuntimeConfig&)>& change);
     void commit(std::shared_ptr<RuntimeConfig> next);  // persist, then swap
 
     std::filesystem::path state_file_;

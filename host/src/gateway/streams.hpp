@@ -9,9 +9,11 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
 
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -26,34 +28,56 @@ struct ApiError {
 };
 
 // The channels a subscription asks for: the union of explicit channels and
-// data_types × symbols, validated and de-duplicated, in a stable order.
+// data_types × symbols, validated and de-duplicated, in a stable order (explicit channels
+// first, as given; then each data type with each symbol).
 using ChannelSet = std::vector<std::string>;
+
+// An SSE stream without channels is refused (400); a WebSocket may start empty and
+// subscribe later.
+enum class EmptyChannels { refuse, allow };
+
 std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::string>& channels,
                                                     const std::vector<std::string>& data_types,
                                                     const std::vector<std::string>& symbols,
-                                                    std::size_t max_channels);
+                                                    std::size_t max_channels,
+                                                    EmptyChannels empty = EmptyChannels::refuse);
 // From a query string ("channels=a,b&data_types=..&symbols=..", already split from the path).
-std::variant<ChannelSet, ApiError> resolve_channels_from_query(std::string_view query,
-                                                               std::size_t max_channels);
-// From a POST body {"channels":[..],"data_types":[..],"symbols":[..]}.
-std::variant<ChannelSet, ApiError> resolve_channels_from_body(const boost::json::value& body,
-                                                              std::size_t max_channels);
+// Values are comma-separated and percent-decoded; other parameters are ignored (browsers
+// and proxies add cache busters).
+std::variant<ChannelSet, ApiError> resolve_channels_from_query(
+    std::string_view query, std::size_t max_channels, EmptyChannels empty = EmptyChannels::refuse);
+// From a POST body {"channels":[..],"data_types":[..],"symbols":[..]}. Every field is an
+// optional array of strings; any other field is a 422 naming it.
+std::variant<ChannelSet, ApiError> resolve_channels_from_body(
+    const boost::json::value& body, std::size_t max_channels,
+    EmptyChannels empty = EmptyChannels::refuse);
+
+// The three lists of a subscription request, read but not yet validated.
+struct ChannelRequest {
+    std::vector<std::string> channels;
+    std::vector<std::string> data_types;
+    std::vector<std::string> symbols;
+};
+// Reads the lists from a JSON object. `other_keys` are keys the caller handles itself (the
+// WebSocket actions' "action" and "id"); any key not known is a 422 naming it.
+std::variant<ChannelRequest, ApiError> read_channel_request(
+    const boost::json::object& object, std::initializer_list<std::string_view> other_keys = {});
 
 // Something that can be closed when the server stops.
 class Closable {
-public:
+  public:
     virtual ~Closable() = default;
     virtual void close_for_shutdown() = 0;  // SSE: end the body; WS: close 1001 "going away"
 };
 
 // Tracks the open streams so Server::stop() can close them all.
 class StreamRegistry {
-public:
+  public:
     void add(const std::shared_ptr<Closable>& stream);
     void close_all();
     std::size_t open_count();
 
-private:
+  private:
     std::mutex mutex_;
     std::vector<std::weak_ptr<Closable>> streams_;
 };

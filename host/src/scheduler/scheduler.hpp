@@ -14,7 +14,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -29,7 +31,8 @@ struct WorkerStatus {
     std::string worker_id;
     DataType data_type = DataType::market_data;
     std::string status = "stopped";  // "running" | "stopped" | "error"
-    std::optional<std::chrono::system_clock::time_point> last_run;  // last cycle finished
+    // When the last cycle whose polls all finished (or an empty cycle) completed.
+    std::optional<std::chrono::system_clock::time_point> last_run;
     std::optional<std::chrono::system_clock::time_point> next_run;  // next cycle starts
     uint64_t success_count = 0;
     uint64_t error_count = 0;
@@ -52,13 +55,13 @@ std::vector<std::chrono::milliseconds> stagger_offsets(std::size_t polls,
 
 // Vendors benched after a rate-limited answer, until their retry-after passes.
 class Bench {
-public:
+  public:
     using Clock = std::function<std::chrono::steady_clock::time_point()>;
     explicit Bench(Clock clock);
     void bench(const std::string& vendor, std::chrono::milliseconds retry_after);
     bool is_benched(const std::string& vendor) const;
 
-private:
+  private:
     Clock clock_;
     mutable std::mutex mutex_;
     std::map<std::string, std::chrono::steady_clock::time_point> until_;
@@ -67,15 +70,23 @@ private:
 struct Options {
     std::size_t vendor_threads = 8;  // the pool plugin calls run on
     // Injectable for tests: the wall clock stamped on messages and telemetry.
-    std::function<std::chrono::system_clock::time_point()> wall_clock =
-        [] { return std::chrono::system_clock::now(); };
+    std::function<std::chrono::system_clock::time_point()> wall_clock = [] {
+        return std::chrono::system_clock::now();
+    };
     // Injectable for tests: scales every delay (cadence stagger and retry backoff).
     double time_scale = 1.0;
     uint64_t seed = std::random_device{}();
 };
 
+// Scales a delay by Options::time_scale (never below 1 ms, so a cycle cannot spin).
+std::chrono::milliseconds scale_delay(std::chrono::milliseconds delay, double time_scale);
+
+// Owns the five workers (one per data type). `io`, `state`, `plugins`, `bus` and `telemetry`
+// must outlive the manager. Cadence stagger, idle re-checks and retry backoff are scaled by
+// Options::time_scale; vendor timeouts and rate-limit benching are not (they are the
+// vendor's real time budget).
 class WorkerManager {
-public:
+  public:
     WorkerManager(boost::asio::io_context& io, config::StateStore& state,
                   plugins::PluginHost& plugins, bus::Bus& bus, telemetry::Store& telemetry,
                   Options options = {});
@@ -91,7 +102,7 @@ public:
     // Stops everything, cancels in-flight vendor calls and waits (at most `grace`) for them.
     void shutdown(std::chrono::milliseconds grace);
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

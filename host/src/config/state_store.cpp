@@ -1,0 +1,224 @@
+// The runtime state store: what the API changes (instruments, cadences, global settings),
+// kept as one immutable snapshot and written durably to <state_dir>/state.json.
+#include "config/config.hpp"
+#include "config/durable_file.hpp"
+#include "config/json_text.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace tickerd::config {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kStateFormat = 1;
+constexpr std::string_view kStateFileName = "state.json";
+
+void sort_instruments(std::vector<Instrument>& instruments) {
+    std::sort(instruments.begin(), instruments.end(),
+              [](const Instrument& a, const Instrument& b) { return a.symbol < b.symbol; });
+}
+
+void fill_missing_cadences(std::map<DataType, Cadence>& cadences) {
+    for (auto type : kAllDataTypes)
+        cadences.try_emplace(type, default_cadence(type));
+}
+
+std::string serialize(const RuntimeConfig& config) {
+    json::array instruments;
+    for (const auto& instrument : config.instruments)
+        instruments.emplace_back(to_json(instrument));
+    json::object cadences;
+    for (const auto& [type, cadence] : config.cadences)
+        cadences[to_string(type)] = to_json(cadence);
+    json::object root{{"format", kStateFormat},
+                      {"instruments", std::move(instruments)},
+                      {"cadences", std::move(cadences)},
+                      {"global", to_json(config.global)}};
+    return json::serialize(root) + "\n";
+}
+
+// Reads a state file; any problem names the file, because silently dropping what users
+// configured through the API is worse than refusing to start.
+class StateReader {
+  public:
+    explicit StateReader(const fs::path& file) : file_(file.string()) {}
+
+    RuntimeConfig read(const RuntimeConfig& initial) const {
+        auto text = detail::read_text_file(file_, "state file");
+        auto root = detail::parse_json_text(text, "state file '" + file_ + "'");
+        if (!root.is_object()) fail("expected a JSON object");
+        const auto& top = root.get_object();
+        for (const auto& item : top) {
+            if (item.key() != "format" && item.key() != "instruments" && item.key() != "cadences" &&
+                item.key() != "global") {
+                fail("unknown key '" + std::string(item.key()) + "'");
+            }
+        }
+        const auto* format = top.if_contains("format");
+        if (!format || !format->is_int64() || format->get_int64() != kStateFormat) {
+            fail("unsupported or missing \"format\" (this version reads format " +
+                 std::to_string(kStateFormat) + ")");
+        }
+        RuntimeConfig state = initial;
+        if (const auto* x = top.if_contains("instruments")) state.instruments = instruments(*x);
+        if (const auto* x = top.if_contains("cadences")) read_cadences(*x, state.cadences);
+        if (const auto* x = top.if_contains("global")) {
+            try {
+                state.global = parse_global_settings(*x, initial.global);
+            } catch (const ValidationError& e) {
+                fail(std::string("global.") + e.what());
+            }
+        }
+        return state;
+    }
+
+  private:
+    [[noreturn]] void fail(const std::string& problem) const {
+        throw ConfigError("state file '" + file_ + "' is corrupt: " + problem +
+                          " (fix or remove it; it holds the config changed through the API)");
+    }
+
+    std::vector<Instrument> instruments(const json::value& v) const {
+        if (!v.is_array()) fail("instruments: expected a list");
+        std::vector<Instrument> list;
+        std::set<std::string> symbols;
+        for (size_t i = 0; i < v.get_array().size(); ++i) {
+            std::string where = "instruments[" + std::to_string(i) + "]";
+            try {
+                list.push_back(parse_instrument(v.get_array()[i]));
+            } catch (const ValidationError& e) {
+                fail(where + "." + e.what());
+            }
+            if (!symbols.insert(list.back().symbol).second) {
+                fail(where + ": duplicate symbol '" + list.back().symbol + "'");
+            }
+        }
+        return list;
+    }
+
+    void read_cadences(const json::value& v, std::map<DataType, Cadence>& cadences) const {
+        if (!v.is_object()) fail("cadences: expected an object");
+        for (const auto& item : v.get_object()) {
+            auto type = parse_data_type(item.key());
+            if (!type) fail("cadences: unknown data type '" + std::string(item.key()) + "'");
+            try {
+                auto cadence = parse_cadence(item.value(), *type);
+                if (cadence.data_type != *type) {
+                    fail("cadences." + std::string(item.key()) + ": holds another data type");
+                }
+                cadences[*type] = cadence;
+            } catch (const ValidationError& e) {
+                fail("cadences." + std::string(item.key()) + "." + e.what());
+            }
+        }
+    }
+
+    std::string file_;
+};
+
+}  // namespace
+
+const Instrument* RuntimeConfig::find_instrument(std::string_view symbol) const {
+    auto found = std::lower_bound(
+        instruments.begin(), instruments.end(), symbol,
+        [](const Instrument& instrument, std::string_view key) { return instrument.symbol < key; });
+    if (found == instruments.end() || found->symbol != symbol) return nullptr;
+    return &*found;
+}
+
+StateStore::StateStore(fs::path state_dir, RuntimeConfig initial)
+    : state_file_(state_dir / kStateFileName) {
+    fs::create_directories(state_dir);
+    auto start = std::make_shared<RuntimeConfig>(std::move(initial));
+    std::error_code ec;
+    if (fs::exists(state_file_, ec)) {
+        auto stored = StateReader(state_file_).read(*start);
+        stored.version = start->version + 1;
+        *start = std::move(stored);
+    }
+    sort_instruments(start->instruments);
+    fill_missing_cadences(start->cadences);
+    current_ = std::move(start);
+}
+
+std::shared_ptr<const RuntimeConfig> StateStore::snapshot() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+}
+
+Instrument StateStore::upsert_instrument(Instrument instrument) {
+    auto symbol = normalize_symbol(instrument.symbol);
+    if (!symbol) throw ValidationError("symbol", "not a valid symbol: '" + instrument.symbol + "'");
+    instrument.symbol = *symbol;
+    update([&](RuntimeConfig& next) {
+        auto& list = next.instruments;
+        auto same = [&](const Instrument& i) { return i.symbol == instrument.symbol; };
+        list.erase(std::remove_if(list.begin(), list.end(), same), list.end());
+        list.push_back(instrument);
+        sort_instruments(list);
+        return true;
+    });
+    return instrument;
+}
+
+bool StateStore::remove_instrument(std::string_view symbol) {
+    return update([&](RuntimeConfig& next) {
+        auto& list = next.instruments;
+        auto same = [&](const Instrument& i) { return i.symbol == symbol; };
+        auto first_removed = std::remove_if(list.begin(), list.end(), same);
+        if (first_removed == list.end()) return false;
+        list.erase(first_removed, list.end());
+        return true;
+    });
+}
+
+Cadence StateStore::put_cadence(Cadence cadence) {
+    update([&](RuntimeConfig& next) {
+        next.cadences[cadence.data_type] = cadence;
+        return true;
+    });
+    return cadence;
+}
+
+GlobalSettings StateStore::put_global(GlobalSettings settings) {
+    update([&](RuntimeConfig& next) {
+        next.global = settings;
+        return true;
+    });
+    return settings;
+}
+
+void StateStore::on_change(std::function<void()> listener) {
+    std::lock_guard lock(mutex_);
+    listeners_.push_back(std::move(listener));
+}
+
+bool StateStore::update(const std::function<bool(RuntimeConfig&)>& change) {
+    std::vector<std::function<void()>> listeners;
+    {
+        // The file is written under the lock so two changes reach the disk in the order they
+        // reach memory. This costs an fsync per change: the gateway must call mutations off
+        // its I/O threads (or accept that a config write stalls one of them for an fsync).
+        std::lock_guard lock(mutex_);
+        auto next = std::make_shared<RuntimeConfig>(*current_);
+        if (!change(*next)) return false;
+        next->version = current_->version + 1;
+        commit(std::move(next));
+        listeners = listeners_;
+    }
+    for (const auto& listener : listeners)
+        listener();
+    return true;
+}
+
+// Called with mutex_ held. Persist first: if the write fails, current_ stays as it was.
+void StateStore::commit(std::shared_ptr<RuntimeConfig> next) {
+    detail::write_file_durably(state_file_, serialize(*next));
+    current_ = std::move(next);
+}
+
+}  // namespace tickerd::config

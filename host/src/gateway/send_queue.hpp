@@ -1,0 +1,72 @@
+// The bounded outgoing queue of one stream (SSE or WebSocket). Bus deliveries arrive on
+// publisher threads and only append here; the session's writer takes everything pending at
+// once and sends it with one gather-write.
+#pragma once
+
+#include "bus/bus.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tickerd::gateway {
+
+// Bytes to send. Shared bytes (a message's frame, a keepalive) are never copied; `bytes`
+// keeps them alive until the write that uses them completes.
+struct Outgoing {
+    std::shared_ptr<const std::string> bytes;
+    uint8_t opcode = 0;  // WebSocket frame opcode; unused by SSE
+
+    // A message's frame, sharing ownership with the message itself.
+    static Outgoing frame_of(const bus::MessagePtr& message, const std::string& frame,
+                             uint8_t opcode = 0) {
+        return {std::shared_ptr<const std::string>(message, &frame), opcode};
+    }
+};
+
+class SendQueue {
+  public:
+    SendQueue(std::size_t max_messages, std::size_t max_bytes);
+
+    enum class Push {
+        queued,       // the writer already knows there is work
+        wake_writer,  // the caller must get the writer going (post it to the session)
+        dropped,      // duplicate, unsubscribed channel, or the queue is closed
+        overflow,     // limits exceeded: the queue closed itself; the client is too slow
+    };
+
+    // A bus delivery: accepted only for a tracked channel and a seq newer than the last one
+    // queued for it (a subscribe can race with a publish and deliver a message twice).
+    Push push_message(const bus::MessagePtr& message, Outgoing item);
+    // Session traffic (replies, keepalives, control frames); counts against the same limits.
+    Push push(Outgoing item);
+
+    // Everything pending, in order; empties the queue.
+    std::vector<Outgoing> take_all();
+
+    // Start accepting a channel's messages (its seq memory starts fresh, so a new
+    // subscription gets the channel's latest message again) / stop accepting them.
+    void track(const std::string& channel);
+    void untrack(const std::string& channel);
+
+    // Refuse everything from now on; `discard_pending` also drops what is queued.
+    void close(bool discard_pending);
+
+  private:
+    Push push_locked(Outgoing&& item);
+
+    const std::size_t max_messages_;
+    const std::size_t max_bytes_;
+    std::mutex mutex_;
+    std::vector<Outgoing> pending_;
+    std::size_t pending_bytes_ = 0;
+    std::unordered_map<std::string, uint64_t> last_seq_;  // tracked channel -> last seq queued
+    bool writer_woken_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace tickerd::gateway

@@ -1,0 +1,214 @@
+// Which channels a stream asks for: the explicit channels plus data_types × symbols, from a
+// query string, a JSON body or a WebSocket action, validated the same way everywhere.
+#include "gateway/streams.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace tickerd::gateway {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr unsigned kBadRequest = 400;
+constexpr unsigned kUnprocessable = 422;
+
+std::string known_data_types() {
+    std::string list;
+    for (auto type : kAllDataTypes) {
+        if (!list.empty()) list += ", ";
+        list += to_string(type);
+    }
+    return list;
+}
+
+// Channels are accepted with a lower-case symbol too, like bare symbols are.
+std::optional<std::string> normalize_channel(std::string_view text) {
+    if (auto key = parse_channel(text)) return key->name();
+    auto last_colon = text.rfind(':');
+    if (last_colon == std::string_view::npos) return std::nullopt;
+    auto symbol = normalize_symbol(text.substr(last_colon + 1));
+    if (!symbol) return std::nullopt;
+    auto key = parse_channel(std::string(text.substr(0, last_colon + 1)) + *symbol);
+    if (!key) return std::nullopt;
+    return key->name();
+}
+
+std::string trim(std::string_view text) {
+    auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    auto last = text.find_last_not_of(" \t");
+    return std::string(text.substr(first, last - first + 1));
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// RFC 3986 percent-decoding; `+` is left alone (it is a valid symbol character nowhere,
+// and form encoding is not what EventSource URLs use).
+std::optional<std::string> percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size()) return std::nullopt;
+        int high = hex_value(text[i + 1]);
+        int low = hex_value(text[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return out;
+}
+
+void append_comma_separated(std::string_view value, std::vector<std::string>& into) {
+    while (true) {
+        auto comma = value.find(',');
+        auto item = trim(value.substr(0, comma));
+        if (!item.empty()) into.push_back(std::move(item));
+        if (comma == std::string_view::npos) return;
+        value.remove_prefix(comma + 1);
+    }
+}
+
+// Reads one optional array-of-strings field.
+std::optional<ApiError> read_string_array(const json::value& value, std::string_view field,
+                                          std::vector<std::string>& into) {
+    ApiError wrong_type{kUnprocessable, std::string(field) + ": expected an array of strings"};
+    if (value.is_null()) return std::nullopt;
+    if (!value.is_array()) return wrong_type;
+    for (const auto& item : value.get_array()) {
+        if (!item.is_string()) return wrong_type;
+        into.emplace_back(item.get_string());
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::string>& channels,
+                                                    const std::vector<std::string>& data_types,
+                                                    const std::vector<std::string>& symbols,
+                                                    std::size_t max_channels, EmptyChannels empty) {
+    ChannelSet result;
+    std::unordered_set<std::string> seen;
+    auto add = [&](std::string name) {
+        if (seen.insert(name).second) result.push_back(std::move(name));
+    };
+
+    for (const auto& channel : channels) {
+        auto name = normalize_channel(channel);
+        if (!name) {
+            return ApiError{kUnprocessable,
+                            "channels: '" + channel +
+                                "' is not a valid channel (expected stream:<data_type>:<SYMBOL>)"};
+        }
+        add(std::move(*name));
+    }
+    std::vector<DataType> types;
+    for (const auto& text : data_types) {
+        auto type = parse_data_type(text);
+        if (!type) {
+            return ApiError{kUnprocessable, "data_types: '" + text +
+                                                "' is not a known data type (expected one of " +
+                                                known_data_types() + ")"};
+        }
+        types.push_back(*type);
+    }
+    std::vector<std::string> normalized_symbols;
+    for (const auto& text : symbols) {
+        auto symbol = normalize_symbol(text);
+        if (!symbol) {
+            return ApiError{
+                kUnprocessable,
+                "symbols: '" + text +
+                    "' is not a valid symbol (expected 1-20 characters of A-Z 0-9 . ^ = -)"};
+        }
+        normalized_symbols.push_back(std::move(*symbol));
+    }
+    for (auto type : types) {
+        for (const auto& symbol : normalized_symbols)
+            add(channel_name(type, symbol));
+    }
+
+    if (result.empty() && empty == EmptyChannels::refuse) {
+        return ApiError{kBadRequest, "At least one channel must be specified"};
+    }
+    if (result.size() > max_channels) {
+        return ApiError{kUnprocessable, "channels: " + std::to_string(result.size()) +
+                                            " channels requested, at most " +
+                                            std::to_string(max_channels) + " allowed per stream"};
+    }
+    return result;
+}
+
+std::variant<ChannelSet, ApiError> resolve_channels_from_query(std::string_view query,
+                                                               std::size_t max_channels,
+                                                               EmptyChannels empty) {
+    ChannelRequest request;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        auto equals = pair.find('=');
+        auto key = percent_decode(pair.substr(0, equals));
+        auto value = percent_decode(equals == std::string_view::npos ? std::string_view{}
+                                                                     : pair.substr(equals + 1));
+        if (!key || !value) {
+            return ApiError{kBadRequest, "malformed query string: bad percent-encoding in '" +
+                                             std::string(pair) + "'"};
+        }
+        if (*key == "channels") append_comma_separated(*value, request.channels);
+        if (*key == "data_types") append_comma_separated(*value, request.data_types);
+        if (*key == "symbols") append_comma_separated(*value, request.symbols);
+    }
+    return resolve_channels(request.channels, request.data_types, request.symbols, max_channels,
+                            empty);
+}
+
+std::variant<ChannelRequest, ApiError> read_channel_request(
+    const json::object& object, std::initializer_list<std::string_view> other_keys) {
+    ChannelRequest request;
+    for (const auto& [key, value] : object) {
+        std::optional<ApiError> error;
+        if (key == "channels") {
+            error = read_string_array(value, key, request.channels);
+        } else if (key == "data_types") {
+            error = read_string_array(value, key, request.data_types);
+        } else if (key == "symbols") {
+            error = read_string_array(value, key, request.symbols);
+        } else if (std::find(other_keys.begin(), other_keys.end(), key) == other_keys.end()) {
+            error = ApiError{kUnprocessable, std::string(key) +
+                                                 ": unknown field (expected channels, data_types, "
+                                                 "symbols)"};
+        }
+        if (error) return *error;
+    }
+    return request;
+}
+
+std::variant<ChannelSet, ApiError> resolve_channels_from_body(const json::value& body,
+                                                              std::size_t max_channels,
+                                                              EmptyChannels empty) {
+    if (!body.is_object()) {
+        return ApiError{kUnprocessable,
+                        "body: expected a JSON object with channels, data_types "
+                        "and/or symbols"};
+    }
+    auto request = read_channel_request(body.get_object());
+    if (auto* error = std::get_if<ApiError>(&request)) return *error;
+    const auto& lists = std::get<ChannelRequest>(request);
+    return resolve_channels(lists.channels, lists.data_types, lists.symbols, max_channels, empty);
+}
+
+}  // namespace tickerd::gateway

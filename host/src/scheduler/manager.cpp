@@ -1,0 +1,100 @@
+// The WorkerManager: creates one worker per data type, owns the vendor pool, forwards
+// configuration changes and shuts everything down in order.
+#include "core/log.hpp"
+#include "scheduler/worker.hpp"
+
+#include <array>
+
+namespace tickerd::scheduler {
+
+namespace {
+
+// How long the destructor waits for vendor calls when shutdown() was not called.
+constexpr std::chrono::seconds kDefaultGrace{5};
+
+}  // namespace
+
+struct WorkerManager::Impl {
+    Impl(const Options& options) : pool(std::max<std::size_t>(options.vendor_threads, 1)) {}
+
+    detail::Worker& worker(DataType type) { return *workers.at(static_cast<std::size_t>(type)); }
+
+    // Declared first so it goes last: tasks it discards hold workers and are freed with it.
+    boost::asio::thread_pool pool;
+    std::shared_ptr<detail::Services> services;
+    std::array<std::shared_ptr<detail::Worker>, kAllDataTypes.size()> workers;
+    std::mutex shutdown_mutex;
+    bool shut_down = false;
+};
+
+WorkerManager::WorkerManager(boost::asio::io_context& io, config::StateStore& state,
+                             plugins::PluginHost& plugins, bus::Bus& bus,
+                             telemetry::Store& telemetry, Options options)
+    : impl_(std::make_unique<Impl>(options)) {
+    impl_->services = std::make_shared<detail::Services>(
+        state, plugins, bus, telemetry, std::move(options), impl_->pool.get_executor());
+    for (auto type : kAllDataTypes) {
+        auto index = static_cast<std::size_t>(type);
+        impl_->workers[index] = std::make_shared<detail::Worker>(
+            io, type, impl_->services, impl_->services->options.seed + index);
+    }
+    // The store cannot forget a listener, so it only holds weak references to the workers.
+    std::vector<std::weak_ptr<detail::Worker>> workers(impl_->workers.begin(),
+                                                       impl_->workers.end());
+    state.on_change([workers] {
+        for (const auto& weak : workers) {
+            if (auto worker = weak.lock()) worker->config_changed();
+        }
+    });
+}
+
+WorkerManager::~WorkerManager() {
+    shutdown(kDefaultGrace);
+}
+
+void WorkerManager::start(DataType type) {
+    impl_->worker(type).start();
+}
+
+void WorkerManager::stop(DataType type) {
+    impl_->worker(type).stop();
+}
+
+void WorkerManager::start_all() {
+    for (auto& worker : impl_->workers)
+        worker->start();
+}
+
+void WorkerManager::stop_all() {
+    for (auto& worker : impl_->workers)
+        worker->stop();
+}
+
+std::vector<WorkerStatus> WorkerManager::statuses() const {
+    std::vector<WorkerStatus> all;
+    for (const auto& worker : impl_->workers)
+        all.push_back(worker->status());
+    return all;
+}
+
+WorkerStatus WorkerManager::status(DataType type) const {
+    return impl_->worker(type).status();
+}
+
+void WorkerManager::shutdown(std::chrono::milliseconds grace) {
+    std::lock_guard lock(impl_->shutdown_mutex);
+    if (impl_->shut_down) return;
+    impl_->shut_down = true;
+    for (auto& worker : impl_->workers)
+        worker->close();
+    if (!impl_->services->pool_tracker.wait_idle(grace)) {
+        // Joining is still required: a call that outlived its cancel flag would otherwise run
+        // against freed state. A well-behaved plugin honours the flag within its timeout.
+        BOOST_LOG_TRIVIAL(warning) << "scheduler: vendor calls still running after "
+                                   << grace.count() << " ms; waiting for them to return";
+    }
+    impl_->pool.stop();
+    impl_->pool.join();
+}
+
+}  // namespace tickerd::scheduler

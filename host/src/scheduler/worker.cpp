@@ -1,0 +1,258 @@
+// A worker's life and its cycles: start/stop, the drift-free cycle timer, the stagger of the
+// polls inside a cycle, and restarting the cycle when the configuration changes.
+#include "scheduler/worker.hpp"
+
+#include "core/log.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+namespace tickerd::scheduler::detail {
+
+namespace {
+
+// How often a disabled worker looks again without being told about a change.
+constexpr std::chrono::seconds kIdleRecheck{10};
+constexpr double kMinIntervalSeconds = 1;
+
+Cadence cadence_of(const config::RuntimeConfig& config, DataType type) {
+    auto it = config.cadences.find(type);
+    return it != config.cadences.end() ? it->second : default_cadence(type);
+}
+
+}  // namespace
+
+void PoolTracker::begin() {
+    std::lock_guard lock(mutex_);
+    ++running_;
+}
+
+void PoolTracker::end() {
+    std::lock_guard lock(mutex_);
+    if (--running_ == 0) idle_.notify_all();
+}
+
+bool PoolTracker::wait_idle(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    return idle_.wait_for(lock, limit, [this] { return running_ == 0; });
+}
+
+Worker::Worker(boost::asio::io_context& io, DataType type, std::shared_ptr<Services> services,
+               uint64_t seed)
+    : type_(type),
+      id_(worker_id(type)),
+      services_(std::move(services)),
+      strand_(boost::asio::make_strand(io)),
+      cycle_timer_(strand_),
+      stagger_timer_(strand_),
+      rng_(seed) {
+    status_.worker_id = id_;
+    status_.data_type = type;
+}
+
+void Worker::start() {
+    std::lock_guard lock(mutex_);
+    if (closed_ || running_) return;
+    running_ = true;
+    status_.status = "running";
+    BOOST_LOG_TRIVIAL(info) << id_ << ": started";
+    try {
+        restart_cycle();
+    } catch (const std::exception& e) {
+        note_unexpected(e.what());
+    }
+}
+
+void Worker::stop() {
+    std::lock_guard lock(mutex_);
+    if (!running_) return;
+    running_ = false;
+    status_.status = "stopped";
+    status_.next_run.reset();
+    cancel_timers();
+    // Polls waiting to retry give up now; a vendor call already running finishes (and
+    // publishes when it succeeds), but no further call starts.
+    for (auto& [symbol, poll] : polls_)
+        poll->backoff.cancel();
+    BOOST_LOG_TRIVIAL(info) << id_ << ": stopped";
+}
+
+void Worker::close() {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    running_ = false;
+    status_.status = "stopped";
+    status_.next_run.reset();
+    cancel_timers();
+    for (auto& [symbol, poll] : polls_) {
+        poll->backoff.cancel();
+        if (poll->call) {
+            poll->call->cancel.cancelled = true;
+            poll->call->timeout.cancel();
+        }
+    }
+    polls_.clear();
+}
+
+WorkerStatus Worker::status() const {
+    std::lock_guard lock(mutex_);
+    WorkerStatus copy = status_;
+    copy.polls_in_flight = static_cast<int>(polls_.size());
+    return copy;
+}
+
+void Worker::config_changed() {
+    // Called from whichever thread changed the state store: hop onto the strand.
+    boost::asio::post(strand_, guarded([this] {
+                          if (running_) apply_plan(make_plan(*services_->state.snapshot()));
+                      }));
+}
+
+void Worker::apply_plan(Plan plan) {
+    if (plan == plan_) return;
+    bool same_cadence = plan_ && cycle_ && plan.enabled == plan_->enabled &&
+                        plan.interval_seconds == plan_->interval_seconds;
+    if (!same_cadence) {
+        // A new interval (or switching on) must not wait out a possibly long old interval.
+        restart_cycle();
+        return;
+    }
+    // Only the instruments changed: poll the new ones now and let the cycle go on; removed
+    // ones are left out when their turn comes, and the next cycle is built from the new plan.
+    std::vector<std::string> added;
+    std::set_difference(plan.symbols.begin(), plan.symbols.end(), plan_->symbols.begin(),
+                        plan_->symbols.end(), std::back_inserter(added));
+    plan_ = std::move(plan);
+    for (const auto& symbol : added) {
+        if (!polls_.contains(symbol)) start_poll(cycle_, symbol);
+    }
+}
+
+Worker::Plan Worker::make_plan(const config::RuntimeConfig& config) const {
+    Plan plan;
+    auto cadence = cadence_of(config, type_);
+    plan.enabled = config.global.global_enabled && cadence.enabled;
+    if (!plan.enabled) return plan;
+    plan.interval_seconds = cadence.interval_seconds;
+    for (const auto& instrument : config.instruments) {
+        if (instrument.enabled && instrument.serves(type_))
+            plan.symbols.push_back(instrument.symbol);
+    }
+    std::sort(plan.symbols.begin(), plan.symbols.end());
+    return plan;
+}
+
+void Worker::restart_cycle() {
+    cancel_timers();
+    begin_cycle(std::chrono::steady_clock::now());
+}
+
+void Worker::cancel_timers() {
+    ++generation_;
+    cycle_timer_.cancel();
+    stagger_timer_.cancel();
+    cycle_.reset();
+}
+
+void Worker::begin_cycle(SteadyTime start) {
+    if (!running_) return;
+    // "error" lasts until a cycle runs through without an unexpected exception.
+    if (status_.status == "error" && !cycle_had_exception_) status_.status = "running";
+    cycle_had_exception_ = false;
+
+    std::vector<std::string> previous_symbols;
+    if (plan_) previous_symbols = plan_->symbols;
+    plan_ = make_plan(*services_->state.snapshot());
+    auto now = std::chrono::steady_clock::now();
+    if (!plan_->enabled) {
+        cycle_.reset();
+        status_.next_run.reset();
+        arm_cycle_timer(now + scaled(kIdleRecheck));
+        return;
+    }
+
+    // The API validates intervals; the floor only guards against a cycle that would spin.
+    auto interval_seconds = std::max(plan_->interval_seconds, kMinIntervalSeconds);
+    auto interval = scaled(std::chrono::milliseconds(std::llround(interval_seconds * 1000)));
+    auto cycle = std::make_shared<Cycle>();
+    cycle->start = start;
+    cycle->symbols = plan_->symbols;
+    // Instruments added since the last cycle go first, so a new instrument is served
+    // promptly even when the cycle restarts for another change at the same time.
+    std::stable_partition(cycle->symbols.begin(), cycle->symbols.end(), [&](const auto& symbol) {
+        return !std::binary_search(previous_symbols.begin(), previous_symbols.end(), symbol);
+    });
+    cycle->offsets = stagger_offsets(cycle->symbols.size(), interval);
+    cycle_ = cycle;
+
+    // Drift-free: the next cycle starts one interval after this one started, not after its
+    // polls finished. Only when we are more than an interval behind do we start afresh.
+    auto next_start = std::max(start + interval, now);
+    status_.next_run =
+        services_->options.wall_clock() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(next_start - now);
+    arm_cycle_timer(next_start);
+
+    note_cycle_progress(*cycle);  // an empty cycle is complete at once
+    dispatch_next_poll(cycle);
+}
+
+void Worker::arm_cycle_timer(SteadyTime when) {
+    cycle_timer_.expires_at(when);
+    cycle_timer_.async_wait(
+        guarded([this, generation = generation_, when](boost::system::error_code ec) {
+            if (ec || generation != generation_ || !running_) return;
+            begin_cycle(when);
+        }));
+}
+
+void Worker::dispatch_next_poll(const std::shared_ptr<Cycle>& cycle) {
+    if (cycle->next >= cycle->symbols.size()) return;
+    stagger_timer_.expires_at(cycle->start + cycle->offsets[cycle->next]);
+    stagger_timer_.async_wait(
+        guarded([this, cycle, generation = generation_](boost::system::error_code ec) {
+            if (ec || generation != generation_ || !running_) return;
+            const std::string symbol = cycle->symbols[cycle->next++];
+            // Arm the next poll first, so a failure starting this one cannot stall the cycle.
+            dispatch_next_poll(cycle);
+            if (!std::binary_search(plan_->symbols.begin(), plan_->symbols.end(), symbol)) {
+                note_cycle_progress(*cycle);  // removed from the configuration meanwhile
+            } else if (polls_.contains(symbol)) {
+                skip_poll(*cycle, symbol);
+            } else {
+                start_poll(cycle, symbol);
+            }
+        }));
+}
+
+void Worker::skip_poll(Cycle& cycle, const std::string& symbol) {
+    auto& complaint = skips_[symbol];
+    if (complaint.should_log()) {
+        BOOST_LOG_TRIVIAL(warning)
+            << id_ << ": " << symbol << ": previous poll still running, skipping it this cycle ("
+            << complaint.count << " time(s) so far)";
+    }
+    note_cycle_progress(cycle);
+}
+
+void Worker::note_cycle_progress(Cycle& cycle) {
+    if (cycle.reported || cycle.next < cycle.symbols.size() || cycle.unfinished > 0) return;
+    cycle.reported = true;
+    status_.last_run = services_->options.wall_clock();
+}
+
+void Worker::note_unexpected(const std::string& what) {
+    BOOST_LOG_TRIVIAL(error) << id_ << ": unexpected error: " << what;
+    ++status_.error_count;
+    status_.last_error = what;
+    cycle_had_exception_ = true;
+    if (running_) status_.status = "error";
+}
+
+std::chrono::milliseconds Worker::scaled(std::chrono::milliseconds delay) const {
+    return scale_delay(delay, services_->options.time_scale);
+}
+
+}  // namespace tickerd::scheduler::detail

@@ -1,0 +1,148 @@
+// The daemon's command line (CONTRACT.md §1): --version, --check-config, bad flags, and a
+// plugin folder holding a file that is not a plugin.
+#define BOOST_TEST_MODULE daemon_cli
+#include <boost/test/unit_test.hpp>
+
+#include "support/support.hpp"
+
+#include <boost/json.hpp>
+
+using namespace tickerd::testing;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+std::string text(const json::value& root, std::string_view pointer) {
+    const auto* found = find_path(root, pointer);
+    return found && found->is_string() ? std::string(found->as_string()) : std::string();
+}
+
+std::vector<std::string> check_config_args(const std::filesystem::path& config) {
+    return {"--check-config", "--config", config.string(), "--plugin-dir", TICKERD_TEST_VENDOR_DIR};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(version_names_the_release_and_the_plugin_abi) {
+    auto result = run_daemon_command({"--version"});
+    BOOST_TEST(result.status.success(), describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output, TICKERD_VERSION), result.output);
+    BOOST_TEST(contains(result.output, "ABI"), result.output);
+    BOOST_TEST(contains(result.output, "1.0"), result.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_accepts_a_good_config) {
+    TempDir dir("tickerd-cli");
+    auto config = write_config(
+        dir, {{"streaming", {{"enabled", true}, {"auto_start_workers", false}}},
+              {"vendors",
+               {{{"name", "mock_a"},
+                 {"plugin", "mock"},
+                 {"priority", 10},
+                 {"settings", {{"fail_first", 1}, {"latency_ms", 5}}}}}},
+              {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data", "news"}}}}},
+              {"cadences", {{"news", {{"interval_seconds", 120}, {"retry_attempts", 2}}}}}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.success(), describe(result.status) << "\n" << result.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_names_an_unknown_key) {
+    TempDir dir("tickerd-cli");
+    auto config = write_config(dir, {{"streaming", {{"enabled", true}, {"colour", "blue"}}}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.exited);
+    BOOST_TEST(result.status.code == 1, describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output, "colour"), result.output);
+    BOOST_TEST(contains(result.output, "streaming"), "the key's path: " << result.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_refuses_bad_vendor_settings) {
+    TempDir dir("tickerd-cli");
+    auto config = write_config(
+        dir, {{"vendors",
+               {{{"name", "mock_a"}, {"plugin", "mock"}, {"settings", {{"fail_sometimes", 1}}}}}}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.code == 1, describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output, "fail_sometimes"), result.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_on_malformed_json) {
+    TempDir dir("tickerd-cli");
+    auto config = dir.write("broken.json", R"({"instruments": [)");
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.code == 1, describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output, "broken.json"), "names the file: " << result.output);
+}
+
+BOOST_AUTO_TEST_CASE(bad_listen_exits_with_a_clear_message) {
+    TempDir dir("tickerd-cli");
+    for (const std::string listen : {"nonsense", "127.0.0.1:99999", "127.0.0.1:"}) {
+        BOOST_TEST_CONTEXT("--listen " << listen) {
+            auto result =
+                run_daemon_command({"--listen", listen, "--state-dir", (dir / "state").string(),
+                                    "--plugin-dir", TICKERD_TEST_VENDOR_DIR},
+                                   {}, 15s);
+            BOOST_TEST(!result.timed_out, "it must not start serving: " << result.output);
+            BOOST_TEST(!result.status.success(), describe(result.status));
+            BOOST_TEST(result.status.exited, "no crash: " << describe(result.status));
+            BOOST_TEST(contains(result.output, "listen"), result.output);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_port_in_use_exits_with_a_clear_message) {
+    DaemonProcess first;
+    first.wait_ready();
+    TempDir dir("tickerd-cli");
+    auto result =
+        run_daemon_command({"--listen", "127.0.0.1:" + std::to_string(first.port()), "--state-dir",
+                            (dir / "state").string(), "--plugin-dir", TICKERD_TEST_VENDOR_DIR},
+                           {}, 15s);
+    BOOST_TEST(!result.timed_out);
+    BOOST_TEST(!result.status.success(), describe(result.status));
+    BOOST_TEST(result.status.exited, "no crash: " << describe(result.status));
+    BOOST_TEST((contains(result.output, "in use") || contains(result.output, "bind")),
+               result.output);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_flag_is_refused) {
+    auto result = run_daemon_command({"--frobnicate"});
+    BOOST_TEST(!result.timed_out);
+    BOOST_TEST(!result.status.success());
+    BOOST_TEST(result.status.exited);
+    BOOST_TEST(contains(result.output, "frobnicate"), result.output);
+}
+
+BOOST_AUTO_TEST_CASE(a_garbage_plugin_is_refused_and_the_daemon_runs) {
+    TempDir plugins("tickerd-junk-plugins");
+    plugins.write("junk.so", "this is not an ELF file\n");
+    DaemonOptions options;
+    options.plugin_dirs =
+        std::vector<std::filesystem::path>{TICKERD_TEST_VENDOR_DIR, plugins.path()};
+    DaemonProcess daemon(options);
+    daemon.wait_ready();
+
+    HttpClient http("127.0.0.1", daemon.port());
+    auto response = http.get("/streaming/config/vendors");
+    BOOST_TEST_REQUIRE(response.status == 200u);
+    bool junk_listed = false;
+    bool mock_loaded = false;
+    for (const auto& plugin : items_of(response.json(), {"vendors", "plugins"})) {
+        auto file = text(plugin, "/file");
+        if (contains(file, "junk.so")) {
+            junk_listed = true;
+            BOOST_TEST(text(plugin, "/state") != "loaded", json::serialize(plugin));
+            BOOST_TEST(!text(plugin, "/error").empty(), "says why: " << json::serialize(plugin));
+        }
+        if (text(plugin, "/name") == "mock") mock_loaded = text(plugin, "/state") == "loaded";
+    }
+    BOOST_TEST(junk_listed, response.body);
+    BOOST_TEST(mock_loaded, response.body);
+    BOOST_TEST(contains(daemon.log(), "junk.so"), "the refusal is logged:\n" << daemon.log_tail());
+    BOOST_TEST(http.get("/").status == 200u);
+}

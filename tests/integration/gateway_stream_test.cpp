@@ -1,0 +1,654 @@
+#define BOOST_TEST_MODULE gateway_stream
+#include <boost/test/unit_test.hpp>
+
+// The streaming side of the gateway over real loopback sockets: SSE and WebSocket sessions
+// fed by the embedded bus. A small front end in this file accepts connections, reads the
+// request and hands it to start_sse / start_websocket the way the HTTP side does, so these
+// tests exercise the sessions on their own.
+
+#include "bus/bus.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "gateway/streams.hpp"
+#include "plugins/plugins.hpp"
+#include "scheduler/scheduler.hpp"
+#include "support/support.hpp"
+#include "telemetry/telemetry.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <thread>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using namespace tickerd;
+using tickerd::testing::SseClient;
+using tickerd::testing::WsClient;
+
+namespace {
+
+struct QuietLogs {
+    QuietLogs() { tickerd::log::init(boost::log::trivial::warning); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(QuietLogs);
+
+const std::string kAapl = "stream:market_data:AAPL";
+const std::string kMsft = "stream:market_data:MSFT";
+
+// Reads one request per connection and hands the connection over, like the HTTP side.
+class Connection : public std::enable_shared_from_this<Connection> {
+  public:
+    Connection(tcp::socket socket, gateway::StreamContext context)
+        : stream_(std::move(socket)), context_(context) {}
+
+    void run() {
+        http::async_read(stream_, buffer_, request_,
+                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (!ec) self->route();
+                         });
+    }
+
+  private:
+    void route() {
+        if (websocket::is_upgrade(request_)) {
+            return gateway::start_websocket(std::move(stream_), std::move(request_), context_);
+        }
+        std::string_view target = request_.target();
+        auto question = target.find('?');
+        std::variant<gateway::ChannelSet, gateway::ApiError> channels;
+        if (request_.method() == http::verb::post) {
+            boost::system::error_code ec;
+            auto body = json::parse(request_.body(), ec);
+            if (ec) return refuse({400, "malformed JSON"});
+            channels = gateway::resolve_channels_from_body(body, 100);
+        } else {
+            channels = gateway::resolve_channels_from_query(
+                question == std::string_view::npos ? "" : target.substr(question + 1), 100);
+        }
+        if (auto* error = std::get_if<gateway::ApiError>(&channels)) return refuse(*error);
+        gateway::start_sse(std::move(stream_), request_,
+                           std::move(std::get<gateway::ChannelSet>(channels)), context_);
+    }
+
+    void refuse(const gateway::ApiError& error) {
+        response_.result(error.status);
+        response_.set(http::field::content_type, "application/json");
+        response_.body() = json::serialize(json::object{{"detail", error.detail}});
+        response_.prepare_payload();
+        http::async_write(
+            stream_, response_,
+            [self = shared_from_this()](beast::error_code, std::size_t) { self->stream_.close(); });
+    }
+
+    beast::tcp_stream stream_;
+    gateway::StreamContext context_;
+    beast::flat_buffer buffer_;
+    gateway::Request request_;
+    http::response<http::string_body> response_;
+};
+
+// The daemon's parts, built in-process, with the streams served on 127.0.0.1:<port>.
+struct StreamFixture {
+    explicit StreamFixture(gateway::Limits stream_limits = {})
+        : limits(stream_limits),
+          state(state_dir.path(), config::RuntimeConfig{}),
+          plugins({TICKERD_TEST_VENDOR_DIR}),
+          bus(bus::make_embedded_bus()),
+          workers(io, state, plugins, *bus, telemetry),
+          services{daemon_config,
+                   state,
+                   workers,
+                   plugins,
+                   *bus,
+                   telemetry,
+                   std::chrono::steady_clock::now()},
+          acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+        plugins.load_all();
+        plugins.configure({}, false);
+        do_accept();
+        for (int i = 0; i < 2; ++i)
+            threads.emplace_back([this] { io.run(); });
+    }
+
+    ~StreamFixture() {
+        registry.close_all();
+        auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (registry.open_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(20ms);
+        }
+        asio::post(io, [this] { acceptor.close(); });
+        work.reset();
+        io.stop();
+        for (auto& thread : threads)
+            thread.join();
+    }
+
+    unsigned short port() const { return acceptor.local_endpoint().port(); }
+
+    void do_accept() {
+        acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
+            if (ec) return;
+            std::make_shared<Connection>(std::move(s),
+                                         gateway::StreamContext{services, limits, registry})
+                ->run();
+            do_accept();
+        });
+    }
+
+    // Publishes a market_data message for `symbol`, padded to roughly `padding` bytes.
+    bus::MessagePtr publish(const std::string& symbol, double price, std::size_t padding = 0) {
+        bus::Envelope envelope{DataType::market_data, symbol, "mock", {{"price", price}}};
+        if (padding > 0) envelope.data["padding"] = std::string(padding, 'x');
+        auto channel = channel_name(DataType::market_data, symbol);
+        auto message =
+            bus::make_message(envelope, sequencer.next(channel), std::chrono::system_clock::now());
+        bus->publish(message, 300s);
+        return message;
+    }
+
+    // Waits (bounded) until the channel has `count` subscribers.
+    bool wait_for_subscribers(const std::string& channel, std::size_t count,
+                              std::chrono::milliseconds timeout = 10s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (bus->stats(channel).subscribers == count) return true;
+            std::this_thread::sleep_for(5ms);
+        }
+        return bus->stats(channel).subscribers == count;
+    }
+
+    asio::io_context io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{
+        io.get_executor()};
+    gateway::Limits limits;
+    tickerd::testing::TempDir state_dir{"tickerd-gwstream"};
+    config::DaemonConfig daemon_config;
+    config::StateStore state;
+    plugins::PluginHost plugins;
+    std::unique_ptr<bus::Bus> bus;
+    telemetry::Store telemetry;
+    scheduler::WorkerManager workers;
+    gateway::Services services;
+    gateway::StreamRegistry registry;
+    bus::ChannelSequencer sequencer;
+    tcp::acceptor acceptor;
+    std::vector<std::thread> threads;
+};
+
+json::object parse_object(const std::string& text) {
+    return json::parse(text).as_object();
+}
+
+// The next text frame as a JSON object; fails the test on timeout.
+json::object next_json(WsClient& client, std::chrono::milliseconds timeout = 10s) {
+    auto text = client.next_text(timeout);
+    BOOST_REQUIRE_MESSAGE(text, "no WebSocket message in time: " << client.error());
+    return parse_object(*text);
+}
+
+std::vector<std::string> channels_of(const json::object& reply) {
+    std::vector<std::string> channels;
+    for (const auto& channel : reply.at("channels").as_array()) {
+        channels.emplace_back(channel.as_string());
+    }
+    return channels;
+}
+
+uint64_t seq_of(const json::object& data_frame) {
+    return data_frame.at("message").at("metadata").at("seq").to_number<uint64_t>();
+}
+
+template <class T>
+const T& expect(const std::variant<gateway::ChannelSet, gateway::ApiError>& result) {
+    BOOST_REQUIRE(std::holds_alternative<T>(result));
+    return std::get<T>(result);
+}
+
+}  // namespace
+
+// ---- resolve_channels -------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(resolve_channels_unions_validates_and_orders) {
+    auto result = gateway::resolve_channels({kAapl, "stream:news:msft"}, {"market_data", "news"},
+                                            {"aapl", "BRK-B"}, 100);
+    std::vector<std::string> expected{kAapl, "stream:news:MSFT", "stream:market_data:BRK-B",
+                                      "stream:news:AAPL", "stream:news:BRK-B"};
+    BOOST_TEST(expect<gateway::ChannelSet>(result) == expected, boost::test_tools::per_element());
+
+    auto bad_channel = expect<gateway::ApiError>(gateway::resolve_channels({"x"}, {}, {}, 100));
+    BOOST_TEST(bad_channel.status == 422u);
+    BOOST_TEST(bad_channel.detail ==
+               "channels: 'x' is not a valid channel (expected stream:<data_type>:<SYMBOL>)");
+    auto bad_type = expect<gateway::ApiError>(gateway::resolve_channels({}, {"quotes"}, {"A"}, 9));
+    BOOST_TEST(bad_type.status == 422u);
+    BOOST_TEST(bad_type.detail.find("'quotes'") != std::string::npos);
+    auto bad_symbol =
+        expect<gateway::ApiError>(gateway::resolve_channels({}, {"news"}, {"A B"}, 9));
+    BOOST_TEST(bad_symbol.status == 422u);
+    BOOST_TEST(bad_symbol.detail.find("symbols: 'A B'") == 0u);
+
+    auto empty = expect<gateway::ApiError>(gateway::resolve_channels({}, {}, {"AAPL"}, 9));
+    BOOST_TEST(empty.status == 400u);
+    BOOST_TEST(empty.detail == "At least one channel must be specified");
+    BOOST_TEST(expect<gateway::ChannelSet>(
+                   gateway::resolve_channels({}, {}, {}, 9, gateway::EmptyChannels::allow))
+                   .empty());
+
+    auto too_many = expect<gateway::ApiError>(
+        gateway::resolve_channels({}, {"market_data", "news"}, {"A", "B"}, 3));
+    BOOST_TEST(too_many.status == 422u);
+}
+
+BOOST_AUTO_TEST_CASE(resolve_channels_from_query_and_body) {
+    // The seed's WebSocket example: symbols without data_types add nothing.
+    auto seed =
+        gateway::resolve_channels_from_query("channels=stream:market_data:AAPL&symbols=AAPL", 100);
+    BOOST_TEST(expect<gateway::ChannelSet>(seed) == std::vector<std::string>{kAapl},
+               boost::test_tools::per_element());
+    auto encoded = gateway::resolve_channels_from_query(
+        "channels=stream%3Amarket_data%3A%5EGSPC,,&data_types=news&symbols=%20msft&_=17", 100);
+    std::vector<std::string> expected{"stream:market_data:^GSPC", "stream:news:MSFT"};
+    BOOST_TEST(expect<gateway::ChannelSet>(encoded) == expected, boost::test_tools::per_element());
+    BOOST_TEST(
+        expect<gateway::ApiError>(gateway::resolve_channels_from_query("channels=%zz", 9)).status ==
+        400u);
+    BOOST_TEST(expect<gateway::ApiError>(gateway::resolve_channels_from_query("", 9)).status ==
+               400u);
+
+    auto body = gateway::resolve_channels_from_body(
+        json::parse(R"({"channels":[],"data_types":["market_data"],"symbols":["aapl"]})"), 100);
+    BOOST_TEST(expect<gateway::ChannelSet>(body) == std::vector<std::string>{kAapl},
+               boost::test_tools::per_element());
+    auto not_object =
+        expect<gateway::ApiError>(gateway::resolve_channels_from_body(json::array{}, 9));
+    BOOST_TEST(not_object.status == 422u);
+    auto wrong_type = expect<gateway::ApiError>(
+        gateway::resolve_channels_from_body(json::parse(R"({"symbols":"AAPL"})"), 9));
+    BOOST_TEST(wrong_type.status == 422u);
+    BOOST_TEST(wrong_type.detail.find("symbols:") == 0u);
+    auto unknown = expect<gateway::ApiError>(
+        gateway::resolve_channels_from_body(json::parse(R"({"channel":["x"]})"), 9));
+    BOOST_TEST(unknown.status == 422u);
+    BOOST_TEST(unknown.detail.find("channel:") == 0u);
+}
+
+// ---- SSE --------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(sse_get_sends_retry_then_latest_then_messages_in_order) {
+    StreamFixture fixture;
+    auto latest = fixture.publish("AAPL", 100);
+
+    SseClient client("127.0.0.1", fixture.port());
+    auto opened = client.open_get("/streaming/subscribe/sse?channels=" + kAapl);
+    BOOST_TEST(opened.status == 200u);
+    BOOST_TEST(opened.headers["content-type"] == "text/event-stream; charset=utf-8");
+    BOOST_TEST(opened.headers["cache-control"] == "no-cache");
+    BOOST_TEST(opened.headers["x-accel-buffering"] == "no");
+
+    auto first = client.next_event(10s);
+    BOOST_REQUIRE(first);
+    BOOST_TEST(first->retry.value_or(0) == 3000);
+    BOOST_TEST(!first->is_data());
+
+    auto snapshot = client.next_data_event(10s);
+    BOOST_REQUIRE(snapshot);
+    BOOST_TEST(snapshot->id.value_or("") == latest->id);
+    BOOST_TEST(!snapshot->event.has_value());
+    BOOST_TEST(*snapshot->data == latest->json);
+
+    std::vector<bus::MessagePtr> published;
+    for (int i = 0; i < 5; ++i)
+        published.push_back(fixture.publish("AAPL", 101 + i));
+    for (const auto& message : published) {
+        auto event = client.next_data_event(10s);
+        BOOST_REQUIRE(event);
+        BOOST_TEST(event->id.value_or("") == message->id);
+        BOOST_TEST(!event->event.has_value());
+        BOOST_TEST(event->json().at("metadata").at("seq").to_number<uint64_t>() == message->seq);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(sse_post_subscribes_to_data_types_times_symbols) {
+    StreamFixture fixture;
+    SseClient client("127.0.0.1", fixture.port());
+    auto opened = client.open_post("/streaming/subscribe/sse",
+                                   R"({"data_types":["market_data"],"symbols":["msft","aapl"]})");
+    BOOST_TEST(opened.status == 200u);
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, 1));
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kMsft, 1));
+
+    auto msft = fixture.publish("MSFT", 300);
+    fixture.publish("GOOG", 1);  // not subscribed
+    auto aapl = fixture.publish("AAPL", 200);
+    auto first = client.next_data_event(10s);
+    auto second = client.next_data_event(10s);
+    BOOST_REQUIRE(first && second);
+    BOOST_TEST(first->id.value_or("") == msft->id);
+    BOOST_TEST(second->json().at("channel").as_string() == kAapl);
+    BOOST_TEST(second->id.value_or("") == aapl->id);
+}
+
+BOOST_AUTO_TEST_CASE(sse_sends_keepalive_comments_when_idle) {
+    gateway::Limits limits;
+    limits.keepalive_interval = 1s;
+    StreamFixture fixture(limits);
+    SseClient client("127.0.0.1", fixture.port());
+    BOOST_TEST(client.open_get("/streaming/subscribe/sse?channels=" + kAapl).status == 200u);
+    bool keepalive = false;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!keepalive && std::chrono::steady_clock::now() < deadline) {
+        auto event = client.next_event(3s);
+        if (!event) continue;
+        for (const auto& comment : event->comments)
+            keepalive |= comment == "keepalive";
+    }
+    BOOST_TEST(keepalive);
+    BOOST_TEST(!client.ended());
+}
+
+// ---- WebSocket --------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(ws_connected_then_latest_then_data_frames) {
+    StreamFixture fixture;
+    auto latest = fixture.publish("AAPL", 100);
+    WsClient client("127.0.0.1", fixture.port());
+    client.connect("/streaming/ws?channels=" + kAapl + "&symbols=AAPL");
+
+    auto connected = next_json(client);
+    BOOST_TEST(connected.at("type").as_string() == "connected");
+    BOOST_TEST(channels_of(connected) == std::vector<std::string>{kAapl},
+               boost::test_tools::per_element());
+    auto snapshot = next_json(client);
+    BOOST_TEST(snapshot.at("type").as_string() == "data");
+    BOOST_TEST(snapshot.at("channel").as_string() == kAapl);
+    BOOST_TEST(snapshot.at("message").at("id").as_string() == latest->id);
+
+    std::vector<bus::MessagePtr> published;
+    // Sizes across the 7-bit, 16-bit and 64-bit length encodings.
+    for (std::size_t padding : {0u, 200u, 70000u, 10u}) {
+        published.push_back(fixture.publish("AAPL", 1, padding));
+    }
+    for (const auto& message : published) {
+        auto frame = next_json(client);
+        BOOST_TEST(frame.at("type").as_string() == "data");
+        BOOST_TEST(frame.at("message").at("id").as_string() == message->id);
+        BOOST_TEST(seq_of(frame) == message->seq);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(ws_runtime_actions_echo_ids) {
+    StreamFixture fixture;
+    auto latest_msft = fixture.publish("MSFT", 300);
+    WsClient client("127.0.0.1", fixture.port());
+    client.connect("/streaming/ws");
+    auto connected = next_json(client);
+    BOOST_TEST(connected.at("type").as_string() == "connected");
+    BOOST_TEST(connected.at("channels").as_array().empty());
+
+    client.send_text(R"({"action":"subscribe","id":"c1","channels":["stream:market_data:msft"]})");
+    auto subscribed = next_json(client);
+    BOOST_TEST(subscribed.at("type").as_string() == "subscribed");
+    BOOST_TEST(subscribed.at("id").as_string() == "c1");
+    BOOST_TEST(channels_of(subscribed) == std::vector<std::string>{kMsft},
+               boost::test_tools::per_element());
+    auto snapshot = next_json(client);  // the new channel's latest message follows the ack
+    BOOST_TEST(snapshot.at("message").at("id").as_string() == latest_msft->id);
+
+    client.send_text(
+        R"({"action":"subscribe","id":2,"data_types":["market_data"],"symbols":["AAPL"]})");
+    auto second = next_json(client);
+    BOOST_TEST(second.at("id").as_int64() == 2);
+    BOOST_TEST(channels_of(second) == (std::vector<std::string>{kMsft, kAapl}),
+               boost::test_tools::per_element());
+
+    auto aapl = fixture.publish("AAPL", 1);
+    auto data = next_json(client);
+    BOOST_TEST(data.at("channel").as_string() == kAapl);
+    BOOST_TEST(data.at("message").at("id").as_string() == aapl->id);
+
+    client.send_text(R"({"action":"list_subscriptions","id":"l"})");
+    auto list = next_json(client);
+    BOOST_TEST(list.at("type").as_string() == "subscriptions");
+    BOOST_TEST(list.at("id").as_string() == "l");
+    BOOST_TEST(channels_of(list).size() == 2u);
+
+    client.send_text(R"({"action":"unsubscribe","id":"u","channels":["stream:market_data:AAPL"]})");
+    auto unsubscribed = next_json(client);
+    BOOST_TEST(unsubscribed.at("type").as_string() == "unsubscribed");
+    BOOST_TEST(unsubscribed.at("id").as_string() == "u");
+    BOOST_TEST(channels_of(unsubscribed) == std::vector<std::string>{kMsft},
+               boost::test_tools::per_element());
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, 0));
+
+    fixture.publish("AAPL", 2);  // no longer subscribed: nothing may arrive for it
+    client.send_text(R"({"action":"ping","id":"p"})");
+    auto pong = next_json(client);
+    BOOST_TEST(pong.at("type").as_string() == "pong");
+    BOOST_TEST(pong.at("id").as_string() == "p");
+}
+
+BOOST_AUTO_TEST_CASE(ws_malformed_requests_get_errors_and_the_link_stays_usable) {
+    StreamFixture fixture;
+    WsClient client("127.0.0.1", fixture.port());
+    client.connect("/streaming/ws?channels=bogus");
+    BOOST_TEST(next_json(client).at("type").as_string() == "connected");
+    auto query_error = next_json(client);
+    BOOST_TEST(query_error.at("type").as_string() == "error");
+    BOOST_TEST(std::string(query_error.at("detail").as_string()).find("'bogus'") !=
+               std::string::npos);
+
+    struct Case {
+        std::string request;
+        std::string detail_part;
+        bool has_id;
+    };
+    std::vector<Case> cases{
+        {"not json", "malformed JSON", false},
+        {"[1,2]", "JSON object", false},
+        {R"({"id":1})", "action", true},
+        {R"({"action":"dance","id":1})", "'dance'", true},
+        {R"({"action":"subscribe","id":1,"channels":["nope"]})", "channels: 'nope'", true},
+        {R"({"action":"subscribe","id":1,"channelz":[]})", "channelz", true},
+        {R"({"action":"subscribe","id":1})", "At least one channel", true},
+        {R"({"action":"subscribe","id":1,"symbols":[1]})", "symbols", true},
+        {R"({"action":"ping","id":1,"extra":true})", "extra", true},
+    };
+    for (const auto& c : cases) {
+        client.send_text(c.request);
+        auto reply = next_json(client);
+        BOOST_TEST_CONTEXT(c.request) {
+            BOOST_TEST(reply.at("type").as_string() == "error");
+            BOOST_TEST(std::string(reply.at("detail").as_string()).find(c.detail_part) !=
+                       std::string::npos);
+            BOOST_TEST(reply.contains("id") == c.has_id);
+        }
+    }
+    client.send_text(R"({"action":"ping"})");
+    BOOST_TEST(next_json(client).at("type").as_string() == "pong");
+    BOOST_TEST(!client.closed());
+}
+
+// Framing details with Beast's own client: fragmented requests, client pings, size cap.
+BOOST_AUTO_TEST_CASE(ws_fragments_pings_and_message_size_limit) {
+    StreamFixture fixture;
+    asio::io_context io;
+    websocket::stream<tcp::socket> ws(io);
+    ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), fixture.port()));
+    ws.handshake("127.0.0.1", "/streaming/ws");
+    beast::flat_buffer buffer;
+    ws.read(buffer);  // connected
+    buffer.clear();
+
+    std::string pong_payload;
+    ws.control_callback([&](websocket::frame_type kind, beast::string_view payload) {
+        if (kind == websocket::frame_type::pong) pong_payload = std::string(payload);
+    });
+    ws.ping("are you there");
+    ws.text(true);
+    ws.write_some(false, asio::buffer(std::string(R"({"action":)")));
+    ws.write_some(true, asio::buffer(std::string(R"("ping","id":"frag"})")));
+    ws.read(buffer);
+    auto reply = parse_object(beast::buffers_to_string(buffer.data()));
+    buffer.clear();
+    BOOST_TEST(reply.at("type").as_string() == "pong");
+    BOOST_TEST(reply.at("id").as_string() == "frag");
+    BOOST_TEST(pong_payload == "are you there");
+
+    ws.write(asio::buffer(std::string(70 * 1024, ' ')));  // over the 64 KiB cap
+    beast::error_code ec;
+    ws.read(buffer, ec);
+    BOOST_TEST((ec == websocket::error::closed), ec.message());
+    BOOST_TEST(ws.reason().code == 1009);
+}
+
+BOOST_AUTO_TEST_CASE(ws_shutdown_closes_with_1001_and_sse_ends) {
+    StreamFixture fixture;
+    WsClient ws("127.0.0.1", fixture.port());
+    ws.connect("/streaming/ws?channels=" + kAapl);
+    BOOST_TEST(next_json(ws).at("type").as_string() == "connected");
+    SseClient sse("127.0.0.1", fixture.port());
+    BOOST_TEST(sse.open_get("/streaming/subscribe/sse?channels=" + kAapl).status == 200u);
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, 2));
+    auto message = fixture.publish("AAPL", 5);
+
+    fixture.registry.close_all();
+    auto data = next_json(ws);  // what was queued still arrives
+    BOOST_TEST(data.at("message").at("id").as_string() == message->id);
+    BOOST_TEST(!ws.next_text(5s));
+    BOOST_TEST(ws.closed());
+    BOOST_TEST(ws.close_code().value_or(0) == 1001);
+    BOOST_TEST(ws.close_reason() == "server shutting down");
+
+    auto event = sse.next_data_event(5s);
+    BOOST_REQUIRE(event);
+    BOOST_TEST(event->id.value_or("") == message->id);
+    BOOST_TEST(!sse.next_event(5s));
+    BOOST_TEST(sse.ended());
+    BOOST_TEST(fixture.bus->stats(kAapl).subscribers == 0u);
+}
+
+// ---- Slow consumers and fan-out -----------------------------------------------------------
+
+namespace {
+
+gateway::Limits tight_limits() {
+    gateway::Limits limits;
+    limits.max_queued_messages = 16;
+    limits.max_queued_bytes = 1024 * 1024;
+    return limits;
+}
+
+constexpr std::size_t kLargePadding = 64 * 1024;
+constexpr int kMaxPublishes = 3000;
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ws_slow_consumer_is_closed_4008_while_a_fast_one_gets_everything) {
+    StreamFixture fixture(tight_limits());
+    WsClient slow("127.0.0.1", fixture.port());
+    slow.connect("/streaming/ws?channels=" + kAapl);
+    WsClient fast("127.0.0.1", fixture.port());
+    fast.connect("/streaming/ws?channels=" + kAapl);
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, 2));
+    BOOST_TEST(next_json(fast).at("type").as_string() == "connected");
+
+    // The fast client reads in lockstep with the publisher; the slow one reads nothing
+    // until the server has let it go.
+    int published = 0;
+    uint64_t expected_seq = 0;
+    bool in_order = true;
+    while (published < kMaxPublishes && fixture.bus->stats(kAapl).subscribers == 2) {
+        auto message = fixture.publish("AAPL", published, kLargePadding);
+        ++published;
+        auto frame = next_json(fast);
+        in_order &= seq_of(frame) == ++expected_seq && seq_of(frame) == message->seq;
+    }
+    BOOST_TEST_MESSAGE("slow client cut after " << published << " messages");
+    BOOST_REQUIRE(fixture.bus->stats(kAapl).subscribers == 1u);
+    BOOST_TEST(in_order);
+
+    // After the cut the fast client still gets every message.
+    for (int i = 0; i < 50; ++i) {
+        auto message = fixture.publish("AAPL", i, kLargePadding);
+        auto frame = next_json(fast);
+        in_order &= seq_of(frame) == message->seq;
+    }
+    BOOST_TEST(in_order);
+
+    // The slow client reads what reached it, then the close frame.
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!slow.closed() && std::chrono::steady_clock::now() < deadline)
+        slow.next_text(5s);
+    BOOST_TEST(slow.closed());
+    BOOST_TEST(slow.close_code().value_or(0) == 4008);
+    BOOST_TEST(slow.close_reason() == "slow consumer: send queue full");
+}
+
+BOOST_AUTO_TEST_CASE(sse_slow_consumer_is_cut_while_a_fast_one_gets_everything) {
+    StreamFixture fixture(tight_limits());
+    SseClient slow("127.0.0.1", fixture.port());
+    BOOST_TEST(slow.open_get("/streaming/subscribe/sse?channels=" + kAapl).status == 200u);
+    SseClient fast("127.0.0.1", fixture.port());
+    BOOST_TEST(fast.open_get("/streaming/subscribe/sse?channels=" + kAapl).status == 200u);
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, 2));
+
+    int published = 0;
+    bool in_order = true;
+    while (published < kMaxPublishes && fixture.bus->stats(kAapl).subscribers == 2) {
+        auto message = fixture.publish("AAPL", published, kLargePadding);
+        ++published;
+        auto event = fast.next_data_event(10s);
+        BOOST_REQUIRE(event);
+        in_order &= event->id.value_or("") == message->id;
+    }
+    BOOST_REQUIRE(fixture.bus->stats(kAapl).subscribers == 1u);
+    BOOST_TEST(in_order);
+    auto after = fixture.publish("AAPL", 0, kLargePadding);
+    auto event = fast.next_data_event(10s);
+    BOOST_REQUIRE(event);
+    BOOST_TEST(event->id.value_or("") == after->id);
+
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!slow.ended() && std::chrono::steady_clock::now() < deadline)
+        slow.next_event(5s);
+    BOOST_TEST(slow.ended());
+    BOOST_TEST(!fast.ended());
+}
+
+BOOST_AUTO_TEST_CASE(ws_one_hundred_subscribers_get_every_message) {
+    StreamFixture fixture;
+    constexpr int kClients = 100;
+    constexpr int kMessages = 200;
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < kClients; ++i) {
+        clients.push_back(std::make_unique<WsClient>("127.0.0.1", fixture.port()));
+        clients.back()->connect("/streaming/ws?channels=" + kAapl);
+    }
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, kClients));
+
+    std::vector<bus::MessagePtr> published;
+    for (int i = 0; i < kMessages; ++i)
+        published.push_back(fixture.publish("AAPL", i, 100));
+
+    int complete = 0;
+    for (auto& client : clients) {
+        BOOST_REQUIRE(next_json(*client).at("type").as_string() == "connected");
+        bool all = true;
+        for (const auto& message : published) {
+            auto frame = next_json(*client);
+            all &= frame.at("message").at("id").as_string() == message->id;
+        }
+        complete += all ? 1 : 0;
+    }
+    BOOST_TEST(complete == kClients);
+}
