@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -29,6 +30,9 @@ namespace {
 constexpr int kIoThreads = 2;
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
 constexpr auto kCloseFlushTime = std::chrono::milliseconds(500);
+// The contract promises exit within 10 s of SIGTERM. A plugin that ignores cancellation
+// could hold a vendor thread forever; past this deadline the process exits regardless.
+constexpr auto kForcedExitAfter = std::chrono::milliseconds(9500);
 
 // An installed daemon finds its vendors under its own prefix; one run from the build tree
 // uses the vendors built beside it and keeps state in ./var.
@@ -120,6 +124,12 @@ int run(const config::DaemonConfig& cfg) {
         if (ec) return;
         BOOST_LOG_TRIVIAL(info) << "signal " << signal << ": shutting down";
         server.stop();
+        std::thread([] {
+            std::this_thread::sleep_for(kForcedExitAfter);
+            BOOST_LOG_TRIVIAL(error) << "shutdown took too long (a vendor call ignores "
+                                        "cancellation); exiting now";
+            std::_Exit(0);
+        }).detach();
         // Workers finish their in-flight polls (bounded by the grace period) off the I/O
         // threads, while the I/O threads flush the streams' clean closes.
         stopper = std::thread([&] {

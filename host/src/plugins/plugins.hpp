@@ -38,8 +38,8 @@ struct InstanceConfig {
     std::optional<int> priority;  // default: the plugin's declared priority
     bool enabled = true;
     boost::json::object settings;
-    int timeout_ms = 10000;    // the host stops waiting after this; counts as transient
-    int max_concurrency = 4;   // calls in flight at once (1 unless the plugin is thread-safe)
+    int timeout_ms = 10000;   // the host stops waiting after this; counts as transient
+    int max_concurrency = 4;  // calls in flight at once (1 unless the plugin is thread-safe)
 };
 
 // Set by the caller when it stops waiting (timeout, shutdown); seen by the plugin through
@@ -57,11 +57,15 @@ struct FetchOutcome {
 };
 std::string_view status_name(tickerd_status status);  // "ok", "transient", …
 
-class Module;  // a loaded library; kept alive by every instance created from it
+class Module;            // a loaded library; kept alive by every instance created from it
+struct InstanceContext;  // the host-services table one plugin instance was given
 
 class Instance {
-public:
-    Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority, void* handle);
+  public:
+    // Asks the plugin to create the instance; throws std::runtime_error with the plugin's
+    // reason when it refuses (bad settings, missing credentials).
+    static std::shared_ptr<Instance> create(std::shared_ptr<Module> module, InstanceConfig config,
+                                            int priority);
     ~Instance();
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
@@ -69,19 +73,24 @@ public:
     const std::string& name() const { return config_.name; }
     const std::string& plugin_name() const;
     int priority() const { return priority_; }
+    bool enabled() const { return config_.enabled; }
     int timeout_ms() const { return config_.timeout_ms; }
     bool serves(DataType type) const;
 
     // Blocking call into the plugin: run it on the vendor pool, never on an I/O thread.
     // Returns TICKERD_E_TRANSIENT at once when max_concurrency calls are already in flight.
+    // The library stays loaded until the call returns, whatever happens to the host's lists.
     FetchOutcome fetch(DataType type, const std::string& symbol,
                        std::chrono::system_clock::time_point deadline, const CancelFlag& cancel);
 
-private:
+  private:
+    Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority);
+
     std::shared_ptr<Module> module_;  // keeps the library mapped while this instance lives
+    std::unique_ptr<InstanceContext> context_;
     InstanceConfig config_;
     int priority_;
-    void* handle_;
+    void* handle_ = nullptr;
     std::atomic<int> in_flight_{0};
     int concurrency_limit_;
 };
@@ -95,9 +104,10 @@ struct InstanceInfo {
     std::string state;  // "ready" | "failed" (create failed or plugin missing)
     std::string error;
 };
+boost::json::object to_json(const InstanceInfo& info);
 
 class PluginHost {
-public:
+  public:
     explicit PluginHost(std::vector<std::filesystem::path> plugin_dirs);
     ~PluginHost();
 
@@ -117,7 +127,7 @@ public:
     std::vector<PluginInfo> plugins() const;
     std::vector<InstanceInfo> instances() const;
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };

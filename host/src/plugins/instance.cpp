@@ -1,0 +1,203 @@
+// One vendor instance and the host services its plugin calls back into. Everything here is
+// reached from plugin code, so nothing may throw out of the callbacks.
+#include "plugins/module.hpp"
+
+#include "core/log.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace tickerd::plugins {
+
+// What the plugin's `host` pointer points to: the services table and who is calling.
+struct InstanceContext {
+    tickerd_host_api api{};
+    std::string instance_name;
+};
+
+namespace {
+
+// What the plugin's `host_call` pointer points to during one fetch.
+struct HostCall {
+    const CancelFlag& cancel;
+    std::chrono::system_clock::time_point deadline;
+    std::string json;
+    bool json_set = false;
+};
+
+// A plugin that logs in a loop must not flood the journal with megabyte lines.
+constexpr std::size_t kMaxLogLine = 2048;
+
+boost::log::trivial::severity_level severity(int32_t level) {
+    switch (level) {
+        case TICKERD_LOG_DEBUG:
+            return boost::log::trivial::debug;
+        case TICKERD_LOG_INFO:
+            return boost::log::trivial::info;
+        case TICKERD_LOG_WARNING:
+            return boost::log::trivial::warning;
+        default:
+            return boost::log::trivial::error;
+    }
+}
+
+void host_log(void* host, int32_t level, tickerd_str message) noexcept {
+    try {
+        auto* context = static_cast<InstanceContext*>(host);
+        std::string_view text(message.ptr ? message.ptr : "", message.len);
+        if (text.size() > kMaxLogLine) text = text.substr(0, kMaxLogLine);
+        BOOST_LOG_STREAM_WITH_PARAMS(boost::log::trivial::logger::get(),
+                                     (boost::log::keywords::severity = severity(level)))
+            << "vendor " << context->instance_name << ": " << text;
+    } catch (...) {
+    }
+}
+
+int64_t host_now_unix_ms(void*) noexcept {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int32_t host_is_cancelled(void* host_call) noexcept {
+    auto* call = static_cast<HostCall*>(host_call);
+    return call->cancel.cancelled.load(std::memory_order_relaxed) ||
+           std::chrono::system_clock::now() >= call->deadline;
+}
+
+void host_set_result_json(void* host_call, tickerd_str json) noexcept {
+    try {
+        auto* call = static_cast<HostCall*>(host_call);
+        if (call->json_set) return;  // "at most once": the first answer stands
+        call->json.assign(json.ptr ? json.ptr : "", json.len);
+        call->json_set = true;
+    } catch (...) {
+    }
+}
+
+bool known_status(tickerd_status status) {
+    return status >= TICKERD_OK && status <= TICKERD_E_PERMANENT;
+}
+
+int64_t unix_ms(std::chrono::system_clock::time_point when) {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(when.time_since_epoch()).count();
+}
+
+// Frees a slot in the instance's in-flight count however fetch leaves.
+class InFlightSlot {
+  public:
+    explicit InFlightSlot(std::atomic<int>& count) : count_(count) {}
+    ~InFlightSlot() { count_.fetch_sub(1, std::memory_order_relaxed); }
+    InFlightSlot(const InFlightSlot&) = delete;
+    InFlightSlot& operator=(const InFlightSlot&) = delete;
+
+  private:
+    std::atomic<int>& count_;
+};
+
+}  // namespace
+
+std::string_view status_name(tickerd_status status) {
+    switch (status) {
+        case TICKERD_OK:
+            return "ok";
+        case TICKERD_E_TRANSIENT:
+            return "transient";
+        case TICKERD_E_RATE_LIMITED:
+            return "rate_limited";
+        case TICKERD_E_NOT_FOUND:
+            return "not_found";
+        case TICKERD_E_UNSUPPORTED:
+            return "unsupported";
+        case TICKERD_E_AUTH:
+            return "auth";
+        case TICKERD_E_PERMANENT:
+            return "permanent";
+        default:
+            return "unknown";
+    }
+}
+
+std::shared_ptr<Instance> Instance::create(std::shared_ptr<Module> module, InstanceConfig config,
+                                           int priority) {
+    std::shared_ptr<Instance> instance(
+        new Instance(std::move(module), std::move(config), priority));
+    std::string settings = boost::json::serialize(instance->config_.settings);
+    char error[512] = {};
+    const auto& d = instance->module_->descriptor();
+    tickerd_status status = d.create(&instance->context_->api, sdk_str(instance->config_.name),
+                                     sdk_str(settings), &instance->handle_, error, sizeof error);
+    error[sizeof error - 1] = '\0';
+    if (status != TICKERD_OK || instance->handle_ == nullptr) {
+        instance->handle_ = nullptr;
+        throw std::runtime_error(error[0] ? error : "the plugin refused to create the instance");
+    }
+    return instance;
+}
+
+Instance::Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority)
+    : module_(std::move(module)),
+      context_(std::make_unique<InstanceContext>()),
+      config_(std::move(config)),
+      priority_(priority),
+      concurrency_limit_(module_->thread_safe() ? std::max(config_.max_concurrency, 1) : 1) {
+    context_->instance_name = config_.name;
+    context_->api.struct_size = sizeof(tickerd_host_api);
+    context_->api.abi_version = TICKERD_ABI_VERSION;
+    context_->api.host = context_.get();
+    context_->api.log = &host_log;
+    context_->api.now_unix_ms = &host_now_unix_ms;
+    context_->api.is_cancelled = &host_is_cancelled;
+    context_->api.set_result_json = &host_set_result_json;
+}
+
+Instance::~Instance() {
+    if (handle_ != nullptr) module_->descriptor().destroy(handle_);
+}
+
+const std::string& Instance::plugin_name() const {
+    return module_->info().name;
+}
+
+bool Instance::serves(DataType type) const {
+    return module_->serves(type);
+}
+
+FetchOutcome Instance::fetch(DataType type, const std::string& symbol,
+                             std::chrono::system_clock::time_point deadline,
+                             const CancelFlag& cancel) {
+    FetchOutcome outcome;
+    if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= concurrency_limit_) {
+        in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        outcome.status = TICKERD_E_TRANSIENT;
+        outcome.message =
+            "busy: " + std::to_string(concurrency_limit_) + " calls already in flight";
+        return outcome;
+    }
+    InFlightSlot slot(in_flight_);
+
+    HostCall call{cancel, deadline, {}, false};
+    std::string_view type_name = to_string(type);
+    tickerd_request request{sizeof(tickerd_request), sdk_str(type_name), sdk_str(symbol),
+                            unix_ms(deadline), &call};
+    tickerd_result result{};
+    result.struct_size = sizeof(tickerd_result);
+    tickerd_status status = module_->descriptor().fetch(handle_, &request, &result);
+
+    result.message[sizeof result.message - 1] = '\0';
+    outcome.message = result.message;
+    outcome.retry_after_ms = std::max<int64_t>(result.retry_after_ms, 0);
+    outcome.http_status = result.http_status;
+    outcome.status = known_status(status) ? status : TICKERD_E_PERMANENT;
+    if (!known_status(status)) {
+        outcome.message = "plugin returned unknown status " + std::to_string(status);
+    } else if (status == TICKERD_OK && !call.json_set) {
+        outcome.status = TICKERD_E_PERMANENT;
+        outcome.message = "plugin answered ok without data";
+    } else if (status == TICKERD_OK) {
+        outcome.json = std::move(call.json);
+    }
+    return outcome;
+}
+
+}  // namespace tickerd::plugins

@@ -1,0 +1,116 @@
+// Loading a plugin file and deciding whether it can be trusted with calls. Every refusal is
+// one sentence naming what is wrong, because the person reading it is a plugin author.
+#include "plugins/module.hpp"
+
+#include <boost/dll/shared_library_load_mode.hpp>
+
+#include <algorithm>
+#include <cstddef>
+
+namespace tickerd::plugins {
+
+namespace {
+
+// The ABI 1.0 descriptor ends with `fetch`; anything shorter predates the ABI.
+constexpr std::size_t kMinimumDescriptorSize =
+    offsetof(tickerd_plugin, fetch) + sizeof(tickerd_plugin::fetch);
+
+std::string abi_text(uint32_t version) {
+    return std::to_string(TICKERD_ABI_VERSION_MAJOR(version)) + "." +
+           std::to_string(TICKERD_ABI_VERSION_MINOR(version));
+}
+
+bool valid_plugin_name(const char* name) {
+    if (name == nullptr) return false;
+    std::string_view text(name);
+    return !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+std::string text_or_empty(const char* text) {
+    return text ? text : "";
+}
+
+// Checks the descriptor's shape; returns the refusal reason, or "" when it is usable.
+std::string check_descriptor(const tickerd_plugin& d) {
+    if (d.struct_size < kMinimumDescriptorSize) {
+        return "descriptor too small (" + std::to_string(d.struct_size) + " bytes, ABI 1.0 needs " +
+               std::to_string(kMinimumDescriptorSize) + ")";
+    }
+    if (TICKERD_ABI_VERSION_MAJOR(d.abi_version) != TICKERD_ABI_MAJOR) {
+        return "built for plugin ABI " + abi_text(d.abi_version) + ", this tickerd speaks " +
+               std::to_string(TICKERD_ABI_MAJOR) + ".x";
+    }
+    if (!valid_plugin_name(d.name)) {
+        return "invalid plugin name '" + text_or_empty(d.name) + "' (use [a-z0-9_], 1-64 chars)";
+    }
+    if (d.create == nullptr) return "descriptor incomplete: missing create";
+    if (d.destroy == nullptr) return "descriptor incomplete: missing destroy";
+    if (d.fetch == nullptr) return "descriptor incomplete: missing fetch";
+    if (d.data_type_count == 0 || d.data_types == nullptr) return "declares no data types";
+    return "";
+}
+
+}  // namespace
+
+std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginInfo& info) {
+    info = PluginInfo{};
+    info.file = file.string();
+    info.state = "refused";
+    info.loaded_at = std::chrono::system_clock::now();
+    auto refuse = [&info](std::string why) {
+        info.error = std::move(why);
+        return nullptr;
+    };
+
+    boost::dll::shared_library library;
+    try {
+        // RTLD_NOW: an unresolved symbol is a refusal now, not a crash mid-call later.
+        // RTLD_LOCAL: two plugins' internal symbols never clash.
+        library.load(boost::dll::fs::path(file.string()),
+                     boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+        return refuse(std::string("cannot load: ") + e.what());
+    }
+    if (!library.has(TICKERD_PLUGIN_ENTRY_SYMBOL)) {
+        return refuse("no tickerd_plugin_entry symbol: not a tickerd plugin");
+    }
+    auto& entry = library.get<const tickerd_plugin*(uint32_t)>(TICKERD_PLUGIN_ENTRY_SYMBOL);
+    const tickerd_plugin* descriptor = entry(TICKERD_ABI_VERSION);
+    if (descriptor == nullptr) {
+        return refuse("tickerd_plugin_entry returned no descriptor for host ABI " +
+                      abi_text(TICKERD_ABI_VERSION) + " (built for another major version?)");
+    }
+    if (auto why = check_descriptor(*descriptor); !why.empty()) return refuse(why);
+
+    std::vector<DataType> types;
+    for (uint32_t i = 0; i < descriptor->data_type_count; ++i) {
+        std::string name = text_or_empty(descriptor->data_types[i]);
+        auto type = parse_data_type(name);
+        if (!type) return refuse("unknown data type '" + name + "'");
+        if (std::find(types.begin(), types.end(), *type) == types.end()) types.push_back(*type);
+        info.data_types.push_back(name);
+    }
+    info.name = descriptor->name;
+    info.version = text_or_empty(descriptor->version);
+    info.description = text_or_empty(descriptor->description);
+    info.abi_version = abi_text(descriptor->abi_version);
+    info.default_priority = descriptor->default_priority;
+    info.state = "loaded";
+    return std::shared_ptr<Module>(
+        new Module(std::move(library), descriptor, info, std::move(types)));
+}
+
+Module::Module(boost::dll::shared_library library, const tickerd_plugin* descriptor,
+               PluginInfo info, std::vector<DataType> types)
+    : library_(std::move(library)),
+      descriptor_(descriptor),
+      info_(std::move(info)),
+      types_(std::move(types)) {}
+
+bool Module::serves(DataType type) const {
+    return std::find(types_.begin(), types_.end(), type) != types_.end();
+}
+
+}  // namespace tickerd::plugins
