@@ -28,16 +28,16 @@ struct Services {
 };
 
 struct Limits {
-    std::size_t max_body_bytes = 64 * 1024;           // larger requests get 413
-    std::size_t max_queued_messages = 4096;           // per stream; beyond it the client is cut
-    std::size_t max_queued_bytes = 8 * 1024 * 1024;   // per stream
+    std::size_t max_body_bytes = 64 * 1024;          // larger requests get 413
+    std::size_t max_queued_messages = 4096;          // per stream; beyond it the client is cut
+    std::size_t max_queued_bytes = 8 * 1024 * 1024;  // per stream
     std::size_t max_channels_per_stream = 1000;
-    std::chrono::seconds keepalive_interval{15};      // SSE comment / WS ping when idle
-    std::chrono::seconds request_timeout{30};         // reading a request
+    std::chrono::seconds keepalive_interval{15};  // SSE comment / WS ping when idle
+    std::chrono::seconds request_timeout{30};     // reading a request
 };
 
 class Server {
-public:
+  public:
     Server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
            Services& services, Limits limits = {});
     ~Server();
@@ -47,7 +47,7 @@ public:
     // Stops accepting, closes every stream cleanly (SSE: end of body; WS: close 1001).
     void stop();
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -26,6 +27,9 @@ struct ApiError {
     unsigned status;
     std::string detail;
 };
+
+// RFC 3986 percent-decoding of a path segment or query value; nullopt when malformed.
+std::optional<std::string> percent_decode(std::string_view text);
 
 // The channels a subscription asks for: the union of explicit channels and
 // data_types × symbols, validated and de-duplicated, in a stable order (explicit channels

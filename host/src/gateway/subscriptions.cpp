@@ -51,26 +51,6 @@ int hex_value(char c) {
     return -1;
 }
 
-// RFC 3986 percent-decoding; `+` is left alone (it is a valid symbol character nowhere,
-// and form encoding is not what EventSource URLs use).
-std::optional<std::string> percent_decode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (i + 2 >= text.size()) return std::nullopt;
-        int high = hex_value(text[i + 1]);
-        int low = hex_value(text[i + 2]);
-        if (high < 0 || low < 0) return std::nullopt;
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-    }
-    return out;
-}
-
 void append_comma_separated(std::string_view value, std::vector<std::string>& into) {
     while (true) {
         auto comma = value.find(',');
@@ -95,6 +75,26 @@ std::optional<ApiError> read_string_array(const json::value& value, std::string_
 }
 
 }  // namespace
+
+// RFC 3986 percent-decoding (declared in streams.hpp); `+` is left alone (it is a valid symbol
+// character nowhere, and form encoding is not what EventSource URLs use).
+std::optional<std::string> percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size()) return std::nullopt;
+        int high = hex_value(text[i + 1]);
+        int low = hex_value(text[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return out;
+}
 
 std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::string>& channels,
                                                     const std::vector<std::string>& data_types,

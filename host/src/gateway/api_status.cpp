@@ -1,0 +1,100 @@
+// GET /, the channel list and the latest-value cache.
+#include "gateway/rest.hpp"
+
+#include <boost/json/object.hpp>
+
+namespace tickerd::gateway {
+
+namespace json = boost::json;
+
+namespace {
+
+json::value time_or_null(const std::optional<std::chrono::system_clock::time_point>& when) {
+    return when ? json::value(iso8601_utc(*when)) : json::value(nullptr);
+}
+
+json::object workers_summary(Services& services) {
+    int running = 0;
+    auto statuses = services.workers.statuses();
+    for (const auto& status : statuses)
+        running += status.status == "running";
+    return {{"total", statuses.size()}, {"running", running}};
+}
+
+json::object plugins_summary(Services& services) {
+    int loaded = 0, refused = 0, ready = 0;
+    for (const auto& plugin : services.plugins.plugins()) {
+        (plugin.state == "loaded" ? loaded : refused) += 1;
+    }
+    auto instances = services.plugins.instances();
+    for (const auto& instance : instances)
+        ready += instance.state == "ready";
+    return {{"loaded", loaded},
+            {"refused", refused},
+            {"vendors", instances.size()},
+            {"vendors_ready", ready}};
+}
+
+}  // namespace
+
+Reply get_status(Services& services, const RouteArgs&) {
+    const auto& config = services.config;
+    auto uptime = std::chrono::steady_clock::now() - services.started_at;
+    json::object redis{
+        {"enabled", config.redis.enabled},
+        {"connected", false},
+        {"host", config.redis.host},
+        {"port", config.redis.port},
+        {"last_error", config.redis.enabled ? json::value("this build serves from the embedded bus")
+                                            : json::value(nullptr)}};
+    return json_reply(
+        200, json::object{{"name", "tickerd"},
+                          {"status", "ok"},
+                          {"version", TICKERD_VERSION},
+                          {"uptime_seconds", std::chrono::duration<double>(uptime).count()},
+                          {"bus", "embedded"},
+                          {"redis", std::move(redis)},
+                          {"streaming", json::object{{"enabled", config.streaming_enabled}}},
+                          {"workers", workers_summary(services)},
+                          {"plugins", plugins_summary(services)}});
+}
+
+Reply get_channels(Services& services, const RouteArgs&) {
+    json::array channels;
+    auto snapshot = services.state.snapshot();
+    for (const auto& instrument : snapshot->instruments) {
+        for (auto type : instrument.data_types) {
+            auto name = channel_name(type, instrument.symbol);
+            auto stats = services.bus.stats(name);
+            channels.push_back(json::object{
+                {"channel", name},
+                {"data_type", to_string(type)},
+                {"symbol", instrument.symbol},
+                {"pattern", "stream:" + std::string(to_string(type)) + ":*"},
+                {"enabled", instrument.enabled},
+                {"subscribers", stats.subscribers},
+                {"last_message_at", time_or_null(stats.last_message_at)},
+            });
+        }
+    }
+    return json_reply(200, json::object{{"channels", std::move(channels)}});
+}
+
+Reply get_latest(Services& services, const RouteArgs& args) {
+    const std::string& channel = args.params.at(0);
+    auto key = parse_channel(channel);
+    if (!key) {
+        return error_reply(
+            {404, "channel '" + channel + "' is not well-formed (stream:<data_type>:<SYMBOL>)"});
+    }
+    auto snapshot = services.state.snapshot();
+    const Instrument* instrument = snapshot->find_instrument(key->symbol);
+    if (!instrument || !instrument->serves(key->data_type)) {
+        return error_reply({404, "channel '" + channel + "' is not configured"});
+    }
+    auto message = services.bus.latest(channel);
+    // The cached bytes go out as they are: no parse, no re-serialisation.
+    return {200, message ? "{\"message\":" + message->json + "}" : "{\"message\":null}", {}};
+}
+
+}  // namespace tickerd::gateway

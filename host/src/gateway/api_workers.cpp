@@ -1,0 +1,103 @@
+// Workers, telemetry and the vendor list.
+#include "gateway/rest.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <charconv>
+
+namespace tickerd::gateway {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kDefaultTelemetryLimit = 100;
+
+std::optional<DataType> worker_from_path(const RouteArgs& args, Reply& error) {
+    auto type = scheduler::parse_worker_id(args.params.at(0));
+    if (!type) error = error_reply({404, "Worker " + args.params.at(0) + " not found"});
+    return type;
+}
+
+// limit: an integer from 1 to the store's capacity; absent means the default.
+std::optional<int> telemetry_limit(std::string_view query, Reply& error) {
+    auto text = query_param(query, "limit");
+    if (!text) return kDefaultTelemetryLimit;
+    int limit = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    constexpr int kMax = static_cast<int>(telemetry::Store::kCapacity);
+    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMax) {
+        error = error_reply({422, "limit: must be an integer from 1 to " + std::to_string(kMax) +
+                                      ", not '" + *text + "'"});
+        return std::nullopt;
+    }
+    return limit;
+}
+
+}  // namespace
+
+Reply list_workers(Services& services, const RouteArgs&) {
+    json::array workers;
+    for (const auto& status : services.workers.statuses())
+        workers.push_back(to_json(status));
+    return json_reply(200, workers);
+}
+
+Reply get_worker(Services& services, const RouteArgs& args) {
+    Reply error;
+    auto type = worker_from_path(args, error);
+    return type ? json_reply(200, to_json(services.workers.status(*type))) : error;
+}
+
+Reply start_worker(Services& services, const RouteArgs& args) {
+    Reply error;
+    auto type = worker_from_path(args, error);
+    if (!type) return error;
+    services.workers.start(*type);
+    return no_content();
+}
+
+Reply stop_worker(Services& services, const RouteArgs& args) {
+    Reply error;
+    auto type = worker_from_path(args, error);
+    if (!type) return error;
+    services.workers.stop(*type);
+    return no_content();
+}
+
+Reply start_all_workers(Services& services, const RouteArgs&) {
+    services.workers.start_all();
+    return no_content();
+}
+
+Reply stop_all_workers(Services& services, const RouteArgs&) {
+    services.workers.stop_all();
+    return no_content();
+}
+
+Reply get_telemetry(Services& services, const RouteArgs& args) {
+    auto type = parse_data_type(args.params.at(0));
+    if (!type) return error_reply({404, "unknown data type '" + args.params.at(0) + "'"});
+    Reply error;
+    auto limit = telemetry_limit(args.query, error);
+    if (!limit) return error;
+    json::array records;
+    for (const auto& record : services.telemetry.newest(*type, static_cast<std::size_t>(*limit))) {
+        records.push_back(to_json(record));
+    }
+    return json_reply(200, records);
+}
+
+Reply list_vendors(Services& services, const RouteArgs&) {
+    json::array plugins;
+    for (const auto& plugin : services.plugins.plugins())
+        plugins.push_back(to_json(plugin));
+    json::array instances;
+    for (const auto& instance : services.plugins.instances()) {
+        instances.push_back(plugins::to_json(instance));
+    }
+    return json_reply(
+        200, json::object{{"plugins", std::move(plugins)}, {"instances", std::move(instances)}});
+}
+
+}  // namespace tickerd::gateway

@@ -1,0 +1,196 @@
+#include "gateway/http_session.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+namespace tickerd::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+const std::string kServerHeader = std::string("tickerd/") + TICKERD_VERSION;
+
+// Read errors that deserve an answer before the connection closes.
+std::optional<ApiError> answerable(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
+        return std::nullopt;  // the client hung up
+    }
+    if (ec == http::error::body_limit) return ApiError{413, "request body too large"};
+    if (ec == http::error::header_limit) return ApiError{431, "request headers too large"};
+    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        return ApiError{400, "malformed HTTP request: " + ec.message()};
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+void GatewayState::track(const std::shared_ptr<HttpSession>& session) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
+    sessions_.push_back(session);
+}
+
+void GatewayState::close_idle_connections() {
+    std::vector<std::weak_ptr<HttpSession>> sessions;
+    {
+        std::lock_guard lock(mutex_);
+        sessions.swap(sessions_);
+    }
+    for (const auto& weak : sessions) {
+        if (auto session = weak.lock()) session->close();
+    }
+}
+
+HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway)
+    : stream_(std::move(socket)), gateway_(std::move(gateway)) {}
+
+void HttpSession::run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+}
+
+void HttpSession::close() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        if (self->handed_over_) return;
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        self->stream_.close();
+    });
+}
+
+void HttpSession::read_request() {
+    if (gateway_->stopping) return;
+    parser_.emplace();
+    parser_->body_limit(gateway_->limits.max_body_bytes);
+    stream_.expires_after(gateway_->limits.request_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+}
+
+void HttpSession::on_read(beast::error_code ec) {
+    if (ec) {
+        // A client that closed or went quiet just goes; a bad request is told why.
+        if (auto error = answerable(ec)) answer(error_reply(*error), false);
+        return;
+    }
+    request_ = parser_->release();
+    dispatch_request();
+}
+
+void HttpSession::dispatch_request() {
+    std::string_view target = request_.target();
+    auto question = target.find('?');
+    std::string_view path = target.substr(0, question);
+    std::string_view query =
+        question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+
+    auto matched = match_route(request_.method(), path);
+    if (auto* reply = std::get_if<Reply>(&matched)) {
+        answer(std::move(*reply), request_.keep_alive());
+        return;
+    }
+    const auto& match = std::get<RouteMatch>(matched);
+    if (match.route->kind == RouteKind::sse || match.route->kind == RouteKind::websocket) {
+        start_stream(*match.route, query);
+    } else {
+        run_handler(match, query);
+    }
+}
+
+void HttpSession::start_stream(const Route& route, std::string_view query) {
+    StreamContext context{gateway_->services, gateway_->limits, gateway_->streams};
+    stream_.expires_never();  // streams keep themselves alive with keepalives
+    if (route.kind == RouteKind::websocket) {
+        if (!beast::websocket::is_upgrade(request_)) {
+            answer(error_reply({426, "this endpoint speaks WebSocket: send an Upgrade request"}),
+                   request_.keep_alive());
+            return;
+        }
+        handed_over_ = true;
+        start_websocket(std::move(stream_), std::move(request_), context);
+        return;
+    }
+    std::variant<ChannelSet, ApiError> channels = ApiError{500, ""};
+    if (route.takes_body) {
+        auto body = read_json_body(request_);
+        if (auto* refused = std::get_if<ApiError>(&body)) {
+            answer(error_reply(*refused), request_.keep_alive());
+            return;
+        }
+        channels = resolve_channels_from_body(std::get<boost::json::value>(body),
+                                              gateway_->limits.max_channels_per_stream);
+    } else {
+        channels = resolve_channels_from_query(query, gateway_->limits.max_channels_per_stream);
+    }
+    if (auto* refused = std::get_if<ApiError>(&channels)) {
+        answer(error_reply(*refused), request_.keep_alive());
+        return;
+    }
+    handed_over_ = true;
+    start_sse(std::move(stream_), request_, std::move(std::get<ChannelSet>(channels)), context);
+}
+
+void HttpSession::run_handler(const RouteMatch& match, std::string_view query) {
+    auto call = [self = shared_from_this(), route = match.route, params = match.params, query] {
+        RouteArgs args{self->request_, params, query};
+        try {
+            return route->handler(self->gateway_->services, args);
+        } catch (const std::exception& e) {
+            // Bad input never lands here (handlers answer 4xx); this is a bug, so say so.
+            BOOST_LOG_TRIVIAL(error)
+                << "internal error on " << self->request_.target() << ": " << e.what();
+            return error_reply({500, "internal error"});
+        }
+    };
+    bool keep_alive = request_.keep_alive();
+    if (match.route->kind == RouteKind::inline_rest) {
+        answer(call(), keep_alive);
+        return;
+    }
+    asio::post(gateway_->config_thread, [self = shared_from_this(), call, keep_alive] {
+        auto reply = call();
+        asio::post(self->stream_.get_executor(), [self, reply = std::move(reply), keep_alive] {
+            self->answer(reply, keep_alive);
+        });
+    });
+}
+
+void HttpSession::answer(Reply reply, bool keep_alive) {
+    keep_alive = keep_alive && !gateway_->stopping;
+    response_ = {static_cast<http::status>(reply.status),
+                 request_.version() ? request_.version() : 11};
+    response_.set(http::field::server, kServerHeader);
+    if (!reply.body.empty()) response_.set(http::field::content_type, "application/json");
+    if (!reply.allow.empty()) response_.set(http::field::allow, reply.allow);
+    response_.body() = std::move(reply.body);
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    stream_.expires_after(gateway_->limits.request_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                          self->on_written(keep_alive, ec);
+                      });
+}
+
+void HttpSession::on_written(bool keep_alive, beast::error_code ec) {
+    if (ec) return;
+    if (keep_alive) {
+        read_request();
+        return;
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace tickerd::gateway

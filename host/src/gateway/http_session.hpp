@@ -1,0 +1,67 @@
+// Internal to the gateway: one HTTP/1.1 keep-alive connection. Answers REST requests and
+// hands the connection over to an SSE or WebSocket session when a request asks for a stream.
+#pragma once
+
+#include "gateway/rest.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace tickerd::gateway {
+
+class HttpSession;
+
+// What every connection of one server shares. Owned jointly by the server and its sessions,
+// because a session can outlive the Server object by a few handlers at shutdown.
+struct GatewayState {
+    GatewayState(Services& services, Limits limits) : services(services), limits(limits) {}
+
+    // Remembers a connection so stop() can close it; forgets the dead ones as it goes.
+    void track(const std::shared_ptr<HttpSession>& session);
+    void close_idle_connections();
+
+    Services& services;
+    const Limits limits;
+    StreamRegistry streams;
+    // State-store writes fsync; they run here so the I/O threads never wait on a disk.
+    boost::asio::thread_pool config_thread{1};
+    std::atomic<bool> stopping{false};
+
+  private:
+    std::mutex mutex_;
+    std::vector<std::weak_ptr<HttpSession>> sessions_;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+  public:
+    HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway);
+    void run();
+    // Closes the connection unless it has become a stream (streams close themselves).
+    void close();
+
+  private:
+    void read_request();
+    void on_read(boost::beast::error_code ec);
+    void dispatch_request();
+    void start_stream(const Route& route, std::string_view query);
+    void run_handler(const RouteMatch& match, std::string_view query);
+    void answer(Reply reply, bool keep_alive);
+    void on_written(bool keep_alive, boost::beast::error_code ec);
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    Request request_;
+    boost::beast::http::response<boost::beast::http::string_body> response_;
+    std::shared_ptr<GatewayState> gateway_;
+    bool handed_over_ = false;  // the stream belongs to an SSE / WebSocket session now
+};
+
+}  // namespace tickerd::gateway

@@ -1,0 +1,88 @@
+// Internal to the gateway: the REST side. Routes map a method and a path pattern to a
+// handler; handlers turn a request into a Reply and never throw for bad input (they answer
+// 4xx with a `detail`). Not used outside gateway/.
+#pragma once
+
+#include "gateway/streams.hpp"
+
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace tickerd::gateway {
+
+// What a REST handler produces; the HTTP session turns it into a response.
+struct Reply {
+    unsigned status = 200;
+    std::string body;   // JSON text; empty for 204
+    std::string allow;  // the Allow header of a 405
+};
+Reply json_reply(unsigned status, const boost::json::value& body);
+Reply error_reply(const ApiError& error);
+Reply no_content();
+
+// One request as a handler sees it.
+struct RouteArgs {
+    const Request& request;
+    std::vector<std::string> params;  // the {} segments of the pattern, percent-decoded
+    std::string_view query;           // after '?', not decoded
+};
+
+using Handler = Reply (*)(Services&, const RouteArgs&);
+
+enum class RouteKind {
+    inline_rest,    // cheap: answered on the I/O thread
+    blocking_rest,  // writes durable state (fsync): answered from the gateway's config thread
+    sse,
+    websocket,
+};
+
+struct Route {
+    boost::beast::http::verb method;
+    std::string_view pattern;  // "/streaming/config/instruments/{}"
+    RouteKind kind;
+    Handler handler;  // null for streams
+    bool takes_body;  // a JSON body is read (and its Content-Type checked)
+};
+
+struct RouteMatch {
+    const Route* route;
+    std::vector<std::string> params;
+};
+// The route for `method` and `path`, or the 404 / 405 / 422 reply to send instead.
+std::variant<RouteMatch, Reply> match_route(boost::beast::http::verb method, std::string_view path);
+
+// The JSON body of a request: 415 unless the Content-Type is JSON (or absent), 400 when it
+// does not parse.
+std::variant<boost::json::value, ApiError> read_json_body(const Request& request);
+
+// One query parameter, percent-decoded; nullopt when absent.
+std::optional<std::string> query_param(std::string_view query, std::string_view key);
+
+// Handlers, one file per resource.
+Reply get_status(Services&, const RouteArgs&);           // api_status.cpp
+Reply get_channels(Services&, const RouteArgs&);         // api_status.cpp
+Reply get_latest(Services&, const RouteArgs&);           // api_status.cpp
+Reply list_instruments(Services&, const RouteArgs&);     // api_config.cpp
+Reply get_instrument(Services&, const RouteArgs&);       // api_config.cpp
+Reply put_instrument(Services&, const RouteArgs&);       // api_config.cpp
+Reply delete_instrument(Services&, const RouteArgs&);    // api_config.cpp
+Reply list_cadences(Services&, const RouteArgs&);        // api_config.cpp
+Reply get_cadence(Services&, const RouteArgs&);          // api_config.cpp
+Reply put_cadence(Services&, const RouteArgs&);          // api_config.cpp
+Reply get_global_settings(Services&, const RouteArgs&);  // api_config.cpp
+Reply put_global_settings(Services&, const RouteArgs&);  // api_config.cpp
+Reply list_workers(Services&, const RouteArgs&);         // api_workers.cpp
+Reply get_worker(Services&, const RouteArgs&);           // api_workers.cpp
+Reply start_worker(Services&, const RouteArgs&);         // api_workers.cpp
+Reply stop_worker(Services&, const RouteArgs&);          // api_workers.cpp
+Reply start_all_workers(Services&, const RouteArgs&);    // api_workers.cpp
+Reply stop_all_workers(Services&, const RouteArgs&);     // api_workers.cpp
+Reply get_telemetry(Services&, const RouteArgs&);        // api_workers.cpp
+Reply list_vendors(Services&, const RouteArgs&);         // api_workers.cpp
+
+}  // namespace tickerd::gateway

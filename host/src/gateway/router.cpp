@@ -1,0 +1,160 @@
+// The route table and what every route shares: matching, JSON bodies, replies.
+#include "gateway/rest.hpp"
+
+#include <boost/beast/http/status.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <array>
+
+namespace tickerd::gateway {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+using enum RouteKind;
+using http::verb;
+
+// Literal segments win over {} when both match ("workers/start-all" is not a worker id),
+// because the table lists them first.
+const std::array kRoutes = {
+    Route{verb::get, "/", inline_rest, &get_status, false},
+    Route{verb::get, "/streaming/channels", inline_rest, &get_channels, false},
+    Route{verb::get, "/streaming/latest/{}", inline_rest, &get_latest, false},
+    Route{verb::post, "/streaming/subscribe/sse", sse, nullptr, true},
+    Route{verb::get, "/streaming/subscribe/sse", sse, nullptr, false},
+    Route{verb::get, "/streaming/ws", websocket, nullptr, false},
+    Route{verb::get, "/streaming/config/instruments", inline_rest, &list_instruments, false},
+    Route{verb::post, "/streaming/config/instruments", blocking_rest, &put_instrument, true},
+    Route{verb::get, "/streaming/config/instruments/{}", inline_rest, &get_instrument, false},
+    Route{verb::delete_, "/streaming/config/instruments/{}", blocking_rest, &delete_instrument,
+          false},
+    Route{verb::get, "/streaming/config/cadences", inline_rest, &list_cadences, false},
+    Route{verb::get, "/streaming/config/cadences/{}", inline_rest, &get_cadence, false},
+    Route{verb::put, "/streaming/config/cadences/{}", blocking_rest, &put_cadence, true},
+    Route{verb::get, "/streaming/config/config", inline_rest, &get_global_settings, false},
+    Route{verb::put, "/streaming/config/config", blocking_rest, &put_global_settings, true},
+    Route{verb::get, "/streaming/config/workers", inline_rest, &list_workers, false},
+    Route{verb::post, "/streaming/config/workers/start-all", inline_rest, &start_all_workers,
+          false},
+    Route{verb::post, "/streaming/config/workers/stop-all", inline_rest, &stop_all_workers, false},
+    Route{verb::get, "/streaming/config/workers/{}", inline_rest, &get_worker, false},
+    Route{verb::post, "/streaming/config/workers/{}/start", inline_rest, &start_worker, false},
+    Route{verb::post, "/streaming/config/workers/{}/stop", inline_rest, &stop_worker, false},
+    Route{verb::get, "/streaming/config/telemetry/{}", inline_rest, &get_telemetry, false},
+    Route{verb::get, "/streaming/config/vendors", inline_rest, &list_vendors, false},
+};
+
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> segments;
+    while (!path.empty()) {
+        if (path.front() == '/') path.remove_prefix(1);
+        auto slash = path.find('/');
+        segments.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash);
+    }
+    return segments;
+}
+
+// Matches `path` against `pattern`; the {} segments go to `params` (still encoded).
+bool matches(std::string_view pattern, const std::vector<std::string_view>& path,
+             std::vector<std::string_view>& params) {
+    auto wanted = split_path(pattern);
+    if (wanted.size() != path.size()) return false;
+    params.clear();
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        if (wanted[i] == "{}") {
+            if (path[i].empty()) return false;
+            params.push_back(path[i]);
+        } else if (wanted[i] != path[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_json_content_type(std::string_view type) {
+    auto semicolon = type.find(';');
+    type = type.substr(0, semicolon);
+    while (!type.empty() && type.back() == ' ')
+        type.remove_suffix(1);
+    std::string lower(type);
+    for (auto& c : lower)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower == "application/json";
+}
+
+}  // namespace
+
+Reply json_reply(unsigned status, const boost::json::value& body) {
+    return {status, boost::json::serialize(body), {}};
+}
+
+Reply error_reply(const ApiError& error) {
+    return json_reply(error.status, boost::json::object{{"detail", error.detail}});
+}
+
+Reply no_content() {
+    return {204, {}, {}};
+}
+
+std::variant<RouteMatch, Reply> match_route(http::verb method, std::string_view path) {
+    auto segments = split_path(path);
+    std::vector<std::string_view> params;
+    std::string allow;
+    for (const auto& route : kRoutes) {
+        if (!matches(route.pattern, segments, params)) continue;
+        if (route.method != method) {
+            // Another route may match this path with this method (a literal before {}).
+            std::string name(http::to_string(route.method));
+            if (allow.find(name) == std::string::npos) allow += (allow.empty() ? "" : ", ") + name;
+            continue;
+        }
+        RouteMatch match{&route, {}};
+        for (auto param : params) {
+            auto decoded = percent_decode(param);
+            if (!decoded) return error_reply({400, "malformed path: bad percent-encoding"});
+            match.params.push_back(std::move(*decoded));
+        }
+        return match;
+    }
+    if (!allow.empty()) {
+        Reply reply = error_reply({405, "Method Not Allowed"});
+        reply.allow = allow;
+        return reply;
+    }
+    return error_reply({404, "Not Found"});
+}
+
+std::variant<boost::json::value, ApiError> read_json_body(const Request& request) {
+    auto type = request[http::field::content_type];
+    if (!type.empty() && !is_json_content_type(type)) {
+        return ApiError{415,
+                        "Content-Type must be application/json, not '" + std::string(type) + "'"};
+    }
+    boost::system::error_code ec;
+    auto value = boost::json::parse(request.body(), ec);
+    if (ec) return ApiError{400, "malformed JSON body: " + ec.message()};
+    return value;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        auto equals = pair.find('=');
+        if (pair.substr(0, equals) == key) {
+            if (equals == std::string_view::npos) return std::string();
+            // Left raw when malformed: the caller validates the value and says what is wrong.
+            auto raw = pair.substr(equals + 1);
+            return percent_decode(raw).value_or(std::string(raw));
+        }
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+}  // namespace tickerd::gateway
