@@ -177,7 +177,8 @@ BOOST_AUTO_TEST_CASE(get_and_put) {
 
     auto news = http.get("/streaming/config/cadences/news");
     BOOST_TEST(news.status == 200u);
-    const auto* interval = find_path(news.json(), "/interval_seconds");
+    auto news_body = news.json();  // kept alive: find_path points into it
+    const auto* interval = find_path(news_body, "/interval_seconds");
     BOOST_TEST((interval && interval->to_number<double>() == 300.0), news.body);
 
     auto put = http.put("/streaming/config/cadences/analytics",
@@ -309,7 +310,8 @@ BOOST_AUTO_TEST_CASE(channels_and_latest) {
     BOOST_REQUIRE(http.post("/streaming/config/workers/worker_insider_data/stop").status == 204u);
     auto empty = http.get("/streaming/latest/stream:insider_data:QUIET");
     BOOST_TEST(empty.status == 200u, empty.body);
-    const auto* message = find_path(empty.json(), "/message");
+    auto empty_body = empty.json();  // kept alive: find_path points into it
+    const auto* message = find_path(empty_body, "/message");
     BOOST_TEST((message && message->is_null()), empty.body);
 
     expect_error(http.get("/streaming/latest/stream:market_data:ZZZZ"), 404);

@@ -34,7 +34,8 @@ std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const json::va
 std::optional<json::value> latest(HttpClient& http, const std::string& channel) {
     auto response = http.get("/streaming/latest/" + channel);
     if (response.status != 200) return std::nullopt;
-    const auto* message = find_path(response.json(), "/message");
+    auto body = response.json();  // kept alive: find_path points into it
+    const auto* message = find_path(body, "/message");
     if (!message || !message->is_object()) return std::nullopt;
     return *message;
 }
@@ -128,7 +129,8 @@ BOOST_AUTO_TEST_CASE(a_hanging_vendor_blocks_neither_other_workers_nor_the_api) 
     auto worker = http.get("/streaming/config/workers/worker_market_data");
     BOOST_TEST(worker.status == 200u);
     BOOST_TEST(text(worker.json(), "/status") == "running", worker.body);
-    const auto* errors = find_path(worker.json(), "/error_count");
+    auto worker_body = worker.json();  // kept alive: find_path points into it
+    const auto* errors = find_path(worker_body, "/error_count");
     BOOST_TEST((errors && errors->is_number() && errors->to_number<double>() >= 1), worker.body);
 }
 
