@@ -20,6 +20,17 @@ std::string abi_text(uint32_t version) {
            std::to_string(TICKERD_ABI_VERSION_MINOR(version));
 }
 
+// Boost.DLL wraps the dynamic loader's message in its own words and an unrelated errno;
+// the loader's sentence ("undefined symbol: …", "file too short") is what helps.
+std::string loader_message(std::string_view what) {
+    constexpr std::string_view marker = "dlerror system message: ";
+    auto start = what.find(marker);
+    if (start == std::string_view::npos) return std::string(what);
+    start += marker.size();
+    auto end = what.find("): ", start);
+    return std::string(what.substr(start, end == std::string_view::npos ? what.npos : end - start));
+}
+
 bool valid_plugin_name(const char* name) {
     if (name == nullptr) return false;
     std::string_view text(name);
@@ -34,13 +45,15 @@ std::string text_or_empty(const char* text) {
 
 // Checks the descriptor's shape; returns the refusal reason, or "" when it is usable.
 std::string check_descriptor(const tickerd_plugin& d) {
-    if (d.struct_size < kMinimumDescriptorSize) {
-        return "descriptor too small (" + std::to_string(d.struct_size) + " bytes, ABI 1.0 needs " +
-               std::to_string(kMinimumDescriptorSize) + ")";
-    }
+    // struct_size and abi_version open every descriptor of every ABI version, so they can be
+    // read before anything else is known; the major version decides what the rest means.
     if (TICKERD_ABI_VERSION_MAJOR(d.abi_version) != TICKERD_ABI_MAJOR) {
         return "built for plugin ABI " + abi_text(d.abi_version) + ", this tickerd speaks " +
                std::to_string(TICKERD_ABI_MAJOR) + ".x";
+    }
+    if (d.struct_size < kMinimumDescriptorSize) {
+        return "descriptor too small (" + std::to_string(d.struct_size) + " bytes, ABI 1.0 needs " +
+               std::to_string(kMinimumDescriptorSize) + ")";
     }
     if (!valid_plugin_name(d.name)) {
         return "invalid plugin name '" + text_or_empty(d.name) + "' (use [a-z0-9_], 1-64 chars)";
@@ -71,7 +84,7 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginIn
         library.load(boost::dll::fs::path(file.string()),
                      boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
-        return refuse(std::string("cannot load: ") + e.what());
+        return refuse("cannot load: " + loader_message(e.what()));
     }
     if (!library.has(TICKERD_PLUGIN_ENTRY_SYMBOL)) {
         return refuse("no tickerd_plugin_entry symbol: not a tickerd plugin");

@@ -1,0 +1,131 @@
+/*
+ * One small C plugin, compiled once per ABI test case with a different FIXTURE_* define, so
+ * each .so breaks exactly one rule of the plugin boundary (or, for "good" and "good_minor",
+ * none). Written in plain C on purpose: the ABI must not need C++ on the plugin side.
+ */
+#include <tickerd/abi.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef FIXTURE_NAME
+#define FIXTURE_NAME "abi_good"
+#endif
+
+#ifdef FIXTURE_BAD_TYPE
+static const char* const data_types[] = {"market_data", "quotes"};
+#else
+static const char* const data_types[] = {"market_data", "news"};
+#endif
+
+typedef struct fixture_instance {
+    const tickerd_host_api* host;
+    char name[64];
+} fixture_instance;
+
+static fixture_instance the_instance;
+
+static tickerd_status fixture_create(const tickerd_host_api* host, tickerd_str instance_name,
+                                     tickerd_str settings_json, void** instance, char* error,
+                                     size_t error_size) {
+    (void)settings_json;
+#ifdef FIXTURE_FAILING_CREATE
+    (void)host;
+    (void)instance_name;
+    (void)instance;
+    snprintf(error, error_size, "settings.api_key is required");
+    return TICKERD_E_AUTH;
+#else
+    (void)error;
+    (void)error_size;
+    size_t len = instance_name.len < sizeof the_instance.name - 1 ? instance_name.len
+                                                                  : sizeof the_instance.name - 1;
+    memcpy(the_instance.name, instance_name.ptr, len);
+    the_instance.name[len] = '\0';
+    the_instance.host = host;
+    *instance = &the_instance;
+    return TICKERD_OK;
+#endif
+}
+
+static void fixture_destroy(void* instance) {
+    (void)instance;
+}
+
+#ifdef FIXTURE_UNRESOLVED
+/* Never defined anywhere: loading with RTLD_NOW must fail cleanly. */
+extern int tickerd_fixture_symbol_nobody_defines(void);
+#endif
+
+static tickerd_status fixture_fetch(void* instance, const tickerd_request* request,
+                                    tickerd_result* result) {
+    fixture_instance* self = (fixture_instance*)instance;
+#ifdef FIXTURE_UNRESOLVED
+    if (tickerd_fixture_symbol_nobody_defines()) return TICKERD_E_PERMANENT;
+#endif
+    char json[256];
+    int len =
+        snprintf(json, sizeof json, "{\"plugin\":\"%s\",\"instance\":\"%s\",\"symbol\":\"%.*s\"}",
+                 FIXTURE_NAME, self->name, (int)request->symbol.len, request->symbol.ptr);
+    tickerd_str text = {json, (size_t)len};
+    self->host->set_result_json(request->host_call, text);
+    result->status = TICKERD_OK;
+    return TICKERD_OK;
+}
+
+/* A descriptor from a later minor version: the 1.0 fields, then fields this host does not
+ * know about. The host must accept it and ignore the tail. */
+typedef struct fixture_descriptor {
+    tickerd_plugin base;
+    uint64_t future_fields[4];
+} fixture_descriptor;
+
+static const fixture_descriptor descriptor = {
+    {
+#if defined(FIXTURE_SMALL_STRUCT)
+        16,
+#elif defined(FIXTURE_GOOD_MINOR)
+        sizeof(fixture_descriptor),
+#else
+        sizeof(tickerd_plugin),
+#endif
+#if defined(FIXTURE_WRONG_MAJOR)
+        (uint32_t)((2u << 16) | 0u),
+#elif defined(FIXTURE_GOOD_MINOR)
+        (uint32_t)((TICKERD_ABI_MAJOR << 16) | 7u),
+#else
+        TICKERD_ABI_VERSION,
+#endif
+        FIXTURE_NAME,
+        "0.0.1",
+        "ABI test fixture",
+        7,
+        0,
+        data_types,
+        sizeof data_types / sizeof data_types[0],
+        fixture_create,
+        fixture_destroy,
+#ifdef FIXTURE_INCOMPLETE
+        NULL,
+#else
+        fixture_fetch,
+#endif
+    },
+    {0, 0, 0, 0},
+};
+
+#ifndef FIXTURE_NO_ENTRY
+__attribute__((visibility("default"))) const tickerd_plugin* tickerd_plugin_entry(
+    uint32_t host_abi_version) {
+    (void)host_abi_version;
+#ifdef FIXTURE_ENTRY_NULL
+    return NULL;
+#else
+    return &descriptor.base;
+#endif
+}
+#else
+__attribute__((visibility("default"))) const tickerd_plugin* some_other_function(void) {
+    return &descriptor.base;
+}
+#endif
