@@ -5,6 +5,9 @@
 
 #include "bus/bus.hpp"
 
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,8 +48,9 @@ class SendQueue {
     // Session traffic (replies, keepalives, control frames); counts against the same limits.
     Push push(Outgoing item);
 
-    // Everything pending, in order; empties the queue.
-    std::vector<Outgoing> take_all();
+    // Moves everything pending, in order, into `into` (cleared first) and empties the queue.
+    // The two vectors trade storage, so a session that keeps `into` allocates nothing here.
+    void take_all(std::vector<Outgoing>& into);
 
     // Start accepting a channel's messages (its seq memory starts fresh, so a new
     // subscription gets the channel's latest message again) / stop accepting them.
@@ -68,5 +72,13 @@ class SendQueue {
     bool writer_woken_ = false;
     bool closed_ = false;
 };
+
+// Sends as much of `buffers` as the socket takes right now, without waiting, and removes what
+// went out from the front of `buffers`; `ec` is set only for a real error, not for "would
+// block". On a healthy connection the whole batch goes here, which saves a reactor round trip
+// and a handler dispatch per write; what is left goes out with an async write. The socket
+// must be in non-blocking mode.
+void write_now(boost::asio::ip::tcp::socket& socket,
+               std::vector<boost::asio::const_buffer>& buffers, boost::system::error_code& ec);
 
 }  // namespace tickerd::gateway

@@ -63,6 +63,9 @@ void SseSession::run() {
         if (self->shutting_down_) return self->finish("server shutting down");
         // The HTTP side's request timeout must not cut a stream that is meant to stay open.
         self->stream_.expires_never();
+        boost::system::error_code ec;
+        self->stream_.socket().non_blocking(true, ec);  // for write_now
+        if (ec) return self->finish("socket: " + ec.message());
         self->queue_.push(Outgoing{kPreamble});
         // The bus hands over each channel's latest message while subscribing; tracking first
         // makes the queue accept it.
@@ -106,24 +109,33 @@ void SseSession::on_read(boost::system::error_code ec) {
     do_read();
 }
 
-// Everything pending goes out in one gather-write straight from the shared frames.
+// Everything pending goes out in one gather-write straight from the shared frames: at once
+// when the socket takes it all (the usual case), else the rest with an async write.
 void SseSession::do_write() {
-    if (writing_ || finished_) return;
-    in_flight_ = queue_.take_all();
-    if (in_flight_.empty()) {
-        if (shutting_down_) finish("closed for shutdown");
-        return;
+    while (!writing_ && !finished_) {
+        queue_.take_all(in_flight_);
+        if (in_flight_.empty()) {
+            if (shutting_down_) finish("closed for shutdown");
+            return;
+        }
+        buffers_.clear();
+        for (const auto& item : in_flight_)
+            buffers_.push_back(asio::buffer(*item.bytes));
+        last_write_at_ = Clock::now();
+        boost::system::error_code ec;
+        write_now(stream_.socket(), buffers_, ec);
+        if (ec) return finish("write failed: " + ec.message());
+        if (buffers_.empty()) {
+            in_flight_.clear();  // sent: release the frames now, not at the next write
+        } else {
+            writing_ = true;
+            asio::async_write(
+                stream_.socket(), buffers_,
+                asio::bind_executor(
+                    strand_, [self = shared_from_this()](boost::system::error_code ec,
+                                                         std::size_t) { self->on_write(ec); }));
+        }
     }
-    buffers_.clear();
-    for (const auto& item : in_flight_)
-        buffers_.push_back(asio::buffer(*item.bytes));
-    writing_ = true;
-    last_write_at_ = Clock::now();
-    asio::async_write(stream_, buffers_,
-                      asio::bind_executor(strand_, [self = shared_from_this()](
-                                                       boost::system::error_code ec, std::size_t) {
-                          self->on_write(ec);
-                      }));
 }
 
 void SseSession::on_write(boost::system::error_code ec) {

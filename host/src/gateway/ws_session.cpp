@@ -102,6 +102,8 @@ void WebSocketSession::on_accept(boost::system::error_code ec) {
     }
     // From here on the socket is ours; the HTTP side's request timeout no longer applies.
     ws_.next_layer().expires_never();
+    ws_.next_layer().socket().non_blocking(true, ec);  // for write_now
+    if (ec) return finish("socket: " + ec.message());
     open_ = true;
     last_received_ = Clock::now();
 
@@ -339,44 +341,54 @@ void WebSocketSession::deliver(const bus::MessagePtr& message) {
 // and the payload shared with every other subscriber. The close frame, once asked for,
 // follows the last queued frame.
 void WebSocketSession::do_write() {
-    if (writing_ || finished_ || !open_ || close_sent_) return;
-    in_flight_ = queue_.take_all();
-    if (in_flight_.empty()) {
-        if (!close_frame_) return;
-        in_flight_.push_back(*close_frame_);
-        close_in_flight_ = true;
+    while (!writing_ && !finished_ && open_ && !close_sent_) {
+        queue_.take_all(in_flight_);
+        if (in_flight_.empty()) {
+            if (!close_frame_) return;
+            in_flight_.push_back(*close_frame_);
+            close_in_flight_ = true;
+        }
+        headers_.clear();
+        headers_.reserve(in_flight_.size());
+        buffers_.clear();
+        buffers_.reserve(2 * in_flight_.size());
+        for (const auto& item : in_flight_) {
+            const auto& header = headers_.emplace_back(
+                ws::encode_header(static_cast<ws::Opcode>(item.opcode), item.bytes->size()));
+            buffers_.push_back(asio::buffer(header.bytes.data(), header.size));
+            if (!item.bytes->empty()) buffers_.push_back(asio::buffer(*item.bytes));
+        }
+        boost::system::error_code ec;
+        write_now(ws_.next_layer().socket(), buffers_, ec);
+        if (ec) return finish("write failed: " + ec.message());
+        if (!buffers_.empty()) {
+            writing_ = true;
+            asio::async_write(
+                ws_.next_layer().socket(), buffers_,
+                asio::bind_executor(
+                    strand_, [self = shared_from_this()](boost::system::error_code ec,
+                                                         std::size_t) { self->on_write(ec); }));
+            return;
+        }
+        batch_sent();
     }
-    headers_.clear();
-    headers_.reserve(in_flight_.size());
-    buffers_.clear();
-    buffers_.reserve(2 * in_flight_.size());
-    for (const auto& item : in_flight_) {
-        const auto& header = headers_.emplace_back(
-            ws::encode_header(static_cast<ws::Opcode>(item.opcode), item.bytes->size()));
-        buffers_.push_back(asio::buffer(header.bytes.data(), header.size));
-        if (!item.bytes->empty()) buffers_.push_back(asio::buffer(*item.bytes));
-    }
-    writing_ = true;
-    asio::async_write(ws_.next_layer(), buffers_,
-                      asio::bind_executor(strand_, [self = shared_from_this()](
-                                                       boost::system::error_code ec, std::size_t) {
-                          self->on_write(ec);
-                      }));
 }
 
 void WebSocketSession::on_write(boost::system::error_code ec) {
     writing_ = false;
-    in_flight_.clear();
     if (finished_) return;
     if (ec) return finish("write failed: " + ec.message());
-    if (close_in_flight_) {
-        close_sent_ = true;
-        // Otherwise the client's close (or its end of stream) is awaited, so the close frame
-        // is not lost to a reset; the close timer bounds the wait.
-        if (peer_closed_) return finish("closed");
-        return;
-    }
+    batch_sent();
     do_write();
+}
+
+void WebSocketSession::batch_sent() {
+    in_flight_.clear();  // sent: release the frames now, not at the next write
+    if (!close_in_flight_) return;
+    close_sent_ = true;
+    // Otherwise the client's close (or its end of stream) is awaited, so the close frame is
+    // not lost to a reset; the close timer bounds the wait.
+    if (peer_closed_) finish("closed");
 }
 
 // ---- Keepalive and closing -----------------------------------------------------------

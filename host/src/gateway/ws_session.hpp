@@ -54,6 +54,7 @@ class WebSocketSession final : public bus::Subscriber,
     // Writing.
     void do_write();
     void on_write(boost::system::error_code ec);
+    void batch_sent();  // after a batch is fully written: the close frame's bookkeeping
     // Keepalive and closing.
     void arm_keepalive();
     void on_keepalive(boost::system::error_code ec);

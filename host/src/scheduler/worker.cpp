@@ -14,7 +14,8 @@ namespace {
 
 // How often a disabled worker looks again without being told about a change.
 constexpr std::chrono::seconds kIdleRecheck{10};
-constexpr double kMinIntervalSeconds = 1;
+// The same floor the API enforces (core/model.cpp); repeated here in case a plan bypasses it.
+constexpr double kMinIntervalSeconds = 0.01;
 
 Cadence cadence_of(const config::RuntimeConfig& config, DataType type) {
     auto it = config.cadences.find(type);
