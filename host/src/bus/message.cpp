@@ -1,6 +1,8 @@
 // Building a StreamMessage once, with both wire frames, so no subscriber ever serialises.
 #include "bus/bus.hpp"
 
+#include "core/json_writer.hpp"
+
 #include <boost/json.hpp>
 
 namespace tickerd::bus {
@@ -56,7 +58,7 @@ MessagePtr make_message(const Envelope& envelope, uint64_t seq,
           {"fallback_used", envelope.fallback_used},
           {"latency_ms", std::round(envelope.latency_ms * 10) / 10}}},
     };
-    msg->json = json::serialize(body);
+    msg->json = write_json(body);
     frame(*msg);
     return msg;
 }

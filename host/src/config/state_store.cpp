@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "config/durable_file.hpp"
 #include "config/json_text.hpp"
+#include "core/json_writer.hpp"
 
 #include <algorithm>
 #include <set>
@@ -38,7 +39,7 @@ std::string serialize(const RuntimeConfig& config) {
                       {"instruments", std::move(instruments)},
                       {"cadences", std::move(cadences)},
                       {"global", to_json(config.global)}};
-    return json::serialize(root) + "\n";
+    return write_json(root) + "\n";
 }
 
 // Reads a state file; any problem names the file, because silently dropping what users

@@ -1,6 +1,8 @@
 // The route table and what every route shares: matching, JSON bodies, replies.
 #include "gateway/rest.hpp"
 
+#include "core/json_writer.hpp"
+
 #include <boost/beast/http/status.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -89,7 +91,7 @@ bool is_json_content_type(std::string_view type) {
 }  // namespace
 
 Reply json_reply(unsigned status, const boost::json::value& body) {
-    return {status, boost::json::serialize(body), {}};
+    return {status, write_json(body), {}};
 }
 
 Reply error_reply(const ApiError& error) {

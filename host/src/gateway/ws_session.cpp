@@ -12,6 +12,7 @@
 // naming the problem, and can subscribe at run time.
 #include "gateway/ws_session.hpp"
 
+#include "core/json_writer.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/bind_executor.hpp>
@@ -312,7 +313,7 @@ void WebSocketSession::unsubscribe_all() {
 
 void WebSocketSession::reply(json::object body, const json::value* id) {
     if (id) body["id"] = *id;
-    send(text_frame(json::serialize(body)));
+    send(text_frame(write_json(body)));
 }
 
 void WebSocketSession::reply_error(std::string detail, const json::value* id) {
