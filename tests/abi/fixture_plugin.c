@@ -1,7 +1,7 @@
 /*
  * One small C plugin, compiled once per ABI test case with a different FIXTURE_* define, so
- * each .so breaks exactly one rule of the plugin boundary (or, for "good" and "good_minor",
- * none). Written in plain C on purpose: the ABI must not need C++ on the plugin side.
+ * each .so breaks exactly one rule of the plugin boundary (or, for "good", none). Written in plain
+ * C on purpose: the ABI must not need C++ on the plugin side.
  */
 #include <tickerd/abi.h>
 
@@ -74,7 +74,7 @@ static tickerd_status fixture_fetch(void* instance, const tickerd_request* reque
 }
 
 /* A descriptor from a later minor version: the 1.0 fields, then fields this host does not
- * know about. The host must accept it and ignore the tail. */
+ * know about. The host must refuse it: the plugin may count on services the host lacks. */
 typedef struct fixture_descriptor {
     tickerd_plugin base;
     uint64_t future_fields[4];
@@ -84,14 +84,14 @@ static const fixture_descriptor descriptor = {
     {
 #if defined(FIXTURE_SMALL_STRUCT)
         16,
-#elif defined(FIXTURE_GOOD_MINOR)
+#elif defined(FIXTURE_NEWER_MINOR)
         sizeof(fixture_descriptor),
 #else
         sizeof(tickerd_plugin),
 #endif
 #if defined(FIXTURE_WRONG_MAJOR)
         (uint32_t)((2u << 16) | 0u),
-#elif defined(FIXTURE_GOOD_MINOR)
+#elif defined(FIXTURE_NEWER_MINOR)
         (uint32_t)((TICKERD_ABI_MAJOR << 16) | 7u),
 #else
         TICKERD_ABI_VERSION,

@@ -51,6 +51,12 @@ std::string check_descriptor(const tickerd_plugin& d) {
         return "built for plugin ABI " + abi_text(d.abi_version) + ", this tickerd speaks " +
                std::to_string(TICKERD_ABI_MAJOR) + ".x";
     }
+    // Old plugins keep working in a newer host; a newer plugin may rely on host services
+    // this host does not have, so it is refused rather than left to fail mid-call.
+    if (TICKERD_ABI_VERSION_MINOR(d.abi_version) > TICKERD_ABI_MINOR) {
+        return "built for plugin ABI " + abi_text(d.abi_version) + ", newer than this tickerd's " +
+               abi_text(TICKERD_ABI_VERSION) + " (upgrade tickerd)";
+    }
     if (d.struct_size < kMinimumDescriptorSize) {
         return "descriptor too small (" + std::to_string(d.struct_size) + " bytes, ABI 1.0 needs " +
                std::to_string(kMinimumDescriptorSize) + ")";
