@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
     auto info = host.load_file(kFixtures / "good.so");
     BOOST_TEST(info.state == "loaded");
     BOOST_TEST(info.name == "abi_good");
-    BOOST_TEST(info.abi_version == "1.0");
+    BOOST_TEST(info.abi_version == "1.1");
     BOOST_TEST(info.default_priority == 7);
     BOOST_TEST((info.data_types == std::vector<std::string>{"market_data", "news"}));
 
@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
 
 BOOST_AUTO_TEST_CASE(each_broken_plugin_is_refused_with_its_reason) {
     check_refused("wrong_major.so", "built for plugin ABI 2.0, this tickerd speaks 1.x");
-    check_refused("newer_minor.so", "built for plugin ABI 1.7, newer than this tickerd's 1.0");
+    check_refused("newer_minor.so", "built for plugin ABI 1.7, newer than this tickerd's 1.1");
     check_refused("entry_null.so", "tickerd_plugin_entry returned no descriptor");
     check_refused("no_entry.so", "no tickerd_plugin_entry symbol: not a tickerd plugin");
     check_refused("small_struct.so", "descriptor too small (16 bytes");

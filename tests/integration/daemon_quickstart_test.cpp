@@ -127,6 +127,7 @@ BOOST_AUTO_TEST_CASE(status_and_channels) {
     BOOST_TEST(find_path(body, "/version") != nullptr, status.body);
     BOOST_TEST(find_path(body, "/redis") != nullptr, status.body);
     BOOST_TEST(find_path(body, "/streaming") != nullptr, status.body);
+    BOOST_TEST(find_path(body, "/plugins/http/requests") != nullptr, status.body);
 
     auto channels = http.get("/streaming/channels");
     BOOST_REQUIRE(channels.status == 200u);

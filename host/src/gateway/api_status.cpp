@@ -29,10 +29,15 @@ json::object plugins_summary(Services& services) {
     auto instances = services.plugins.instances();
     for (const auto& instance : instances)
         ready += instance.state == "ready";
+    auto http = services.plugins.http_counters();
     return {{"loaded", loaded},
             {"refused", refused},
             {"vendors", instances.size()},
-            {"vendors_ready", ready}};
+            {"vendors_ready", ready},
+            {"http",
+             {{"requests", http.requests},
+              {"failures", http.failures},
+              {"bytes_received", http.bytes_received}}}};
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 
 #include <cstring>
+#include <deque>
 #include <stdexcept>
 
 namespace tickerd::plugins {
@@ -13,6 +14,7 @@ namespace tickerd::plugins {
 struct InstanceContext {
     tickerd_host_api api{};
     std::string instance_name;
+    std::shared_ptr<webclient::Client> http;
 };
 
 namespace {
@@ -21,8 +23,15 @@ namespace {
 struct HostCall {
     const CancelFlag& cancel;
     std::chrono::system_clock::time_point deadline;
+    webclient::Client& http;
     std::string json;
     bool json_set = false;
+    std::deque<webclient::Response> responses;  // the plugin reads them until fetch returns
+
+    bool cancelled() const {
+        return cancel.cancelled.load(std::memory_order_relaxed) ||
+               std::chrono::system_clock::now() >= deadline;
+    }
 };
 
 // A plugin that logs in a loop must not flood the journal with megabyte lines.
@@ -59,9 +68,7 @@ int64_t host_now_unix_ms(void*) noexcept {
 }
 
 int32_t host_is_cancelled(void* host_call) noexcept {
-    auto* call = static_cast<HostCall*>(host_call);
-    return call->cancel.cancelled.load(std::memory_order_relaxed) ||
-           std::chrono::system_clock::now() >= call->deadline;
+    return static_cast<HostCall*>(host_call)->cancelled();
 }
 
 void host_set_result_json(void* host_call, tickerd_str json) noexcept {
@@ -71,6 +78,68 @@ void host_set_result_json(void* host_call, tickerd_str json) noexcept {
         call->json.assign(json.ptr ? json.ptr : "", json.len);
         call->json_set = true;
     } catch (...) {
+    }
+}
+
+std::string_view text_of(tickerd_str s) {
+    return {s.ptr ? s.ptr : "", s.ptr ? s.len : 0};
+}
+
+// Reads the plugin's request; only the fields of ABI 1.1 exist so far.
+webclient::Request read_http_request(const tickerd_http_request& in, const HostCall& call) {
+    webclient::Request out;
+    out.method = text_of(in.method);
+    out.url = text_of(in.url);
+    for (uint32_t i = 0; in.headers != nullptr && i < in.header_count; ++i)
+        out.headers.emplace_back(text_of(in.headers[i].name), text_of(in.headers[i].value));
+    out.body = text_of(in.body);
+    // Never past the fetch's deadline, whatever the plugin asks for.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        call.deadline - std::chrono::system_clock::now());
+    out.timeout =
+        in.timeout_ms > 0 ? std::min(left, std::chrono::milliseconds(in.timeout_ms)) : left;
+    out.connect_timeout = std::chrono::milliseconds(std::max(in.connect_timeout_ms, 0));
+    return out;
+}
+
+tickerd_status host_http(void* host_call, const tickerd_http_request* request,
+                         tickerd_http_response* response) noexcept {
+    if (response == nullptr || response->struct_size < sizeof(tickerd_http_response)) {
+        return TICKERD_E_PERMANENT;  // nowhere to put the answer
+    }
+    auto fail = [response](tickerd_status status, std::string_view why) {
+        response->outcome = status;
+        auto n = std::min(why.size(), sizeof response->error - 1);
+        std::memcpy(response->error, why.data(), n);
+        response->error[n] = '\0';
+        return status;
+    };
+    if (request == nullptr || request->struct_size < sizeof(tickerd_http_request)) {
+        return fail(TICKERD_E_PERMANENT, "http request struct too small for ABI 1.1");
+    }
+    try {
+        auto* call = static_cast<HostCall*>(host_call);
+        auto in = read_http_request(*request, *call);
+        if (in.timeout.count() <= 0) return fail(TICKERD_E_TRANSIENT, "deadline passed");
+        auto& kept = call->responses.emplace_back(
+            call->http.perform(in, [call] { return call->cancelled(); }));
+        response->status_code = kept.status;
+        response->body = {kept.body.data(), kept.body.size()};
+        response->headers = {kept.headers.data(), kept.headers.size()};
+        switch (kept.outcome) {
+            case webclient::Outcome::ok:
+                response->outcome = TICKERD_OK;
+                return TICKERD_OK;
+            case webclient::Outcome::transient:
+                return fail(TICKERD_E_TRANSIENT, kept.error);
+            case webclient::Outcome::permanent:
+                return fail(TICKERD_E_PERMANENT, kept.error);
+        }
+        return fail(TICKERD_E_PERMANENT, "unknown outcome");
+    } catch (const std::exception& e) {
+        return fail(TICKERD_E_TRANSIENT, e.what());
+    } catch (...) {
+        return fail(TICKERD_E_TRANSIENT, "unknown error");
     }
 }
 
@@ -119,9 +188,9 @@ std::string_view status_name(tickerd_status status) {
 }
 
 std::shared_ptr<Instance> Instance::create(std::shared_ptr<Module> module, InstanceConfig config,
-                                           int priority) {
+                                           int priority, std::shared_ptr<webclient::Client> http) {
     std::shared_ptr<Instance> instance(
-        new Instance(std::move(module), std::move(config), priority));
+        new Instance(std::move(module), std::move(config), priority, std::move(http)));
     std::string settings = boost::json::serialize(instance->config_.settings);
     char error[512] = {};
     const auto& d = instance->module_->descriptor();
@@ -135,13 +204,15 @@ std::shared_ptr<Instance> Instance::create(std::shared_ptr<Module> module, Insta
     return instance;
 }
 
-Instance::Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority)
+Instance::Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority,
+                   std::shared_ptr<webclient::Client> http)
     : module_(std::move(module)),
       context_(std::make_unique<InstanceContext>()),
       config_(std::move(config)),
       priority_(priority),
       concurrency_limit_(module_->thread_safe() ? std::max(config_.max_concurrency, 1) : 1) {
     context_->instance_name = config_.name;
+    context_->http = std::move(http);
     context_->api.struct_size = sizeof(tickerd_host_api);
     context_->api.abi_version = TICKERD_ABI_VERSION;
     context_->api.host = context_.get();
@@ -149,6 +220,7 @@ Instance::Instance(std::shared_ptr<Module> module, InstanceConfig config, int pr
     context_->api.now_unix_ms = &host_now_unix_ms;
     context_->api.is_cancelled = &host_is_cancelled;
     context_->api.set_result_json = &host_set_result_json;
+    context_->api.http = &host_http;
 }
 
 Instance::~Instance() {
@@ -176,7 +248,7 @@ FetchOutcome Instance::fetch(DataType type, const std::string& symbol,
     }
     InFlightSlot slot(in_flight_);
 
-    HostCall call{cancel, deadline, {}, false};
+    HostCall call{cancel, deadline, *context_->http, {}, false, {}};
     std::string_view type_name = to_string(type);
     tickerd_request request{sizeof(tickerd_request), sdk_str(type_name), sdk_str(symbol),
                             unix_ms(deadline), &call};

@@ -14,6 +14,8 @@ namespace tickerd::plugins {
 
 struct PluginHost::State {
     std::vector<std::filesystem::path> plugin_dirs;
+    // Shared by every instance (each holds it: an instance may outlive the host in a call).
+    std::shared_ptr<webclient::Client> http = std::make_shared<webclient::Client>();
     mutable std::mutex mutex;
     std::map<std::string, std::shared_ptr<Module>> modules;  // by plugin name
     std::vector<PluginInfo> plugin_infos;                    // loaded and refused files
@@ -112,7 +114,8 @@ std::vector<std::string> PluginHost::configure(const std::vector<InstanceConfig>
         } else {
             info.priority = config.priority.value_or(module->second->info().default_priority);
             try {
-                instances.push_back(Instance::create(module->second, config, info.priority));
+                instances.push_back(
+                    Instance::create(module->second, config, info.priority, state_->http));
                 info.state = "ready";
             } catch (const std::exception& e) {
                 info.error = std::string("create failed: ") + e.what();
@@ -149,6 +152,10 @@ std::vector<InstancePtr> PluginHost::ranked_for(DataType type) const {
 std::vector<PluginInfo> PluginHost::plugins() const {
     std::lock_guard lock(state_->mutex);
     return state_->plugin_infos;
+}
+
+webclient::Counters PluginHost::http_counters() const {
+    return state_->http->counters();
 }
 
 std::vector<InstanceInfo> PluginHost::instances() const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/model.hpp"
+#include "webclient/webclient.hpp"
 
 #include <tickerd/abi.h>
 
@@ -64,8 +65,9 @@ class Instance {
   public:
     // Asks the plugin to create the instance; throws std::runtime_error with the plugin's
     // reason when it refuses (bad settings, missing credentials).
+    // `http` serves the plugin's HTTP requests.
     static std::shared_ptr<Instance> create(std::shared_ptr<Module> module, InstanceConfig config,
-                                            int priority);
+                                            int priority, std::shared_ptr<webclient::Client> http);
     ~Instance();
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
@@ -84,7 +86,8 @@ class Instance {
                        std::chrono::system_clock::time_point deadline, const CancelFlag& cancel);
 
   private:
-    Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority);
+    Instance(std::shared_ptr<Module> module, InstanceConfig config, int priority,
+             std::shared_ptr<webclient::Client> http);
 
     std::shared_ptr<Module> module_;  // keeps the library mapped while this instance lives
     std::unique_ptr<InstanceContext> context_;
@@ -126,6 +129,8 @@ class PluginHost {
     std::vector<InstancePtr> ranked_for(DataType type) const;
     std::vector<PluginInfo> plugins() const;
     std::vector<InstanceInfo> instances() const;
+    // What the plugins' HTTP requests have done so far.
+    webclient::Counters http_counters() const;
 
   private:
     struct State;

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define TICKERD_ABI_MAJOR 1
-#define TICKERD_ABI_MINOR 0
+#define TICKERD_ABI_MINOR 1
 #define TICKERD_ABI_VERSION ((uint32_t)((TICKERD_ABI_MAJOR << 16) | TICKERD_ABI_MINOR))
 #define TICKERD_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define TICKERD_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xffffu)
@@ -69,6 +69,38 @@ typedef struct tickerd_result {
     char message[256];      /* NUL-terminated error detail for logs and telemetry */
 } tickerd_result;
 
+/* One HTTP header, borrowed for the duration of a call. */
+typedef struct tickerd_http_header {
+    tickerd_str name;
+    tickerd_str value;
+} tickerd_http_header;
+
+/* An HTTP request made through the host (ABI 1.1). Owned by the plugin. */
+typedef struct tickerd_http_request {
+    uint32_t struct_size;
+    tickerd_str method; /* "GET" when empty */
+    tickerd_str url;    /* http:// or https:// */
+    const tickerd_http_header* headers;
+    uint32_t header_count;
+    tickerd_str body;           /* sent when non-empty */
+    int32_t timeout_ms;         /* whole request; 0 = until the fetch's deadline */
+    int32_t connect_timeout_ms; /* 0 = host default */
+} tickerd_http_request;
+
+/* What came back. Filled by the host; the strings are host-owned and stay valid until the
+ * fetch that made the request returns. */
+typedef struct tickerd_http_response {
+    uint32_t struct_size;
+    /* TICKERD_OK when a response arrived, whatever its status code. Otherwise why not:
+     * TICKERD_E_TRANSIENT (timeout, connection refused or reset, cancelled, truncated body),
+     * TICKERD_E_PERMANENT (bad URL or request, response over the host's size limit). */
+    tickerd_status outcome;
+    int32_t status_code;
+    tickerd_str body;    /* decoded (gzip/deflate undone) */
+    tickerd_str headers; /* the final response's header block, "Name: value\r\n" lines */
+    char error[256];     /* NUL-terminated, when outcome is not TICKERD_OK */
+} tickerd_http_response;
+
 /* Services the host offers to plugins. Append-only: a plugin checks struct_size before
  * using a member added after ABI 1.0 (see TICKERD_HOST_HAS). */
 typedef struct tickerd_host_api {
@@ -85,7 +117,11 @@ typedef struct tickerd_host_api {
     /* Hands the host the JSON object that becomes StreamMessage.data. The host copies it
      * before returning, so the plugin may free its buffer right after. Call at most once. */
     void (*set_result_json)(void* host_call, tickerd_str json);
-    /* ABI 1.1 will append the HTTP service here. */
+    /* ABI 1.1: performs one HTTP request; blocks the calling fetch until it completes, times
+     * out or the fetch is cancelled. Connections are reused, TLS is verified, gzip is
+     * accepted and the standard proxy variables are honoured. Returns response->outcome. */
+    tickerd_status (*http)(void* host_call, const tickerd_http_request* request,
+                           tickerd_http_response* response);
 } tickerd_host_api;
 
 #define TICKERD_HOST_HAS(api, member)                                                    \

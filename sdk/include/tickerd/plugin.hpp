@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace tickerd::sdk {
 
@@ -51,6 +52,52 @@ class Host {
     const tickerd_host_api* api_;
 };
 
+// An HTTP request made through the host (ABI 1.1).
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    int32_t timeout_ms = 0;  // 0 = until the fetch's deadline
+    int32_t connect_timeout_ms = 0;
+};
+
+// The answer. `outcome` is TICKERD_OK when a response arrived (look at `status` for the HTTP
+// code); otherwise a transient or permanent failure with `error` saying why. The views
+// point into host memory that lives until the fetch returns.
+struct HttpResponse {
+    tickerd_status outcome = TICKERD_E_PERMANENT;
+    int32_t status = 0;
+    std::string_view body;
+    std::string_view headers;
+    std::string error;
+
+    bool ok() const { return outcome == TICKERD_OK; }
+    // The first header with this name (case-insensitive), or "".
+    std::string_view header(std::string_view name) const {
+        std::string_view rest = headers;
+        while (!rest.empty()) {
+            auto end = rest.find("\r\n");
+            std::string_view line = rest.substr(0, end);
+            rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 2);
+            auto colon = line.find(':');
+            if (colon == std::string_view::npos || colon != name.size()) continue;
+            bool same = true;
+            for (size_t i = 0; i < colon && same; ++i)
+                same = lower(line[i]) == lower(name[i]);
+            if (!same) continue;
+            auto value = line.substr(colon + 1);
+            while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+                value.remove_prefix(1);
+            return value;
+        }
+        return {};
+    }
+
+  private:
+    static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+};
+
 // One fetch in progress.
 class Call {
   public:
@@ -62,6 +109,38 @@ class Call {
     int64_t deadline_unix_ms() const { return request_->deadline_unix_ms; }
     // True once the host has given up on this call; long work should stop early.
     bool cancelled() const { return api_->is_cancelled(request_->host_call) != 0; }
+
+    // Whether this host offers HTTP (ABI 1.1 and later).
+    bool has_http() const { return TICKERD_HOST_HAS(api_, http); }
+    // Performs the request through the host. A host without HTTP answers permanent.
+    HttpResponse http(const HttpRequest& request) const {
+        HttpResponse response;
+        if (!has_http()) {
+            response.error = "this tickerd offers no HTTP service (needs ABI 1.1)";
+            return response;
+        }
+        std::vector<tickerd_http_header> headers;
+        headers.reserve(request.headers.size());
+        for (const auto& [name, value] : request.headers)
+            headers.push_back({borrow(name), borrow(value)});
+        tickerd_http_request c_request{sizeof(tickerd_http_request),
+                                       borrow(request.method),
+                                       borrow(request.url),
+                                       headers.data(),
+                                       static_cast<uint32_t>(headers.size()),
+                                       borrow(request.body),
+                                       request.timeout_ms,
+                                       request.connect_timeout_ms};
+        tickerd_http_response c_response{};
+        c_response.struct_size = sizeof(tickerd_http_response);
+        response.outcome = api_->http(request_->host_call, &c_request, &c_response);
+        response.status = c_response.status_code;
+        response.body = view(c_response.body);
+        response.headers = view(c_response.headers);
+        c_response.error[sizeof c_response.error - 1] = '\0';
+        response.error = c_response.error;
+        return response;
+    }
 
   private:
     const tickerd_host_api* api_;
