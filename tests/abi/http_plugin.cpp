@@ -37,8 +37,8 @@ class HttpFixture {
             outcome = Outcome::ok(std::string(response.body));
         } else if (response.status == 429) {
             auto retry_after = std::string(response.header("Retry-After"));
-            outcome = Outcome::rate_limited(retry_after.empty() ? 0 : std::stoll(retry_after) * 1000,
-                                            "HTTP 429");
+            outcome = Outcome::rate_limited(
+                retry_after.empty() ? 0 : std::stoll(retry_after) * 1000, "HTTP 429");
         } else if (response.status == 404) {
             outcome = Outcome::not_found("HTTP 404");
         } else {

@@ -32,8 +32,7 @@ struct HttpVendor {
         if (!ranked.empty()) instance = ranked.front();
     }
 
-    plugins::FetchOutcome fetch(const std::string& symbol,
-                                std::chrono::milliseconds timeout = 5s) {
+    plugins::FetchOutcome fetch(const std::string& symbol, std::chrono::milliseconds timeout = 5s) {
         plugins::CancelFlag cancel;
         return instance->fetch(DataType::market_data, symbol,
                                std::chrono::system_clock::now() + timeout, cancel);

@@ -23,8 +23,8 @@ namespace {
 
 std::string gzip(const std::string& text) {
     z_stream stream{};
-    if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
         throw std::runtime_error("deflateInit2 failed");
     }
     std::string out(deflateBound(&stream, text.size()) + 32, '\0');
@@ -127,14 +127,12 @@ struct FixtureServer::Impl {
                 break;
             }
             case B::truncate: {
-                asio::write(socket, asio::buffer(head(route.status, route, route.body.size())),
-                            ec);
+                asio::write(socket, asio::buffer(head(route.status, route, route.body.size())), ec);
                 asio::write(socket, asio::buffer(route.body.data(), route.body.size() / 2), ec);
                 return false;
             }
             case B::drip: {
-                asio::write(socket, asio::buffer(head(route.status, route, route.body.size())),
-                            ec);
+                asio::write(socket, asio::buffer(head(route.status, route, route.body.size())), ec);
                 for (char c : route.body) {
                     if (ec || stopping) return false;
                     std::this_thread::sleep_for(route.delay);

@@ -19,12 +19,12 @@ namespace tickerd::testing {
 struct FixtureRoute {
     enum class Behaviour {
         normal,
-        delay,        // wait `delay` before answering
-        drip,         // send the body one byte every `delay`
-        truncate,     // announce the full length, send half the body, close
-        hang_up,      // close the connection without answering
-        big_body,     // answer `big_body_bytes` of 'x'
-        gzip,         // send the body gzip-compressed with Content-Encoding: gzip
+        delay,     // wait `delay` before answering
+        drip,      // send the body one byte every `delay`
+        truncate,  // announce the full length, send half the body, close
+        hang_up,   // close the connection without answering
+        big_body,  // answer `big_body_bytes` of 'x'
+        gzip,      // send the body gzip-compressed with Content-Encoding: gzip
     };
     unsigned status = 200;
     std::string body;

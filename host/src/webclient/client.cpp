@@ -143,7 +143,7 @@ Response Client::perform(const Request& request, const std::function<bool()>& ca
     curl_easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(handle, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);         // threads: no SIGALRM for DNS timeouts
     curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl decodes
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
@@ -186,8 +186,8 @@ Response Client::perform(const Request& request, const std::function<bool()>& ca
     ++failures_;
     if (exchange.too_large || code == CURLE_FILESIZE_EXCEEDED) {
         response.outcome = Outcome::permanent;
-        response.error = "response larger than " + std::to_string(limits_.max_response_bytes) +
-                         " bytes";
+        response.error =
+            "response larger than " + std::to_string(limits_.max_response_bytes) + " bytes";
     } else if (exchange.was_cancelled) {
         response.outcome = Outcome::transient;
         response.error = "cancelled";

@@ -21,7 +21,7 @@ struct Request {
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
-    std::chrono::milliseconds timeout{10000};  // the whole exchange
+    std::chrono::milliseconds timeout{10000};      // the whole exchange
     std::chrono::milliseconds connect_timeout{0};  // 0 = Limits::connect_timeout
 };
 

@@ -1,0 +1,131 @@
+// End to end: a daemon polling yfinance (priority 1) against the local fixture server, with
+// the mock (priority 2) behind it. Break the Yahoo route and the stream goes on from the mock
+// with fallback_used and the same schema; mend it and Yahoo answers again.
+#define BOOST_TEST_MODULE daemon_yfinance
+#include <boost/test/unit_test.hpp>
+
+#include "support/support.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace tickerd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+FixtureRoute chart_route() {
+    FixtureRoute route;
+    route.body = read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance/chart-MSFT-1d.json");
+    return route;
+}
+
+// The newest message on the channel newer than `after_seq`, within the timeout.
+std::optional<json::object> next_message(HttpClient& http, int64_t after_seq,
+                                         std::chrono::milliseconds timeout) {
+    std::optional<json::object> found;
+    wait_until(
+        [&] {
+            auto response = http.get("/streaming/latest/stream:market_data:MSFT");
+            if (response.status != 200) return false;
+            auto body = response.json();
+            if (!body.at("message").is_object()) return false;
+            auto message = body.at("message").as_object();
+            if (message.at("metadata").at("seq").to_number<int64_t>() <= after_seq) return false;
+            found = std::move(message);
+            return true;
+        },
+        timeout, 100ms);
+    return found;
+}
+
+int64_t seq_of(const json::object& message) {
+    return message.at("metadata").at("seq").to_number<int64_t>();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(yahoo_breaks_the_mock_takes_over_yahoo_returns) {
+    FixtureServer yahoo;
+    yahoo.route("/v8/finance/chart/MSFT", chart_route());
+
+    TempDir files("tickerd-yfinance");
+    json::value config = {
+        {"vendors",
+         {{{"name", "yahoo"},
+           {"plugin", "yfinance"},
+           {"priority", 1},
+           {"timeout_ms", 2000},
+           {"settings", {{"base_url", yahoo.url("")}}}},
+          {{"name", "backup"}, {"plugin", "mock"}, {"priority", 2}}}},
+        {"instruments", {{{"symbol", "MSFT"}, {"data_types", {"market_data"}}}}},
+        {"cadences",
+         {{"market_data",
+           {{"interval_seconds", 0.5}, {"retry_attempts", 0}, {"vendor_fallback", true}}}}}};
+    DaemonOptions options;
+    options.config_file = write_config(files, config);
+    options.env = {{"AUTO_START_WORKERS", "true"}};
+    options.plugin_dirs = std::vector<fs::path>{fs::path(TICKERD_ALL_VENDORS_DIR)};
+    DaemonProcess daemon(options);
+    daemon.wait_ready();
+    HttpClient http("127.0.0.1", daemon.port());
+
+    auto from_yahoo = next_message(http, 0, 15s);
+    BOOST_TEST_REQUIRE(from_yahoo.has_value(), daemon.log_tail());
+    BOOST_TEST(from_yahoo->at("vendor").as_string() == "yahoo");
+    BOOST_TEST(from_yahoo->at("data").at("price").as_double() == 422.99);
+    BOOST_TEST(from_yahoo->at("metadata").at("fallback_used").as_bool() == false);
+
+    FixtureRoute broken;
+    broken.status = 500;
+    broken.body = "internal error";
+    yahoo.route("/v8/finance/chart/MSFT", broken);
+    std::optional<json::object> from_mock;
+    wait_until(
+        [&] {
+            auto message = next_message(http, from_yahoo ? seq_of(*from_yahoo) : 0, 2s);
+            if (message && message->at("vendor").as_string() == "backup") from_mock = message;
+            return from_mock.has_value();
+        },
+        15s, 10ms);
+    BOOST_TEST_REQUIRE(from_mock.has_value(), daemon.log_tail());
+    BOOST_TEST(from_mock->at("metadata").at("fallback_used").as_bool() == true);
+    for (const auto& [key, value] : from_yahoo->at("data").as_object()) {
+        if (key != "mock_call") BOOST_TEST(from_mock->at("data").as_object().contains(key), key);
+    }
+
+    yahoo.route("/v8/finance/chart/MSFT", chart_route());
+    std::optional<json::object> back;
+    wait_until(
+        [&] {
+            auto message = next_message(http, seq_of(*from_mock), 2s);
+            if (message && message->at("vendor").as_string() == "yahoo") back = message;
+            return back.has_value();
+        },
+        15s, 10ms);
+    BOOST_TEST_REQUIRE(back.has_value(), daemon.log_tail());
+    BOOST_TEST(back->at("metadata").at("fallback_used").as_bool() == false);
+
+    // The failed Yahoo calls are in telemetry as transient errors.
+    auto telemetry = http.get("/streaming/config/telemetry/market_data?limit=1000").json();
+    bool saw_transient = false;
+    for (const auto& record : telemetry.as_array()) {
+        const auto& r = record.as_object();
+        if (r.at("vendor").as_string() == "yahoo" && !r.at("success").as_bool()) {
+            saw_transient = saw_transient || r.at("error_class").as_string() == "transient";
+        }
+    }
+    BOOST_TEST(saw_transient);
+}

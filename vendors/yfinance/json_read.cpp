@@ -1,0 +1,99 @@
+#include "json_read.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+namespace yfinance {
+
+namespace json = boost::json;
+
+const json::object* object_at(const json::object& parent, std::string_view key) {
+    const auto* value = parent.if_contains(key);
+    return value && value->is_object() ? &value->get_object() : nullptr;
+}
+
+const json::array* array_at(const json::object& parent, std::string_view key) {
+    const auto* value = parent.if_contains(key);
+    return value && value->is_array() ? &value->get_array() : nullptr;
+}
+
+const json::array* array_at(const json::object& parent, std::string_view key,
+                            std::string_view inner_key) {
+    const auto* inner = object_at(parent, key);
+    return inner ? array_at(*inner, inner_key) : nullptr;
+}
+
+std::optional<double> number(const json::value& value) {
+    double result;
+    if (value.is_double()) {
+        result = value.get_double();
+    } else if (value.is_int64()) {
+        result = static_cast<double>(value.get_int64());
+    } else if (value.is_uint64()) {
+        result = static_cast<double>(value.get_uint64());
+    } else if (value.is_object()) {
+        const auto* raw = value.get_object().if_contains("raw");
+        return raw && !raw->is_object() ? number(*raw) : std::nullopt;
+    } else {
+        return std::nullopt;
+    }
+    if (!std::isfinite(result)) return std::nullopt;
+    return result;
+}
+
+std::optional<double> number(const json::value* value) {
+    return value ? number(*value) : std::nullopt;
+}
+
+json::value number_or_null(const json::value* value) {
+    auto n = number(value);
+    return n ? json::value(*n) : json::value(nullptr);
+}
+
+json::value integer_or_null(const json::value* value) {
+    auto n = number(value);
+    if (!n || std::fabs(*n) > 9.0e15) return nullptr;
+    return static_cast<int64_t>(std::llround(*n));
+}
+
+std::string text(const json::object& parent, std::string_view key) {
+    const auto* value = parent.if_contains(key);
+    return value && value->is_string() ? std::string(value->get_string()) : std::string();
+}
+
+json::value text_or_null(const json::object& parent, std::string_view key) {
+    const auto* value = parent.if_contains(key);
+    if (value && value->is_string() && !value->get_string().empty()) return value->get_string();
+    return nullptr;
+}
+
+int price_decimals(const json::value* price_hint) {
+    auto hint = number(price_hint);
+    int decimals = hint ? static_cast<int>(*hint) : 2;
+    return std::clamp(decimals, 2, 8) + 2;
+}
+
+double round_to(double value, int decimals) {
+    double scale = std::pow(10.0, decimals);
+    double rounded = std::round(value * scale) / scale;
+    return std::isfinite(rounded) ? rounded : value;
+}
+
+json::value round_value(const json::value& value, int decimals) {
+    auto n = number(value);
+    return n ? json::value(round_to(*n, decimals)) : json::value(nullptr);
+}
+
+json::value unix_seconds_to_iso(const json::value* seconds) {
+    auto n = number(seconds);
+    if (!n || *n < 0 || *n > 32503680000.0) return nullptr;  // up to year 3000
+    std::time_t time = static_cast<std::time_t>(*n);
+    std::tm utc{};
+    gmtime_r(&time, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return json::string(text);
+}
+
+}  // namespace yfinance

@@ -1,0 +1,39 @@
+// Careful reading of vendor JSON: every accessor copes with a missing key, a null, or a value
+// of the wrong type, and says so by returning nothing rather than throwing.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace yfinance {
+
+const boost::json::object* object_at(const boost::json::object& parent, std::string_view key);
+const boost::json::array* array_at(const boost::json::object& parent, std::string_view key);
+const boost::json::array* array_at(const boost::json::object& parent, std::string_view key,
+                                   std::string_view inner_key);
+
+// A number, also when wrapped as Yahoo's {"raw": 1.5, "fmt": "1.50"}; NaN and ±inf are not
+// numbers.
+std::optional<double> number(const boost::json::value& value);
+std::optional<double> number(const boost::json::value* value);
+boost::json::value number_or_null(const boost::json::value* value);
+boost::json::value integer_or_null(const boost::json::value* value);
+
+std::string text(const boost::json::object& parent, std::string_view key);  // "" if absent
+boost::json::value text_or_null(const boost::json::object& parent, std::string_view key);
+
+// Decimals to keep for prices: Yahoo's priceHint (2 for most stocks, more for small coins)
+// plus two, which removes float32 noise without losing a real digit.
+int price_decimals(const boost::json::value* price_hint);
+double round_to(double value, int decimals);
+boost::json::value round_value(const boost::json::value& value, int decimals);
+
+// Unix seconds → "2025-02-19T21:00:01Z"; null when absent or not a number.
+boost::json::value unix_seconds_to_iso(const boost::json::value* seconds);
+
+}  // namespace yfinance
