@@ -60,6 +60,10 @@ int64_t seq_of(const json::object& message) {
 BOOST_AUTO_TEST_CASE(yahoo_breaks_the_mock_takes_over_yahoo_returns) {
     FixtureServer yahoo;
     yahoo.route("/v8/finance/chart/MSFT", chart_route());
+    FixtureRoute search;
+    search.body =
+        read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance/search-MSFT-news.json");
+    yahoo.route("/v1/finance/search", search);
 
     TempDir files("tickerd-yfinance");
     json::value config = {
@@ -70,10 +74,11 @@ BOOST_AUTO_TEST_CASE(yahoo_breaks_the_mock_takes_over_yahoo_returns) {
            {"timeout_ms", 2000},
            {"settings", {{"base_url", yahoo.url("")}}}},
           {{"name", "backup"}, {"plugin", "mock"}, {"priority", 2}}}},
-        {"instruments", {{{"symbol", "MSFT"}, {"data_types", {"market_data"}}}}},
+        {"instruments", {{{"symbol", "MSFT"}, {"data_types", {"market_data", "news"}}}}},
         {"cadences",
          {{"market_data",
-           {{"interval_seconds", 0.5}, {"retry_attempts", 0}, {"vendor_fallback", true}}}}}};
+           {{"interval_seconds", 0.5}, {"retry_attempts", 0}, {"vendor_fallback", true}}},
+          {"news", {{"interval_seconds", 1}}}}}};
     DaemonOptions options;
     options.config_file = write_config(files, config);
     options.env = {{"AUTO_START_WORKERS", "true"}};
@@ -117,6 +122,22 @@ BOOST_AUTO_TEST_CASE(yahoo_breaks_the_mock_takes_over_yahoo_returns) {
         15s, 10ms);
     BOOST_TEST_REQUIRE(back.has_value(), daemon.log_tail());
     BOOST_TEST(back->at("metadata").at("fallback_used").as_bool() == false);
+
+    // News from the search API, in the normalised shape.
+    json::value news;
+    wait_until(
+        [&] {
+            news = http.get("/streaming/latest/stream:news:MSFT").json();
+            return news.at("message").is_object();
+        },
+        10s);
+    BOOST_TEST_REQUIRE(news.at("message").is_object(), json::serialize(news));
+    BOOST_TEST(news.at("message").at("vendor").as_string() == "yahoo");
+    BOOST_TEST(news.at("message").at("data").at("items").as_array().size() == 2u);
+    bool asked_for_msft = false;
+    for (const auto& request : yahoo.requests())
+        asked_for_msft = asked_for_msft || request.target.starts_with("/v1/finance/search?q=MSFT&");
+    BOOST_TEST(asked_for_msft);
 
     // The failed Yahoo calls are in telemetry as transient errors.
     auto telemetry = http.get("/streaming/config/telemetry/market_data?limit=1000").json();

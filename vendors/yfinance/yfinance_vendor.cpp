@@ -1,7 +1,8 @@
-// The Yahoo Finance vendor: no API key. market_data comes from the v8 chart API; the other
-// data types follow (news from search, fundamentals and insider data from quoteSummary with
-// its cookie + crumb handshake, analytics computed from daily bars).
+// The Yahoo Finance vendor: no API key. market_data comes from the v8 chart API and news from
+// the v1 search API; the other data types follow (fundamentals and insider data from
+// quoteSummary with its cookie + crumb handshake, analytics computed from daily bars).
 #include "chart.hpp"
+#include "news.hpp"
 #include "settings.hpp"
 
 #include <tickerd/plugin.hpp>
@@ -18,8 +19,8 @@ using tickerd::sdk::Host;
 using tickerd::sdk::HttpRequest;
 using tickerd::sdk::Outcome;
 
-// Symbols such as ^GSPC and EURUSD=X go into the path percent-encoded.
-std::string path_segment(std::string_view text) {
+// Symbols such as ^GSPC and EURUSD=X go into paths and queries percent-encoded.
+std::string percent_encoded(std::string_view text) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : text) {
@@ -51,27 +52,42 @@ class Yfinance {
     }
 
     Outcome fetch(const Call& call) {
-        if (call.data_type() != "market_data") {
-            return Outcome::unsupported("yfinance: " + std::string(call.data_type()) +
-                                        " is not served yet");
+        std::string symbol(call.symbol());
+        if (call.data_type() == "market_data") {
+            return get(call,
+                       "/v8/finance/chart/" + percent_encoded(symbol) + "?range=1d&interval=1d",
+                       [&](std::string_view body) { return yfinance::parse_chart(body, symbol); });
         }
+        if (call.data_type() == "news") {
+            return get(
+                call,
+                "/v1/finance/search?q=" + percent_encoded(symbol) + "&quotesCount=0&newsCount=10",
+                [&](std::string_view body) { return yfinance::parse_news(body, symbol); });
+        }
+        return Outcome::unsupported("yfinance: " + std::string(call.data_type()) +
+                                    " is not served yet");
+    }
+
+  private:
+    // GETs base_url + path and hands a 200's body (or a 404's, which says why) to `parse`.
+    template <class Parse>
+    Outcome get(const Call& call, const std::string& path, Parse parse) const {
         HttpRequest request;
-        request.url = settings_.base_url + "/v8/finance/chart/" + path_segment(call.symbol()) +
-                      "?range=1d&interval=1d";
+        request.url = settings_.base_url + path;
         request.headers = {{"Accept", "application/json"}};
         request.timeout_ms = settings_.timeout_ms;
         auto response = call.http(request);
         if (!response.ok()) return Outcome::error(response.outcome, "yfinance: " + response.error);
 
         yfinance::Answer answer;
-        if (response.status == 200 || response.status == 404) {
-            // A 404 carries {"chart":{"error":{"code":"Not Found",…}}}: the parser says which.
-            answer = yfinance::parse_chart(response.body, call.symbol());
-            if (response.status == 404 && answer.status == TICKERD_OK) {
-                answer = yfinance::classify_http_status(404, "");
-            } else if (response.status == 404 && answer.status != TICKERD_E_NOT_FOUND) {
-                answer = yfinance::Answer::error(TICKERD_E_NOT_FOUND, answer.message);
-            }
+        if (response.status == 200) {
+            answer = parse(response.body);
+        } else if (response.status == 404) {
+            // Yahoo's 404s say why ({"chart":{"error":{"code":"Not Found",…}}}); whatever the
+            // body holds, the class is not found.
+            auto parsed = parse(response.body);
+            answer = yfinance::Answer::error(
+                TICKERD_E_NOT_FOUND, parsed.status == TICKERD_OK ? "HTTP 404" : parsed.message);
         } else {
             answer =
                 yfinance::classify_http_status(response.status, response.header("Retry-After"));
@@ -83,11 +99,10 @@ class Yfinance {
         return to_outcome(std::move(answer), response.status);
     }
 
-  private:
     const yfinance::Settings settings_;
 };
 
 }  // namespace
 
 TICKERD_DECLARE_PLUGIN(Yfinance, "yfinance", "0.1.0", "Yahoo Finance (no API key)", 10,
-                       TICKERD_PLUGIN_THREADSAFE, "market_data")
+                       TICKERD_PLUGIN_THREADSAFE, "market_data", "news")
