@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds tickerd twice (a normal Debug build and an
-# ASan+UBSan build) and runs the whole suite in each. Exit status 0 = everything passed.
+# ASan+UBSan build), runs the whole suite in each, then fuzzes the vendor parsers briefly.
+# Exit status 0 = everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +26,6 @@ build build/asan -DTICKERD_SANITIZE=address,undefined
 echo "== test: asan+ubsan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan -j "$jobs" --timeout 600
+
+echo "== fuzz: vendor parsers"
+scripts/fuzz.sh 20
