@@ -11,7 +11,7 @@ mkdir -p "$out"
 build() {  # build NAME SOURCES…
     local name=$1; shift
     clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -Isdk/include -Ivendors/yfinance "$@" -lboost_json -o "$out/$name"
+        -Isdk/include -Ivendors/common -Ivendors/yfinance -Ivendors/alphavantage "$@" -lboost_json -o "$out/$name"
 }
 
 run() {  # run NAME SEED_DIRS…
@@ -26,5 +26,7 @@ run() {  # run NAME SEED_DIRS…
         -print_final_stats=1 "$corpus" 2>&1 | tail -n 12
 }
 
-build yfinance_fuzz tests/fuzz/yfinance_fuzz.cpp vendors/yfinance/{answer,chart,json_read,news}.cpp
-run yfinance_fuzz tests/fixtures/yfinance ../shared/fixtures/yahoo
+build vendor_parsers_fuzz tests/fuzz/vendor_parsers_fuzz.cpp \
+    vendors/common/{answer,json_read}.cpp vendors/yfinance/{chart,news}.cpp \
+    vendors/alphavantage/{envelope,global_quote}.cpp
+run vendor_parsers_fuzz tests/fixtures ../shared/fixtures

@@ -13,6 +13,7 @@
 namespace yfinance {
 
 namespace json = boost::json;
+using namespace vendorkit;
 
 namespace {
 

@@ -7,6 +7,8 @@
 
 namespace yfinance {
 
+using vendorkit::Answer;
+
 // `body` is the response body of a 200; `symbol` the one asked for.
 Answer parse_chart(std::string_view body, std::string_view symbol);
 

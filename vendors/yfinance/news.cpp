@@ -12,6 +12,7 @@
 namespace yfinance {
 
 namespace json = boost::json;
+using namespace vendorkit;
 
 namespace {
 

@@ -10,39 +10,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <cctype>
-
 namespace {
 
 using tickerd::sdk::Call;
 using tickerd::sdk::Host;
 using tickerd::sdk::HttpRequest;
 using tickerd::sdk::Outcome;
-
-// Symbols such as ^GSPC and EURUSD=X go into paths and queries percent-encoded.
-std::string percent_encoded(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
-
-Outcome to_outcome(yfinance::Answer answer, int http_status) {
-    Outcome outcome = answer.status == TICKERD_OK
-                          ? Outcome::ok(boost::json::serialize(answer.data))
-                          : Outcome::error(answer.status, "yfinance: " + answer.message);
-    outcome.retry_after_ms = answer.retry_after_ms;
-    outcome.http_status = http_status;
-    return outcome;
-}
 
 class Yfinance {
   public:
@@ -54,15 +27,16 @@ class Yfinance {
     Outcome fetch(const Call& call) {
         std::string symbol(call.symbol());
         if (call.data_type() == "market_data") {
-            return get(call,
-                       "/v8/finance/chart/" + percent_encoded(symbol) + "?range=1d&interval=1d",
-                       [&](std::string_view body) { return yfinance::parse_chart(body, symbol); });
-        }
-        if (call.data_type() == "news") {
             return get(
                 call,
-                "/v1/finance/search?q=" + percent_encoded(symbol) + "&quotesCount=0&newsCount=10",
-                [&](std::string_view body) { return yfinance::parse_news(body, symbol); });
+                "/v8/finance/chart/" + vendorkit::percent_encoded(symbol) + "?range=1d&interval=1d",
+                [&](std::string_view body) { return yfinance::parse_chart(body, symbol); });
+        }
+        if (call.data_type() == "news") {
+            return get(call,
+                       "/v1/finance/search?q=" + vendorkit::percent_encoded(symbol) +
+                           "&quotesCount=0&newsCount=10",
+                       [&](std::string_view body) { return yfinance::parse_news(body, symbol); });
         }
         return Outcome::unsupported("yfinance: " + std::string(call.data_type()) +
                                     " is not served yet");
@@ -79,24 +53,24 @@ class Yfinance {
         auto response = call.http(request);
         if (!response.ok()) return Outcome::error(response.outcome, "yfinance: " + response.error);
 
-        yfinance::Answer answer;
+        vendorkit::Answer answer;
         if (response.status == 200) {
             answer = parse(response.body);
         } else if (response.status == 404) {
             // Yahoo's 404s say why ({"chart":{"error":{"code":"Not Found",…}}}); whatever the
             // body holds, the class is not found.
             auto parsed = parse(response.body);
-            answer = yfinance::Answer::error(
+            answer = vendorkit::Answer::error(
                 TICKERD_E_NOT_FOUND, parsed.status == TICKERD_OK ? "HTTP 404" : parsed.message);
         } else {
             answer =
-                yfinance::classify_http_status(response.status, response.header("Retry-After"));
+                vendorkit::classify_http_status(response.status, response.header("Retry-After"));
         }
         if (answer.status == TICKERD_OK && settings_.include_raw) {
             boost::system::error_code ec;
             answer.data["raw"] = boost::json::parse(response.body, ec);
         }
-        return to_outcome(std::move(answer), response.status);
+        return vendorkit::to_outcome(std::move(answer), "yfinance", response.status);
     }
 
     const yfinance::Settings settings_;

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace yfinance {
+namespace vendorkit {
 
 const boost::json::object* object_at(const boost::json::object& parent, std::string_view key);
 const boost::json::array* array_at(const boost::json::object& parent, std::string_view key);
@@ -22,6 +22,10 @@ const boost::json::array* array_at(const boost::json::object& parent, std::strin
 std::optional<double> number(const boost::json::value& value);
 std::optional<double> number(const boost::json::value* value);
 boost::json::value number_or_null(const boost::json::value* value);
+// A number written as text, as Alpha Vantage sends them ("112.6300", "-0.5852%", "1e3");
+// "None", "", "-" and anything else that is not a whole number are nothing. Also takes a
+// plain JSON number.
+std::optional<double> number_in_text(const boost::json::value* value);
 boost::json::value integer_or_null(const boost::json::value* value);
 
 std::string text(const boost::json::object& parent, std::string_view key);  // "" if absent
@@ -36,4 +40,4 @@ boost::json::value round_value(const boost::json::value& value, int decimals);
 // Unix seconds → "2025-02-19T21:00:01Z"; null when absent or not a number.
 boost::json::value unix_seconds_to_iso(const boost::json::value* seconds);
 
-}  // namespace yfinance
+}  // namespace vendorkit

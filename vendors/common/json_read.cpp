@@ -1,10 +1,11 @@
 #include "json_read.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 
-namespace yfinance {
+namespace vendorkit {
 
 namespace json = boost::json;
 
@@ -44,6 +45,19 @@ std::optional<double> number(const json::value& value) {
 
 std::optional<double> number(const json::value* value) {
     return value ? number(*value) : std::nullopt;
+}
+
+std::optional<double> number_in_text(const json::value* value) {
+    if (!value || !value->is_string()) return number(value);
+    std::string_view text = value->get_string();
+    if (text.ends_with('%')) text.remove_suffix(1);
+    if (text.empty()) return std::nullopt;
+    double result = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), result);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(result)) {
+        return std::nullopt;
+    }
+    return result;
 }
 
 json::value number_or_null(const json::value* value) {
@@ -96,4 +110,4 @@ json::value unix_seconds_to_iso(const json::value* seconds) {
     return json::string(text);
 }
 
-}  // namespace yfinance
+}  // namespace vendorkit

@@ -1,7 +1,7 @@
-// End to end: a daemon polling yfinance (priority 1) against the local fixture server, with
-// the mock (priority 2) behind it. Break the Yahoo route and the stream goes on from the mock
-// with fallback_used and the same schema; mend it and Yahoo answers again.
-#define BOOST_TEST_MODULE daemon_yfinance
+// End to end: a daemon polling yfinance (priority 1) and alphavantage (priority 2), both
+// against the local fixture server. Break the Yahoo route and the stream goes on from Alpha
+// Vantage with fallback_used and the same schema; mend it and Yahoo answers again.
+#define BOOST_TEST_MODULE daemon_vendors
 #include <boost/test/unit_test.hpp>
 
 #include "support/support.hpp"
@@ -57,13 +57,17 @@ int64_t seq_of(const json::object& message) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(yahoo_breaks_the_mock_takes_over_yahoo_returns) {
+BOOST_AUTO_TEST_CASE(yahoo_breaks_alpha_vantage_takes_over_yahoo_returns) {
     FixtureServer yahoo;
     yahoo.route("/v8/finance/chart/MSFT", chart_route());
     FixtureRoute search;
     search.body =
         read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance/search-MSFT-news.json");
     yahoo.route("/v1/finance/search", search);
+    FixtureRoute global_quote;
+    global_quote.body =
+        read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/alphavantage/global-quote-MSFT.json");
+    yahoo.route("/query", global_quote);  // the same local server plays Alpha Vantage
 
     TempDir files("tickerd-yfinance");
     json::value config = {
@@ -73,7 +77,10 @@ BOOST_AUTO_TEST_CASE(yahoo_breaks_the_mock_takes_over_yahoo_returns) {
            {"priority", 1},
            {"timeout_ms", 2000},
            {"settings", {{"base_url", yahoo.url("")}}}},
-          {{"name", "backup"}, {"plugin", "mock"}, {"priority", 2}}}},
+          {{"name", "backup"},
+           {"plugin", "alphavantage"},
+           {"priority", 2},
+           {"settings", {{"base_url", yahoo.url("")}, {"api_key", "test-key"}}}}}},
         {"instruments", {{{"symbol", "MSFT"}, {"data_types", {"market_data", "news"}}}}},
         {"cadences",
          {{"market_data",
@@ -97,25 +104,29 @@ BOOST_AUTO_TEST_CASE(yahoo_breaks_the_mock_takes_over_yahoo_returns) {
     broken.status = 500;
     broken.body = "internal error";
     yahoo.route("/v8/finance/chart/MSFT", broken);
-    std::optional<json::object> from_mock;
+    std::optional<json::object> from_backup;
     wait_until(
         [&] {
             auto message = next_message(http, from_yahoo ? seq_of(*from_yahoo) : 0, 2s);
-            if (message && message->at("vendor").as_string() == "backup") from_mock = message;
-            return from_mock.has_value();
+            if (message && message->at("vendor").as_string() == "backup") from_backup = message;
+            return from_backup.has_value();
         },
         15s, 10ms);
-    BOOST_TEST_REQUIRE(from_mock.has_value(), daemon.log_tail());
-    BOOST_TEST(from_mock->at("metadata").at("fallback_used").as_bool() == true);
-    for (const auto& [key, value] : from_yahoo->at("data").as_object()) {
-        if (key != "mock_call") BOOST_TEST(from_mock->at("data").as_object().contains(key), key);
-    }
+    BOOST_TEST_REQUIRE(from_backup.has_value(), daemon.log_tail());
+    BOOST_TEST(from_backup->at("metadata").at("fallback_used").as_bool() == true);
+    BOOST_TEST(from_backup->at("data").at("price").as_double() == 422.99);
+    for (const auto& [key, value] : from_yahoo->at("data").as_object())
+        BOOST_TEST(from_backup->at("data").as_object().contains(key), key);
+    bool key_sent = false;
+    for (const auto& request : yahoo.requests())
+        key_sent = key_sent || request.target.find("&apikey=test-key") != std::string::npos;
+    BOOST_TEST(key_sent);
 
     yahoo.route("/v8/finance/chart/MSFT", chart_route());
     std::optional<json::object> back;
     wait_until(
         [&] {
-            auto message = next_message(http, seq_of(*from_mock), 2s);
+            auto message = next_message(http, seq_of(*from_backup), 2s);
             if (message && message->at("vendor").as_string() == "yahoo") back = message;
             return back.has_value();
         },

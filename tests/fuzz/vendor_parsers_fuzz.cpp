@@ -1,7 +1,8 @@
-// libFuzzer target for the yfinance parsers (scripts/fuzz.sh builds and runs it with clang):
+// libFuzzer target for the vendor parsers (scripts/fuzz.sh builds and runs it with clang):
 // any bytes in, a classified answer out — never a crash, a hang, a sanitizer report, or an
 // "ok" answer missing the schema's keys.
 #include "chart.hpp"
+#include "global_quote.hpp"
 #include "news.hpp"
 
 #include <cstddef>
@@ -18,5 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     auto news = yfinance::parse_news(body, "FUZZ");
     if (news.status == TICKERD_OK && !news.data.at("items").is_array()) __builtin_trap();
+    auto quote = alphavantage::parse_global_quote(body, "FUZZ");
+    if (quote.status == TICKERD_OK && !quote.data.at("price").is_number()) __builtin_trap();
     return 0;
 }
