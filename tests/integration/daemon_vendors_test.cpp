@@ -9,8 +9,6 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -19,16 +17,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 FixtureRoute chart_route() {
     FixtureRoute route;
-    route.body = read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance/chart-MSFT-1d.json");
+    route.body = own_fixture("yfinance/chart-MSFT-1d.json");
     return route;
 }
 
@@ -61,12 +52,10 @@ BOOST_AUTO_TEST_CASE(yahoo_breaks_alpha_vantage_takes_over_yahoo_returns) {
     FixtureServer yahoo;
     yahoo.route("/v8/finance/chart/MSFT", chart_route());
     FixtureRoute search;
-    search.body =
-        read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance/search-MSFT-news.json");
+    search.body = own_fixture("yfinance/search-MSFT-news.json");
     yahoo.route("/v1/finance/search", search);
     FixtureRoute global_quote;
-    global_quote.body =
-        read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/alphavantage/global-quote-MSFT.json");
+    global_quote.body = own_fixture("alphavantage/global-quote-MSFT.json");
     yahoo.route("/query", global_quote);  // the same local server plays Alpha Vantage
 
     TempDir files("tickerd-yfinance");

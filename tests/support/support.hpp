@@ -3,6 +3,7 @@
 
 #include "support/clients.hpp"
 #include "support/daemon.hpp"
+#include "support/fixture_files.hpp"
 #include "support/fixture_server.hpp"
 #include "support/messages.hpp"
 #include "support/temp_dir.hpp"

@@ -4,35 +4,25 @@
 #include <boost/test/unit_test.hpp>
 
 #include "global_quote.hpp"
+#include "support/support.hpp"
 
 #include <boost/json.hpp>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
+using namespace tickerd::testing;
 
 namespace {
 
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 std::string own(const std::string& name) {
-    return read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/alphavantage" / name);
+    return own_fixture("alphavantage/" + name);
 }
 
 std::optional<fs::path> shared_alphavantage() {
-    auto dir = fs::path(TICKERD_SOURCE_DIR).parent_path() / "shared/fixtures";
-    if (const char* env = std::getenv("TICKERD_SHARED_FIXTURES")) dir = env;
-    dir /= "alphavantage";
-    if (!fs::is_directory(dir)) return std::nullopt;
-    return dir;
+    auto dir = shared_fixtures_dir();
+    if (!dir || !fs::is_directory(*dir / "alphavantage")) return std::nullopt;
+    return *dir / "alphavantage";
 }
 
 }  // namespace
@@ -94,18 +84,19 @@ BOOST_AUTO_TEST_CASE(recorded_answers_parse_or_map_to_their_class) {
         BOOST_TEST_MESSAGE("../shared/fixtures not found: recorded answers not checked");
         return;
     }
-    auto quote =
-        alphavantage::parse_global_quote(read(*dir / "global-quote-MSFT-2018-10-05.json"), "MSFT");
+    auto quote = alphavantage::parse_global_quote(
+        read_file(*dir / "global-quote-MSFT-2018-10-05.json"), "MSFT");
     BOOST_TEST_REQUIRE(quote.status == TICKERD_OK, quote.message);
     BOOST_TEST(quote.data.at("price").as_double() == 112.13);
     BOOST_TEST(quote.data.at("change_percent").as_double() == -0.5852);
     BOOST_TEST(alphavantage::parse_global_quote(
-                   read(*dir / "error-note-rate-limit-5-per-minute.transcribed.json"), "X")
+                   read_file(*dir / "error-note-rate-limit-5-per-minute.transcribed.json"), "X")
                    .status == TICKERD_E_RATE_LIMITED);
     BOOST_TEST(alphavantage::parse_global_quote(
-                   read(*dir / "error-message-invalid-apikey.transcribed.json"), "X")
+                   read_file(*dir / "error-message-invalid-apikey.transcribed.json"), "X")
                    .status == TICKERD_E_AUTH);
-    BOOST_TEST(alphavantage::parse_global_quote(
-                   read(*dir / "error-message-invalid-api-call-FX_DAILY.transcribed.json"), "X")
-                   .status == TICKERD_E_NOT_FOUND);
+    BOOST_TEST(
+        alphavantage::parse_global_quote(
+            read_file(*dir / "error-message-invalid-api-call-FX_DAILY.transcribed.json"), "X")
+            .status == TICKERD_E_NOT_FOUND);
 }

@@ -5,35 +5,17 @@
 #include <boost/test/unit_test.hpp>
 
 #include "chart.hpp"
+#include "support/support.hpp"
 
 #include <boost/json.hpp>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using namespace tickerd::testing;
 
 namespace {
-
-const fs::path kOwnFixtures = fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance";
-
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// ../shared/fixtures next to the checkout, or TICKERD_SHARED_FIXTURES.
-std::optional<fs::path> shared_fixtures() {
-    if (const char* dir = std::getenv("TICKERD_SHARED_FIXTURES")) return fs::path(dir);
-    auto beside = fs::path(TICKERD_SOURCE_DIR).parent_path() / "shared/fixtures";
-    if (fs::is_directory(beside)) return beside;
-    return std::nullopt;
-}
 
 void check_market_data_schema(const json::object& data) {
     for (const char* key : {"symbol", "price", "open", "high", "low", "previous_close", "change",
@@ -46,7 +28,7 @@ void check_market_data_schema(const json::object& data) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_trading_day_becomes_market_data) {
-    auto answer = yfinance::parse_chart(read(kOwnFixtures / "chart-MSFT-1d.json"), "MSFT");
+    auto answer = yfinance::parse_chart(own_fixture("yfinance/chart-MSFT-1d.json"), "MSFT");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
     const auto& data = answer.data;
     check_market_data_schema(data);
@@ -65,7 +47,7 @@ BOOST_AUTO_TEST_CASE(a_trading_day_becomes_market_data) {
 
 BOOST_AUTO_TEST_CASE(a_day_without_bars_still_has_a_price) {
     auto answer =
-        yfinance::parse_chart(read(kOwnFixtures / "chart-AAPL-holiday-no-bars.json"), "AAPL");
+        yfinance::parse_chart(own_fixture("yfinance/chart-AAPL-holiday-no-bars.json"), "AAPL");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
     check_market_data_schema(answer.data);
     BOOST_TEST(answer.data.at("open").is_null());
@@ -75,7 +57,7 @@ BOOST_AUTO_TEST_CASE(a_day_without_bars_still_has_a_price) {
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_symbol_is_not_found) {
-    auto answer = yfinance::parse_chart(read(kOwnFixtures / "chart-NOPE-not-found.json"), "NOPE");
+    auto answer = yfinance::parse_chart(own_fixture("yfinance/chart-NOPE-not-found.json"), "NOPE");
     BOOST_TEST(answer.status == TICKERD_E_NOT_FOUND);
     BOOST_TEST(answer.message.find("No data found") != std::string::npos, answer.message);
 }
@@ -112,7 +94,7 @@ BOOST_AUTO_TEST_CASE(hostile_input_is_classified_not_crashed_on) {
 }
 
 BOOST_AUTO_TEST_CASE(every_recorded_chart_answer_parses_or_is_classified) {
-    auto shared = shared_fixtures();
+    auto shared = shared_fixtures_dir();
     if (!shared) {
         BOOST_TEST_MESSAGE("../shared/fixtures not found: recorded answers not checked");
         return;
@@ -122,7 +104,7 @@ BOOST_AUTO_TEST_CASE(every_recorded_chart_answer_parses_or_is_classified) {
         auto name = entry.path().filename().string();
         if (!name.starts_with("chart-")) continue;
         BOOST_TEST_CONTEXT(name) {
-            auto answer = yfinance::parse_chart(read(entry.path()), "X");
+            auto answer = yfinance::parse_chart(read_file(entry.path()), "X");
             if (name.find("404") != std::string::npos) {
                 BOOST_TEST(answer.status == TICKERD_E_NOT_FOUND, answer.message);
             } else {

@@ -4,25 +4,17 @@
 #include <boost/test/unit_test.hpp>
 
 #include "news.hpp"
+#include "support/support.hpp"
 
 #include <boost/json.hpp>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using namespace tickerd::testing;
 
 namespace {
-
-std::string read(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 void check_item_schema(const json::object& item) {
     for (const char* key :
@@ -33,8 +25,7 @@ void check_item_schema(const json::object& item) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(search_news_become_items_newest_first) {
-    auto body =
-        read(fs::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance/search-MSFT-news.json");
+    auto body = own_fixture("yfinance/search-MSFT-news.json");
     auto answer = yfinance::parse_news(body, "MSFT");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
     BOOST_TEST(answer.data.at("symbol").as_string() == "MSFT");
@@ -79,14 +70,13 @@ BOOST_AUTO_TEST_CASE(hostile_input_is_classified) {
 }
 
 BOOST_AUTO_TEST_CASE(the_recorded_search_answer_parses) {
-    auto shared = fs::path(TICKERD_SOURCE_DIR).parent_path() / "shared/fixtures/yahoo";
-    if (const char* dir = std::getenv("TICKERD_SHARED_FIXTURES")) shared = fs::path(dir) / "yahoo";
-    auto file = shared / "search-v1-AAPL-quotes-news.json";
-    if (!fs::exists(file)) {
-        BOOST_TEST_MESSAGE(file.string() << " not found: recorded answer not checked");
+    auto shared = shared_fixtures_dir();
+    auto file = shared ? *shared / "yahoo/search-v1-AAPL-quotes-news.json" : fs::path();
+    if (!shared || !fs::exists(file)) {
+        BOOST_TEST_MESSAGE("recorded search answer not found: not checked");
         return;
     }
-    auto answer = yfinance::parse_news(read(file), "AAPL");
+    auto answer = yfinance::parse_news(read_file(file), "AAPL");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
     const auto& items = answer.data.at("items").as_array();
     BOOST_TEST(items.size() == 4u);

@@ -6,22 +6,19 @@
 
 #include <tickerd/plugin.hpp>
 
-#include <boost/json/parse.hpp>
-
 #include <cstdlib>
 
 namespace {
 
 using tickerd::sdk::Call;
 using tickerd::sdk::Host;
-using tickerd::sdk::HttpRequest;
 using tickerd::sdk::Outcome;
 
 class AlphaVantage {
   public:
     AlphaVantage(const Host& host, std::string_view, std::string_view settings)
         : settings_(alphavantage::parse_settings(settings, std::getenv("ALPHAVANTAGE_API_KEY"))) {
-        host.debug("alphavantage: using " + settings_.base_url);
+        host.debug("alphavantage: using " + settings_.http.base_url);
     }
 
     Outcome fetch(const Call& call) {
@@ -30,25 +27,13 @@ class AlphaVantage {
                                         " is not served yet");
         }
         std::string symbol(call.symbol());
-        HttpRequest request;
-        request.url = settings_.base_url +
-                      "/query?function=GLOBAL_QUOTE&symbol=" + vendorkit::percent_encoded(symbol) +
-                      "&apikey=" + vendorkit::percent_encoded(settings_.api_key);
-        request.headers = {{"Accept", "application/json"}};
-        request.timeout_ms = settings_.timeout_ms;
-        auto response = call.http(request);
-        if (!response.ok()) {
-            return Outcome::error(response.outcome, "alphavantage: " + response.error);
-        }
-        auto answer =
-            response.status == 200
-                ? alphavantage::parse_global_quote(response.body, symbol)
-                : vendorkit::classify_http_status(response.status, response.header("Retry-After"));
-        if (answer.status == TICKERD_OK && settings_.include_raw) {
-            boost::system::error_code ec;
-            answer.data["raw"] = boost::json::parse(response.body, ec);
-        }
-        return vendorkit::to_outcome(std::move(answer), "alphavantage", response.status);
+        return vendorkit::get_json(
+            call, settings_.http,
+            settings_.http.base_url +
+                "/query?function=GLOBAL_QUOTE&symbol=" + vendorkit::percent_encoded(symbol) +
+                "&apikey=" + vendorkit::percent_encoded(settings_.api_key),
+            "alphavantage",
+            [&](std::string_view body) { return alphavantage::parse_global_quote(body, symbol); });
     }
 
   private:

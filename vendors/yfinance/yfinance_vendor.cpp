@@ -7,21 +7,17 @@
 
 #include <tickerd/plugin.hpp>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
 namespace {
 
 using tickerd::sdk::Call;
 using tickerd::sdk::Host;
-using tickerd::sdk::HttpRequest;
 using tickerd::sdk::Outcome;
 
 class Yfinance {
   public:
     Yfinance(const Host& host, std::string_view, std::string_view settings)
         : settings_(yfinance::parse_settings(settings)) {
-        host.debug("yfinance: using " + settings_.base_url);
+        host.debug("yfinance: using " + settings_.http.base_url);
     }
 
     Outcome fetch(const Call& call) {
@@ -43,34 +39,10 @@ class Yfinance {
     }
 
   private:
-    // GETs base_url + path and hands a 200's body (or a 404's, which says why) to `parse`.
     template <class Parse>
     Outcome get(const Call& call, const std::string& path, Parse parse) const {
-        HttpRequest request;
-        request.url = settings_.base_url + path;
-        request.headers = {{"Accept", "application/json"}};
-        request.timeout_ms = settings_.timeout_ms;
-        auto response = call.http(request);
-        if (!response.ok()) return Outcome::error(response.outcome, "yfinance: " + response.error);
-
-        vendorkit::Answer answer;
-        if (response.status == 200) {
-            answer = parse(response.body);
-        } else if (response.status == 404) {
-            // Yahoo's 404s say why ({"chart":{"error":{"code":"Not Found",…}}}); whatever the
-            // body holds, the class is not found.
-            auto parsed = parse(response.body);
-            answer = vendorkit::Answer::error(
-                TICKERD_E_NOT_FOUND, parsed.status == TICKERD_OK ? "HTTP 404" : parsed.message);
-        } else {
-            answer =
-                vendorkit::classify_http_status(response.status, response.header("Retry-After"));
-        }
-        if (answer.status == TICKERD_OK && settings_.include_raw) {
-            boost::system::error_code ec;
-            answer.data["raw"] = boost::json::parse(response.body, ec);
-        }
-        return vendorkit::to_outcome(std::move(answer), "yfinance", response.status);
+        return vendorkit::get_json(call, settings_.http, settings_.http.base_url + path, "yfinance",
+                                   parse);
     }
 
     const yfinance::Settings settings_;

@@ -1,0 +1,35 @@
+// What every HTTP vendor plugin shares beyond parsing: the settings they all take (base_url,
+// timeout_ms, include_raw) and the round each fetch makes — GET through the host, hand a 200
+// to the parser, classify anything else.
+#pragma once
+
+#include "answer.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace vendorkit {
+
+struct HttpSettings {
+    std::string base_url;      // no trailing '/'
+    int32_t timeout_ms = 0;    // per request; 0 = until the poll's deadline
+    bool include_raw = false;  // add the vendor's answer as data.raw
+};
+
+// Applies `key` when it is one of HttpSettings' keys and returns true; returns false for any
+// other key. Throws std::invalid_argument naming the key when the value is wrong.
+bool apply_http_setting(std::string_view key, const boost::json::value& value,
+                        HttpSettings& settings);
+
+// GETs `url` (Accept: application/json) and turns the answer into the host's outcome: a 200
+// goes to `parse`; a 404 is not found, with the parser's words when it recognised a vendor's
+// not-found body; any other status by classify_http_status. `vendor` prefixes every message.
+tickerd::sdk::Outcome get_json(const tickerd::sdk::Call& call, const HttpSettings& settings,
+                               const std::string& url, std::string_view vendor,
+                               const std::function<Answer(std::string_view body)>& parse);
+
+}  // namespace vendorkit
