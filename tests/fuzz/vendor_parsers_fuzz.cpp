@@ -2,8 +2,8 @@
 // any bytes in, a classified answer out — never a crash, a hang, a sanitizer report, or an
 // "ok" answer missing the schema's keys.
 #include "chart.hpp"
-#include "global_quote.hpp"
 #include "news.hpp"
+#include "parsers.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -6,4 +6,5 @@
 #include "support/fixture_files.hpp"
 #include "support/fixture_server.hpp"
 #include "support/messages.hpp"
+#include "support/reference_bars.hpp"
 #include "support/temp_dir.hpp"

@@ -3,7 +3,7 @@
 #define BOOST_TEST_MODULE alphavantage_quote
 #include <boost/test/unit_test.hpp>
 
-#include "global_quote.hpp"
+#include "parsers.hpp"
 #include "support/support.hpp"
 
 #include <boost/json.hpp>

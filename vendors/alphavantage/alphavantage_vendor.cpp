@@ -1,7 +1,9 @@
-// The Alpha Vantage vendor (API key required). market_data comes from GLOBAL_QUOTE; news,
-// fundamentals, insider transactions and indicators follow. Limits and errors arrive as
-// HTTP 200 bodies, so every answer goes through envelope_error first.
-#include "global_quote.hpp"
+// The Alpha Vantage vendor (API key required): market_data from GLOBAL_QUOTE, news from
+// NEWS_SENTIMENT, fundamentals from OVERVIEW, insider data from INSIDER_TRANSACTIONS, and
+// analytics computed from TIME_SERIES_DAILY — one request per poll, where Alpha Vantage's own
+// indicator functions would spend seven of a 25-a-day budget. Limits and errors arrive as
+// HTTP 200 bodies, so every parser goes through envelope_error first.
+#include "parsers.hpp"
 #include "settings.hpp"
 
 #include <tickerd/plugin.hpp>
@@ -13,6 +15,7 @@ namespace {
 using tickerd::sdk::Call;
 using tickerd::sdk::Host;
 using tickerd::sdk::Outcome;
+using vendorkit::percent_encoded;
 
 class AlphaVantage {
   public:
@@ -22,25 +25,56 @@ class AlphaVantage {
     }
 
     Outcome fetch(const Call& call) {
-        if (call.data_type() != "market_data") {
-            return Outcome::unsupported("alphavantage: " + std::string(call.data_type()) +
-                                        " is not served yet");
-        }
         std::string symbol(call.symbol());
-        return vendorkit::get_json(
-            call, settings_.http,
-            settings_.http.base_url +
-                "/query?function=GLOBAL_QUOTE&symbol=" + vendorkit::percent_encoded(symbol) +
-                "&apikey=" + vendorkit::percent_encoded(settings_.api_key),
-            "alphavantage",
-            [&](std::string_view body) { return alphavantage::parse_global_quote(body, symbol); });
+        std::string ticker = percent_encoded(symbol);
+        auto type = call.data_type();
+        if (type == "market_data") {
+            return query(call, "GLOBAL_QUOTE&symbol=" + ticker, [&](std::string_view body) {
+                return alphavantage::parse_global_quote(body, symbol);
+            });
+        }
+        if (type == "news") {
+            return query(call, "NEWS_SENTIMENT&sort=LATEST&limit=50&tickers=" + ticker,
+                         [&](std::string_view body) {
+                             return alphavantage::parse_news_sentiment(body, symbol);
+                         });
+        }
+        if (type == "fundamentals") {
+            return query(call, "OVERVIEW&symbol=" + ticker, [&](std::string_view body) {
+                return alphavantage::parse_overview(body, symbol);
+            });
+        }
+        if (type == "insider_data") {
+            return query(call, "INSIDER_TRANSACTIONS&symbol=" + ticker, [&](std::string_view body) {
+                return alphavantage::parse_insider_transactions(body, symbol);
+            });
+        }
+        if (type == "analytics") {
+            return query(
+                call,
+                "TIME_SERIES_DAILY&symbol=" + ticker + "&outputsize=" + settings_.daily_outputsize,
+                [&](std::string_view body) {
+                    return alphavantage::parse_daily_series(body, symbol);
+                });
+        }
+        return Outcome::unsupported("alphavantage: " + std::string(type) + " is not served");
     }
 
   private:
+    // `function` is the query after "function=", e.g. "OVERVIEW&symbol=IBM".
+    template <class Parse>
+    Outcome query(const Call& call, const std::string& function, Parse parse) const {
+        return vendorkit::get_json(call, settings_.http,
+                                   settings_.http.base_url + "/query?function=" + function +
+                                       "&apikey=" + percent_encoded(settings_.api_key),
+                                   "alphavantage", parse);
+    }
+
     const alphavantage::Settings settings_;
 };
 
 }  // namespace
 
-TICKERD_DECLARE_PLUGIN(AlphaVantage, "alphavantage", "0.1.0", "Alpha Vantage (API key)", 20,
-                       TICKERD_PLUGIN_THREADSAFE, "market_data")
+TICKERD_DECLARE_PLUGIN(AlphaVantage, "alphavantage", "0.2.0", "Alpha Vantage (API key)", 20,
+                       TICKERD_PLUGIN_THREADSAFE, "market_data", "news", "fundamentals",
+                       "analytics", "insider_data")

@@ -2,6 +2,8 @@
 
 #include "json_read.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -49,6 +51,17 @@ std::optional<Answer> envelope_error(const boost::json::object& root) {
         return Answer::error(TICKERD_E_NOT_FOUND, "Error Message: " + error);
     }
     return std::nullopt;
+}
+
+std::variant<boost::json::object, Answer> answer_root(std::string_view body,
+                                                      std::string_view function) {
+    boost::system::error_code ec;
+    boost::json::value root = boost::json::parse(body, ec);
+    if (ec || !root.is_object()) {
+        return Answer::error(TICKERD_E_TRANSIENT, std::string(function) + ": malformed JSON");
+    }
+    if (auto error = envelope_error(root.get_object())) return std::move(*error);
+    return std::move(root.get_object());
 }
 
 }  // namespace alphavantage

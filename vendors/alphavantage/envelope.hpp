@@ -8,6 +8,8 @@
 #include <boost/json/object.hpp>
 
 #include <optional>
+#include <string_view>
+#include <variant>
 
 namespace alphavantage {
 
@@ -15,5 +17,10 @@ using vendorkit::Answer;
 
 // The error such a body stands for, or nothing when `root` is a normal answer.
 std::optional<Answer> envelope_error(const boost::json::object& root);
+
+// The body as a JSON object, or the error it stands for: malformed JSON (transient, named
+// after `function`) or one of the bodies above.
+std::variant<boost::json::object, Answer> answer_root(std::string_view body,
+                                                      std::string_view function);
 
 }  // namespace alphavantage

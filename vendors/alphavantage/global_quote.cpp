@@ -1,11 +1,9 @@
 // {"Global Quote": {"01. symbol": "MSFT", "02. open": "112.6300", …, "10. change percent":
 // "-0.5852%"}}: numbered keys, numbers as strings, "None" for missing values, and `{}` for a
 // symbol Alpha Vantage does not know.
-#include "global_quote.hpp"
+#include "parsers.hpp"
 
 #include "json_read.hpp"
-
-#include <boost/json/parse.hpp>
 
 namespace alphavantage {
 
@@ -28,13 +26,9 @@ json::value trading_day(const json::object& quote) {
 }  // namespace
 
 Answer parse_global_quote(std::string_view body, std::string_view symbol) {
-    boost::system::error_code ec;
-    json::value root = json::parse(body, ec);
-    if (ec || !root.is_object()) {
-        return Answer::error(TICKERD_E_TRANSIENT, "GLOBAL_QUOTE: malformed JSON");
-    }
-    if (auto error = envelope_error(root.get_object())) return *error;
-    const auto* quote = vendorkit::object_at(root.get_object(), "Global Quote");
+    auto root = answer_root(body, "GLOBAL_QUOTE");
+    if (auto* error = std::get_if<Answer>(&root)) return std::move(*error);
+    const auto* quote = vendorkit::object_at(std::get<json::object>(root), "Global Quote");
     if (!quote) return Answer::error(TICKERD_E_TRANSIENT, "GLOBAL_QUOTE: no 'Global Quote'");
     if (quote->empty()) {
         return Answer::error(TICKERD_E_NOT_FOUND,

@@ -13,6 +13,15 @@ Settings parse_settings(std::string_view text, const char* env_api_key) {
     if (ec || !parsed.is_object()) throw std::invalid_argument("settings must be a JSON object");
     for (const auto& [key, value] : parsed.get_object()) {
         if (vendorkit::apply_http_setting(key, value, settings.http)) continue;
+        if (key == "daily_outputsize") {
+            if (!value.is_string() ||
+                (value.get_string() != "compact" && value.get_string() != "full")) {
+                throw std::invalid_argument(
+                    "setting 'daily_outputsize' must be \"compact\" or \"full\"");
+            }
+            settings.daily_outputsize = value.get_string();
+            continue;
+        }
         if (key != "api_key")
             throw std::invalid_argument("unknown setting '" + std::string(key) + "'");
         if (!value.is_string()) throw std::invalid_argument("setting 'api_key' must be a string");

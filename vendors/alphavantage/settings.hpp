@@ -11,6 +11,8 @@ namespace alphavantage {
 struct Settings {
     vendorkit::HttpSettings http{"https://www.alphavantage.co"};
     std::string api_key;  // settings.api_key, else $ALPHAVANTAGE_API_KEY; required
+    // TIME_SERIES_DAILY for analytics: "compact" (100 days, free: no SMA 200) or "full".
+    std::string daily_outputsize = "compact";
 };
 
 // Throws std::invalid_argument naming the offending key, or saying the key is missing.

@@ -33,10 +33,12 @@ bool apply_http_setting(std::string_view key, const boost::json::value& value,
 
 tickerd::sdk::Outcome get_json(const tickerd::sdk::Call& call, const HttpSettings& settings,
                                const std::string& url, std::string_view vendor,
-                               const std::function<Answer(std::string_view body)>& parse) {
+                               const std::function<Answer(std::string_view body)>& parse,
+                               const Headers& headers) {
     tickerd::sdk::HttpRequest request;
     request.url = url;
     request.headers = {{"Accept", "application/json"}};
+    request.headers.insert(request.headers.end(), headers.begin(), headers.end());
     request.timeout_ms = settings.timeout_ms;
     auto response = call.http(request);
     if (!response.ok()) {

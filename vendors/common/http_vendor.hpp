@@ -11,6 +11,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace vendorkit {
 
@@ -25,11 +27,15 @@ struct HttpSettings {
 bool apply_http_setting(std::string_view key, const boost::json::value& value,
                         HttpSettings& settings);
 
-// GETs `url` (Accept: application/json) and turns the answer into the host's outcome: a 200
-// goes to `parse`; a 404 is not found, with the parser's words when it recognised a vendor's
-// not-found body; any other status by classify_http_status. `vendor` prefixes every message.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// GETs `url` (Accept: application/json, plus `headers`) and turns the answer into the host's
+// outcome: a 200 goes to `parse`; a 404 is not found, with the parser's words when it recognised a
+// vendor's not-found body; any other status by classify_http_status. `vendor` prefixes every
+// message.
 tickerd::sdk::Outcome get_json(const tickerd::sdk::Call& call, const HttpSettings& settings,
                                const std::string& url, std::string_view vendor,
-                               const std::function<Answer(std::string_view body)>& parse);
+                               const std::function<Answer(std::string_view body)>& parse,
+                               const Headers& headers = {});
 
 }  // namespace vendorkit

@@ -4,11 +4,14 @@
 // 225.6999969482422, `previousClose` only sometimes, and errors as {"chart": {"error": …}}.
 #include "chart.hpp"
 
+#include "indicators.hpp"
 #include "json_read.hpp"
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <variant>
 
 namespace yfinance {
 
@@ -30,11 +33,11 @@ json::value latest_open(const json::object& result) {
     return nullptr;
 }
 
-}  // namespace
-
-Answer parse_chart(std::string_view body, std::string_view symbol) {
+// The first chart result, or the error the answer stands for. `root` keeps the storage.
+std::variant<const json::object*, Answer> chart_result(std::string_view body, json::value& root,
+                                                       std::string_view symbol) {
     boost::system::error_code ec;
-    json::value root = json::parse(body, ec);
+    root = json::parse(body, ec);
     if (ec || !root.is_object()) return Answer::error(TICKERD_E_TRANSIENT, "chart: malformed JSON");
     const auto* chart = object_at(root.get_object(), "chart");
     if (!chart) return Answer::error(TICKERD_E_TRANSIENT, "chart: no 'chart' object");
@@ -48,7 +51,61 @@ Answer parse_chart(std::string_view body, std::string_view symbol) {
     if (!results || results->empty() || !(*results)[0].is_object()) {
         return Answer::error(TICKERD_E_NOT_FOUND, "chart: no result for " + std::string(symbol));
     }
-    const auto& result = (*results)[0].get_object();
+    return &(*results)[0].get_object();
+}
+
+// The trading day of a bar: its Unix time moved into the exchange's zone.
+std::string trading_day(double unix_seconds, double gmt_offset_seconds) {
+    json::value local_time = unix_seconds + gmt_offset_seconds;
+    auto day = unix_seconds_to_iso(&local_time);
+    return day.is_string() ? std::string(day.get_string().subview(0, 10)) : std::string();
+}
+
+std::vector<Bar> daily_bars(const json::object& result) {
+    std::vector<Bar> bars;
+    const auto* times = array_at(result, "timestamp");
+    const auto* quotes = array_at(result, "indicators", "quote");
+    if (!times || !quotes || quotes->empty() || !(*quotes)[0].is_object()) return bars;
+    const auto& quote = (*quotes)[0].get_object();
+    const auto* opens = array_at(quote, "open");
+    const auto* highs = array_at(quote, "high");
+    const auto* lows = array_at(quote, "low");
+    const auto* closes = array_at(quote, "close");
+    if (!opens || !highs || !lows || !closes) return bars;
+    const auto* meta = object_at(result, "meta");
+    double offset = meta ? number(meta->if_contains("gmtoffset")).value_or(0) : 0;
+    std::size_t n =
+        std::min({times->size(), opens->size(), highs->size(), lows->size(), closes->size()});
+    for (std::size_t i = 0; i < n; ++i) {
+        auto time = number((*times)[i]);
+        auto open = number((*opens)[i]);
+        auto high = number((*highs)[i]);
+        auto low = number((*lows)[i]);
+        auto close = number((*closes)[i]);
+        if (!time || !open || !high || !low || !close) continue;  // a bar Yahoo left empty
+        auto day = trading_day(*time, offset);
+        if (!bars.empty() && day <= bars.back().date) continue;  // out of order or repeated
+        bars.push_back({day, *open, *high, *low, *close});
+    }
+    return bars;
+}
+
+}  // namespace
+
+Answer parse_analytics(std::string_view body, std::string_view symbol) {
+    json::value root;
+    auto found = chart_result(body, root, symbol);
+    if (auto* error = std::get_if<Answer>(&found)) return std::move(*error);
+    auto bars = daily_bars(*std::get<const json::object*>(found));
+    if (bars.empty()) return Answer::error(TICKERD_E_NOT_FOUND, "chart: no daily bars");
+    return Answer::ok(analytics(symbol, bars));
+}
+
+Answer parse_chart(std::string_view body, std::string_view symbol) {
+    json::value root;
+    auto found = chart_result(body, root, symbol);
+    if (auto* error = std::get_if<Answer>(&found)) return std::move(*error);
+    const auto& result = *std::get<const json::object*>(found);
     const auto* meta = object_at(result, "meta");
     if (!meta) return Answer::error(TICKERD_E_TRANSIENT, "chart: no 'meta' in the result");
     auto price = number(meta->if_contains("regularMarketPrice"));

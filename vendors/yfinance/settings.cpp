@@ -13,9 +13,14 @@ Settings parse_settings(std::string_view text) {
     auto parsed = boost::json::parse(text, ec);
     if (ec || !parsed.is_object()) throw std::invalid_argument("settings must be a JSON object");
     for (const auto& [key, value] : parsed.get_object()) {
-        if (!vendorkit::apply_http_setting(key, value, settings.http)) {
+        if (vendorkit::apply_http_setting(key, value, settings.http)) continue;
+        if (key != "cookie_url")
             throw std::invalid_argument("unknown setting '" + std::string(key) + "'");
+        if (!value.is_string() || !(value.get_string().starts_with("http://") ||
+                                    value.get_string().starts_with("https://"))) {
+            throw std::invalid_argument("setting 'cookie_url' must be an http(s) URL");
         }
+        settings.cookie_url = value.get_string();
     }
     return settings;
 }

@@ -3,6 +3,7 @@
 
 #include "http_vendor.hpp"
 
+#include <string>
 #include <string_view>
 
 namespace yfinance {
@@ -10,6 +11,8 @@ namespace yfinance {
 struct Settings {
     // base_url defaults to Yahoo; tests point it elsewhere.
     vendorkit::HttpSettings http{"https://query2.finance.yahoo.com"};
+    // Where the quoteSummary cookie comes from; the crumb from base_url/v1/test/getcrumb.
+    std::string cookie_url = "https://fc.yahoo.com";
 };
 
 // Throws std::invalid_argument naming the offending key.

@@ -1,8 +1,10 @@
-// The Yahoo Finance vendor: no API key. market_data comes from the v8 chart API and news from
-// the v1 search API; the other data types follow (fundamentals and insider data from
-// quoteSummary with its cookie + crumb handshake, analytics computed from daily bars).
+// The Yahoo Finance vendor: no API key. market_data comes from the v8 chart API, news from
+// the v1 search API, analytics are computed from a year of daily bars (v8 chart), and
+// fundamentals and insider data come from quoteSummary behind the cookie + crumb handshake.
 #include "chart.hpp"
 #include "news.hpp"
+#include "quote_summary.hpp"
+#include "session.hpp"
 #include "settings.hpp"
 
 #include <tickerd/plugin.hpp>
@@ -12,43 +14,83 @@ namespace {
 using tickerd::sdk::Call;
 using tickerd::sdk::Host;
 using tickerd::sdk::Outcome;
+using vendorkit::percent_encoded;
 
 class Yfinance {
   public:
     Yfinance(const Host& host, std::string_view, std::string_view settings)
-        : settings_(yfinance::parse_settings(settings)) {
+        : settings_(yfinance::parse_settings(settings)),
+          session_(settings_.cookie_url, settings_.http.base_url + "/v1/test/getcrumb",
+                   settings_.http.timeout_ms) {
         host.debug("yfinance: using " + settings_.http.base_url);
     }
 
     Outcome fetch(const Call& call) {
         std::string symbol(call.symbol());
-        if (call.data_type() == "market_data") {
+        std::string chart = "/v8/finance/chart/" + percent_encoded(symbol);
+        auto type = call.data_type();
+        if (type == "market_data") {
+            return get(call, chart + "?range=1d&interval=1d",
+                       [&](std::string_view body) { return yfinance::parse_chart(body, symbol); });
+        }
+        if (type == "analytics") {
+            return get(call, chart + "?range=1y&interval=1d", [&](std::string_view body) {
+                return yfinance::parse_analytics(body, symbol);
+            });
+        }
+        if (type == "news") {
             return get(
                 call,
-                "/v8/finance/chart/" + vendorkit::percent_encoded(symbol) + "?range=1d&interval=1d",
-                [&](std::string_view body) { return yfinance::parse_chart(body, symbol); });
+                "/v1/finance/search?q=" + percent_encoded(symbol) + "&quotesCount=0&newsCount=10",
+                [&](std::string_view body) { return yfinance::parse_news(body, symbol); });
         }
-        if (call.data_type() == "news") {
-            return get(call,
-                       "/v1/finance/search?q=" + vendorkit::percent_encoded(symbol) +
-                           "&quotesCount=0&newsCount=10",
-                       [&](std::string_view body) { return yfinance::parse_news(body, symbol); });
+        if (type == "fundamentals") {
+            return quote_summary(call, yfinance::kFundamentalsModules, [&](std::string_view body) {
+                return yfinance::parse_fundamentals(body, symbol);
+            });
         }
-        return Outcome::unsupported("yfinance: " + std::string(call.data_type()) +
-                                    " is not served yet");
+        if (type == "insider_data") {
+            return quote_summary(call, yfinance::kInsiderModules, [&](std::string_view body) {
+                return yfinance::parse_insider(body, symbol);
+            });
+        }
+        return Outcome::unsupported("yfinance: " + std::string(type) + " is not served");
     }
 
   private:
     template <class Parse>
-    Outcome get(const Call& call, const std::string& path, Parse parse) const {
+    Outcome get(const Call& call, const std::string& path, Parse parse,
+                const vendorkit::Headers& headers = {}) const {
         return vendorkit::get_json(call, settings_.http, settings_.http.base_url + path, "yfinance",
-                                   parse);
+                                   parse, headers);
+    }
+
+    // quoteSummary with the session's crumb and cookie; a refusal (stale crumb) is answered
+    // by one fresh handshake and one more try.
+    template <class Parse>
+    Outcome quote_summary(const Call& call, std::string_view modules, Parse parse) {
+        Outcome outcome;
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            auto held = session_.credentials(call);
+            if (auto* failed = std::get_if<Outcome>(&held)) return std::move(*failed);
+            const auto& credentials = std::get<yfinance::Credentials>(held);
+            outcome = get(call,
+                          "/v10/finance/quoteSummary/" + percent_encoded(call.symbol()) +
+                              "?modules=" + percent_encoded(modules) +
+                              "&formatted=false&crumb=" + percent_encoded(credentials.crumb),
+                          parse, {{"Cookie", credentials.cookie}});
+            if (outcome.http_status != 401 && outcome.http_status != 403) break;
+            session_.forget(credentials);
+        }
+        return outcome;
     }
 
     const yfinance::Settings settings_;
+    yfinance::Session session_;
 };
 
 }  // namespace
 
-TICKERD_DECLARE_PLUGIN(Yfinance, "yfinance", "0.1.0", "Yahoo Finance (no API key)", 10,
-                       TICKERD_PLUGIN_THREADSAFE, "market_data", "news")
+TICKERD_DECLARE_PLUGIN(Yfinance, "yfinance", "0.2.0", "Yahoo Finance (no API key)", 10,
+                       TICKERD_PLUGIN_THREADSAFE, "market_data", "news", "fundamentals",
+                       "analytics", "insider_data")
