@@ -84,6 +84,20 @@ BOOST_AUTO_TEST_CASE(daily_series_analytics_match_the_reference) {
     BOOST_TEST(answer.data.at("as_of").as_string() == reference_bars().back().date);
 }
 
+BOOST_AUTO_TEST_CASE(technical_indicator_gives_its_latest_reading) {
+    auto answer = alphavantage::parse_technical_indicator(
+        own_fixture("alphavantage/sma-MSFT-daily-200.json"), "MSFT");
+    BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
+    BOOST_TEST(answer.data.at("indicator").as_string() == "SMA");
+    BOOST_TEST(answer.data.at("as_of").as_string() == "2024-11-27");  // not the first key
+    BOOST_TEST(answer.data.at("value").as_double() == 420.3315);
+    BOOST_TEST(answer.data.at("time_period").as_double() == 200.0);
+    BOOST_TEST(answer.data.at("interval").as_string() == "daily");
+    BOOST_TEST(
+        alphavantage::parse_technical_indicator(R"({"Technical Analysis: SMA":{}})", "X").status ==
+        TICKERD_E_NOT_FOUND);
+}
+
 BOOST_AUTO_TEST_CASE(limits_and_hostile_input_are_classified) {
     BOOST_TEST(alphavantage::parse_overview(kNote, "X").status == TICKERD_E_RATE_LIMITED);
     BOOST_TEST(alphavantage::parse_news_sentiment(kNote, "X").status == TICKERD_E_RATE_LIMITED);
@@ -98,6 +112,7 @@ BOOST_AUTO_TEST_CASE(limits_and_hostile_input_are_classified) {
         BOOST_TEST(alphavantage::parse_insider_transactions(hostile, "X").status != TICKERD_OK);
         BOOST_TEST(alphavantage::parse_daily_series(hostile, "X").status != TICKERD_OK);
         BOOST_TEST(alphavantage::parse_overview(hostile, "X").status != TICKERD_OK);
+        BOOST_TEST(alphavantage::parse_technical_indicator(hostile, "X").status != TICKERD_OK);
     }
 }
 
@@ -127,6 +142,12 @@ BOOST_AUTO_TEST_CASE(recorded_answers) {
     BOOST_TEST(rows.size() == 50u);  // 4,253 rows, the newest 50
     BOOST_TEST(rows[0].at("date").as_string() == "2025-09-30");
     BOOST_TEST(rows[0].at("type").as_string() == "acquisition");
+
+    auto sma = alphavantage::parse_technical_indicator(
+        recorded("sma-MSFT-15min-period10-close-2017-12-20.json"), "MSFT");
+    BOOST_TEST_REQUIRE(sma.status == TICKERD_OK, sma.message);
+    BOOST_TEST(sma.data.at("as_of").as_string() == "2017-12-20 14:00");
+    BOOST_TEST(sma.data.at("value").as_double() == 85.244);
 
     auto daily = alphavantage::parse_daily_series(
         recorded("time-series-daily-IBM-compact-2023-11-10.json"), "IBM");

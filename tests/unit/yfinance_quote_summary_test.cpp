@@ -139,6 +139,19 @@ BOOST_AUTO_TEST_CASE(recorded_quote_summary_answers) {
     BOOST_TEST(rows[0].at("type").as_string() == "disposal");
     BOOST_TEST(rows[0].at("value").as_double() == 343147.0);
 
+    auto quote = yfinance::parse_quote(recorded("quote-v7-AAPL-BABA.json"), "BABA");
+    BOOST_TEST_REQUIRE(quote.status == TICKERD_OK, quote.message);
+    BOOST_TEST(quote.data.at("symbol").as_string() == "BABA");
+    auto aapl = yfinance::parse_quote(recorded("quote-v7-AAPL.json"), "AAPL");
+    BOOST_TEST_REQUIRE(aapl.status == TICKERD_OK, aapl.message);
+    BOOST_TEST(aapl.data.at("price").as_double() == 244.6);
+    BOOST_TEST(aapl.data.at("previous_close").as_double() == 241.53);
+    BOOST_TEST(aapl.data.at("change_percent").as_double() == 1.2711);
+    BOOST_TEST(aapl.data.at("exchange").as_string() == "NasdaqGS");
+    BOOST_TEST(
+        yfinance::parse_quote(recorded("quote-v7-AAPL-NONEXIST-partial.json"), "NONEXIST").status ==
+        TICKERD_E_NOT_FOUND);
+
     auto btc = yfinance::parse_insider(
         recorded("quoteSummary-404-insiderTransactions-BTC-USD.json"), "BTC-USD");
     BOOST_TEST(btc.status == TICKERD_E_NOT_FOUND);

@@ -61,13 +61,39 @@ class AlphaVantage {
     }
 
   private:
+    // Computed from the daily series; SMA 200 from the SMA function when the series is short.
+    Outcome analytics(const Call& call, const std::string& symbol) const {
+        int status = 0;
+        auto answer = vendorkit::get_answer(
+            call, settings_.http,
+            url("TIME_SERIES_DAILY&symbol=" + percent_encoded(symbol) +
+                "&outputsize=" + settings_.daily_outputsize),
+            [&](std::string_view body) { return alphavantage::parse_daily_series(body, symbol); },
+            {}, &status);
+        if (answer.status == TICKERD_OK && answer.data["sma_200"].is_null() &&
+            settings_.sma_200_request) {
+            auto sma = vendorkit::get_answer(
+                call, settings_.http,
+                url("SMA&symbol=" + percent_encoded(symbol) +
+                    "&interval=daily&time_period=200&series_type=close"),
+                [&](std::string_view body) {
+                    return alphavantage::parse_technical_indicator(body, symbol);
+                });
+            // Without it (a limit, a refusal) the rest is still worth publishing.
+            if (sma.status == TICKERD_OK) answer.data["sma_200"] = sma.data["value"];
+        }
+        return vendorkit::to_outcome(std::move(answer), "alphavantage", status);
+    }
+
+    std::string url(const std::string& function) const {
+        return settings_.http.base_url + "/query?function=" + function +
+               "&apikey=" + percent_encoded(settings_.api_key);
+    }
+
     // `function` is the query after "function=", e.g. "OVERVIEW&symbol=IBM".
     template <class Parse>
     Outcome query(const Call& call, const std::string& function, Parse parse) const {
-        return vendorkit::get_json(call, settings_.http,
-                                   settings_.http.base_url + "/query?function=" + function +
-                                       "&apikey=" + percent_encoded(settings_.api_key),
-                                   "alphavantage", parse);
+        return vendorkit::get_json(call, settings_.http, url(function), "alphavantage", parse);
     }
 
     const alphavantage::Settings settings_;

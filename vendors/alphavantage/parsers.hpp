@@ -5,6 +5,8 @@
 //   OVERVIEW              → fundamentals
 //   INSIDER_TRANSACTIONS  → insider_data
 //   TIME_SERIES_DAILY     → analytics, computed here (one request instead of one per indicator)
+//   SMA, RSI, … (indicator functions) → the latest reading; fills SMA 200 when the free
+//                           100-day series is too short for it
 #pragma once
 
 #include "envelope.hpp"
@@ -25,5 +27,7 @@ Answer parse_insider_transactions(std::string_view body, std::string_view symbol
                                   std::size_t max_items = 50);
 // Also takes TIME_SERIES_DAILY_ADJUSTED (same keys, more of them).
 Answer parse_daily_series(std::string_view body, std::string_view symbol);
+// {symbol, indicator ("SMA"), interval, time_period, series_type, as_of, value}.
+Answer parse_technical_indicator(std::string_view body, std::string_view symbol);
 
 }  // namespace alphavantage

@@ -22,6 +22,12 @@ Settings parse_settings(std::string_view text, const char* env_api_key) {
             settings.daily_outputsize = value.get_string();
             continue;
         }
+        if (key == "sma_200_request") {
+            if (!value.is_bool())
+                throw std::invalid_argument("setting 'sma_200_request' must be true or false");
+            settings.sma_200_request = value.get_bool();
+            continue;
+        }
         if (key != "api_key")
             throw std::invalid_argument("unknown setting '" + std::string(key) + "'");
         if (!value.is_string()) throw std::invalid_argument("setting 'api_key' must be a string");

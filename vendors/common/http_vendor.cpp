@@ -31,20 +31,17 @@ bool apply_http_setting(std::string_view key, const boost::json::value& value,
     return true;
 }
 
-tickerd::sdk::Outcome get_json(const tickerd::sdk::Call& call, const HttpSettings& settings,
-                               const std::string& url, std::string_view vendor,
-                               const std::function<Answer(std::string_view body)>& parse,
-                               const Headers& headers) {
+Answer get_answer(const tickerd::sdk::Call& call, const HttpSettings& settings,
+                  const std::string& url, const std::function<Answer(std::string_view body)>& parse,
+                  const Headers& headers, int* http_status) {
     tickerd::sdk::HttpRequest request;
     request.url = url;
     request.headers = {{"Accept", "application/json"}};
     request.headers.insert(request.headers.end(), headers.begin(), headers.end());
     request.timeout_ms = settings.timeout_ms;
     auto response = call.http(request);
-    if (!response.ok()) {
-        return tickerd::sdk::Outcome::error(response.outcome,
-                                            std::string(vendor) + ": " + response.error);
-    }
+    if (http_status) *http_status = response.status;
+    if (!response.ok()) return Answer::error(response.outcome, response.error);
     Answer answer;
     if (response.status == 200) {
         answer = parse(response.body);
@@ -61,7 +58,16 @@ tickerd::sdk::Outcome get_json(const tickerd::sdk::Call& call, const HttpSetting
         boost::system::error_code ec;
         answer.data["raw"] = boost::json::parse(response.body, ec);
     }
-    return to_outcome(std::move(answer), vendor, response.status);
+    return answer;
+}
+
+tickerd::sdk::Outcome get_json(const tickerd::sdk::Call& call, const HttpSettings& settings,
+                               const std::string& url, std::string_view vendor,
+                               const std::function<Answer(std::string_view body)>& parse,
+                               const Headers& headers) {
+    int status = 0;
+    auto answer = get_answer(call, settings, url, parse, headers, &status);
+    return to_outcome(std::move(answer), vendor, status);
 }
 
 }  // namespace vendorkit

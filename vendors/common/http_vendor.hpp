@@ -29,10 +29,15 @@ bool apply_http_setting(std::string_view key, const boost::json::value& value,
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// GETs `url` (Accept: application/json, plus `headers`) and turns the answer into the host's
-// outcome: a 200 goes to `parse`; a 404 is not found, with the parser's words when it recognised a
-// vendor's not-found body; any other status by classify_http_status. `vendor` prefixes every
-// message.
+// GETs `url` (Accept: application/json, plus `headers`) and turns the answer into an Answer:
+// a 200 goes to `parse`; a 404 is not found, with the parser's words when it recognised a
+// vendor's not-found body; any other status by classify_http_status; a failed transfer keeps
+// the host's class. `http_status` receives the status (0 when no answer came).
+Answer get_answer(const tickerd::sdk::Call& call, const HttpSettings& settings,
+                  const std::string& url, const std::function<Answer(std::string_view body)>& parse,
+                  const Headers& headers = {}, int* http_status = nullptr);
+
+// get_answer, then the host's outcome; `vendor` prefixes every message.
 tickerd::sdk::Outcome get_json(const tickerd::sdk::Call& call, const HttpSettings& settings,
                                const std::string& url, std::string_view vendor,
                                const std::function<Answer(std::string_view body)>& parse,

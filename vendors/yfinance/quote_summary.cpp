@@ -157,7 +157,11 @@ Answer parse_fundamentals(std::string_view body, std::string_view symbol) {
         {"ebitda", whole(first_number(m, {{"financialData", "ebitda"}}))},
         {"employees", whole(first_number(m, {{"summaryProfile", "fullTimeEmployees"}}))},
     };
-    if (data.at("name").is_null() && data.at("market_cap").is_null()) {
+    // An answer with modules but nothing tickerd reads in them says nothing about the symbol.
+    bool known = std::any_of(data.begin(), data.end(), [](const json::key_value_pair& field) {
+        return field.key() != "symbol" && !field.value().is_null();
+    });
+    if (!known) {
         return Answer::error(TICKERD_E_NOT_FOUND,
                              "quoteSummary: no fundamentals for " + std::string(symbol));
     }

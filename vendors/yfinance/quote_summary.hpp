@@ -22,4 +22,9 @@ Answer parse_fundamentals(std::string_view body, std::string_view symbol);
 // Transactions newest first, at most `max_items`.
 Answer parse_insider(std::string_view body, std::string_view symbol, std::size_t max_items = 50);
 
+// The v7 quote API (/v7/finance/quote?symbols={symbol}&crumb=…), behind the same handshake:
+// market_data with the day's change as Yahoo computes it. An unknown symbol is simply left
+// out of the result.
+Answer parse_quote(std::string_view body, std::string_view symbol);
+
 }  // namespace yfinance

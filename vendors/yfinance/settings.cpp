@@ -14,6 +14,15 @@ Settings parse_settings(std::string_view text) {
     if (ec || !parsed.is_object()) throw std::invalid_argument("settings must be a JSON object");
     for (const auto& [key, value] : parsed.get_object()) {
         if (vendorkit::apply_http_setting(key, value, settings.http)) continue;
+        if (key == "market_data_api") {
+            if (!value.is_string() ||
+                (value.get_string() != "chart" && value.get_string() != "quote")) {
+                throw std::invalid_argument(
+                    "setting 'market_data_api' must be \"chart\" or \"quote\"");
+            }
+            settings.market_data_api = value.get_string();
+            continue;
+        }
         if (key != "cookie_url")
             throw std::invalid_argument("unknown setting '" + std::string(key) + "'");
         if (!value.is_string() || !(value.get_string().starts_with("http://") ||

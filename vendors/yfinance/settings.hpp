@@ -13,6 +13,8 @@ struct Settings {
     vendorkit::HttpSettings http{"https://query2.finance.yahoo.com"};
     // Where the quoteSummary cookie comes from; the crumb from base_url/v1/test/getcrumb.
     std::string cookie_url = "https://fc.yahoo.com";
+    // market_data from "chart" (v8, no crumb needed) or "quote" (v7, behind the crumb).
+    std::string market_data_api = "chart";
 };
 
 // Throws std::invalid_argument naming the offending key.

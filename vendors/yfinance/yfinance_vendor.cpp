@@ -29,6 +29,11 @@ class Yfinance {
         std::string symbol(call.symbol());
         std::string chart = "/v8/finance/chart/" + percent_encoded(symbol);
         auto type = call.data_type();
+        if (type == "market_data" && settings_.market_data_api == "quote") {
+            return behind_crumb(
+                call, "/v7/finance/quote?symbols=" + percent_encoded(symbol),
+                [&](std::string_view body) { return yfinance::parse_quote(body, symbol); });
+        }
         if (type == "market_data") {
             return get(call, chart + "?range=1d&interval=1d",
                        [&](std::string_view body) { return yfinance::parse_chart(body, symbol); });
@@ -65,19 +70,24 @@ class Yfinance {
                                    parse, headers);
     }
 
-    // quoteSummary with the session's crumb and cookie; a refusal (stale crumb) is answered
-    // by one fresh handshake and one more try.
     template <class Parse>
     Outcome quote_summary(const Call& call, std::string_view modules, Parse parse) {
+        return behind_crumb(call,
+                            "/v10/finance/quoteSummary/" + percent_encoded(call.symbol()) +
+                                "?modules=" + percent_encoded(modules) + "&formatted=false",
+                            parse);
+    }
+
+    // `path_and_query` with the session's crumb and cookie; a refusal (stale crumb) is
+    // answered by one fresh handshake and one more try.
+    template <class Parse>
+    Outcome behind_crumb(const Call& call, const std::string& path_and_query, Parse parse) {
         Outcome outcome;
         for (int attempt = 0; attempt < 2; ++attempt) {
             auto held = session_.credentials(call);
             if (auto* failed = std::get_if<Outcome>(&held)) return std::move(*failed);
             const auto& credentials = std::get<yfinance::Credentials>(held);
-            outcome = get(call,
-                          "/v10/finance/quoteSummary/" + percent_encoded(call.symbol()) +
-                              "?modules=" + percent_encoded(modules) +
-                              "&formatted=false&crumb=" + percent_encoded(credentials.crumb),
+            outcome = get(call, path_and_query + "&crumb=" + percent_encoded(credentials.crumb),
                           parse, {{"Cookie", credentials.cookie}});
             if (outcome.http_status != 401 && outcome.http_status != 403) break;
             session_.forget(credentials);
