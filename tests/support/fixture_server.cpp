@@ -103,9 +103,22 @@ struct FixtureServer::Impl {
             seen_request.headers[name] = std::string(field.value());
         }
         seen_request.body = request.body();
-        std::string path = seen_request.target.substr(0, seen_request.target.find('?'));
+        auto question = seen_request.target.find('?');
+        std::string path = seen_request.target.substr(0, question);
+        std::string query = question == std::string::npos
+                                ? std::string()
+                                : "&" + seen_request.target.substr(question + 1) + "&";
         std::lock_guard lock(mutex);
         seen.push_back(std::move(seen_request));
+        // "path?name=value" routes first: they tell apart answers that share a path.
+        for (const auto& [key, route] : routes) {
+            auto split = key.find('?');
+            if (split == std::string::npos || key.compare(0, split, path) != 0 ||
+                split != path.size()) {
+                continue;
+            }
+            if (query.find("&" + key.substr(split + 1) + "&") != std::string::npos) return route;
+        }
         auto it = routes.find(path);
         if (it != routes.end()) return it->second;
         FixtureRoute missing;

@@ -54,6 +54,8 @@ class FixtureServer {
     std::string url(const std::string& path) const;  // "http://127.0.0.1:P" + path
 
     // Answers requests whose path (without the query) is `path`; unknown paths get 404.
+    // "path?name=value" answers only requests with that query parameter (Alpha Vantage's
+    // functions all live at /query), ahead of a plain "path" route.
     void route(const std::string& path, FixtureRoute route);
 
     std::vector<SeenRequest> requests() const;

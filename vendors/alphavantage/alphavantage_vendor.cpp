@@ -49,14 +49,7 @@ class AlphaVantage {
                 return alphavantage::parse_insider_transactions(body, symbol);
             });
         }
-        if (type == "analytics") {
-            return query(
-                call,
-                "TIME_SERIES_DAILY&symbol=" + ticker + "&outputsize=" + settings_.daily_outputsize,
-                [&](std::string_view body) {
-                    return alphavantage::parse_daily_series(body, symbol);
-                });
-        }
+        if (type == "analytics") return analytics(call, symbol);
         return Outcome::unsupported("alphavantage: " + std::string(type) + " is not served");
     }
 

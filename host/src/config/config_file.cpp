@@ -143,11 +143,27 @@ bool is_instance_name(std::string_view name) {
     });
 }
 
+// {"per_minute": 5, "per_day": 25}; a day's worth of calls is remembered, so the limits are
+// bounded to keep that memory small.
+plugins::RequestBudget read_budget(const FileReader& in, const json::value& v,
+                                   const std::string& path) {
+    constexpr long long kMaxPerDay = 1'000'000;
+    const auto& budget = in.object(v, path, {"per_minute", "per_hour", "per_day"});
+    plugins::RequestBudget out;
+    if (auto* x = budget.if_contains("per_minute"))
+        out.per_minute = in.integer(*x, join(path, "per_minute"), 0, kMaxPerDay);
+    if (auto* x = budget.if_contains("per_hour"))
+        out.per_hour = in.integer(*x, join(path, "per_hour"), 0, kMaxPerDay);
+    if (auto* x = budget.if_contains("per_day"))
+        out.per_day = in.integer(*x, join(path, "per_day"), 0, kMaxPerDay);
+    return out;
+}
+
 plugins::InstanceConfig read_vendor(const FileReader& in, const json::value& v,
                                     const std::string& path) {
-    const auto& vendor = in.object(
-        v, path,
-        {"name", "plugin", "priority", "enabled", "settings", "timeout_ms", "max_concurrency"});
+    const auto& vendor = in.object(v, path,
+                                   {"name", "plugin", "priority", "enabled", "settings",
+                                    "timeout_ms", "max_concurrency", "budget"});
     plugins::InstanceConfig instance;
     const auto* name = vendor.if_contains("name");
     if (!name) in.fail(join(path, "name"), "required");
@@ -174,6 +190,8 @@ plugins::InstanceConfig read_vendor(const FileReader& in, const json::value& v,
     if (auto* x = vendor.if_contains("max_concurrency")) {
         instance.max_concurrency = in.integer(*x, join(path, "max_concurrency"), 1);
     }
+    if (auto* x = vendor.if_contains("budget"))
+        instance.budget = read_budget(in, *x, join(path, "budget"));
     return instance;
 }
 

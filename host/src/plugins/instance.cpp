@@ -164,6 +164,19 @@ class InFlightSlot {
     std::atomic<int>& count_;
 };
 
+// "5/minute, 25/day"
+std::string describe(const RequestBudget& budget) {
+    std::string text;
+    for (auto [limit, unit] :
+         {std::pair{budget.per_minute, "minute"}, std::pair{budget.per_hour, "hour"},
+          std::pair{budget.per_day, "day"}}) {
+        if (limit <= 0) continue;
+        if (!text.empty()) text += ", ";
+        text += std::to_string(limit) + "/" + unit;
+    }
+    return text;
+}
+
 }  // namespace
 
 std::string_view status_name(tickerd_status status) {
@@ -210,7 +223,8 @@ Instance::Instance(std::shared_ptr<Module> module, InstanceConfig config, int pr
       context_(std::make_unique<InstanceContext>()),
       config_(std::move(config)),
       priority_(priority),
-      concurrency_limit_(module_->thread_safe() ? std::max(config_.max_concurrency, 1) : 1) {
+      concurrency_limit_(module_->thread_safe() ? std::max(config_.max_concurrency, 1) : 1),
+      budget_(config_.budget) {
     context_->instance_name = config_.name;
     context_->http = std::move(http);
     context_->api.struct_size = sizeof(tickerd_host_api);
@@ -231,6 +245,16 @@ const std::string& Instance::plugin_name() const {
     return module_->info().name;
 }
 
+std::optional<boost::json::object> Instance::budget_json() {
+    if (!budget_.budget().limited()) return std::nullopt;
+    auto usage = budget_.usage(BudgetMeter::Clock::now());
+    auto out = to_json(budget_.budget());
+    out["used_last_minute"] = usage.minute;
+    out["used_last_hour"] = usage.hour;
+    out["used_last_day"] = usage.day;
+    return out;
+}
+
 bool Instance::serves(DataType type) const {
     return module_->serves(type);
 }
@@ -247,6 +271,14 @@ FetchOutcome Instance::fetch(DataType type, const std::string& symbol,
         return outcome;
     }
     InFlightSlot slot(in_flight_);
+    if (auto refill = budget_.try_spend(BudgetMeter::Clock::now())) {
+        outcome.status = TICKERD_E_RATE_LIMITED;
+        outcome.retry_after_ms = refill->count();
+        outcome.message = "request budget spent (" + describe(budget_.budget()) +
+                          "), room again in " + std::to_string((refill->count() + 999) / 1000) +
+                          " s";
+        return outcome;
+    }
 
     HostCall call{cancel, deadline, *context_->http, {}, false, {}};
     std::string_view type_name = to_string(type);

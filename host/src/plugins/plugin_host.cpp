@@ -105,7 +105,8 @@ std::vector<std::string> PluginHost::configure(const std::vector<InstanceConfig>
     std::set<std::string> names;
     for (const auto& config : wanted) {
         InstanceInfo info{config.name,    config.plugin, config.priority.value_or(0),
-                          config.enabled, "failed",      ""};
+                          config.enabled, "failed",      "",
+                          std::nullopt};
         auto module = modules.find(config.plugin);
         if (!names.insert(config.name).second) {
             info.error = "duplicate vendor name '" + config.name + "'";
@@ -160,7 +161,13 @@ webclient::Counters PluginHost::http_counters() const {
 
 std::vector<InstanceInfo> PluginHost::instances() const {
     std::lock_guard lock(state_->mutex);
-    return state_->instance_infos;
+    auto infos = state_->instance_infos;
+    for (auto& info : infos) {
+        for (const auto& instance : state_->instances) {
+            if (instance->name() == info.name) info.budget = instance->budget_json();
+        }
+    }
+    return infos;
 }
 
 boost::json::object to_json(const PluginInfo& info) {
@@ -187,6 +194,8 @@ boost::json::object to_json(const InstanceInfo& info) {
                             {"enabled", info.enabled},
                             {"state", info.state}};
     if (!info.error.empty()) out["error"] = info.error;
+    if (info.budget) out["budget"] = *info.budget;
+    if (info.budget) out["budget"] = *info.budget;
     return out;
 }
 

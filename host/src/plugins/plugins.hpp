@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +34,41 @@ struct PluginInfo {
 };
 boost::json::object to_json(const PluginInfo& info);
 
+// How many calls a vendor instance may take, per sliding minute, hour and day; 0 = no limit.
+// Each poll of the vendor is one call (tickerd's own vendors make one HTTP request per call,
+// bar yfinance's occasional crumb handshake and alphavantage's SMA 200 top-up).
+struct RequestBudget {
+    int per_minute = 0;
+    int per_hour = 0;
+    int per_day = 0;
+    bool limited() const { return per_minute > 0 || per_hour > 0 || per_day > 0; }
+};
+boost::json::object to_json(const RequestBudget& budget);
+
+// Counts the calls an instance spends against its RequestBudget. Thread-safe.
+class BudgetMeter {
+  public:
+    using Clock = std::chrono::steady_clock;
+    explicit BudgetMeter(RequestBudget budget);
+
+    // Spends one call now, or, when a window is full, spends nothing and returns how long
+    // until that window has room again.
+    std::optional<std::chrono::milliseconds> try_spend(Clock::time_point now);
+    // Calls spent in the last minute, hour and day.
+    struct Usage {
+        int minute = 0, hour = 0, day = 0;
+    };
+    Usage usage(Clock::time_point now);
+    const RequestBudget& budget() const { return budget_; }
+
+  private:
+    void forget_before(Clock::time_point now);
+
+    const RequestBudget budget_;
+    std::mutex mutex_;
+    std::deque<Clock::time_point> spent_;  // oldest first, at most a day's worth
+};
+
 // One configured vendor instance (config file "vendors" entry).
 struct InstanceConfig {
     std::string name;
@@ -41,6 +78,7 @@ struct InstanceConfig {
     boost::json::object settings;
     int timeout_ms = 10000;   // the host stops waiting after this; counts as transient
     int max_concurrency = 4;  // calls in flight at once (1 unless the plugin is thread-safe)
+    RequestBudget budget;
 };
 
 // Set by the caller when it stops waiting (timeout, shutdown); seen by the plugin through
@@ -79,8 +117,12 @@ class Instance {
     int timeout_ms() const { return config_.timeout_ms; }
     bool serves(DataType type) const;
 
+    // Calls spent against the configured budget (nothing when none is configured).
+    std::optional<boost::json::object> budget_json();
+
     // Blocking call into the plugin: run it on the vendor pool, never on an I/O thread.
-    // Returns TICKERD_E_TRANSIENT at once when max_concurrency calls are already in flight.
+    // Returns TICKERD_E_TRANSIENT at once when max_concurrency calls are already in flight,
+    // and TICKERD_E_RATE_LIMITED (with the time until it refills) when the budget is spent.
     // The library stays loaded until the call returns, whatever happens to the host's lists.
     FetchOutcome fetch(DataType type, const std::string& symbol,
                        std::chrono::system_clock::time_point deadline, const CancelFlag& cancel);
@@ -96,6 +138,7 @@ class Instance {
     void* handle_ = nullptr;
     std::atomic<int> in_flight_{0};
     int concurrency_limit_;
+    BudgetMeter budget_;
 };
 using InstancePtr = std::shared_ptr<Instance>;
 
@@ -106,6 +149,7 @@ struct InstanceInfo {
     bool enabled = true;
     std::string state;  // "ready" | "failed" (create failed or plugin missing)
     std::string error;
+    std::optional<boost::json::object> budget;  // limits and calls spent, when limited
 };
 boost::json::object to_json(const InstanceInfo& info);
 
