@@ -51,8 +51,10 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
         "redis": {"enabled": true, "host": "r", "port": 7000, "password": "pw", "db": 2},
         "streaming": {"enabled": false, "auto_start_workers": true, "cache_ttl_seconds": 42},
         "vendors": [{"name": "mock_a", "plugin": "mock", "priority": 10, "enabled": false,
-                     "settings": {"fail_first": 2}, "timeout_ms": 500, "max_concurrency": 1},
-                    {"name": "mock-b", "plugin": "mock"}],
+                     "settings": {"fail_first": 2}, "timeout_ms": 500, "max_concurrency": 1,
+                     "budget": {"per_minute": 5, "per_day": 25}},
+                    {"name": "mock-b", "plugin": "mock",
+                     "settings": {"budget": {"per_hour": 100}, "latency_ms": 1}}],
         "instruments": [{"symbol": "aapl", "data_types": ["market_data", "news"]},
                         {"symbol": "MSFT", "enabled": false}],
         "cadences": {"news": {"interval_seconds": 120, "retry_attempts": 1}}})");
@@ -80,8 +82,16 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     BOOST_TEST(a.settings.at("fail_first").as_int64() == 2);
     BOOST_TEST(a.timeout_ms == 500);
     BOOST_TEST(a.max_concurrency == 1);
+    BOOST_TEST(a.budget.per_minute == 5);
+    BOOST_TEST(a.budget.per_hour == 0);
+    BOOST_TEST(a.budget.per_day == 25);
     const auto& b = config.vendors[1];
     BOOST_TEST(!b.priority.has_value());
+    // A budget written among the plugin's settings is the host's too, and the plugin never
+    // sees it.
+    BOOST_TEST(b.budget.per_hour == 100);
+    BOOST_TEST(!b.settings.contains("budget"));
+    BOOST_TEST(b.settings.contains("latency_ms"));
     BOOST_TEST(b.enabled);
     BOOST_TEST(b.timeout_ms == plugins::InstanceConfig{}.timeout_ms);
 
@@ -157,6 +167,12 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_path) {
                  {"vendors[0].timeout_ms"});
     expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "max_concurrency": 0}]})",
                  {"vendors[0].max_concurrency"});
+    expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "budget": {"per_day": -1}}]})",
+                 {"vendors[0].budget.per_day"});
+    expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "budget": {"daily": 5}}]})",
+                 {"vendors[0].budget", "daily"});
+    expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "budget": 25}]})",
+                 {"vendors[0].budget"});
     expect_error(R"({"vendors": [{"name": "a", "plugin": "mock"}, {"name": "a", "plugin": "x"}]})",
                  {"vendors[1].name", "duplicate"});
     expect_error(R"({"instruments": [{"symbol": "AAPL"}, {"symbol": "aapl"}]})",

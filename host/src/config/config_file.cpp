@@ -183,6 +183,12 @@ plugins::InstanceConfig read_vendor(const FileReader& in, const json::value& v,
     if (auto* x = vendor.if_contains("settings")) {
         if (!x->is_object()) in.fail(join(path, "settings"), "expected an object");
         instance.settings = x->get_object();
+        // The budget is the host's to count, wherever the user wrote it.
+        if (const auto* budget = instance.settings.if_contains("budget");
+            budget && !vendor.contains("budget")) {
+            instance.budget = read_budget(in, *budget, join(path, "settings.budget"));
+            instance.settings.erase("budget");
+        }
     }
     if (auto* x = vendor.if_contains("timeout_ms")) {
         instance.timeout_ms = in.integer(*x, join(path, "timeout_ms"), 1);
