@@ -1,12 +1,16 @@
-// Vendor-side costs: how fast the yfinance chart parser reads Yahoo answers (MB/s), and what
-// one request through the host HTTP service costs against a local server (µs per request,
-// wall and CPU), with connection reuse. A tool, not a test.
+// Vendor-side costs: how fast the yfinance parsers read Yahoo answers (MB/s) — chart,
+// quoteSummary, and a year of daily bars turned into analytics — and what one request through
+// the host HTTP service costs against a local server (µs per request, wall and CPU), with
+// connection reuse. A tool, not a test.
 //
-//   vendor_bench [--file chart.json] [--parse-seconds 3] [--requests 2000]
+//   vendor_bench [--file answer.json]... [--parse-seconds 3] [--requests 2000]
 //
-// Without --file it parses the repo's own chart fixture.
+// The parser follows the file name: "quoteSummary-…insider…" → insider data, "quoteSummary-…"
+// → fundamentals, anything else → chart. Without --file it reads the repo's own fixtures.
 #include "chart.hpp"
+#include "quote_summary.hpp"
 #include "support/fixture_server.hpp"
+#include "support/reference_bars.hpp"
 #include "webclient/webclient.hpp"
 
 #include <sys/resource.h>
@@ -38,23 +42,36 @@ std::string read(const std::filesystem::path& file) {
     return text.str();
 }
 
-void bench_parser(const std::filesystem::path& file, double seconds) {
-    auto body = read(file);
-    auto first = yfinance::parse_chart(body, "X");
+using Parser = vendorkit::Answer (*)(std::string_view body, std::string_view symbol);
+
+vendorkit::Answer parse_insider(std::string_view body, std::string_view symbol) {
+    return yfinance::parse_insider(body, symbol);
+}
+
+Parser parser_for(const std::string& name) {
+    if (name.find("quoteSummary") != std::string::npos) {
+        return name.find("insider") != std::string::npos ? &parse_insider
+                                                         : &yfinance::parse_fundamentals;
+    }
+    return &yfinance::parse_chart;
+}
+
+void bench_parser(const std::string& label, const std::string& body, Parser parse, double seconds) {
+    auto first = parse(body, "X");
     uint64_t parses = 0;
     auto start = Clock::now();
     auto until = start + std::chrono::duration<double>(seconds);
     while (Clock::now() < until) {
         for (int i = 0; i < 100; ++i) {
-            auto answer = yfinance::parse_chart(body, "X");
+            auto answer = parse(body, "X");
             if (answer.status != first.status) throw std::logic_error("parser not deterministic");
         }
         parses += 100;
     }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     double mb = static_cast<double>(body.size()) * static_cast<double>(parses) / 1e6;
-    std::printf("  %-40s %8zu bytes  %10.1f MB/s  %8.1f us/answer  (status %d)\n",
-                file.filename().c_str(), body.size(), mb / elapsed, elapsed / parses * 1e6,
+    std::printf("  %-52s %8zu bytes  %8.1f MB/s  %8.1f us/answer  (status %d)\n", label.c_str(),
+                body.size(), mb / elapsed, elapsed / static_cast<double>(parses) * 1e6,
                 first.status);
 }
 
@@ -100,12 +117,18 @@ int main(int argc, char** argv) {
         }
     }
     if (files.empty()) {
-        files.push_back(std::filesystem::path(TICKERD_SOURCE_DIR) /
-                        "tests/fixtures/yfinance/chart-MSFT-1d.json");
+        auto own = std::filesystem::path(TICKERD_SOURCE_DIR) / "tests/fixtures/yfinance";
+        files = {own / "chart-MSFT-1d.json", own / "quoteSummary-MSFT-fundamentals.json",
+                 own / "quoteSummary-MSFT-insider.json"};
     }
-    std::printf("yfinance chart parser\n");
-    for (const auto& file : files)
-        bench_parser(file, parse_seconds);
+    std::printf("yfinance parsers\n");
+    for (const auto& file : files) {
+        auto name = file.filename().string();
+        bench_parser(name, read(file), parser_for(name), parse_seconds);
+    }
+    bench_parser("analytics: 1y daily chart (260 bars) + indicators",
+                 tickerd::testing::as_yahoo_chart(tickerd::testing::reference_bars(), "X"),
+                 &yfinance::parse_analytics, parse_seconds);
     std::printf("host HTTP service against a local server\n");
     bench_http(requests);
 }

@@ -7,4 +7,5 @@
 #include "support/fixture_server.hpp"
 #include "support/messages.hpp"
 #include "support/reference_bars.hpp"
+#include "support/schemas.hpp"
 #include "support/temp_dir.hpp"

@@ -29,6 +29,7 @@ BOOST_AUTO_TEST_CASE(overview_becomes_fundamentals) {
         alphavantage::parse_overview(own_fixture("alphavantage/overview-MSFT.json"), "MSFT");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
     const auto& data = answer.data;
+    check_schema("fundamentals", data);
     BOOST_TEST(data.at("name").as_string() == "Microsoft Corporation");
     BOOST_TEST(data.at("market_cap").as_int64() == 3088000000000);
     BOOST_TEST(data.at("pe_ratio").as_double() == 35.2);
@@ -44,25 +45,26 @@ BOOST_AUTO_TEST_CASE(news_sentiment_items_carry_the_symbols_sentiment) {
     auto answer = alphavantage::parse_news_sentiment(
         own_fixture("alphavantage/news-sentiment-MSFT.json"), "MSFT");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
+    check_schema("news", answer.data);
     const auto& items = answer.data.at("items").as_array();
     BOOST_TEST_REQUIRE(items.size() == 2u);  // the untitled item is skipped
     const auto& newest = items[0].as_object();
     BOOST_TEST(newest.at("published_at").as_string() == "2024-11-28T15:15:00Z");
-    BOOST_TEST(newest.at("sentiment").at("score").as_double() == -0.05);  // overall: no MSFT row
-    BOOST_TEST(newest.at("sentiment").at("relevance").is_null());
+    BOOST_TEST(newest.at("sentiment").as_double() == -0.05);  // overall: no MSFT row
+    BOOST_TEST(newest.at("sentiment_label").as_string() == "Neutral");
     const auto& older = items[1].as_object();
     BOOST_TEST(older.at("id").as_string() == "https://news.example.test/cloud-demand");
     BOOST_TEST(older.at("publisher").as_string() == "Example Wire");
     BOOST_TEST(older.at("summary").as_string() == "Software makers rose as cloud demand held up.");
-    BOOST_TEST(older.at("sentiment").at("score").as_double() == 0.412);
-    BOOST_TEST(older.at("sentiment").at("label").as_string() == "Bullish");
-    BOOST_TEST(older.at("sentiment").at("relevance").as_double() == 0.81);
+    BOOST_TEST(older.at("sentiment").as_double() == 0.412);  // MSFT's own, not the overall
+    BOOST_TEST(older.at("sentiment_label").as_string() == "Bullish");
 }
 
 BOOST_AUTO_TEST_CASE(insider_transactions_newest_first) {
     auto answer = alphavantage::parse_insider_transactions(
         own_fixture("alphavantage/insider-transactions-MSFT.json"), "MSFT");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
+    check_schema("insider_data", answer.data);
     const auto& rows = answer.data.at("transactions").as_array();
     BOOST_TEST_REQUIRE(rows.size() == 3u);
     BOOST_TEST(rows[0].at("insider").as_string() == "HOOD, AMY");
@@ -80,6 +82,7 @@ BOOST_AUTO_TEST_CASE(daily_series_analytics_match_the_reference) {
     auto answer =
         alphavantage::parse_daily_series(as_alphavantage_daily(reference_bars(), "REF"), "REF");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
+    check_schema("analytics", answer.data);
     check_indicators(answer.data, "all");
     BOOST_TEST(answer.data.at("as_of").as_string() == reference_bars().back().date);
 }
@@ -133,7 +136,7 @@ BOOST_AUTO_TEST_CASE(recorded_answers) {
     const auto& items = news.data.at("items").as_array();
     BOOST_TEST(items.size() == 20u);  // 56 in the feed, capped
     BOOST_TEST(items[0].at("published_at").as_string() == "2022-09-14T14:10:49Z");
-    BOOST_TEST(items[0].at("sentiment").at("score").as_double() == 0.56613);  // ACCD's own
+    BOOST_TEST(items[0].at("sentiment").as_double() == 0.56613);  // ACCD's own
 
     auto insider = alphavantage::parse_insider_transactions(
         recorded("insider-transactions-IBM-2025-10-03.json.gz"), "IBM");

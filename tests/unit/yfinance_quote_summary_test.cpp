@@ -14,30 +14,6 @@ using namespace tickerd::testing;
 
 namespace {
 
-const char* const kFundamentalsKeys[] = {"symbol",
-                                         "name",
-                                         "description",
-                                         "sector",
-                                         "industry",
-                                         "country",
-                                         "exchange",
-                                         "currency",
-                                         "market_cap",
-                                         "pe_ratio",
-                                         "forward_pe",
-                                         "eps",
-                                         "forward_eps",
-                                         "price_to_book",
-                                         "dividend_yield",
-                                         "beta",
-                                         "fifty_two_week_high",
-                                         "fifty_two_week_low",
-                                         "shares_outstanding",
-                                         "profit_margin",
-                                         "revenue_ttm",
-                                         "ebitda",
-                                         "employees"};
-
 std::string recorded(const std::string& name) {
     auto dir = shared_fixtures_dir();
     return dir ? read_file(*dir / "yahoo" / name) : std::string();
@@ -50,8 +26,7 @@ BOOST_AUTO_TEST_CASE(fundamentals_from_the_modules_raw_or_plain) {
         own_fixture("yfinance/quoteSummary-MSFT-fundamentals.json"), "MSFT");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
     const auto& data = answer.data;
-    for (const char* key : kFundamentalsKeys)
-        BOOST_TEST(data.contains(key), "missing " << key);
+    check_schema("fundamentals", data);
     BOOST_TEST(data.at("name").as_string() == "Microsoft Corporation");
     BOOST_TEST(data.at("sector").as_string() == "Technology");
     BOOST_TEST(data.at("market_cap").as_int64() == 3088000000000);
@@ -67,6 +42,7 @@ BOOST_AUTO_TEST_CASE(insider_transactions_newest_first_with_sentiment) {
     auto answer =
         yfinance::parse_insider(own_fixture("yfinance/quoteSummary-MSFT-insider.json"), "MSFT");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
+    check_schema("insider_data", answer.data);
     const auto& rows = answer.data.at("transactions").as_array();
     BOOST_TEST_REQUIRE(rows.size() == 3u);  // the row without a date is skipped
     const auto& newest = rows[0].as_object();
@@ -105,6 +81,7 @@ BOOST_AUTO_TEST_CASE(errors_map_to_their_classes) {
 BOOST_AUTO_TEST_CASE(analytics_from_a_daily_chart_match_the_reference) {
     auto answer = yfinance::parse_analytics(as_yahoo_chart(reference_bars(), "REF"), "REF");
     BOOST_TEST_REQUIRE(answer.status == TICKERD_OK, answer.message);
+    check_schema("analytics", answer.data);
     check_indicators(answer.data, "all");  // the all-null bar was skipped
     BOOST_TEST(answer.data.at("bars").to_number<int>() == 260);
     BOOST_TEST(answer.data.at("as_of").as_string() == reference_bars().back().date);

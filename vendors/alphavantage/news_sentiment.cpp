@@ -7,6 +7,7 @@
 #include "json_read.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace alphavantage {
 
@@ -28,7 +29,8 @@ json::value published_at(std::string_view text) {
     return json::string(iso);
 }
 
-json::value sentiment(const json::object& item, std::string_view symbol) {
+// The score and label Alpha Vantage gives for `symbol`, else the item's overall ones.
+std::pair<json::value, json::value> sentiment(const json::object& item, std::string_view symbol) {
     if (const auto* tickers = vendorkit::array_at(item, "ticker_sentiment")) {
         for (const auto& value : *tickers) {
             if (!value.is_object()) continue;
@@ -36,21 +38,12 @@ json::value sentiment(const json::object& item, std::string_view symbol) {
             if (vendorkit::text(ticker, "ticker") != symbol) continue;
             auto score = vendorkit::number_in_text(ticker.if_contains("ticker_sentiment_score"));
             if (!score) break;
-            auto relevance = vendorkit::number_in_text(ticker.if_contains("relevance_score"));
-            return json::object{
-                {"score", *score},
-                {"label", vendorkit::text_or_null(ticker, "ticker_sentiment_label")},
-                {"relevance", relevance ? json::value(*relevance) : json::value(nullptr)},
-            };
+            return {*score, vendorkit::text_or_null(ticker, "ticker_sentiment_label")};
         }
     }
     auto score = vendorkit::number_in_text(item.if_contains("overall_sentiment_score"));
-    if (!score) return nullptr;
-    return json::object{
-        {"score", *score},
-        {"label", vendorkit::text_or_null(item, "overall_sentiment_label")},
-        {"relevance", nullptr},
-    };
+    if (!score) return {nullptr, nullptr};
+    return {*score, vendorkit::text_or_null(item, "overall_sentiment_label")};
 }
 
 std::optional<json::object> news_item(const json::value& value, std::string_view symbol) {
@@ -59,6 +52,7 @@ std::optional<json::object> news_item(const json::value& value, std::string_view
     auto url = vendorkit::text(item, "url");
     auto title = vendorkit::text(item, "title");
     if (url.empty() || title.empty()) return std::nullopt;
+    auto [score, label] = sentiment(item, symbol);
     return json::object{
         {"id", url},
         {"title", title},
@@ -66,7 +60,8 @@ std::optional<json::object> news_item(const json::value& value, std::string_view
         {"url", url},
         {"published_at", published_at(vendorkit::text(item, "time_published"))},
         {"summary", vendorkit::text_or_null(item, "summary")},
-        {"sentiment", sentiment(item, symbol)},
+        {"sentiment", score},
+        {"sentiment_label", label},
     };
 }
 

@@ -33,6 +33,15 @@ double cents(double value) {
     return std::round(value * 100.0) / 100.0;
 }
 
+// Alpha Vantage's bands, which the schema's labels follow.
+const char* sentiment_label(double score) {
+    if (score <= -0.35) return "Bearish";
+    if (score <= -0.15) return "Somewhat-Bearish";
+    if (score < 0.15) return "Neutral";
+    if (score < 0.35) return "Somewhat-Bullish";
+    return "Bullish";
+}
+
 }  // namespace
 
 uint64_t stable_hash(std::string_view text) {
@@ -86,6 +95,7 @@ json::object SymbolWalk::news(int64_t now_unix_ms) {
     json::array items;
     for (int i = 0; i < 3; ++i) {
         std::string id = symbol_ + "-" + std::to_string(steps_) + "-" + std::to_string(i);
+        double score = std::round(uniform(-1.0, 1.0) * 1000) / 1000;
         items.push_back(json::object{
             {"id", id},
             {"title", symbol_ + " simulated headline " + std::to_string(steps_ * 3 + i)},
@@ -93,7 +103,8 @@ json::object SymbolWalk::news(int64_t now_unix_ms) {
             {"url", "https://example.invalid/news/" + id},
             {"published_at", iso8601(now_unix_ms - i * 3600 * 1000)},
             {"summary", "Simulated news item for " + symbol_ + "."},
-            {"sentiment", std::round(uniform(-1.0, 1.0) * 1000) / 1000},
+            {"sentiment", score},
+            {"sentiment_label", sentiment_label(score)},
         });
     }
     return json::object{{"symbol", symbol_}, {"items", std::move(items)}};
@@ -105,17 +116,27 @@ json::object SymbolWalk::fundamentals() {
     return json::object{
         {"symbol", symbol_},
         {"name", symbol_ + " Simulated Inc."},
+        {"description", "A simulated company for tests and demos."},
         {"sector", "Technology"},
         {"industry", "Simulation Software"},
-        {"market_cap", std::round(price_ * shares)},
+        {"country", "United States"},
+        {"exchange", "MOCK"},
+        {"currency", "USD"},
+        {"market_cap", static_cast<int64_t>(std::round(price_ * shares))},
         {"pe_ratio", cents(price_ / eps)},
         {"forward_pe", cents(price_ / (eps * 1.1))},
         {"eps", eps},
+        {"forward_eps", cents(eps * 1.1)},
+        {"price_to_book", cents(uniform(1, 20))},
         {"dividend_yield", std::round(uniform(0.0, 0.04) * 1e4) / 1e4},
         {"beta", cents(uniform(0.5, 1.8))},
         {"fifty_two_week_high", cents(price_ * 1.25)},
         {"fifty_two_week_low", cents(price_ * 0.75)},
         {"shares_outstanding", static_cast<int64_t>(shares)},
+        {"profit_margin", std::round(uniform(0.02, 0.3) * 1e4) / 1e4},
+        {"revenue_ttm", static_cast<int64_t>(std::round(price_ * shares * 0.2))},
+        {"ebitda", static_cast<int64_t>(std::round(price_ * shares * 0.05))},
+        {"employees", static_cast<int64_t>(std::round(uniform(100, 100000)))},
     };
 }
 
@@ -127,6 +148,8 @@ json::object SymbolWalk::analytics(int64_t now_unix_ms) {
     return json::object{
         {"symbol", symbol_},
         {"as_of", date_of(now_unix_ms)},
+        {"close", price_},
+        {"bars", 250},
         {"sma_50", cents(price_ * uniform(0.95, 1.05))},
         {"sma_200", cents(price_ * uniform(0.9, 1.1))},
         {"ema_10", cents(price_ * uniform(0.99, 1.01))},
@@ -145,6 +168,7 @@ json::object SymbolWalk::insider_data(int64_t now_unix_ms) {
     static const char* const kInsiders[] = {"Jane Doe", "John Roe", "Alex Poe"};
     static const char* const kRelations[] = {"CEO", "CFO", "Director"};
     json::array transactions;
+    int64_t bought = 0, sold = 0, buys = 0, sells = 0;
     for (int i = 0; i < 3; ++i) {
         bool buy = uniform(0, 1) < 0.5;
         auto shares = static_cast<int64_t>(uniform(100, 50000));
@@ -152,16 +176,25 @@ json::object SymbolWalk::insider_data(int64_t now_unix_ms) {
             {"insider", kInsiders[i]},
             {"relation", kRelations[i]},
             {"date", date_of(now_unix_ms - (i + 1) * 7 * kDayMs)},
-            {"type", buy ? "buy" : "sell"},
+            {"type", buy ? "acquisition" : "disposal"},
+            {"description", buy ? "Purchase" : "Sale"},
             {"shares", shares},
+            {"price", price_},
             {"value", cents(static_cast<double>(shares) * price_)},
         });
+        (buy ? bought : sold) += shares;
+        ++(buy ? buys : sells);
     }
     return json::object{
         {"symbol", symbol_},
         {"transactions", std::move(transactions)},
-        {"sentiment",
-         json::object{{"mspr", cents(uniform(-100, 100))}, {"change", cents(uniform(-50, 50))}}},
+        {"sentiment", json::object{{"period", "6m"},
+                                   {"buy_count", buys},
+                                   {"sell_count", sells},
+                                   {"buy_shares", bought},
+                                   {"sell_shares", sold},
+                                   {"net_shares", bought - sold},
+                                   {"net_percent_insider_shares", nullptr}}},
     };
 }
 

@@ -30,6 +30,7 @@ std::optional<json::object> news_item(const json::value& value) {
         {"published_at", unix_seconds_to_iso(item.if_contains("providerPublishTime"))},
         {"summary", nullptr},
         {"sentiment", nullptr},
+        {"sentiment_label", nullptr},
     };
 }
 
