@@ -129,6 +129,16 @@ std::optional<json::object> latest(HttpClient& http, const std::string& type,
     return found;
 }
 
+// Boost.Test checks: every data type of MSFT arrives from `vendor`, in its schema.
+void expect_every_type_from(HttpClient& http, const std::string& vendor, DaemonProcess& daemon) {
+    for (const char* type : kDataTypes) {
+        auto message = latest(http, type, "MSFT");
+        BOOST_TEST_REQUIRE(message.has_value(), type << "\n" << daemon.log_tail());
+        BOOST_TEST(message->at("vendor").as_string() == vendor);
+        check_schema(type, message->at("data").as_object());
+    }
+}
+
 json::array telemetry(HttpClient& http, const std::string& type) {
     return http.get("/streaming/config/telemetry/" + type + "?limit=1000").json().as_array();
 }
@@ -162,12 +172,7 @@ BOOST_AUTO_TEST_CASE(yahoo_serves_every_type_through_the_crumb_handshake) {
     auto daemon = start_daemon(files, {yahoo_vendor(yahoo)}, all_types_of("MSFT"));
     HttpClient http("127.0.0.1", daemon->port());
 
-    for (const char* type : kDataTypes) {
-        auto message = latest(http, type, "MSFT");
-        BOOST_TEST_REQUIRE(message.has_value(), type << "\n" << daemon->log_tail());
-        BOOST_TEST(message->at("vendor").as_string() == "yahoo");
-        check_schema(type, message->at("data").as_object());
-    }
+    expect_every_type_from(http, "yahoo", *daemon);
     auto analytics = latest(http, "analytics", "MSFT");
     check_indicators(analytics->at("data").as_object(), "all");
     auto fundamentals = latest(http, "fundamentals", "MSFT");
@@ -215,12 +220,7 @@ BOOST_AUTO_TEST_CASE(alpha_vantage_serves_every_type) {
     auto daemon = start_daemon(files, {alphavantage_vendor(av)}, all_types_of("MSFT"));
     HttpClient http("127.0.0.1", daemon->port());
 
-    for (const char* type : kDataTypes) {
-        auto message = latest(http, type, "MSFT");
-        BOOST_TEST_REQUIRE(message.has_value(), type << "\n" << daemon->log_tail());
-        BOOST_TEST(message->at("vendor").as_string() == "av");
-        check_schema(type, message->at("data").as_object());
-    }
+    expect_every_type_from(http, "av", *daemon);
     check_indicators(latest(http, "analytics", "MSFT")->at("data").as_object(), "all");
     auto news = latest(http, "news", "MSFT");
     BOOST_TEST(news->at("data").at("items").at(1).at("sentiment").as_double() == 0.412);

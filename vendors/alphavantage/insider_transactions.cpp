@@ -56,16 +56,10 @@ Answer parse_insider_transactions(std::string_view body, std::string_view symbol
     for (const auto& value : *rows) {
         if (auto row = transaction(value)) transactions.push_back(std::move(*row));
     }
-    std::stable_sort(transactions.begin(), transactions.end(),
-                     [](const json::object& a, const json::object& b) {
-                         return a.at("date").get_string() > b.at("date").get_string();
-                     });
-    if (transactions.size() > max_items) transactions.resize(max_items);
-    json::array out;
-    for (auto& row : transactions)
-        out.emplace_back(std::move(row));
-    return Answer::ok(
-        json::object{{"symbol", symbol}, {"transactions", std::move(out)}, {"sentiment", nullptr}});
+    return Answer::ok(json::object{
+        {"symbol", symbol},
+        {"transactions", vendorkit::newest_first(std::move(transactions), "date", max_items)},
+        {"sentiment", nullptr}});
 }
 
 }  // namespace alphavantage

@@ -76,17 +76,9 @@ Answer parse_news_sentiment(std::string_view body, std::string_view symbol, std:
     for (const auto& value : *feed) {
         if (auto item = news_item(value, symbol)) items.push_back(std::move(*item));
     }
-    std::stable_sort(items.begin(), items.end(), [](const json::object& a, const json::object& b) {
-        const auto& ta = a.at("published_at");
-        const auto& tb = b.at("published_at");
-        if (ta.is_null() || tb.is_null()) return !ta.is_null() && tb.is_null();
-        return ta.get_string() > tb.get_string();
-    });
-    if (items.size() > max_items) items.resize(max_items);
-    json::array out;
-    for (auto& item : items)
-        out.emplace_back(std::move(item));
-    return Answer::ok(json::object{{"symbol", symbol}, {"items", std::move(out)}});
+    return Answer::ok(json::object{
+        {"symbol", symbol},
+        {"items", vendorkit::newest_first(std::move(items), "published_at", max_items)}});
 }
 
 }  // namespace alphavantage

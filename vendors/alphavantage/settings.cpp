@@ -14,24 +14,16 @@ Settings parse_settings(std::string_view text, const char* env_api_key) {
     for (const auto& [key, value] : parsed.get_object()) {
         if (vendorkit::apply_http_setting(key, value, settings.http)) continue;
         if (key == "daily_outputsize") {
-            if (!value.is_string() ||
-                (value.get_string() != "compact" && value.get_string() != "full")) {
-                throw std::invalid_argument(
-                    "setting 'daily_outputsize' must be \"compact\" or \"full\"");
-            }
-            settings.daily_outputsize = value.get_string();
-            continue;
-        }
-        if (key == "sma_200_request") {
-            if (!value.is_bool())
-                throw std::invalid_argument("setting 'sma_200_request' must be true or false");
-            settings.sma_200_request = value.get_bool();
-            continue;
-        }
-        if (key != "api_key")
+            settings.daily_outputsize = vendorkit::choice_setting(key, value, {"compact", "full"});
+        } else if (key == "sma_200_request") {
+            settings.sma_200_request = vendorkit::flag_setting(key, value);
+        } else if (key == "api_key") {
+            if (!value.is_string())
+                throw std::invalid_argument("setting 'api_key' must be a string");
+            settings.api_key = value.get_string();
+        } else {
             throw std::invalid_argument("unknown setting '" + std::string(key) + "'");
-        if (!value.is_string()) throw std::invalid_argument("setting 'api_key' must be a string");
-        settings.api_key = value.get_string();
+        }
     }
     if (settings.api_key.empty() && env_api_key != nullptr) settings.api_key = env_api_key;
     if (settings.api_key.empty()) {

@@ -6,14 +6,41 @@
 
 namespace vendorkit {
 
+namespace {
+
+std::invalid_argument bad_setting(std::string_view key, std::string_view what) {
+    return std::invalid_argument("setting '" + std::string(key) + "' must be " + std::string(what));
+}
+
+}  // namespace
+
+std::string url_setting(std::string_view key, const boost::json::value& value) {
+    if (!value.is_string() || !(value.get_string().starts_with("http://") ||
+                                value.get_string().starts_with("https://"))) {
+        throw bad_setting(key, "an http(s) URL");
+    }
+    return std::string(value.get_string());
+}
+
+bool flag_setting(std::string_view key, const boost::json::value& value) {
+    if (!value.is_bool()) throw bad_setting(key, "true or false");
+    return value.get_bool();
+}
+
+std::string choice_setting(std::string_view key, const boost::json::value& value,
+                           std::initializer_list<std::string_view> choices) {
+    std::string listed;
+    for (auto choice : choices) {
+        if (value.is_string() && value.get_string() == choice) return std::string(choice);
+        listed += (listed.empty() ? "\"" : " or \"") + std::string(choice) + "\"";
+    }
+    throw bad_setting(key, listed);
+}
+
 bool apply_http_setting(std::string_view key, const boost::json::value& value,
                         HttpSettings& settings) {
     if (key == "base_url") {
-        if (!value.is_string() || !(value.get_string().starts_with("http://") ||
-                                    value.get_string().starts_with("https://"))) {
-            throw std::invalid_argument("setting 'base_url' must be an http(s) URL");
-        }
-        settings.base_url = value.get_string();
+        settings.base_url = url_setting(key, value);
         while (settings.base_url.ends_with('/'))
             settings.base_url.pop_back();
     } else if (key == "timeout_ms") {
@@ -22,9 +49,7 @@ bool apply_http_setting(std::string_view key, const boost::json::value& value,
         }
         settings.timeout_ms = static_cast<int32_t>(value.get_int64());
     } else if (key == "include_raw") {
-        if (!value.is_bool())
-            throw std::invalid_argument("setting 'include_raw' must be true or false");
-        settings.include_raw = value.get_bool();
+        settings.include_raw = flag_setting(key, value);
     } else {
         return false;
     }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,12 @@ struct HttpSettings {
     int32_t timeout_ms = 0;    // per request; 0 = until the poll's deadline
     bool include_raw = false;  // add the vendor's answer as data.raw
 };
+
+// Readers for a vendor's own settings; each throws std::invalid_argument naming the key.
+std::string url_setting(std::string_view key, const boost::json::value& value);  // http(s)://…
+bool flag_setting(std::string_view key, const boost::json::value& value);
+std::string choice_setting(std::string_view key, const boost::json::value& value,
+                           std::initializer_list<std::string_view> choices);
 
 // Applies `key` when it is one of HttpSettings' keys and returns true; returns false for any
 // other key. Throws std::invalid_argument naming the key when the value is wrong.

@@ -110,4 +110,22 @@ json::value unix_seconds_to_iso(const json::value* seconds) {
     return json::string(text);
 }
 
+json::array newest_first(std::vector<json::object> rows, std::string_view time_key,
+                         std::size_t max_rows) {
+    std::stable_sort(rows.begin(), rows.end(), [&](const json::object& a, const json::object& b) {
+        const auto* ta = a.if_contains(time_key);
+        const auto* tb = b.if_contains(time_key);
+        bool has_a = ta && ta->is_string();
+        bool has_b = tb && tb->is_string();
+        if (!has_a || !has_b) return has_a && !has_b;
+        return ta->get_string() > tb->get_string();
+    });
+    if (rows.size() > max_rows) rows.resize(max_rows);
+    json::array out;
+    out.reserve(rows.size());
+    for (auto& row : rows)
+        out.emplace_back(std::move(row));
+    return out;
+}
+
 }  // namespace vendorkit

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vendorkit {
 
@@ -39,5 +40,10 @@ boost::json::value round_value(const boost::json::value& value, int decimals);
 
 // Unix seconds → "2025-02-19T21:00:01Z"; null when absent or not a number.
 boost::json::value unix_seconds_to_iso(const boost::json::value* seconds);
+
+// `rows` sorted newest first by their `time_key` (ISO-8601 text, which sorts like the times
+// it names; rows without one go last, in their order) and cut to `max_rows`.
+boost::json::array newest_first(std::vector<boost::json::object> rows, std::string_view time_key,
+                                std::size_t max_rows);
 
 }  // namespace vendorkit

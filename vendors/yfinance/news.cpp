@@ -7,8 +7,6 @@
 
 #include <boost/json/parse.hpp>
 
-#include <algorithm>
-
 namespace yfinance {
 
 namespace json = boost::json;
@@ -48,18 +46,8 @@ Answer parse_news(std::string_view body, std::string_view symbol, std::size_t ma
     for (const auto& value : *news) {
         if (auto item = news_item(value)) items.push_back(std::move(*item));
     }
-    // ISO-8601 UTC strings sort like the times they name; items without a time go last.
-    std::stable_sort(items.begin(), items.end(), [](const json::object& a, const json::object& b) {
-        const auto& ta = a.at("published_at");
-        const auto& tb = b.at("published_at");
-        if (ta.is_null() || tb.is_null()) return !ta.is_null() && tb.is_null();
-        return ta.get_string() > tb.get_string();
-    });
-    if (items.size() > max_items) items.resize(max_items);
-    json::array out;
-    for (auto& item : items)
-        out.emplace_back(std::move(item));
-    return Answer::ok(json::object{{"symbol", symbol}, {"items", std::move(out)}});
+    return Answer::ok(json::object{
+        {"symbol", symbol}, {"items", newest_first(std::move(items), "published_at", max_items)}});
 }
 
 }  // namespace yfinance

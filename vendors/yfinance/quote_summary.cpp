@@ -179,17 +179,10 @@ Answer parse_insider(std::string_view body, std::string_view symbol, std::size_t
             if (auto row = transaction(value)) rows.push_back(std::move(*row));
         }
     }
-    // Dates are "YYYY-MM-DD", which sort as the days they name.
-    std::stable_sort(rows.begin(), rows.end(), [](const json::object& a, const json::object& b) {
-        return a.at("date").get_string() > b.at("date").get_string();
-    });
-    if (rows.size() > max_items) rows.resize(max_items);
-    json::array transactions;
-    for (auto& row : rows)
-        transactions.emplace_back(std::move(row));
-    return Answer::ok(json::object{{"symbol", symbol},
-                                   {"transactions", std::move(transactions)},
-                                   {"sentiment", net_purchase_activity(modules)}});
+    return Answer::ok(
+        json::object{{"symbol", symbol},
+                     {"transactions", newest_first(std::move(rows), "date", max_items)},
+                     {"sentiment", net_purchase_activity(modules)}});
 }
 
 }  // namespace yfinance

@@ -15,21 +15,12 @@ Settings parse_settings(std::string_view text) {
     for (const auto& [key, value] : parsed.get_object()) {
         if (vendorkit::apply_http_setting(key, value, settings.http)) continue;
         if (key == "market_data_api") {
-            if (!value.is_string() ||
-                (value.get_string() != "chart" && value.get_string() != "quote")) {
-                throw std::invalid_argument(
-                    "setting 'market_data_api' must be \"chart\" or \"quote\"");
-            }
-            settings.market_data_api = value.get_string();
-            continue;
-        }
-        if (key != "cookie_url")
+            settings.market_data_api = vendorkit::choice_setting(key, value, {"chart", "quote"});
+        } else if (key == "cookie_url") {
+            settings.cookie_url = vendorkit::url_setting(key, value);
+        } else {
             throw std::invalid_argument("unknown setting '" + std::string(key) + "'");
-        if (!value.is_string() || !(value.get_string().starts_with("http://") ||
-                                    value.get_string().starts_with("https://"))) {
-            throw std::invalid_argument("setting 'cookie_url' must be an http(s) URL");
         }
-        settings.cookie_url = value.get_string();
     }
     return settings;
 }
