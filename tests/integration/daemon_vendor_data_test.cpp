@@ -326,12 +326,20 @@ BOOST_AUTO_TEST_CASE(misbehaving_answers_end_as_classified_errors) {
     slow.behaviour = FixtureRoute::Behaviour::delay;
     slow.delay = 10s;
     yahoo.route(chart("SLOW"), slow);
+    FixtureRoute drip = answer(own_fixture("yfinance/chart-MSFT-1d.json"));
+    drip.behaviour = FixtureRoute::Behaviour::drip;
+    drip.delay = 50ms;  // a byte every 50 ms: the answer would take half a minute
+    yahoo.route(chart("DRIP"), drip);
+    FixtureRoute zipped = answer(own_fixture("yfinance/chart-MSFT-1d.json"));
+    zipped.behaviour = FixtureRoute::Behaviour::gzip;
+    yahoo.route(chart("MSFT"), zipped);  // the well-behaved symbol, gzip-encoded
     yahoo.route(chart("ERR"), answer("oops", 500));
     yahoo.route(chart("NOPE"), answer(own_fixture("yfinance/chart-NOPE-not-found.json"), 404));
 
     const std::map<std::string, std::string> expected = {
-        {"BIG", "permanent"},  {"HTML", "transient"}, {"BAD", "transient"}, {"TRUNC", "transient"},
-        {"HANG", "transient"}, {"SLOW", "transient"}, {"ERR", "transient"}, {"NOPE", "not_found"}};
+        {"BIG", "permanent"},   {"HTML", "transient"}, {"BAD", "transient"},
+        {"TRUNC", "transient"}, {"HANG", "transient"}, {"SLOW", "transient"},
+        {"ERR", "transient"},   {"NOPE", "not_found"}, {"DRIP", "transient"}};
     json::array instruments;
     for (const auto& [symbol, _] : expected)
         instruments.push_back({{"symbol", symbol}, {"data_types", {"market_data"}}});
