@@ -91,21 +91,37 @@ config::RuntimeConfig initial_runtime(const config::DaemonConfig& cfg) {
     return runtime;
 }
 
+std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonConfig& cfg) {
+    if (!cfg.redis.enabled) return bus::make_embedded_bus();
+    bus::RedisBusOptions options;
+    options.host = cfg.redis.host;
+    options.port = cfg.redis.port;
+    options.socket = cfg.redis.socket;
+    options.password = cfg.redis.password;
+    options.db = cfg.redis.db;
+    options.buffer_limit = cfg.redis.buffer_limit;
+    options.mirror_ttl = std::chrono::seconds(cfg.global.cache_ttl_seconds);
+    return bus::make_redis_bus(io, std::move(options));
+}
+
 int run(const config::DaemonConfig& cfg) {
-    plugins::PluginHost plugin_host(cfg.plugin_dirs);
+    if (cfg.role != "all" && !cfg.redis.enabled) {
+        throw std::runtime_error("--role " + cfg.role +
+                                 " shares work through Redis: set REDIS_ENABLED=true");
+    }
+    // An edge serves clients from Redis only: it loads no vendors and polls nothing.
+    bool polls = cfg.role != "edge";
+    plugins::PluginHost plugin_host(polls ? cfg.plugin_dirs : std::vector<fs::path>{});
     plugin_host.load_all();
     for (const auto& problem : plugin_host.configure(cfg.vendors, cfg.vendors_given)) {
         BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;
     }
     config::StateStore state(cfg.state_dir, initial_runtime(cfg));
     BOOST_LOG_TRIVIAL(info) << "state kept in " << state.state_file().string();
-    if (cfg.redis.enabled) {
-        BOOST_LOG_TRIVIAL(warning) << "REDIS_ENABLED is set, but this build serves from the "
-                                      "embedded bus only; Redis is not used";
-    }
 
     asio::io_context io(kIoThreads);
-    auto bus = bus::make_embedded_bus();
+    auto bus = make_bus(io, cfg);
+    bus->start();
     telemetry::Store telemetry;
     scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry);
     gateway::Services services{
@@ -116,7 +132,7 @@ int run(const config::DaemonConfig& cfg) {
                             << server.port();
     if (cfg.port_file) write_port_file(*cfg.port_file, server.port());
 
-    if (cfg.streaming_enabled && cfg.auto_start_workers) workers.start_all();
+    if (polls && cfg.streaming_enabled && cfg.auto_start_workers) workers.start_all();
 
     std::thread stopper;
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -135,6 +151,7 @@ int run(const config::DaemonConfig& cfg) {
         stopper = std::thread([&] {
             workers.shutdown(kShutdownGrace);
             std::this_thread::sleep_for(kCloseFlushTime);
+            bus->stop();  // while the I/O threads still run its links
             io.stop();
         });
     });

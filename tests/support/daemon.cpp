@@ -32,7 +32,7 @@ bool is_daemon_variable(std::string_view name) {
         "TICKERD_CONFIG",     "TICKERD_LISTEN",    "TICKERD_PLUGIN_DIR", "TICKERD_STATE_DIR",
         "STATE_DIRECTORY",    "TICKERD_ROLE",      "REDIS_ENABLED",      "REDIS_HOST",
         "REDIS_PORT",         "REDIS_PASSWORD",    "REDIS_DB",           "STREAMING_ENABLED",
-        "AUTO_START_WORKERS", "TICKERD_LOG_LEVEL", "NOTIFY_SOCKET"};
+        "AUTO_START_WORKERS", "TICKERD_LOG_LEVEL", "NOTIFY_SOCKET",      "REDIS_SOCKET"};
     for (const char* known : kNames) {
         if (name == known) return true;
     }
@@ -62,9 +62,24 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
     return pointers;
 }
 
+std::string tail(const std::string& text, std::size_t max_lines) {
+    std::deque<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        lines.push_back(line);
+        if (lines.size() > max_lines) lines.pop_front();
+    }
+    std::string result;
+    for (const auto& line : lines)
+        result += line + "\n";
+    return result;
+}
+
+}  // namespace
+
 // fork/exec with stdout and stderr appended to `output`. Everything the child needs is
 // prepared before fork: after it, only async-signal-safe calls are allowed.
-pid_t spawn(std::vector<std::string> argv, const EnvVars& env, const fs::path& output) {
+pid_t spawn_process(std::vector<std::string> argv, const EnvVars& env, const fs::path& output) {
     auto environment = child_environment(env);
     auto argv_c = c_strings(argv);
     auto env_c = c_strings(environment);
@@ -96,7 +111,7 @@ pid_t spawn(std::vector<std::string> argv, const EnvVars& env, const fs::path& o
     return pid;
 }
 
-ExitStatus decode(int raw) {
+static ExitStatus decode(int raw) {
     ExitStatus status;
     if (WIFEXITED(raw)) {
         status.exited = true;
@@ -108,7 +123,7 @@ ExitStatus decode(int raw) {
 }
 
 // Polls for the child's exit; nullopt if it is still running after `timeout`.
-std::optional<ExitStatus> reap(pid_t pid, std::chrono::milliseconds timeout) {
+std::optional<ExitStatus> reap_process(pid_t pid, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
         int raw = 0;
@@ -119,21 +134,6 @@ std::optional<ExitStatus> reap(pid_t pid, std::chrono::milliseconds timeout) {
         std::this_thread::sleep_for(20ms);
     }
 }
-
-std::string tail(const std::string& text, std::size_t max_lines) {
-    std::deque<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        lines.push_back(line);
-        if (lines.size() > max_lines) lines.pop_front();
-    }
-    std::string result;
-    for (const auto& line : lines)
-        result += line + "\n";
-    return result;
-}
-
-}  // namespace
 
 std::string describe(const ExitStatus& status) {
     if (status.exited) return "exit code " + std::to_string(status.code);
@@ -160,7 +160,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options)
         argv.push_back(folder.string());
     }
     argv.insert(argv.end(), options.args.begin(), options.args.end());
-    pid_ = spawn(std::move(argv), options.env, log_file_);
+    pid_ = spawn_process(std::move(argv), options.env, log_file_);
 }
 
 DaemonProcess::~DaemonProcess() {
@@ -169,7 +169,7 @@ DaemonProcess::~DaemonProcess() {
 
 bool DaemonProcess::running() {
     if (exit_status_) return false;
-    if (auto status = reap(pid_, 0ms)) {
+    if (auto status = reap_process(pid_, 0ms)) {
         exit_status_ = status;
         return false;
     }
@@ -217,14 +217,14 @@ unsigned short DaemonProcess::port() const {
 void DaemonProcess::kill_hard() {
     if (!running()) return;
     ::kill(pid_, SIGKILL);
-    exit_status_ = reap(pid_, 10s);
+    exit_status_ = reap_process(pid_, 10s);
     if (!exit_status_) exit_status_ = ExitStatus{};  // unreapable: do not try again
 }
 
 std::optional<ExitStatus> DaemonProcess::terminate(std::chrono::milliseconds timeout) {
     if (!running()) return exit_status_;
     ::kill(pid_, SIGTERM);
-    auto status = reap(pid_, timeout);
+    auto status = reap_process(pid_, timeout);
     if (!status) {
         kill_hard();
         return std::nullopt;
@@ -247,14 +247,14 @@ CommandResult run_daemon_command(const std::vector<std::string>& args, const Env
     auto output = dir / "output";
     std::vector<std::string> argv = {TICKERD_DAEMON_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    pid_t pid = spawn(std::move(argv), env, output);
+    pid_t pid = spawn_process(std::move(argv), env, output);
     CommandResult result;
-    if (auto status = reap(pid, timeout)) {
+    if (auto status = reap_process(pid, timeout)) {
         result.status = *status;
     } else {
         result.timed_out = true;
         ::kill(pid, SIGKILL);
-        if (auto killed = reap(pid, 10s)) result.status = *killed;
+        if (auto killed = reap_process(pid, 10s)) result.status = *killed;
     }
     result.output = read_file(output);
     return result;

@@ -88,6 +88,13 @@ struct CommandResult {
 CommandResult run_daemon_command(const std::vector<std::string>& args, const EnvVars& env = {},
                                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
+// fork/exec of `argv` (argv[0] a path) with stdout and stderr appended to `output`, the
+// environment cleaned of the daemon's variables and `env` added; the child dies with the test.
+pid_t spawn_process(std::vector<std::string> argv, const EnvVars& env,
+                    const std::filesystem::path& output);
+// Waits up to `timeout` for the child's exit; nullopt while it still runs.
+std::optional<ExitStatus> reap_process(pid_t pid, std::chrono::milliseconds timeout);
+
 // Writes `config` as JSON to <dir>/<name> and returns the path.
 std::filesystem::path write_config(const TempDir& dir, const boost::json::value& config,
                                    const std::string& name = "tickerd.json");

@@ -6,6 +6,7 @@
 #include "support/fixture_files.hpp"
 #include "support/fixture_server.hpp"
 #include "support/messages.hpp"
+#include "support/redis_server.hpp"
 #include "support/reference_bars.hpp"
 #include "support/schemas.hpp"
 #include "support/temp_dir.hpp"

@@ -5,6 +5,8 @@
 
 #include "core/model.hpp"
 
+#include <boost/asio/io_context.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -66,6 +68,16 @@ class Subscriber {
     virtual void deliver(const MessagePtr& message) = 0;
 };
 
+// How the bus is doing, for GET /.
+struct BusHealth {
+    std::string kind = "embedded";  // "embedded" | "redis"
+    bool connected = true;          // to Redis (always true for the embedded bus)
+    std::optional<std::string> last_error;
+    uint64_t published = 0;    // messages Redis acknowledged
+    std::size_t buffered = 0;  // messages waiting for Redis
+    uint64_t dropped = 0;      // messages dropped from a full buffer, oldest first
+};
+
 struct ChannelStats {
     std::size_t subscribers = 0;
     std::optional<std::chrono::system_clock::time_point> last_message_at;
@@ -84,8 +96,30 @@ class Bus {
     virtual void subscribe(const std::string& channel, const std::shared_ptr<Subscriber>& s) = 0;
     virtual void unsubscribe(const std::string& channel, const Subscriber* s) = 0;
     virtual ChannelStats stats(const std::string& channel) = 0;
+    virtual BusHealth health() { return {}; }
+    // Connects (Redis) / disconnects; call stop() while the io_context still runs.
+    virtual void start() {}
+    virtual void stop() {}
 };
 
 std::unique_ptr<Bus> make_embedded_bus();
+
+struct RedisBusOptions {
+    std::string host = "localhost";
+    int port = 6379;
+    std::string socket;  // unix socket path, instead of host and port
+    std::string password;
+    int db = 0;
+    // Messages kept while Redis is away, flushed in order when it returns; past this the
+    // oldest are dropped (counted and logged).
+    std::size_t buffer_limit = 10000;
+    // How long a message received from Redis serves as a channel's latest here.
+    std::chrono::seconds mirror_ttl{300};
+};
+
+// The Redis bus: publishes go to Redis (PUBLISH stream:…, SET latest:stream:… EX ttl,
+// pipelined); this instance's subscribers are served from Redis subscriptions, so they see
+// messages published by any instance. Runs on `io`, which must outlive it.
+std::unique_ptr<Bus> make_redis_bus(boost::asio::io_context& io, RedisBusOptions options);
 
 }  // namespace tickerd::bus

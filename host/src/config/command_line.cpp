@@ -37,7 +37,7 @@ struct EnvSpec {
     std::string_view help;
 };
 
-constexpr std::array<EnvSpec, 14> kEnvironment = {{
+constexpr std::array<EnvSpec, 15> kEnvironment = {{
     {"TICKERD_CONFIG", "config file, as --config"},
     {"TICKERD_LISTEN", "listener, as --listen"},
     {"TICKERD_PLUGIN_DIR", "plugin folders, ':'-separated, as --plugin-dir"},
@@ -50,6 +50,7 @@ constexpr std::array<EnvSpec, 14> kEnvironment = {{
     {"REDIS_PORT", "Redis port (default 6379)"},
     {"REDIS_PASSWORD", "Redis password (default none)"},
     {"REDIS_DB", "Redis database number (default 0)"},
+    {"REDIS_SOCKET", "Redis unix socket path, instead of REDIS_HOST/REDIS_PORT"},
     {"STREAMING_ENABLED", "serve streams (boolean; default true)"},
     {"AUTO_START_WORKERS", "start every worker at start-up (boolean; default false)"},
 }};

@@ -30,6 +30,8 @@ struct RedisSettings {
     int port = 6379;
     std::string password;
     int db = 0;
+    std::string socket;                // unix socket path, instead of host:port
+    std::size_t buffer_limit = 10000;  // messages kept while Redis is away
 };
 
 struct DaemonConfig {

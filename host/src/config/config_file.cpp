@@ -109,7 +109,8 @@ class FileReader {
 };
 
 void read_redis(DaemonConfig& config, const FileReader& in, const json::value& v) {
-    const auto& redis = in.object(v, "redis", {"enabled", "host", "port", "password", "db"});
+    const auto& redis = in.object(
+        v, "redis", {"enabled", "host", "port", "password", "db", "socket", "buffer_limit"});
     if (auto* x = redis.if_contains("enabled"))
         config.redis.enabled = in.boolean(*x, "redis.enabled");
     if (auto* x = redis.if_contains("host"))
@@ -119,6 +120,12 @@ void read_redis(DaemonConfig& config, const FileReader& in, const json::value& v
     if (auto* x = redis.if_contains("password"))
         config.redis.password = in.string(*x, "redis.password");
     if (auto* x = redis.if_contains("db")) config.redis.db = in.integer(*x, "redis.db", 0);
+    if (auto* x = redis.if_contains("socket"))
+        config.redis.socket = in.non_empty_string(*x, "redis.socket");
+    if (auto* x = redis.if_contains("buffer_limit")) {
+        config.redis.buffer_limit =
+            static_cast<std::size_t>(in.integer(*x, "redis.buffer_limit", 1, 10'000'000));
+    }
 }
 
 void read_streaming(DaemonConfig& config, const FileReader& in, const json::value& v) {

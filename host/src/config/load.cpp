@@ -105,6 +105,7 @@ void apply_environment(DaemonConfig& config, const EnvReader& env) {
     if (auto password = env.text("REDIS_PASSWORD")) config.redis.password = *password;
     if (auto db = env.integer("REDIS_DB", 0, std::numeric_limits<int>::max(), "a database number"))
         config.redis.db = *db;
+    if (auto socket = env.text("REDIS_SOCKET")) config.redis.socket = *socket;
     if (auto enabled = env.boolean("STREAMING_ENABLED")) config.streaming_enabled = *enabled;
     if (auto start = env.boolean("AUTO_START_WORKERS")) config.auto_start_workers = *start;
 }

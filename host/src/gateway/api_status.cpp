@@ -45,19 +45,25 @@ json::object plugins_summary(Services& services) {
 Reply get_status(Services& services, const RouteArgs&) {
     const auto& config = services.config;
     auto uptime = std::chrono::steady_clock::now() - services.started_at;
-    json::object redis{
-        {"enabled", config.redis.enabled},
-        {"connected", false},
-        {"host", config.redis.host},
-        {"port", config.redis.port},
-        {"last_error", config.redis.enabled ? json::value("this build serves from the embedded bus")
-                                            : json::value(nullptr)}};
+    auto bus = services.bus.health();
+    json::object redis{{"enabled", config.redis.enabled},
+                       {"connected", config.redis.enabled && bus.connected},
+                       {"host", config.redis.host},
+                       {"port", config.redis.port},
+                       {"last_error", bus.last_error ? json::value(*bus.last_error) : nullptr}};
+    if (!config.redis.socket.empty()) redis["socket"] = config.redis.socket;
+    if (config.redis.enabled) {
+        redis["published"] = bus.published;
+        redis["buffered"] = bus.buffered;
+        redis["dropped"] = bus.dropped;
+    }
     return json_reply(
         200, json::object{{"name", "tickerd"},
                           {"status", "ok"},
                           {"version", TICKERD_VERSION},
                           {"uptime_seconds", std::chrono::duration<double>(uptime).count()},
-                          {"bus", "embedded"},
+                          {"bus", bus.kind},
+                          {"role", config.role},
                           {"redis", std::move(redis)},
                           {"streaming", json::object{{"enabled", config.streaming_enabled}}},
                           {"workers", workers_summary(services)},

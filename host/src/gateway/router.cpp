@@ -23,7 +23,8 @@ using http::verb;
 const std::array kRoutes = {
     Route{verb::get, "/", inline_rest, &get_status, false},
     Route{verb::get, "/streaming/channels", inline_rest, &get_channels, false},
-    Route{verb::get, "/streaming/latest/{}", inline_rest, &get_latest, false},
+    // Off the I/O threads: with Redis, a channel nobody here subscribes to is read from Redis.
+    Route{verb::get, "/streaming/latest/{}", blocking_rest, &get_latest, false},
     Route{verb::post, "/streaming/subscribe/sse", sse, nullptr, true},
     Route{verb::get, "/streaming/subscribe/sse", sse, nullptr, false},
     Route{verb::get, "/streaming/ws", websocket, nullptr, false},

@@ -1,0 +1,359 @@
+// The Redis bus. Two links: the publisher (PUBLISH + SET latest:… EX, pipelined, acknowledged
+// in order, buffered while Redis is away) and the subscriber (SUBSCRIBE to exactly the
+// channels this instance's clients want, reference-counted, restored after a reconnect).
+// Local subscribers are served by an embedded bus fed from the subscription, so the gateway
+// sees the same interface whichever bus runs.
+#include "bus/bus.hpp"
+
+#include "bus/redis_link.hpp"
+#include "core/log.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+namespace tickerd::bus {
+
+namespace {
+
+constexpr std::string_view kLatestPrefix = "latest:";
+// Commands in flight on the publisher before it waits for replies: enough to fill the
+// pipe, few enough that a lost link costs little to resend.
+constexpr std::size_t kMaxInFlight = 512;
+constexpr int kLatestTimeoutMs = 500;
+
+RedisAddress address_of(const RedisBusOptions& options) {
+    return {options.host, options.port, options.socket, options.password, options.db};
+}
+
+bool is_error(const redisReply* reply) {
+    return reply == nullptr || reply->type == REDIS_REPLY_ERROR;
+}
+
+class RedisBus final : public Bus {
+  public:
+    RedisBus(boost::asio::io_context& io, RedisBusOptions options)
+        : options_(std::move(options)),
+          local_(make_embedded_bus()),
+          publisher_(io, address_of(options_), "publisher",
+                     {[this] { on_publisher_connected(); },
+                      [this](const std::string& why) { on_lost(why); }}),
+          subscriber_(io, address_of(options_), "subscriber",
+                      {[this] { on_subscriber_connected(); },
+                       [this](const std::string& why) { on_lost(why); }}) {
+        subscriber_.set_message_handler([this](redisReply* reply) { on_subscription(reply); });
+        set_error("connecting to " + publisher_.address().describe());
+    }
+
+    ~RedisBus() override {
+        stop();
+        std::lock_guard lock(sync_mutex_);
+        if (sync_) redisFree(sync_);
+    }
+
+    void start() override {
+        publisher_.start();
+        subscriber_.start();
+    }
+
+    void stop() override {
+        publisher_.stop();
+        subscriber_.stop();
+    }
+
+    void publish(const MessagePtr& message, std::chrono::seconds ttl) override {
+        publisher_.post([this, message, ttl] {
+            if (outbox_.size() >= options_.buffer_limit) drop_oldest();
+            outbox_.push_back({next_id_++, message, ttl});
+            buffered_ = outbox_.size();
+            pump();
+        });
+    }
+
+    MessagePtr latest(const std::string& channel) override {
+        // While this instance subscribes to the channel its mirror is current; otherwise the
+        // answer is Redis's (a short blocking GET: the gateway calls this off the I/O threads).
+        if (subscribed(channel)) return local_->latest(channel);
+        return fetch_latest(channel);
+    }
+
+    void subscribe(const std::string& channel, const std::shared_ptr<Subscriber>& s) override {
+        bool first;
+        {
+            std::lock_guard lock(refs_mutex_);
+            first = refs_[channel]++ == 0;
+        }
+        local_->subscribe(channel, s);
+        if (first) {
+            subscriber_.post([this, channel] {
+                subscriber_.subscription_command({"SUBSCRIBE", channel});
+                seed_latest(channel);
+            });
+        }
+    }
+
+    void unsubscribe(const std::string& channel, const Subscriber* s) override {
+        local_->unsubscribe(channel, s);
+        bool last = false;
+        {
+            std::lock_guard lock(refs_mutex_);
+            auto it = refs_.find(channel);
+            if (it != refs_.end() && --it->second == 0) {
+                refs_.erase(it);
+                last = true;
+            }
+        }
+        if (last) {
+            subscriber_.post([this, channel] {
+                if (!subscribed(channel))
+                    subscriber_.subscription_command({"UNSUBSCRIBE", channel});
+            });
+        }
+    }
+
+    ChannelStats stats(const std::string& channel) override { return local_->stats(channel); }
+
+    BusHealth health() override {
+        BusHealth health;
+        health.kind = "redis";
+        health.connected = publisher_up_ && subscriber_up_;
+        {
+            std::lock_guard lock(error_mutex_);
+            health.last_error = last_error_;
+        }
+        health.published = published_;
+        health.buffered = buffered_;
+        health.dropped = dropped_;
+        return health;
+    }
+
+  private:
+    struct Pending {
+        uint64_t id;
+        MessagePtr message;
+        std::chrono::seconds ttl;
+    };
+
+    // ---- publisher strand ----
+    void pump() {
+        // After an outage the buffer is flushed only once this instance's subscriptions are
+        // back, so its own clients receive what was kept for them.
+        if (!subscriptions_ready_) return;
+        while (publisher_.connected() && next_send_ < outbox_.size() && in_flight_ < kMaxInFlight) {
+            const auto& item = outbox_[next_send_];
+            const auto& m = *item.message;
+            std::string key = std::string(kLatestPrefix) + m.channel;
+            std::string ttl = std::to_string(std::max<long long>(item.ttl.count(), 1));
+            publisher_.command({"PUBLISH", m.channel, m.json}, [](redisReply*) {});
+            bool sent = publisher_.command(
+                {"SET", key, m.json, "EX", ttl},
+                [this, id = item.id](redisReply* reply) { on_acknowledged(id, reply); });
+            if (!sent) break;
+            ++next_send_;
+            ++in_flight_;
+        }
+    }
+
+    void on_acknowledged(uint64_t id, redisReply* reply) {
+        if (reply == nullptr) return;  // the link dropped; on_lost resends what is unacknowledged
+        --in_flight_;
+        if (reply->type == REDIS_REPLY_ERROR) {
+            set_error(std::string("SET: ") + reply->str);
+        }
+        // Replies come in order: everything up to `id` is done.
+        while (!outbox_.empty() && outbox_.front().id <= id) {
+            outbox_.pop_front();
+            if (next_send_ > 0) --next_send_;
+            ++published_;
+        }
+        buffered_ = outbox_.size();
+        pump();
+    }
+
+    void drop_oldest() {
+        outbox_.pop_front();
+        if (next_send_ > 0) --next_send_;
+        if (dropped_++ % 1000 == 0) {
+            BOOST_LOG_TRIVIAL(warning)
+                << "redis: publish buffer full (" << options_.buffer_limit
+                << " messages); dropping the oldest, " << dropped_ << " dropped so far";
+        }
+    }
+
+    void on_publisher_connected() {
+        publisher_up_ = true;
+        clear_error_if_up();
+        in_flight_ = 0;
+        next_send_ = 0;  // everything not acknowledged goes again, in order
+        if (!outbox_.empty()) {
+            BOOST_LOG_TRIVIAL(info)
+                << "redis: flushing " << outbox_.size() << " buffered message(s)";
+        }
+        pump();
+    }
+
+    // ---- subscriber strand ----
+    void on_subscriber_connected() {
+        subscriber_up_ = true;
+        clear_error_if_up();
+        std::vector<std::string> channels;
+        {
+            std::lock_guard lock(refs_mutex_);
+            for (const auto& [channel, _] : refs_)
+                channels.push_back(channel);
+        }
+        restoring_ = channels.size();
+        if (restoring_ == 0) subscriptions_back();
+        for (const auto& channel : channels) {
+            subscriber_.subscription_command({"SUBSCRIBE", channel});
+            seed_latest(channel);  // what was published while the link was down
+        }
+    }
+
+    void subscriptions_back() {
+        subscriptions_ready_ = true;
+        publisher_.post([this] { pump(); });
+    }
+
+    void on_subscription(redisReply* reply) {
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return;
+        auto* kind = reply->element[0];
+        auto* payload = reply->element[2];
+        if (kind->type != REDIS_REPLY_STRING) return;
+        std::string_view what(kind->str, kind->len);
+        if (what == "subscribe" && restoring_ > 0 && --restoring_ == 0) subscriptions_back();
+        if (what != "message") return;
+        if (payload->type != REDIS_REPLY_STRING) return;
+        auto message = message_from_json(std::string(payload->str, payload->len));
+        if (!message) {
+            BOOST_LOG_TRIVIAL(warning)
+                << "redis: a message on "
+                << std::string(reply->element[1]->str, reply->element[1]->len)
+                << " is not a StreamMessage; ignored";
+            return;
+        }
+        local_->publish(message, options_.mirror_ttl);
+    }
+
+    // A first local subscriber gets the channel's latest message from Redis's cache, unless a
+    // newer one arrived first.
+    void seed_latest(const std::string& channel) {
+        publisher_.post([this, channel] {
+            publisher_.command(
+                {"GET", std::string(kLatestPrefix) + channel}, [this, channel](redisReply* reply) {
+                    if (is_error(reply) || reply->type != REDIS_REPLY_STRING) return;
+                    auto message = message_from_json(std::string(reply->str, reply->len));
+                    auto current = local_->latest(channel);
+                    if (message && (!current || message->timestamp > current->timestamp))
+                        local_->publish(message, options_.mirror_ttl);
+                });
+        });
+    }
+
+    // ---- any thread ----
+    bool subscribed(const std::string& channel) {
+        std::lock_guard lock(refs_mutex_);
+        return refs_.contains(channel);
+    }
+
+    void on_lost(const std::string& why) {
+        // Called on either link's strand; each flag belongs to its link.
+        set_error(why);
+        publisher_up_ = publisher_.connected();
+        subscriber_up_ = subscriber_.connected();
+        if (!subscriber_up_) subscriptions_ready_ = false;
+    }
+
+    void set_error(const std::string& why) {
+        std::lock_guard lock(error_mutex_);
+        last_error_ = why;
+    }
+
+    void clear_error_if_up() {
+        if (!(publisher_up_ && subscriber_up_)) return;
+        std::lock_guard lock(error_mutex_);
+        last_error_.reset();
+    }
+
+    MessagePtr fetch_latest(const std::string& channel) {
+        std::lock_guard lock(sync_mutex_);
+        if (!sync_ && !open_sync()) return nullptr;
+        std::string key = std::string(kLatestPrefix) + channel;
+        auto* reply = static_cast<redisReply*>(
+            redisCommand(sync_, "GET %b", key.data(), static_cast<size_t>(key.size())));
+        if (!reply) {
+            set_error(std::string("GET ") + key + ": " + sync_->errstr);
+            redisFree(sync_);
+            sync_ = nullptr;
+            return nullptr;
+        }
+        MessagePtr message;
+        if (reply->type == REDIS_REPLY_STRING)
+            message = message_from_json(std::string(reply->str, reply->len));
+        freeReplyObject(reply);
+        return message;
+    }
+
+    bool open_sync() {
+        timeval timeout{0, kLatestTimeoutMs * 1000};
+        sync_ = options_.socket.empty()
+                    ? redisConnectWithTimeout(options_.host.c_str(), options_.port, timeout)
+                    : redisConnectUnixWithTimeout(options_.socket.c_str(), timeout);
+        auto fail = [this](const std::string& why) {
+            set_error(why);
+            if (sync_) redisFree(sync_);
+            sync_ = nullptr;
+            return false;
+        };
+        if (!sync_ || sync_->err) return fail(sync_ ? sync_->errstr : "cannot connect");
+        redisSetTimeout(sync_, timeout);
+        auto run = [this](const std::string& command, const std::string& arg) {
+            auto* reply = static_cast<redisReply*>(redisCommand(
+                sync_, (command + " %b").c_str(), arg.data(), static_cast<size_t>(arg.size())));
+            bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+            if (reply) freeReplyObject(reply);
+            return ok;
+        };
+        if (!options_.password.empty() && !run("AUTH", options_.password))
+            return fail("AUTH failed");
+        if (!run("SELECT", std::to_string(options_.db))) return fail("SELECT failed");
+        return true;
+    }
+
+    const RedisBusOptions options_;
+    std::unique_ptr<Bus> local_;  // this instance's subscribers and its mirror of latest
+    RedisLink publisher_;
+    RedisLink subscriber_;
+
+    // Publisher strand only.
+    std::deque<Pending> outbox_;  // oldest first; [0, next_send_) sent, not yet acknowledged
+    std::size_t next_send_ = 0;
+    std::size_t in_flight_ = 0;
+    uint64_t next_id_ = 1;
+
+    std::mutex refs_mutex_;
+    std::unordered_map<std::string, int> refs_;  // local subscribers per channel
+
+    std::size_t restoring_ = 0;  // subscriber strand: SUBSCRIBE confirmations still due
+
+    std::atomic<bool> publisher_up_{false}, subscriber_up_{false};
+    std::atomic<bool> subscriptions_ready_{false};
+    std::atomic<uint64_t> published_{0}, dropped_{0};
+    std::atomic<std::size_t> buffered_{0};
+    std::mutex error_mutex_;
+    std::optional<std::string> last_error_;
+
+    std::mutex sync_mutex_;
+    redisContext* sync_ = nullptr;  // for latest() of channels nobody here subscribes to
+};
+
+}  // namespace
+
+std::unique_ptr<Bus> make_redis_bus(boost::asio::io_context& io, RedisBusOptions options) {
+    return std::make_unique<RedisBus>(io, std::move(options));
+}
+
+}  // namespace tickerd::bus

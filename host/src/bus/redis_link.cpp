@@ -1,0 +1,342 @@
+// hiredis's async context asks its event loop for four things — watch the socket for
+// reading, stop that, watch it for writing, stop that — and to forget the socket when it
+// closes it. Here those are persistent waits on an Asio descriptor that re-arm themselves
+// while wanted. The descriptor never owns the fd: hiredis opened it and hiredis closes it.
+#include "bus/redis_link.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <hiredis/async.h>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <random>
+
+namespace tickerd::bus {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::chrono::milliseconds kFirstRetry{100};
+// Clients must get messages again within 5 s of Redis returning; 2 s keeps well inside it.
+constexpr std::chrono::milliseconds kMaxRetry{2000};
+constexpr std::chrono::milliseconds kConnectTimeout{2000};
+
+}  // namespace
+
+std::string RedisAddress::describe() const {
+    if (!socket.empty()) return "unix:" + socket;
+    return host + ":" + std::to_string(port);
+}
+
+struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
+    // The socket of one connection as the event hooks see it.
+    struct Watch {
+        Impl* owner;  // outlives the watch's use: every handler checks `closed` first
+        asio::posix::stream_descriptor descriptor;
+        bool want_read = false, want_write = false;
+        bool reading = false, writing = false;
+        bool closed = false;
+        Watch(Impl* impl, int fd) : owner(impl), descriptor(impl->strand, fd) {}
+    };
+
+    Impl(asio::io_context& io, RedisAddress a, std::string n, Events e)
+        : strand(asio::make_strand(io)),
+          timer(strand),
+          address(std::move(a)),
+          name(std::move(n)),
+          events(std::move(e)) {}
+
+    ~Impl() {
+        if (context) redisAsyncFree(context);  // stop() did not run: free what is left
+    }
+
+    asio::strand<asio::io_context::executor_type> strand;
+    asio::steady_timer timer;
+    RedisAddress address;
+    std::string name;
+    Events events;
+    ReplyHandler on_message;
+    redisAsyncContext* context = nullptr;
+    std::shared_ptr<Watch> watch;    // of the current context
+    std::atomic<bool> ready{false};  // read by other threads for health reports
+    bool stopping = false;
+    std::atomic<bool> stopped{false};
+    std::chrono::milliseconds backoff = kFirstRetry;
+    std::mt19937 rng{std::random_device{}()};
+
+    // ---- event hooks (called by hiredis on the strand) ----
+    static Watch& of(void* privdata) { return *static_cast<Watch*>(privdata); }
+
+    static void arm_read(const std::shared_ptr<Watch>& w) {
+        if (w->closed || w->reading || !w->want_read) return;
+        w->reading = true;
+        w->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                                 [w](const boost::system::error_code& ec) {
+                                     w->reading = false;
+                                     if (ec || w->closed || !w->want_read) return;
+                                     redisAsyncHandleRead(w->owner->context);
+                                     arm_read(w);
+                                 });
+    }
+
+    static void arm_write(const std::shared_ptr<Watch>& w) {
+        if (w->closed || w->writing || !w->want_write) return;
+        w->writing = true;
+        w->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
+                                 [w](const boost::system::error_code& ec) {
+                                     w->writing = false;
+                                     if (ec || w->closed || !w->want_write) return;
+                                     redisAsyncHandleWrite(w->owner->context);
+                                     arm_write(w);
+                                 });
+    }
+
+    static std::shared_ptr<Watch> current(void* privdata) {
+        auto& impl = *of(privdata).owner;
+        return impl.watch;
+    }
+    static void add_read(void* p) {
+        auto w = current(p);
+        w->want_read = true;
+        arm_read(w);
+    }
+    static void del_read(void* p) { of(p).want_read = false; }
+    static void add_write(void* p) {
+        auto w = current(p);
+        w->want_write = true;
+        arm_write(w);
+    }
+    static void del_write(void* p) { of(p).want_write = false; }
+    static void cleanup(void* p) {
+        auto& w = of(p);
+        w.closed = true;
+        w.want_read = w.want_write = false;
+        boost::system::error_code ignored;
+        w.descriptor.cancel(ignored);
+        w.descriptor.release();  // hiredis closes the fd itself
+    }
+
+    // ---- connection life ----
+    void connect() {
+        if (stopping) return;
+        context = address.socket.empty() ? redisAsyncConnect(address.host.c_str(), address.port)
+                                         : redisAsyncConnectUnix(address.socket.c_str());
+        if (!context || context->err) {
+            std::string why = context ? context->errstr : "cannot allocate a connection";
+            if (context) redisAsyncFree(context);
+            context = nullptr;
+            retry(why);
+            return;
+        }
+        context->data = this;
+        watch = std::make_shared<Watch>(this, context->c.fd);
+        context->ev.data = watch.get();
+        context->ev.addRead = &add_read;
+        context->ev.delRead = &del_read;
+        context->ev.addWrite = &add_write;
+        context->ev.delWrite = &del_write;
+        context->ev.cleanup = &cleanup;
+        redisAsyncSetConnectCallback(context, &on_connect);
+        redisAsyncSetDisconnectCallback(context, &on_disconnect);
+        // A connect that never completes (a black-holed address) is cut here.
+        timer.expires_after(kConnectTimeout);
+        timer.async_wait([self = shared_from_this(), attempt = context](auto ec) {
+            if (!ec && self->context == attempt && !self->ready) self->drop("connect timed out");
+        });
+    }
+
+    static void on_connect(const redisAsyncContext* c, int status) {
+        auto* self = static_cast<Impl*>(c->data);
+        if (status != REDIS_OK) {
+            // hiredis frees the context after this callback.
+            self->context = nullptr;
+            self->retry(c->errstr[0] ? c->errstr : "connect failed");
+            return;
+        }
+        self->timer.cancel();
+        self->handshake();
+    }
+
+    static void on_disconnect(const redisAsyncContext* c, int status) {
+        auto* self = static_cast<Impl*>(c->data);
+        self->context = nullptr;  // hiredis frees it after this callback
+        bool was_ready = self->ready.exchange(false);
+        std::string why = status == REDIS_OK ? "closed" : (c->errstr[0] ? c->errstr : "lost");
+        if (was_ready && self->events.disconnected) self->events.disconnected(why);
+        self->retry(why);
+    }
+
+    // AUTH and SELECT, then ready.
+    void handshake() {
+        auto after_select = [self = shared_from_this()](redisReply* reply) {
+            if (!reply || reply->type == REDIS_REPLY_ERROR) {
+                self->drop(reply ? std::string("SELECT: ") + reply->str : "lost during SELECT");
+                return;
+            }
+            self->ready = true;
+            self->backoff = kFirstRetry;
+            BOOST_LOG_TRIVIAL(info)
+                << "redis " << self->name << ": connected to " << self->address.describe();
+            if (self->events.connected) self->events.connected();
+        };
+        auto select = [self = shared_from_this(), after_select] {
+            std::string db = std::to_string(self->address.db);
+            self->send({"SELECT", db}, after_select);
+        };
+        if (address.password.empty()) {
+            select();
+            return;
+        }
+        send({"AUTH", address.password}, [self = shared_from_this(), select](redisReply* reply) {
+            if (!reply || reply->type == REDIS_REPLY_ERROR) {
+                self->drop(reply ? std::string("AUTH: ") + reply->str : "lost during AUTH");
+                return;
+            }
+            select();
+        });
+    }
+
+    void drop(const std::string& why) {
+        if (!context) return;
+        BOOST_LOG_TRIVIAL(warning) << "redis " << name << ": " << why;
+        auto* c = context;
+        context = nullptr;
+        bool was_ready = ready.exchange(false);
+        c->onDisconnect = nullptr;  // this path reports and retries by itself
+        redisAsyncFree(c);
+        if (was_ready && events.disconnected) events.disconnected(why);
+        retry(why);
+    }
+
+    void retry(const std::string& why) {
+        if (stopping) return;
+        // Capped exponential backoff with jitter, so several instances do not reconnect in
+        // step after an outage.
+        auto delay = backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
+                                       0, static_cast<long>(backoff.count() / 2))(rng));
+        backoff = std::min(backoff * 2, kMaxRetry);
+        BOOST_LOG_TRIVIAL(debug) << "redis " << name << ": " << why << "; retrying in "
+                                 << delay.count() << " ms";
+        timer.expires_after(delay);
+        timer.async_wait([self = shared_from_this()](auto ec) {
+            if (!ec) self->connect();
+        });
+    }
+
+    static void on_reply(redisAsyncContext*, void* reply, void* privdata) {
+        std::unique_ptr<ReplyHandler> handler(static_cast<ReplyHandler*>(privdata));
+        (*handler)(static_cast<redisReply*>(reply));
+    }
+
+    static void on_subscription_reply(redisAsyncContext* c, void* reply, void*) {
+        auto* self = static_cast<Impl*>(c->data);
+        if (self && reply && self->on_message) self->on_message(static_cast<redisReply*>(reply));
+    }
+
+    bool send(const std::vector<std::string_view>& argv, ReplyHandler handler) {
+        if (!context) return false;
+        std::vector<const char*> pointers;
+        std::vector<size_t> lengths;
+        for (auto arg : argv) {
+            pointers.push_back(arg.data());
+            lengths.push_back(arg.size());
+        }
+        auto* privdata = new ReplyHandler(std::move(handler));
+        if (redisAsyncCommandArgv(context, &on_reply, privdata, static_cast<int>(argv.size()),
+                                  pointers.data(), lengths.data()) != REDIS_OK) {
+            delete privdata;
+            return false;
+        }
+        return true;
+    }
+
+    void shut() {
+        stopping = true;
+        timer.cancel();
+        ready = false;
+        if (context) {
+            auto* c = context;
+            context = nullptr;
+            c->onDisconnect = nullptr;
+            redisAsyncFree(c);
+        }
+    }
+};
+
+RedisLink::RedisLink(asio::io_context& io, RedisAddress address, std::string name, Events events)
+    : impl_(std::make_shared<Impl>(io, std::move(address), std::move(name), std::move(events))) {}
+
+RedisLink::~RedisLink() {
+    stop();
+}
+
+void RedisLink::start() {
+    impl_->stopped = false;
+    asio::dispatch(impl_->strand, [impl = impl_] {
+        impl->stopping = false;
+        if (!impl->context) impl->connect();
+    });
+}
+
+void RedisLink::stop() {
+    if (impl_->stopped.exchange(true)) return;
+    if (impl_->strand.running_in_this_thread()) {
+        impl_->shut();
+        return;
+    }
+    std::promise<void> done;
+    auto finished = done.get_future();
+    asio::post(impl_->strand, [impl = impl_, &done] {
+        impl->shut();
+        done.set_value();
+    });
+    if (finished.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+        // The io_context is not running: nothing else touches the link now.
+        impl_->shut();
+    }
+}
+
+bool RedisLink::connected() const {
+    return impl_->ready;
+}
+
+bool RedisLink::command(const std::vector<std::string_view>& argv, ReplyHandler handler) {
+    if (!impl_->ready) return false;
+    return impl_->send(argv, std::move(handler));
+}
+
+bool RedisLink::subscription_command(const std::vector<std::string_view>& argv) {
+    if (!impl_->ready || !impl_->context) return false;
+    std::vector<const char*> pointers;
+    std::vector<size_t> lengths;
+    for (auto arg : argv) {
+        pointers.push_back(arg.data());
+        lengths.push_back(arg.size());
+    }
+    return redisAsyncCommandArgv(impl_->context, &Impl::on_subscription_reply, nullptr,
+                                 static_cast<int>(argv.size()), pointers.data(),
+                                 lengths.data()) == REDIS_OK;
+}
+
+void RedisLink::set_message_handler(ReplyHandler handler) {
+    impl_->on_message = std::move(handler);
+}
+
+void RedisLink::post(std::function<void()> fn) {
+    asio::post(impl_->strand, std::move(fn));
+}
+
+const RedisAddress& RedisLink::address() const {
+    return impl_->address;
+}
+
+}  // namespace tickerd::bus

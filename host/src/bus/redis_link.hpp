@@ -1,0 +1,66 @@
+// One connection to Redis, driven by the daemon's own io_context: hiredis's async API with
+// its event hooks mapped onto an Asio descriptor (no extra event library, no thread of its
+// own). It connects, authenticates, selects the database, and when the link drops it
+// reconnects with capped exponential backoff until stopped. Everything runs on the link's
+// strand; callbacks are called there.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tickerd::bus {
+
+struct RedisAddress {
+    std::string host = "localhost";
+    int port = 6379;
+    std::string socket;  // a unix socket path; used instead of host/port when set
+    std::string password;
+    int db = 0;
+    std::string describe() const;  // "localhost:6379" or "unix:/run/redis.sock"
+};
+
+class RedisLink {
+  public:
+    struct Events {
+        std::function<void()> connected;                       // ready for commands
+        std::function<void(const std::string&)> disconnected;  // why; a reconnect follows
+    };
+    // A reply, or nullptr when the link dropped before it came.
+    using ReplyHandler = std::function<void(redisReply*)>;
+
+    RedisLink(boost::asio::io_context& io, RedisAddress address, std::string name, Events events);
+    ~RedisLink();
+    RedisLink(const RedisLink&) = delete;
+    RedisLink& operator=(const RedisLink&) = delete;
+
+    void start();  // thread-safe
+    // Thread-safe; closes the connection on the strand and waits (up to a second) for it,
+    // so call it while the io_context still runs. Pending replies get nullptr.
+    void stop();
+
+    // Strand-only from here.
+    bool connected() const;
+    // Queues one command; hiredis writes everything queued in one go when the socket is
+    // writable (pipelining). Returns false when not connected. `handler` gets its reply.
+    bool command(const std::vector<std::string_view>& argv, ReplyHandler handler);
+    // SUBSCRIBE / UNSUBSCRIBE: their replies and every message go to the message handler.
+    bool subscription_command(const std::vector<std::string_view>& argv);
+    void set_message_handler(ReplyHandler handler);
+    // Runs `fn` on the link's strand.
+    void post(std::function<void()> fn);
+    const RedisAddress& address() const;
+
+  private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tickerd::bus

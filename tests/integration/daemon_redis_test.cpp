@@ -1,0 +1,187 @@
+// The daemon against real redis-server processes on free loopback ports: the Redis contract
+// (channels, payloads, latest: keys with a TTL), an outage in the middle of a stream, and
+// one worker feeding two edge instances.
+#define BOOST_TEST_MODULE daemon_redis
+#include <boost/test/unit_test.hpp>
+
+#include "support/support.hpp"
+
+#include <boost/json.hpp>
+
+#include <set>
+
+namespace json = boost::json;
+using namespace tickerd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kChannel = "stream:market_data:AAPL";
+
+// A daemon with the mock vendor polling AAPL every `interval` seconds, publishing to Redis.
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const RedisServer& redis,
+                                            const std::string& role = "all",
+                                            double interval = 0.2) {
+    json::value config = {{"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
+                          {"cadences", {{"market_data", {{"interval_seconds", interval}}}}}};
+    DaemonOptions options;
+    options.config_file = write_config(files, config, role + ".json");
+    options.env = {{"REDIS_ENABLED", "true"},
+                   {"REDIS_HOST", "127.0.0.1"},
+                   {"REDIS_PORT", std::to_string(redis.port())},
+                   {"TICKERD_ROLE", role},
+                   {"AUTO_START_WORKERS", "true"}};
+    auto daemon = std::make_unique<DaemonProcess>(options);
+    daemon->wait_ready();
+    return daemon;
+}
+
+json::object redis_status(HttpClient& http) {
+    return http.get("/").json().at("redis").as_object();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(messages_reach_redis_as_the_contract_says) {
+    RedisServer redis;
+    RedisClient watcher(redis.port());
+    watcher.subscribe(kChannel);
+    TempDir files("tickerd-redis-contract");
+    auto daemon = start_daemon(files, redis);
+    HttpClient http("127.0.0.1", daemon->port());
+
+    auto payload = watcher.next_message(10s);
+    BOOST_TEST_REQUIRE(payload.has_value(), daemon->log_tail());
+    auto message = json::parse(*payload).as_object();
+    BOOST_TEST(message.at("channel").as_string() == kChannel);
+    BOOST_TEST(message.at("data_type").as_string() == "market_data");
+    BOOST_TEST(message.at("symbol").as_string() == "AAPL");
+    BOOST_TEST(message.at("vendor").as_string() == "mock");
+    check_schema("market_data", message.at("data").as_object());
+
+    // The latest: key holds a whole StreamMessage and expires.
+    RedisClient reader(redis.port());
+    auto latest = reader.get("latest:" + kChannel);
+    BOOST_TEST_REQUIRE(latest.has_value());
+    BOOST_TEST(json::parse(*latest).at("channel").as_string() == kChannel);
+    auto ttl = reader.ttl("latest:" + kChannel);
+    BOOST_TEST(ttl > 0);
+    BOOST_TEST(ttl <= 300);  // the cache_ttl_seconds floor (default 300)
+
+    // A client of the daemon gets the very bytes Redis carried.
+    SseClient sse("127.0.0.1", daemon->port());
+    BOOST_TEST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kChannel).status == 200);
+    auto event = sse.next_data_event(10s);
+    BOOST_TEST_REQUIRE(event.has_value());
+    std::optional<std::string> same;
+    for (int i = 0; i < 50 && !same; ++i) {
+        auto next = watcher.next_message(5s);
+        BOOST_TEST_REQUIRE(next.has_value());
+        auto from_sse = sse.next_data_event(5s);
+        BOOST_TEST_REQUIRE(from_sse.has_value());
+        // Both follow the same channel; line them up by id and compare bytes.
+        while (from_sse && json::parse(*from_sse->data).at("id") != json::parse(*next).at("id")) {
+            if (seq_of(json::parse(*from_sse->data)) > seq_of(json::parse(*next))) break;
+            from_sse = sse.next_data_event(5s);
+        }
+        if (from_sse && *from_sse->data == *next) same = next;
+    }
+    BOOST_TEST(same.has_value());
+
+    auto status = redis_status(http);
+    BOOST_TEST(status.at("connected").as_bool());
+    BOOST_TEST(status.at("last_error").is_null());
+    BOOST_TEST(status.at("published").to_number<int64_t>() > 0);
+    BOOST_TEST(http.get("/").json().at("bus").as_string() == "redis");
+    auto from_api = http.get("/streaming/latest/" + kChannel).json();
+    BOOST_TEST(from_api.at("message").at("channel").as_string() == kChannel);
+}
+
+BOOST_AUTO_TEST_CASE(an_outage_loses_nothing_below_the_buffer_bound) {
+    RedisServer redis;
+    TempDir files("tickerd-redis-outage");
+    auto daemon = start_daemon(files, redis, "all", 0.1);
+    HttpClient http("127.0.0.1", daemon->port());
+    SseClient sse("127.0.0.1", daemon->port());
+    BOOST_TEST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kChannel).status == 200);
+    std::vector<int64_t> seqs;
+    auto receive_until = [&](auto done, std::chrono::milliseconds timeout) {
+        auto until = std::chrono::steady_clock::now() + timeout;
+        while (!done() && std::chrono::steady_clock::now() < until) {
+            if (auto event = sse.next_data_event(500ms)) seqs.push_back(seq_of(event->json()));
+        }
+        return done();
+    };
+    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.size() >= 5; }, 10s), daemon->log_tail());
+
+    redis.kill();
+    BOOST_TEST_REQUIRE(
+        wait_until([&] { return !redis_status(http).at("connected").as_bool(); }, 5s));
+    auto down = redis_status(http);
+    BOOST_TEST(down.at("last_error").is_string());
+    std::this_thread::sleep_for(2s);  // about 20 polls go into the buffer
+    BOOST_TEST(redis_status(http).at("buffered").to_number<int64_t>() > 5);
+    BOOST_TEST(daemon->running());
+    BOOST_TEST(!sse.ended());  // the client stays connected through the outage
+
+    int64_t last_before = seqs.back();
+    auto back_at = std::chrono::steady_clock::now();
+    redis.restart();
+    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.back() > last_before; }, 10s),
+                       daemon->log_tail());
+    auto waited = std::chrono::steady_clock::now() - back_at;
+    BOOST_TEST(waited < 5s,
+               "receiving again took " << std::chrono::duration<double>(waited).count() << " s");
+    receive_until([&] { return seqs.back() > last_before + 25; }, 10s);
+
+    // In order and without a gap: what was polled during the outage was kept and flushed.
+    for (std::size_t i = 1; i < seqs.size(); ++i)
+        BOOST_TEST(seqs[i] == seqs[i - 1] + 1, "seq " << seqs[i - 1] << " then " << seqs[i]);
+    auto status = redis_status(http);
+    BOOST_TEST(status.at("connected").as_bool());
+    BOOST_TEST(status.at("dropped").to_number<int64_t>() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(one_worker_feeds_two_edges) {
+    RedisServer redis;
+    TempDir files("tickerd-redis-scale");
+    auto edge_a = start_daemon(files, redis, "edge");
+    auto edge_b = start_daemon(files, redis, "edge");
+    std::vector<std::unique_ptr<SseClient>> clients;
+    for (auto* edge : {edge_a.get(), edge_b.get()}) {
+        clients.push_back(std::make_unique<SseClient>("127.0.0.1", edge->port()));
+        BOOST_TEST_REQUIRE(
+            clients.back()->open_get("/streaming/subscribe/sse?channels=" + kChannel).status ==
+            200);
+    }
+    auto worker = start_daemon(files, redis, "worker");
+
+    std::vector<std::set<int64_t>> seen(2);
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        while (seen[i].size() < 5) {
+            auto event = clients[i]->next_data_event(10s);
+            BOOST_TEST_REQUIRE(event.has_value(), "edge " << i << "\n" << worker->log_tail());
+            BOOST_TEST(event->json().at("vendor").as_string() == "mock");
+            seen[i].insert(seq_of(event->json()));
+        }
+    }
+    // Edges poll nothing: every message came from the worker.
+    HttpClient edge_http("127.0.0.1", edge_a->port());
+    auto status = edge_http.get("/").json();
+    BOOST_TEST(status.at("role").as_string() == "edge");
+    BOOST_TEST(status.at("plugins").at("loaded").to_number<int>() == 0);
+    // An edge none of whose clients follows the channel answers /latest from Redis.
+    auto edge_c = start_daemon(files, redis, "edge");
+    HttpClient quiet("127.0.0.1", edge_c->port());
+    auto latest = quiet.get("/streaming/latest/" + kChannel);
+    BOOST_TEST_REQUIRE(latest.status == 200);
+    BOOST_TEST_REQUIRE(latest.json().at("message").is_object(), latest.body);
+    BOOST_TEST(latest.json().at("message").at("vendor").as_string() == "mock");
+    BOOST_TEST(seq_of(latest.json().at("message")) >= 5);
+}
+
+BOOST_AUTO_TEST_CASE(edge_and_worker_roles_need_redis) {
+    auto result = run_daemon_command({"--role", "edge"}, {{"REDIS_ENABLED", "false"}}, 20s);
+    BOOST_TEST(!result.status.success());
+    BOOST_TEST(result.output.find("set REDIS_ENABLED=true") != std::string::npos, result.output);
+}

@@ -1,0 +1,188 @@
+#include "support/redis_server.hpp"
+
+#include "support/daemon.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tickerd::testing {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+unsigned short free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+        if (fd >= 0) ::close(fd);
+        throw std::runtime_error("no free port");
+    }
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+redisContext* connect(unsigned short port) {
+    timeval timeout{5, 0};
+    auto* context = redisConnectWithTimeout("127.0.0.1", port, timeout);
+    if (!context || context->err) {
+        std::string why = context ? context->errstr : "cannot allocate";
+        if (context) redisFree(context);
+        throw std::runtime_error("redis connect: " + why);
+    }
+    redisSetTimeout(context, timeout);
+    return context;
+}
+
+// Runs one command; the reply, which the caller frees.
+redisReply* command(redisContext* context, const std::vector<std::string>& argv) {
+    std::vector<const char*> pointers;
+    std::vector<size_t> lengths;
+    for (const auto& arg : argv) {
+        pointers.push_back(arg.data());
+        lengths.push_back(arg.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(context, static_cast<int>(argv.size()), pointers.data(), lengths.data()));
+    if (!reply) throw std::runtime_error(std::string("redis: ") + context->errstr);
+    return reply;
+}
+
+}  // namespace
+
+std::string redis_server_binary() {
+    for (const char* path : {"/usr/bin/redis-server", "/usr/local/bin/redis-server"}) {
+        if (::access(path, X_OK) == 0) return path;
+    }
+    return "";
+}
+
+RedisServer::RedisServer() : port_(free_port()) {
+    start();
+}
+
+RedisServer::~RedisServer() {
+    kill();
+}
+
+void RedisServer::start() {
+    auto binary = redis_server_binary();
+    if (binary.empty()) throw std::runtime_error("redis-server is not installed");
+    pid_ =
+        spawn_process({binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                       "--appendonly", "no", "--dir", dir_.path().string(), "--daemonize", "no"},
+                      {}, dir_.path() / "redis.log");
+    bool up = wait_until(
+        [&] {
+            try {
+                RedisClient probe(port_);
+                probe.keys("none");
+                return true;
+            } catch (const std::exception&) {
+                return false;
+            }
+        },
+        10s, 20ms);
+    if (!up) throw std::runtime_error("redis-server did not start:\n" + log());
+}
+
+void RedisServer::kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap_process(pid_, 10s);
+    pid_ = -1;
+}
+
+void RedisServer::restart() {
+    kill();
+    start();
+}
+
+std::string RedisServer::log() const {
+    std::ifstream in(dir_.path() / "redis.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+RedisClient::RedisClient(unsigned short port) : context_(connect(port)) {}
+
+RedisClient::~RedisClient() {
+    if (context_) redisFree(context_);
+}
+
+std::optional<std::string> RedisClient::get(const std::string& key) {
+    auto* reply = command(context_, {"GET", key});
+    std::optional<std::string> value;
+    if (reply->type == REDIS_REPLY_STRING) value = std::string(reply->str, reply->len);
+    freeReplyObject(reply);
+    return value;
+}
+
+long long RedisClient::ttl(const std::string& key) {
+    auto* reply = command(context_, {"TTL", key});
+    long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -3;
+    freeReplyObject(reply);
+    return value;
+}
+
+std::vector<std::string> RedisClient::keys(const std::string& pattern) {
+    auto* reply = command(context_, {"KEYS", pattern});
+    std::vector<std::string> out;
+    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; ++i)
+        out.emplace_back(reply->element[i]->str, reply->element[i]->len);
+    freeReplyObject(reply);
+    return out;
+}
+
+long long RedisClient::publish(const std::string& channel, const std::string& payload) {
+    auto* reply = command(context_, {"PUBLISH", channel, payload});
+    long long receivers = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    freeReplyObject(reply);
+    return receivers;
+}
+
+void RedisClient::subscribe(const std::string& channel) {
+    freeReplyObject(command(context_, {"SUBSCRIBE", channel}));
+}
+
+std::optional<std::string> RedisClient::next_message(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    timeval step{0, 100'000};
+    redisSetTimeout(context_, step);
+    while (std::chrono::steady_clock::now() < deadline) {
+        void* raw = nullptr;
+        if (redisGetReply(context_, &raw) != REDIS_OK) {
+            if (context_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                context_->err = 0;  // a read timeout: keep waiting
+                continue;
+            }
+            throw std::runtime_error(std::string("redis: ") + context_->errstr);
+        }
+        auto* reply = static_cast<redisReply*>(raw);
+        std::optional<std::string> payload;
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
+            std::string_view(reply->element[0]->str, reply->element[0]->len) == "message") {
+            payload = std::string(reply->element[2]->str, reply->element[2]->len);
+        }
+        freeReplyObject(reply);
+        if (payload) return payload;
+    }
+    return std::nullopt;
+}
+
+}  // namespace tickerd::testing
