@@ -4,9 +4,11 @@
 // connection and CPU per million deliveries. A tool, not a test: see --help.
 //
 //   fanout_bench [--sse 1000] [--ws 1000] [--rate 100] [--duration 30]
-//                [--port P [--pid PID]] [--symbol BENCH]
+//                [--port P [--pid PID]] [--symbol BENCH] [--redis on]
 //
-// Without --port it starts its own daemon (TICKERD_DAEMON_BINARY, mock vendor). With --port
+// Without --port it starts its own daemon (TICKERD_DAEMON_BINARY, mock vendor). With
+// --redis on it starts a redis-server, a worker instance and an edge instance instead, and
+// the clients connect to the edge: latency is then worker → Redis → edge → client. With --port
 // it attaches to a running one and reconfigures it through the API (adds the instrument, sets
 // the market_data cadence to 1/rate seconds, starts worker_market_data); --pid lets it read
 // that daemon's memory and CPU from /proc.
@@ -55,12 +57,13 @@ struct Options {
     std::string symbol = "BENCH";
     int connect_timeout_s = 120;
     int io_threads = 2;
+    bool redis = false;  // worker + Redis + edge instead of one daemon
 };
 
 void usage() {
     std::cout << "usage: fanout_bench [--sse N] [--ws M] [--rate MSG_PER_S] [--duration SECONDS]\n"
                  "                    [--port PORT [--pid PID]] [--host H] [--symbol SYM]\n"
-                 "                    [--connect-timeout SECONDS] [--threads N]\n"
+                 "                    [--connect-timeout SECONDS] [--threads N] [--redis on]\n"
                  "defaults: 1000 SSE + 1000 WebSocket, 100 msg/s, 30 s, own daemon\n";
 }
 
@@ -98,6 +101,8 @@ Options parse_options(int argc, char** argv) {
                 options.connect_timeout_s = std::stoi(value);
             else if (flag == "--threads")
                 options.io_threads = std::stoi(value);
+            else if (flag == "--redis")
+                options.redis = value == "on";
             else {
                 std::cerr << "fanout_bench: unknown flag " << flag << "\n";
                 usage();
@@ -423,17 +428,44 @@ int main(int argc, char** argv) {
     raise_file_limit(2 * connections + 256);  // before spawning: the daemon inherits it
 
     std::unique_ptr<DaemonProcess> daemon;
+    std::unique_ptr<RedisServer> redis;
+    std::unique_ptr<DaemonProcess> worker;  // with --redis: polls; `daemon` is the edge
     int pid = options.pid;
     unsigned short port = static_cast<unsigned short>(options.port);
-    if (options.port == 0) {
+    if (options.redis) {
+        redis = std::make_unique<RedisServer>();
+        auto instance = [&](const std::string& role) {
+            DaemonOptions daemon_options;
+            daemon_options.env = {{"REDIS_ENABLED", "true"},
+                                  {"REDIS_HOST", "127.0.0.1"},
+                                  {"REDIS_PORT", std::to_string(redis->port())},
+                                  {"TICKERD_ROLE", role}};
+            auto process = std::make_unique<DaemonProcess>(daemon_options);
+            process->wait_ready();
+            return process;
+        };
+        worker = instance("worker");
+        daemon = instance("edge");
+    } else if (options.port == 0) {
         daemon = std::make_unique<DaemonProcess>();
         daemon->wait_ready();
+    }
+    if (daemon) {
         port = daemon->port();
         pid = daemon->pid();
     }
     std::string channel = "stream:market_data:" + options.symbol;
     HttpClient http(options.host, port);
-    configure_channel(http, options);
+    if (worker) {
+        // The edge only needs to know the channel; the worker polls it.
+        HttpClient worker_http(options.host, worker->port());
+        configure_channel(worker_http, options);
+        expect_status(http.post_json("/streaming/config/instruments",
+                                     {{"symbol", options.symbol}, {"data_types", {"market_data"}}}),
+                      201, "adding the instrument to the edge");
+    } else {
+        configure_channel(http, options);
+    }
 
     auto idle = read_usage(pid);
     auto totals_owner = std::make_unique<Totals>();  // the histogram is too big for the stack
