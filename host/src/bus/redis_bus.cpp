@@ -20,9 +20,10 @@ namespace tickerd::bus {
 namespace {
 
 constexpr std::string_view kLatestPrefix = "latest:";
-// Commands in flight on the publisher before it waits for replies: enough to fill the
-// pipe, few enough that a lost link costs little to resend.
-constexpr std::size_t kMaxInFlight = 512;
+// Messages per pipelined batch, and batches in flight before the publisher waits for
+// replies: enough to fill the pipe, few enough that a lost link costs little to resend.
+constexpr std::size_t kMaxBatch = 256;
+constexpr std::size_t kMaxBatchesInFlight = 4;
 constexpr int kLatestTimeoutMs = 500;
 
 RedisAddress address_of(const RedisBusOptions& options) {
@@ -138,31 +139,49 @@ class RedisBus final : public Bus {
     };
 
     // ---- publisher strand ----
+    // Sends what is waiting as one batch: a PUBLISH per message, and a SET only for the
+    // newest message of each channel in the batch (the older ones would be overwritten at
+    // once). The batch's last reply acknowledges all of it, as Redis answers in order.
     void pump() {
         // After an outage the buffer is flushed only once this instance's subscriptions are
         // back, so its own clients receive what was kept for them.
         if (!subscriptions_ready_) return;
-        while (publisher_.connected() && next_send_ < outbox_.size() && in_flight_ < kMaxInFlight) {
-            const auto& item = outbox_[next_send_];
-            const auto& m = *item.message;
-            std::string key = std::string(kLatestPrefix) + m.channel;
-            std::string ttl = std::to_string(std::max<long long>(item.ttl.count(), 1));
-            publisher_.command({"PUBLISH", m.channel, m.json}, [](redisReply*) {});
-            bool sent = publisher_.command(
-                {"SET", key, m.json, "EX", ttl},
-                [this, id = item.id](redisReply* reply) { on_acknowledged(id, reply); });
-            if (!sent) break;
-            ++next_send_;
+        while (publisher_.connected() && next_send_ < outbox_.size() &&
+               in_flight_ < kMaxBatchesInFlight) {
+            std::size_t end = std::min(outbox_.size(), next_send_ + kMaxBatch);
+            std::unordered_map<std::string_view, std::size_t> newest;
+            for (std::size_t i = next_send_; i < end; ++i)
+                newest[outbox_[i].message->channel] = i;
+            bool sent = true;
+            for (std::size_t i = next_send_; i < end && sent; ++i) {
+                const auto& m = *outbox_[i].message;
+                sent = publisher_.command({"PUBLISH", m.channel, m.json}, &note_error);
+                if (sent && newest[m.channel] == i) {
+                    std::string key = std::string(kLatestPrefix) + m.channel;
+                    auto ttl = std::to_string(std::max<long long>(outbox_[i].ttl.count(), 1));
+                    sent = publisher_.command({"SET", key, m.json, "EX", ttl}, &note_error);
+                }
+            }
+            if (!sent) return;  // the link is going down; on_lost resends from the start
+            sent = publisher_.command({"PING"}, [this, id = outbox_[end - 1].id](redisReply* r) {
+                on_acknowledged(id, r);
+            });
+            if (!sent) return;
+            next_send_ = end;
             ++in_flight_;
+        }
+    }
+
+    static void note_error(redisReply* reply) {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            BOOST_LOG_TRIVIAL(warning)
+                << "redis: publish failed: " << std::string_view(reply->str, reply->len);
         }
     }
 
     void on_acknowledged(uint64_t id, redisReply* reply) {
         if (reply == nullptr) return;  // the link dropped; on_lost resends what is unacknowledged
         --in_flight_;
-        if (reply->type == REDIS_REPLY_ERROR) {
-            set_error(std::string("SET: ") + reply->str);
-        }
         // Replies come in order: everything up to `id` is done.
         while (!outbox_.empty() && outbox_.front().id <= id) {
             outbox_.pop_front();
