@@ -66,12 +66,15 @@ class RedisBus final : public Bus {
     }
 
     void publish(const MessagePtr& message, std::chrono::seconds ttl) override {
-        publisher_.post([this, message, ttl] {
-            if (outbox_.size() >= options_.buffer_limit) drop_oldest();
-            outbox_.push_back({next_id_++, message, ttl});
-            buffered_ = outbox_.size();
-            pump();
-        });
+        // Publishers hand over through an inbox; one strand hop serves everything queued.
+        bool schedule;
+        {
+            std::lock_guard lock(inbox_mutex_);
+            inbox_.push_back({0, message, ttl});
+            schedule = !drain_scheduled_;
+            drain_scheduled_ = true;
+        }
+        if (schedule) publisher_.post([this] { drain_inbox(); });
     }
 
     MessagePtr latest(const std::string& channel) override {
@@ -139,6 +142,22 @@ class RedisBus final : public Bus {
     };
 
     // ---- publisher strand ----
+    void drain_inbox() {
+        std::vector<Pending> arrived;
+        {
+            std::lock_guard lock(inbox_mutex_);
+            arrived.swap(inbox_);
+            drain_scheduled_ = false;
+        }
+        for (auto& item : arrived) {
+            if (outbox_.size() >= options_.buffer_limit) drop_oldest();
+            item.id = next_id_++;
+            outbox_.push_back(std::move(item));
+        }
+        buffered_ = outbox_.size();
+        pump();
+    }
+
     // Sends what is waiting as one batch: a PUBLISH per message, and a SET only for the
     // newest message of each channel in the batch (the older ones would be overwritten at
     // once). The batch's last reply acknowledges all of it, as Redis answers in order.
@@ -155,11 +174,11 @@ class RedisBus final : public Bus {
             bool sent = true;
             for (std::size_t i = next_send_; i < end && sent; ++i) {
                 const auto& m = *outbox_[i].message;
-                sent = publisher_.command({"PUBLISH", m.channel, m.json}, &note_error);
+                sent = publisher_.command({"PUBLISH", m.channel, m.json});
                 if (sent && newest[m.channel] == i) {
                     std::string key = std::string(kLatestPrefix) + m.channel;
                     auto ttl = std::to_string(std::max<long long>(outbox_[i].ttl.count(), 1));
-                    sent = publisher_.command({"SET", key, m.json, "EX", ttl}, &note_error);
+                    sent = publisher_.command({"SET", key, m.json, "EX", ttl});
                 }
             }
             if (!sent) return;  // the link is going down; on_lost resends from the start
@@ -169,13 +188,6 @@ class RedisBus final : public Bus {
             if (!sent) return;
             next_send_ = end;
             ++in_flight_;
-        }
-    }
-
-    static void note_error(redisReply* reply) {
-        if (reply && reply->type == REDIS_REPLY_ERROR) {
-            BOOST_LOG_TRIVIAL(warning)
-                << "redis: publish failed: " << std::string_view(reply->str, reply->len);
         }
     }
 
@@ -352,6 +364,10 @@ class RedisBus final : public Bus {
     std::size_t next_send_ = 0;
     std::size_t in_flight_ = 0;
     uint64_t next_id_ = 1;
+
+    std::mutex inbox_mutex_;
+    std::vector<Pending> inbox_;  // from any thread, drained on the publisher strand
+    bool drain_scheduled_ = false;
 
     std::mutex refs_mutex_;
     std::unordered_map<std::string, int> refs_;  // local subscribers per channel

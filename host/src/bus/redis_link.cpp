@@ -314,6 +314,21 @@ bool RedisLink::command(const std::vector<std::string_view>& argv, ReplyHandler 
     return impl_->send(argv, std::move(handler));
 }
 
+bool RedisLink::command(std::initializer_list<std::string_view> argv) {
+    if (!impl_->ready || !impl_->context) return false;
+    constexpr std::size_t kMaxArgs = 8;
+    const char* pointers[kMaxArgs];
+    size_t lengths[kMaxArgs];
+    std::size_t n = 0;
+    for (auto arg : argv) {
+        if (n == kMaxArgs) return false;
+        pointers[n] = arg.data();
+        lengths[n++] = arg.size();
+    }
+    return redisAsyncCommandArgv(impl_->context, nullptr, nullptr, static_cast<int>(n), pointers,
+                                 lengths) == REDIS_OK;
+}
+
 bool RedisLink::subscription_command(const std::vector<std::string_view>& argv) {
     if (!impl_->ready || !impl_->context) return false;
     std::vector<const char*> pointers;

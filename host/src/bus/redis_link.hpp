@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,6 +52,9 @@ class RedisLink {
     // Queues one command; hiredis writes everything queued in one go when the socket is
     // writable (pipelining). Returns false when not connected. `handler` gets its reply.
     bool command(const std::vector<std::string_view>& argv, ReplyHandler handler);
+    // The same without a reply handler: the reply is read and dropped (the hot path, where a
+    // later command's reply says the batch is done).
+    bool command(std::initializer_list<std::string_view> argv);
     // SUBSCRIBE / UNSUBSCRIBE: their replies and every message go to the message handler.
     bool subscription_command(const std::vector<std::string_view>& argv);
     void set_message_handler(ReplyHandler handler);
