@@ -69,7 +69,8 @@ std::vector<bus::MessagePtr> messages(int count, int size) {
                                {{"price", 100.0 + i % 7}, {"note", padding}},
                                0,
                                false,
-                               1.0};
+                               1.0,
+                               ""};
         out.push_back(bus::make_message(envelope, static_cast<uint64_t>(i / 100 + 1), now));
     }
     return out;

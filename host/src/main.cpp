@@ -91,6 +91,17 @@ config::RuntimeConfig initial_runtime(const config::DaemonConfig& cfg) {
     return runtime;
 }
 
+bus::RedisAddress redis_address(const config::DaemonConfig& cfg) {
+    return {cfg.redis.host, cfg.redis.port, cfg.redis.socket, cfg.redis.password, cfg.redis.db};
+}
+
+// "host-1234": unique among instances sharing one Redis, and readable in messages.
+std::string instance_name() {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    return std::string(host) + "-" + std::to_string(::getpid());
+}
+
 std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonConfig& cfg) {
     if (!cfg.redis.enabled) return bus::make_embedded_bus();
     bus::RedisBusOptions options;
@@ -123,7 +134,18 @@ int run(const config::DaemonConfig& cfg) {
     auto bus = make_bus(io, cfg);
     bus->start();
     telemetry::Store telemetry;
-    scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry);
+    scheduler::Options scheduling;
+    if (cfg.redis.enabled && polls) {
+        // Several polling instances on one Redis split the work with leases.
+        scheduling.instance = instance_name();
+        scheduling.share =
+            scheduler::make_redis_work_share(io, redis_address(cfg), scheduling.instance,
+                                             std::chrono::milliseconds(cfg.redis.lease_ms), state);
+        scheduling.share->start();
+        BOOST_LOG_TRIVIAL(info) << "sharing the work through Redis leases as "
+                                << scheduling.instance;
+    }
+    scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry, scheduling);
     gateway::Services services{
         cfg, state, workers, plugin_host, *bus, telemetry, std::chrono::steady_clock::now()};
     gateway::Server server(io, resolve_listen(io, cfg.listen), services);
@@ -151,6 +173,7 @@ int run(const config::DaemonConfig& cfg) {
         stopper = std::thread([&] {
             workers.shutdown(kShutdownGrace);
             std::this_thread::sleep_for(kCloseFlushTime);
+            if (scheduling.share) scheduling.share->stop();  // its leases lapse for others
             bus->stop();  // while the I/O threads still run its links
             io.stop();
         });

@@ -185,3 +185,81 @@ BOOST_AUTO_TEST_CASE(edge_and_worker_roles_need_redis) {
     BOOST_TEST(!result.status.success());
     BOOST_TEST(result.output.find("set REDIS_ENABLED=true") != std::string::npos, result.output);
 }
+
+BOOST_AUTO_TEST_CASE(three_workers_share_sixty_instruments_and_survive_a_kill) {
+    RedisServer redis;
+    TempDir files("tickerd-redis-leases");
+    json::array instruments;
+    for (int i = 0; i < 60; ++i)
+        instruments.push_back(
+            {{"symbol", "S" + std::to_string(i)}, {"data_types", {"market_data"}}});
+    json::value config = {{"redis", {{"lease_ms", 1000}}},
+                          {"instruments", instruments},
+                          {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}};
+    auto config_file = write_config(files, config, "workers.json");
+    std::vector<std::unique_ptr<DaemonProcess>> workers;
+    for (int i = 0; i < 3; ++i) {
+        DaemonOptions options;
+        options.config_file = config_file;
+        options.env = {{"REDIS_ENABLED", "true"},
+                       {"REDIS_HOST", "127.0.0.1"},
+                       {"REDIS_PORT", std::to_string(redis.port())},
+                       {"TICKERD_ROLE", "worker"},
+                       {"AUTO_START_WORKERS", "true"}};
+        workers.push_back(std::make_unique<DaemonProcess>(options));
+    }
+    for (auto& worker : workers)
+        worker->wait_ready();
+
+    // Per symbol over a window: how many messages, from which instances, the highest seq.
+    struct Seen {
+        int messages = 0;
+        std::set<std::string> instances;
+        int64_t max_seq = 0;
+    };
+    auto watch = [&](std::chrono::milliseconds window) {
+        RedisClient watcher(redis.port());
+        watcher.psubscribe("stream:market_data:*");
+        std::map<std::string, Seen> seen;
+        auto until = std::chrono::steady_clock::now() + window;
+        while (std::chrono::steady_clock::now() < until) {
+            auto payload = watcher.next_message(200ms);
+            if (!payload) continue;
+            auto message = json::parse(*payload);
+            auto& entry = seen[std::string(message.at("symbol").as_string())];
+            ++entry.messages;
+            entry.instances.insert(std::string(message.at("metadata").at("instance").as_string()));
+            entry.max_seq = std::max(entry.max_seq, seq_of(message));
+        }
+        return seen;
+    };
+
+    std::this_thread::sleep_for(3s);  // leases settle
+    auto before = watch(5s);
+    BOOST_TEST(before.size() == 60u);  // every instrument is polled
+    std::map<std::string, std::string> owner;
+    std::set<std::string> instances;
+    for (const auto& [symbol, entry] : before) {
+        // Once a second for five seconds: one instance polls it, not two or three.
+        BOOST_TEST(entry.messages <= 7, symbol << ": " << entry.messages << " messages");
+        BOOST_TEST(entry.messages >= 3, symbol << ": " << entry.messages << " messages");
+        BOOST_TEST(entry.instances.size() == 1u, symbol << " polled by several instances");
+        owner[symbol] = *entry.instances.begin();
+        instances.insert(entry.instances.begin(), entry.instances.end());
+    }
+    BOOST_TEST(instances.size() == 3u);  // the work is shared
+
+    // kill -9 one worker: within two lease periods its share goes on elsewhere.
+    auto victim = std::to_string(workers[0]->pid());
+    workers[0]->kill_hard();
+    std::this_thread::sleep_for(2s);
+    auto after = watch(4s);
+    BOOST_TEST(after.size() == 60u);
+    for (const auto& [symbol, entry] : after) {
+        BOOST_TEST(entry.messages >= 3, symbol << ": " << entry.messages << " messages");
+        for (const auto& instance : entry.instances)
+            BOOST_TEST(!instance.ends_with("-" + victim), symbol << " still from the dead one");
+        // Taken over, the channel's numbering goes on: clients do not drop it as seen.
+        BOOST_TEST(entry.max_seq > before[symbol].max_seq, symbol);
+    }
+}

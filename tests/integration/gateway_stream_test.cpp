@@ -147,7 +147,8 @@ struct StreamFixture {
 
     // Publishes a market_data message for `symbol`, padded to roughly `padding` bytes.
     bus::MessagePtr publish(const std::string& symbol, double price, std::size_t padding = 0) {
-        bus::Envelope envelope{DataType::market_data, symbol, "mock", {{"price", price}}};
+        bus::Envelope envelope{
+            DataType::market_data, symbol, "mock", {{"price", price}}, 0, false, 0, ""};
         if (padding > 0) envelope.data["padding"] = std::string(padding, 'x');
         auto channel = channel_name(DataType::market_data, symbol);
         auto message =

@@ -160,6 +160,10 @@ void RedisClient::subscribe(const std::string& channel) {
     freeReplyObject(command(context_, {"SUBSCRIBE", channel}));
 }
 
+void RedisClient::psubscribe(const std::string& pattern) {
+    freeReplyObject(command(context_, {"PSUBSCRIBE", pattern}));
+}
+
 std::optional<std::string> RedisClient::next_message(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     timeval step{0, 100'000};
@@ -175,9 +179,11 @@ std::optional<std::string> RedisClient::next_message(std::chrono::milliseconds t
         }
         auto* reply = static_cast<redisReply*>(raw);
         std::optional<std::string> payload;
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-            std::string_view(reply->element[0]->str, reply->element[0]->len) == "message") {
-            payload = std::string(reply->element[2]->str, reply->element[2]->len);
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 3) {
+            std::string_view kind(reply->element[0]->str, reply->element[0]->len);
+            const auto* last = reply->element[reply->elements - 1];
+            if (kind == "message" || kind == "pmessage")
+                payload = std::string(last->str, last->len);
         }
         freeReplyObject(reply);
         if (payload) return payload;

@@ -48,8 +48,9 @@ class RedisClient {
     std::vector<std::string> keys(const std::string& pattern);
     long long publish(const std::string& channel, const std::string& payload);
 
-    // After subscribe(), only next_message() may be called.
+    // After subscribe() or psubscribe(), only next_message() may be called.
     void subscribe(const std::string& channel);
+    void psubscribe(const std::string& pattern);
     // The next published payload, or nothing within `timeout`.
     std::optional<std::string> next_message(std::chrono::milliseconds timeout);
 

@@ -22,14 +22,15 @@ struct Collector : bus::Subscriber {
 
 bus::MessagePtr quote(const std::string& symbol, uint64_t seq, double price) {
     bus::Envelope envelope{
-        DataType::market_data, symbol, "mock", {{"price", price}}, 0, false, 1.5};
+        DataType::market_data, symbol, "mock", {{"price", price}}, 0, false, 1.5, ""};
     return bus::make_message(envelope, seq, std::chrono::system_clock::now());
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(message_is_serialised_once_with_both_frames) {
-    bus::Envelope envelope{DataType::news, "AAPL", "mock", {{"items", json::array{}}}, 2, true, 41};
+    bus::Envelope envelope{DataType::news, "AAPL", "mock", {{"items", json::array{}}}, 2,
+                           true,           41,     ""};
     auto m = bus::make_message(envelope, 7, std::chrono::system_clock::time_point(1000ms));
     auto parsed = json::parse(m->json).as_object();
     BOOST_TEST(parsed.at("channel").as_string() == "stream:news:AAPL");

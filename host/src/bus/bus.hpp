@@ -41,6 +41,7 @@ struct Envelope {
     int retry_count = 0;
     bool fallback_used = false;
     double latency_ms = 0;
+    std::string instance;  // which tickerd polled it, when several share the work
 };
 
 // Builds the message (and both wire frames) once.
@@ -54,6 +55,9 @@ MessagePtr message_from_json(std::string json);
 class ChannelSequencer {
   public:
     uint64_t next(const std::string& channel);
+    // The next number will be above `seq` (a channel taken over from another instance
+    // continues its numbering, so clients do not drop its messages as already seen).
+    void continue_after(const std::string& channel, uint64_t seq);
 
   private:
     std::mutex mutex_;

@@ -58,6 +58,7 @@ MessagePtr make_message(const Envelope& envelope, uint64_t seq,
           {"fallback_used", envelope.fallback_used},
           {"latency_ms", std::round(envelope.latency_ms * 10) / 10}}},
     };
+    if (!envelope.instance.empty()) body["metadata"].as_object()["instance"] = envelope.instance;
     msg->json = write_json(body);
     frame(*msg);
     return msg;
@@ -96,6 +97,12 @@ MessagePtr message_from_json(std::string text) {
 uint64_t ChannelSequencer::next(const std::string& channel) {
     std::lock_guard lock(mutex_);
     return ++last_[channel];
+}
+
+void ChannelSequencer::continue_after(const std::string& channel, uint64_t seq) {
+    std::lock_guard lock(mutex_);
+    auto& last = last_[channel];
+    last = std::max(last, seq);
 }
 
 }  // namespace tickerd::bus

@@ -32,6 +32,7 @@ struct RedisSettings {
     int db = 0;
     std::string socket;                // unix socket path, instead of host:port
     std::size_t buffer_limit = 10000;  // messages kept while Redis is away
+    int lease_ms = 5000;               // work-sharing lease among polling instances
 };
 
 struct DaemonConfig {

@@ -110,7 +110,8 @@ class FileReader {
 
 void read_redis(DaemonConfig& config, const FileReader& in, const json::value& v) {
     const auto& redis = in.object(
-        v, "redis", {"enabled", "host", "port", "password", "db", "socket", "buffer_limit"});
+        v, "redis",
+        {"enabled", "host", "port", "password", "db", "socket", "buffer_limit", "lease_ms"});
     if (auto* x = redis.if_contains("enabled"))
         config.redis.enabled = in.boolean(*x, "redis.enabled");
     if (auto* x = redis.if_contains("host"))
@@ -122,6 +123,8 @@ void read_redis(DaemonConfig& config, const FileReader& in, const json::value& v
     if (auto* x = redis.if_contains("db")) config.redis.db = in.integer(*x, "redis.db", 0);
     if (auto* x = redis.if_contains("socket"))
         config.redis.socket = in.non_empty_string(*x, "redis.socket");
+    if (auto* x = redis.if_contains("lease_ms"))
+        config.redis.lease_ms = in.integer(*x, "redis.lease_ms", 300, 600'000);
     if (auto* x = redis.if_contains("buffer_limit")) {
         config.redis.buffer_limit =
             static_cast<std::size_t>(in.integer(*x, "redis.buffer_limit", 1, 10'000'000));

@@ -216,10 +216,14 @@ void Worker::on_attempt_failed(const std::shared_ptr<Poll>& poll) {
 
 void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
     const std::string& vendor = call.instance->name();
-    bus::Envelope envelope{type_,           poll.symbol,  vendor,
-                           std::move(data), poll.attempt, vendor != poll.primary,
-                           call.latency_ms};
-    auto seq = services_->sequencer.next(channel_name(type_, poll.symbol));
+    bus::Envelope envelope{type_,           poll.symbol,
+                           vendor,          std::move(data),
+                           poll.attempt,    vendor != poll.primary,
+                           call.latency_ms, services_->options.instance};
+    auto channel = channel_name(type_, poll.symbol);
+    if (const auto& share = services_->options.share)
+        services_->sequencer.continue_after(channel, share->seq_floor(channel));
+    auto seq = services_->sequencer.next(channel);
     auto message = bus::make_message(envelope, seq, services_->options.wall_clock());
     // Slow data types must not read as empty between polls: keep the latest for at least
     // three intervals.

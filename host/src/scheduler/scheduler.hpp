@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bus/bus.hpp"
+#include "bus/redis_link.hpp"
 #include "config/config.hpp"
 #include "core/model.hpp"
 #include "plugins/plugins.hpp"
@@ -67,6 +68,28 @@ class Bench {
     std::map<std::string, std::chrono::steady_clock::time_point> until_;
 };
 
+// Which (data type, symbol) this instance polls when several share the work. Without one,
+// an instance polls everything configured.
+class WorkShare {
+  public:
+    virtual ~WorkShare() = default;
+    virtual bool owns(DataType type, const std::string& symbol) = 0;
+    // The channel's last seq published by whoever held it before (0 when unknown).
+    virtual uint64_t seq_floor(const std::string& channel) = 0;
+    virtual std::size_t held() = 0;  // leases held now
+    virtual void start() {}
+    virtual void stop() {}  // call while the io_context still runs
+};
+
+// Leases in Redis: each (data type, symbol) is polled by the one instance holding
+// `tickerd:lease:{data_type}:{symbol}` (SET NX PX `lease`, renewed every lease/3). Live
+// instances heartbeat in `tickerd:instances`; each takes its fair share, so a dead
+// instance's share is taken over within two lease periods. `state` lists what to poll.
+std::shared_ptr<WorkShare> make_redis_work_share(boost::asio::io_context& io,
+                                                 bus::RedisAddress address, std::string instance,
+                                                 std::chrono::milliseconds lease,
+                                                 config::StateStore& state);
+
 struct Options {
     std::size_t vendor_threads = 8;  // the pool plugin calls run on
     // Injectable for tests: the wall clock stamped on messages and telemetry.
@@ -76,6 +99,8 @@ struct Options {
     // Injectable for tests: scales every delay (cadence stagger and retry backoff).
     double time_scale = 1.0;
     uint64_t seed = std::random_device{}();
+    std::shared_ptr<WorkShare> share;  // null: poll everything
+    std::string instance;              // this tickerd's name in messages and status
 };
 
 // Scales a delay by Options::time_scale (never below 1 ms, so a cycle cannot spin).

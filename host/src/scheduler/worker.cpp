@@ -220,6 +220,8 @@ void Worker::dispatch_next_poll(const std::shared_ptr<Cycle>& cycle) {
             dispatch_next_poll(cycle);
             if (!std::binary_search(plan_->symbols.begin(), plan_->symbols.end(), symbol)) {
                 note_cycle_progress(*cycle);  // removed from the configuration meanwhile
+            } else if (services_->options.share && !services_->options.share->owns(type_, symbol)) {
+                note_cycle_progress(*cycle);  // another instance holds it
             } else if (polls_.contains(symbol)) {
                 skip_poll(*cycle, symbol);
             } else {

@@ -1,0 +1,251 @@
+// Work sharing through Redis leases. Every lease/3 an instance: heartbeats in the
+// `tickerd:instances` sorted set (score = when it counts as gone) and counts the live ones;
+// renews the leases it holds (only if still its own); gives back what is over its fair share
+// (ceil(work / instances)), so a newcomer gets some; and, while under its share, tries
+// SET NX PX on the leases nobody holds — taking no more than its share. A lease is used only
+// once the channel's last seq has been read from latest:, so numbering continues. While
+// Redis is away an instance keeps polling what it held.
+#include "scheduler/scheduler.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tickerd::scheduler {
+
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kInstancesKey = "tickerd:instances";
+constexpr std::string_view kLeasePrefix = "tickerd:lease:";
+
+// Extend or release a lease only while it is still ours.
+constexpr std::string_view kRenewScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+constexpr std::string_view kReleaseScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
+    "else return 0 end";
+
+int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// The seq in a StreamMessage's metadata, or 0.
+uint64_t seq_in(const redisReply* reply) {
+    if (!reply || reply->type != REDIS_REPLY_STRING) return 0;
+    boost::system::error_code ec;
+    auto value = boost::json::parse(std::string_view(reply->str, reply->len), ec);
+    if (ec || !value.is_object()) return 0;
+    const auto* metadata = value.get_object().if_contains("metadata");
+    if (!metadata || !metadata->is_object()) return 0;
+    const auto* seq = metadata->get_object().if_contains("seq");
+    return seq && seq->is_number() ? seq->to_number<uint64_t>() : 0;
+}
+
+class RedisWorkShare final : public WorkShare, public std::enable_shared_from_this<RedisWorkShare> {
+  public:
+    RedisWorkShare(asio::io_context& io, bus::RedisAddress address, std::string instance,
+                   std::chrono::milliseconds lease, config::StateStore& state)
+        : instance_(std::move(instance)),
+          lease_(lease),
+          state_(state),
+          link_(io, std::move(address), "leases", {}),
+          timer_(io) {}
+
+    void start() override {
+        link_.start();
+        schedule(std::chrono::milliseconds(100));  // a first round as soon as connected
+    }
+
+    void stop() override {
+        stopped_ = true;
+        timer_.cancel();
+        {
+            std::lock_guard lock(mutex_);
+            held_.clear();
+        }
+        link_.stop();
+    }
+
+    bool owns(DataType type, const std::string& symbol) override {
+        auto key = lease_key(type, symbol);
+        std::lock_guard lock(mutex_);
+        auto it = held_.find(key);
+        // Redis away: keep polling what was ours (nobody can take it over meanwhile, and the
+        // bus buffers what is published), rather than let the stream stop.
+        if (!link_.connected()) return it != held_.end();
+        // A margin before expiry: a poll must not start on a lease about to lapse.
+        return it != held_.end() && it->second - lease_ / 5 > Clock::now();
+    }
+
+    uint64_t seq_floor(const std::string& channel) override {
+        std::lock_guard lock(mutex_);
+        auto it = floors_.find(channel);
+        return it == floors_.end() ? 0 : it->second;
+    }
+
+    std::size_t held() override {
+        std::lock_guard lock(mutex_);
+        return held_.size();
+    }
+
+  private:
+    static std::string lease_key(DataType type, const std::string& symbol) {
+        return std::string(kLeasePrefix) + std::string(to_string(type)) + ":" + symbol;
+    }
+
+    void schedule(std::chrono::milliseconds delay) {
+        if (stopped_) return;
+        timer_.expires_after(delay);
+        timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (ec || self->stopped_) return;
+            self->link_.post([self] { self->tick(); });
+            self->schedule(self->lease_ / 3);
+        });
+    }
+
+    // Link strand from here on.
+    void tick() {
+        if (!link_.connected()) return;  // held leases lapse by themselves in owns()
+        auto now = unix_ms();
+        auto lease_ms = std::to_string(lease_.count());
+        link_.command({"ZADD", kInstancesKey, std::to_string(now + lease_.count()), instance_});
+        link_.command({"ZREMRANGEBYSCORE", kInstancesKey, "-inf", std::to_string(now)});
+        link_.command({"ZCARD", kInstancesKey},
+                      [self = shared_from_this(), started = Clock::now()](redisReply* reply) {
+                          if (!reply || reply->type != REDIS_REPLY_INTEGER) return;
+                          self->share_out(std::max<long long>(reply->integer, 1), started);
+                      });
+    }
+
+    std::vector<std::string> wanted() const {
+        std::vector<std::string> keys;
+        auto snapshot = state_.snapshot();
+        for (const auto& instrument : snapshot->instruments) {
+            if (!instrument.enabled) continue;
+            for (auto type : instrument.data_types) {
+                auto cadence = snapshot->cadences.find(type);
+                if (cadence != snapshot->cadences.end() && !cadence->second.enabled) continue;
+                keys.push_back(lease_key(type, instrument.symbol));
+            }
+        }
+        return keys;
+    }
+
+    void share_out(long long instances, Clock::time_point started) {
+        auto keys = wanted();
+        std::unordered_set<std::string> wanted_set(keys.begin(), keys.end());
+        std::size_t share = (keys.size() + static_cast<std::size_t>(instances) - 1) /
+                            static_cast<std::size_t>(instances);
+        std::vector<std::string> mine;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& [key, _] : held_)
+                mine.push_back(key);
+        }
+        // Give back what is no longer configured or over the share (newest work first).
+        std::sort(mine.begin(), mine.end());
+        std::size_t keep = 0;
+        for (const auto& key : mine) {
+            if (wanted_set.contains(key) && keep < share) {
+                ++keep;
+                renew(key, started);
+            } else {
+                release(key);
+            }
+        }
+        if (keep >= share) return;
+        // Try the free ones, in an order of our own so instances do not all race for the same.
+        std::shuffle(keys.begin(), keys.end(), rng_);
+        claims_open_ = share - keep;
+        for (const auto& key : keys) {
+            if (std::find(mine.begin(), mine.end(), key) != mine.end()) continue;
+            claim(key, started);
+        }
+    }
+
+    void renew(const std::string& key, Clock::time_point started) {
+        link_.command({"EVAL", kRenewScript, "1", key, instance_, std::to_string(lease_.count())},
+                      [self = shared_from_this(), key, started](redisReply* reply) {
+                          bool ours =
+                              reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+                          std::lock_guard lock(self->mutex_);
+                          if (ours) {
+                              self->held_[key] = started + self->lease_;
+                          } else {
+                              self->held_.erase(key);
+                          }
+                      });
+    }
+
+    void release(const std::string& key) {
+        {
+            std::lock_guard lock(mutex_);
+            held_.erase(key);  // stop polling it before anyone else can take it
+        }
+        link_.command({"EVAL", kReleaseScript, "1", key, instance_}, [](redisReply*) {});
+    }
+
+    void claim(const std::string& key, Clock::time_point started) {
+        link_.command({"SET", key, instance_, "NX", "PX", std::to_string(lease_.count())},
+                      [self = shared_from_this(), key, started](redisReply* reply) {
+                          if (!reply || reply->type != REDIS_REPLY_STATUS)
+                              return;  // someone else's
+                          if (self->claims_open_ == 0) {
+                              self->release(key);  // more came through than the share allows
+                              return;
+                          }
+                          --self->claims_open_;
+                          self->continue_numbering(key, started);
+                      });
+    }
+
+    // "tickerd:lease:market_data:AAPL" → read latest:stream:market_data:AAPL's seq, then use it.
+    void continue_numbering(const std::string& key, Clock::time_point started) {
+        std::string channel = "stream:" + key.substr(kLeasePrefix.size());
+        link_.command({"GET", "latest:" + channel},
+                      [self = shared_from_this(), key, channel, started](redisReply* reply) {
+                          std::lock_guard lock(self->mutex_);
+                          self->floors_[channel] = seq_in(reply);
+                          self->held_[key] = started + self->lease_;
+                      });
+    }
+
+    const std::string instance_;
+    const std::chrono::milliseconds lease_;
+    config::StateStore& state_;
+    bus::RedisLink link_;
+    asio::steady_timer timer_;
+    std::atomic<bool> stopped_{false};
+    std::mt19937 rng_{std::random_device{}()};
+    std::size_t claims_open_ = 0;  // link strand: leases still to take this round
+
+    std::mutex mutex_;
+    std::unordered_map<std::string, Clock::time_point> held_;  // lease key → usable until
+    std::unordered_map<std::string, uint64_t> floors_;         // channel → seq to continue after
+};
+
+}  // namespace
+
+std::shared_ptr<WorkShare> make_redis_work_share(asio::io_context& io, bus::RedisAddress address,
+                                                 std::string instance,
+                                                 std::chrono::milliseconds lease,
+                                                 config::StateStore& state) {
+    return std::make_shared<RedisWorkShare>(io, std::move(address), std::move(instance), lease,
+                                            state);
+}
+
+}  // namespace tickerd::scheduler
