@@ -10,12 +10,11 @@
 // payload size and the given pipeline depth and client count; the bus uses one publisher
 // connection, as the daemon does.
 #include "bus/bus.hpp"
+#include "support/daemon.hpp"
 #include "support/redis_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <iostream>
@@ -29,13 +28,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double cpu_seconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](timeval t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 std::string run(const std::string& command) {
     std::string output;
@@ -119,7 +111,7 @@ int main(int argc, char** argv) {
     while (!redis_bus->health().connected && Clock::now() < ready_by)
         std::this_thread::sleep_for(10ms);
 
-    double cpu_before = cpu_seconds();
+    double cpu_before = tickerd::testing::own_cpu_seconds();
     auto start = Clock::now();
     for (const auto& message : batch)
         redis_bus->publish(message, std::chrono::seconds(300));
@@ -127,7 +119,7 @@ int main(int argc, char** argv) {
            Clock::now() - start < 120s)
         std::this_thread::sleep_for(1ms);
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    double cpu = cpu_seconds() - cpu_before;
+    double cpu = tickerd::testing::own_cpu_seconds() - cpu_before;
     auto published = redis_bus->health().published;
     redis_bus->stop();
     work.reset();

@@ -9,11 +9,10 @@
 // → fundamentals, anything else → chart. Without --file it reads the repo's own fixtures.
 #include "chart.hpp"
 #include "quote_summary.hpp"
+#include "support/daemon.hpp"
 #include "support/fixture_server.hpp"
 #include "support/reference_bars.hpp"
 #include "webclient/webclient.hpp"
-
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -26,13 +25,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double cpu_seconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](timeval t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 std::string read(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -84,13 +76,14 @@ void bench_http(int requests) {
     tickerd::webclient::Request request;
     request.url = server.url("/chart");
     client.perform(request);  // connect once
-    double cpu_before = cpu_seconds();
+    double cpu_before = tickerd::testing::own_cpu_seconds();
     auto start = Clock::now();
     for (int i = 0; i < requests; ++i) {
         if (client.perform(request).status != 200) throw std::runtime_error("request failed");
     }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    double cpu = cpu_seconds() - cpu_before;  // client and fixture server together
+    double cpu =
+        tickerd::testing::own_cpu_seconds() - cpu_before;  // client and fixture server together
     std::printf(
         "  %d requests over %d connection(s): %.1f us wall, %.1f us CPU per request "
         "(CPU includes the fixture server)\n",

@@ -1,6 +1,7 @@
 // tickerd: wires the parts together and runs them. No logic of its own beyond start-up order
 // and the shutdown sequence.
 #include "bus/bus.hpp"
+#include "cluster/cluster.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
 #include "gateway/gateway.hpp"
@@ -135,6 +136,12 @@ int run(const config::DaemonConfig& cfg) {
     bus->start();
     telemetry::Store telemetry;
     scheduler::Options scheduling;
+    std::unique_ptr<cluster::ConfigSync> config_sync;
+    if (cfg.redis.enabled) {
+        // Instruments and cadences are shared by every instance on this Redis.
+        config_sync = cluster::make_config_sync(io, redis_address(cfg), instance_name(), state);
+        config_sync->start();
+    }
     if (cfg.redis.enabled && polls) {
         // Several polling instances on one Redis split the work with leases.
         scheduling.instance = instance_name();
@@ -174,6 +181,7 @@ int run(const config::DaemonConfig& cfg) {
             workers.shutdown(kShutdownGrace);
             std::this_thread::sleep_for(kCloseFlushTime);
             if (scheduling.share) scheduling.share->stop();  // its leases lapse for others
+            if (config_sync) config_sync->stop();
             bus->stop();  // while the I/O threads still run its links
             io.stop();
         });

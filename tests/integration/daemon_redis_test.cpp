@@ -248,6 +248,15 @@ BOOST_AUTO_TEST_CASE(three_workers_share_sixty_instruments_and_survive_a_kill) {
         instances.insert(entry.instances.begin(), entry.instances.end());
     }
     BOOST_TEST(instances.size() == 3u);  // the work is shared
+    // Worker status and telemetry say which instance did what.
+    HttpClient survivor("127.0.0.1", workers[1]->port());
+    auto status = survivor.get("/streaming/config/workers/worker_market_data").json();
+    auto name = std::string(status.at("instance").as_string());
+    BOOST_TEST(name.ends_with("-" + std::to_string(workers[1]->pid())));
+    BOOST_TEST(status.at("leases_held").to_number<int>() > 0);
+    auto records = survivor.get("/streaming/config/telemetry/market_data?limit=5").json();
+    BOOST_TEST_REQUIRE(!records.as_array().empty());
+    BOOST_TEST(records.at(0).at("instance").as_string() == name);
 
     // kill -9 one worker: within two lease periods its share goes on elsewhere.
     auto victim = std::to_string(workers[0]->pid());
@@ -262,4 +271,63 @@ BOOST_AUTO_TEST_CASE(three_workers_share_sixty_instruments_and_survive_a_kill) {
         // Taken over, the channel's numbering goes on: clients do not drop it as seen.
         BOOST_TEST(entry.max_seq > before[symbol].max_seq, symbol);
     }
+}
+
+BOOST_AUTO_TEST_CASE(instances_share_one_config_through_redis) {
+    RedisServer redis;
+    TempDir files("tickerd-redis-config");
+    auto first = start_daemon(files, redis, "all");  // brings AAPL
+    // The second comes with a config of its own; the shared one wins.
+    json::value other = {{"instruments", {{{"symbol", "MSFT"}, {"data_types", {"news"}}}}}};
+    DaemonOptions options;
+    options.config_file = write_config(files, other, "other.json");
+    options.env = {{"REDIS_ENABLED", "true"},
+                   {"REDIS_HOST", "127.0.0.1"},
+                   {"REDIS_PORT", std::to_string(redis.port())},
+                   {"TICKERD_ROLE", "edge"}};
+    DaemonProcess second(options);
+    second.wait_ready();
+    HttpClient a("127.0.0.1", first->port());
+    HttpClient b("127.0.0.1", second.port());
+    auto symbols = [](HttpClient& http) {
+        std::set<std::string> out;
+        auto reply = http.get("/streaming/config/instruments");
+        if (reply.status != 200) return out;  // polled again by wait_until
+        auto list = reply.json();             // iterated below: it must outlive the loop
+        for (const auto& instrument : list.as_array())
+            out.insert(std::string(instrument.at("symbol").as_string()));
+        return out;
+    };
+    BOOST_TEST(wait_until([&] { return symbols(b) == std::set<std::string>{"AAPL"}; }, 5s));
+
+    // A change through the edge's API reaches the worker's scheduler.
+    auto added = b.post("/streaming/config/instruments",
+                        R"({"symbol": "TSLA", "data_types": ["market_data"]})");
+    BOOST_TEST_REQUIRE(added.status == 201, added.body);
+    BOOST_TEST(wait_until([&] { return symbols(a).contains("TSLA"); }, 5s));
+    std::optional<json::value> polled;
+    wait_until(
+        [&] {
+            auto reply = a.get("/streaming/latest/stream:market_data:TSLA");
+            if (reply.status != 200 || !reply.json().at("message").is_object()) return false;
+            polled = reply.json();
+            return true;
+        },
+        10s);
+    BOOST_TEST_REQUIRE(polled.has_value(), first->log_tail());
+
+    // And the other way round, for a cadence.
+    auto put = a.put_json("/streaming/config/cadences/news", {{"interval_seconds", 123}});
+    BOOST_TEST_REQUIRE(put.status == 200, put.body);
+    BOOST_TEST(wait_until(
+        [&] {
+            auto cadence = b.get("/streaming/config/cadences/news");
+            return cadence.status == 200 &&
+                   cadence.json().at("interval_seconds").to_number<double>() == 123;
+        },
+        5s));
+    RedisClient reader(redis.port());
+    auto shared = reader.get("tickerd:config");
+    BOOST_TEST_REQUIRE(shared.has_value());
+    BOOST_TEST(shared->find("TSLA") != std::string::npos);
 }

@@ -92,6 +92,9 @@ CommandResult run_daemon_command(const std::vector<std::string>& args, const Env
 // environment cleaned of the daemon's variables and `env` added; the child dies with the test.
 pid_t spawn_process(std::vector<std::string> argv, const EnvVars& env,
                     const std::filesystem::path& output);
+// CPU seconds (user + system) this process has used so far.
+double own_cpu_seconds();
+
 // Waits up to `timeout` for the child's exit; nullopt while it still runs.
 std::optional<ExitStatus> reap_process(pid_t pid, std::chrono::milliseconds timeout);
 

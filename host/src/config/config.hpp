@@ -95,6 +95,12 @@ struct RuntimeConfig {
 // Owns instruments, cadences and global settings at run time. Every change is written to
 // <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so
 // an API answer of 2xx means the change survives kill -9. Thread-safe.
+// The state file's JSON document, also what instances share through Redis.
+std::string state_document(const RuntimeConfig& config);
+// Reads such a document over `base`; throws ConfigError naming `source` when it is invalid.
+RuntimeConfig parse_state_document(const std::string& text, const std::string& source,
+                                   const RuntimeConfig& base);
+
 class StateStore {
   public:
     // Loads <state_dir>/state.json when present (it wins over `initial`); otherwise starts
@@ -112,6 +118,10 @@ class StateStore {
     bool remove_instrument(std::string_view symbol);
     Cadence put_cadence(Cadence cadence);
     GlobalSettings put_global(GlobalSettings settings);
+
+    // Takes instruments, cadences and global settings from `config` (another instance's,
+    // shared through Redis); persists and notifies like any change. False when equal.
+    bool replace(const RuntimeConfig& config);
 
     // Called (outside the store's lock) after every change.
     void on_change(std::function<void()> listener);

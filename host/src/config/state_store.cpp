@@ -46,10 +46,13 @@ std::string serialize(const RuntimeConfig& config) {
 // configured through the API is worse than refusing to start.
 class StateReader {
   public:
-    explicit StateReader(const fs::path& file) : file_(file.string()) {}
+    explicit StateReader(std::string source) : file_(std::move(source)) {}
 
     RuntimeConfig read(const RuntimeConfig& initial) const {
-        auto text = detail::read_text_file(file_, "state file");
+        return read_text(detail::read_text_file(file_, "state file"), initial);
+    }
+
+    RuntimeConfig read_text(const std::string& text, const RuntimeConfig& initial) const {
         auto root = detail::parse_json_text(text, "state file '" + file_ + "'");
         if (!root.is_object()) fail("expected a JSON object");
         const auto& top = root.get_object();
@@ -137,7 +140,7 @@ StateStore::StateStore(fs::path state_dir, RuntimeConfig initial)
     auto start = std::make_shared<RuntimeConfig>(std::move(initial));
     std::error_code ec;
     if (fs::exists(state_file_, ec)) {
-        auto stored = StateReader(state_file_).read(*start);
+        auto stored = StateReader(state_file_.string()).read(*start);
         stored.version = start->version + 1;
         *start = std::move(stored);
     }
@@ -191,6 +194,28 @@ GlobalSettings StateStore::put_global(GlobalSettings settings) {
         return true;
     });
     return settings;
+}
+
+bool StateStore::replace(const RuntimeConfig& config) {
+    return update([&](RuntimeConfig& next) {
+        auto incoming = config;
+        sort_instruments(incoming.instruments);
+        fill_missing_cadences(incoming.cadences);
+        if (serialize(incoming) == serialize(next)) return false;  // nothing new
+        next.instruments = std::move(incoming.instruments);
+        next.cadences = std::move(incoming.cadences);
+        next.global = incoming.global;
+        return true;
+    });
+}
+
+std::string state_document(const RuntimeConfig& config) {
+    return serialize(config);
+}
+
+RuntimeConfig parse_state_document(const std::string& text, const std::string& source,
+                                   const RuntimeConfig& base) {
+    return StateReader(source).read_text(text, base);
 }
 
 void StateStore::on_change(std::function<void()> listener) {

@@ -34,7 +34,7 @@ std::optional<DataType> parse_worker_id(std::string_view id) {
 }
 
 boost::json::object to_json(const WorkerStatus& status) {
-    return {
+    boost::json::object out{
         {"worker_id", status.worker_id},
         {"data_type", to_string(status.data_type)},
         {"status", status.status},
@@ -46,6 +46,9 @@ boost::json::object to_json(const WorkerStatus& status) {
         {"last_error", optional_text(status.last_error)},
         {"polls_in_flight", status.polls_in_flight},
     };
+    if (status.instance) out["instance"] = *status.instance;
+    if (status.leases_held) out["leases_held"] = *status.leases_held;
+    return out;
 }
 
 std::chrono::milliseconds retry_delay_without_jitter(int retry, double multiplier) {

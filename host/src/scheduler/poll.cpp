@@ -254,6 +254,7 @@ void Worker::record_call(const Poll& poll, const Call& call, const plugins::Fetc
     record.retry_count = poll.attempt;
     record.fallback_used = record.vendor != poll.primary;
     record.worker_id = id_;
+    record.instance = services_->options.instance;
     services_->telemetry.record(std::move(record));
 }
 

@@ -40,6 +40,8 @@ struct WorkerStatus {
     std::optional<std::string> current_vendor;  // vendor of the last success
     std::optional<std::string> last_error;
     int polls_in_flight = 0;
+    std::optional<std::string> instance;  // this tickerd, when several share the work
+    std::optional<std::size_t> leases_held;
 };
 boost::json::object to_json(const WorkerStatus& status);
 

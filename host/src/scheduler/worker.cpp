@@ -101,6 +101,10 @@ WorkerStatus Worker::status() const {
     std::lock_guard lock(mutex_);
     WorkerStatus copy = status_;
     copy.polls_in_flight = static_cast<int>(polls_.size());
+    if (const auto& share = services_->options.share) {
+        copy.instance = services_->options.instance;
+        copy.leases_held = share->held();
+    }
     return copy;
 }
 

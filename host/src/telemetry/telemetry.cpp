@@ -17,17 +17,19 @@ json::value optional_string(const std::optional<std::string>& value) {
 }  // namespace
 
 json::object to_json(const Record& record) {
-    return {{"vendor", record.vendor},
-            {"data_type", to_string(record.data_type)},
-            {"symbol", record.symbol},
-            {"timestamp", iso8601_utc(record.timestamp)},
-            {"success", record.success},
-            {"latency_ms", std::round(record.latency_ms * 10) / 10},
-            {"error", optional_string(record.error)},
-            {"error_class", optional_string(record.error_class)},
-            {"retry_count", record.retry_count},
-            {"fallback_used", record.fallback_used},
-            {"worker_id", record.worker_id}};
+    boost::json::object out{{"vendor", record.vendor},
+                            {"data_type", to_string(record.data_type)},
+                            {"symbol", record.symbol},
+                            {"timestamp", iso8601_utc(record.timestamp)},
+                            {"success", record.success},
+                            {"latency_ms", std::round(record.latency_ms * 10) / 10},
+                            {"error", optional_string(record.error)},
+                            {"error_class", optional_string(record.error_class)},
+                            {"retry_count", record.retry_count},
+                            {"fallback_used", record.fallback_used},
+                            {"worker_id", record.worker_id}};
+    if (!record.instance.empty()) out["instance"] = record.instance;
+    return out;
 }
 
 void Store::record(Record record) {

@@ -25,6 +25,7 @@ struct Record {
     int retry_count = 0;                     // 0 on the first attempt
     bool fallback_used = false;              // answered by a vendor other than the first
     std::string worker_id;
+    std::string instance;  // which tickerd made the call, when several share the work
 };
 
 boost::json::object to_json(const Record& record);

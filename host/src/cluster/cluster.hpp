@@ -1,0 +1,29 @@
+// What instances sharing one Redis keep in common beyond the stream: the runtime config
+// (instruments, cadences, global settings). With Redis on, it lives in `tickerd:config` (the
+// state file's document); a change made through any instance's API is written there and
+// announced on the `tickerd:control` channel, and every other instance adopts it, which
+// reaches its workers like a local change. The state folder keeps a local copy.
+#pragma once
+
+#include "bus/redis_link.hpp"
+#include "config/config.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <string>
+
+namespace tickerd::cluster {
+
+class ConfigSync {
+  public:
+    virtual ~ConfigSync() = default;
+    virtual void start() = 0;
+    virtual void stop() = 0;  // call while the io_context still runs
+};
+
+// At first contact: adopts `tickerd:config` when it exists, else seeds it from `state`.
+std::unique_ptr<ConfigSync> make_config_sync(boost::asio::io_context& io, bus::RedisAddress address,
+                                             std::string instance, config::StateStore& state);
+
+}  // namespace tickerd::cluster
