@@ -293,11 +293,12 @@ void RedisLink::stop() {
         impl_->shut();
         return;
     }
-    std::promise<void> done;
-    auto finished = done.get_future();
-    asio::post(impl_->strand, [impl = impl_, &done] {
+    // Shared: if the wait below gives up, the handler may still run later.
+    auto done = std::make_shared<std::promise<void>>();
+    auto finished = done->get_future();
+    asio::post(impl_->strand, [impl = impl_, done] {
         impl->shut();
-        done.set_value();
+        done->set_value();
     });
     if (finished.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
         // The io_context is not running: nothing else touches the link now.
