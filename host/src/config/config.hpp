@@ -90,17 +90,22 @@ struct RuntimeConfig {
     GlobalSettings global;
 
     const Instrument* find_instrument(std::string_view symbol) const;
+    // The data type's cadence, or its default when none is stored.
+    Cadence cadence(DataType type) const;
+    // The symbols polled for `type`, sorted: none when polling is off globally or for the
+    // type, else every enabled instrument that lists it.
+    std::vector<std::string> polled_symbols(DataType type) const;
 };
 
-// Owns instruments, cadences and global settings at run time. Every change is written to
-// <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so
-// an API answer of 2xx means the change survives kill -9. Thread-safe.
 // The state file's JSON document, also what instances share through Redis.
 std::string state_document(const RuntimeConfig& config);
 // Reads such a document over `base`; throws ConfigError naming `source` when it is invalid.
 RuntimeConfig parse_state_document(const std::string& text, const std::string& source,
                                    const RuntimeConfig& base);
 
+// Owns instruments, cadences and global settings at run time. Every change is written to
+// <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so
+// an API answer of 2xx means the change survives kill -9. Thread-safe.
 class StateStore {
   public:
     // Loads <state_dir>/state.json when present (it wins over `initial`); otherwise starts

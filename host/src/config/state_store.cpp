@@ -134,6 +134,21 @@ const Instrument* RuntimeConfig::find_instrument(std::string_view symbol) const 
     return &*found;
 }
 
+Cadence RuntimeConfig::cadence(DataType type) const {
+    auto it = cadences.find(type);
+    return it != cadences.end() ? it->second : default_cadence(type);
+}
+
+std::vector<std::string> RuntimeConfig::polled_symbols(DataType type) const {
+    std::vector<std::string> symbols;
+    if (!global.global_enabled || !cadence(type).enabled) return symbols;
+    for (const auto& instrument : instruments) {
+        if (instrument.enabled && instrument.serves(type)) symbols.push_back(instrument.symbol);
+    }
+    std::sort(symbols.begin(), symbols.end());  // also for a config not built by the store
+    return symbols;
+}
+
 StateStore::StateStore(fs::path state_dir, RuntimeConfig initial)
     : state_file_(state_dir / kStateFileName) {
     fs::create_directories(state_dir);

@@ -90,11 +90,8 @@ Reply delete_instrument(Services& services, const RouteArgs& args) {
 Reply list_cadences(Services& services, const RouteArgs&) {
     json::array cadences;
     auto snapshot = services.state.snapshot();
-    for (auto type : kAllDataTypes) {
-        auto found = snapshot->cadences.find(type);
-        cadences.push_back(
-            to_json(found != snapshot->cadences.end() ? found->second : default_cadence(type)));
-    }
+    for (auto type : kAllDataTypes)
+        cadences.push_back(to_json(snapshot->cadence(type)));
     return json_reply(200, cadences);
 }
 
@@ -102,10 +99,7 @@ Reply get_cadence(Services& services, const RouteArgs& args) {
     Reply error;
     auto type = data_type_from_path(args, error);
     if (!type) return error;
-    auto snapshot = services.state.snapshot();
-    auto found = snapshot->cadences.find(*type);
-    return json_reply(
-        200, to_json(found != snapshot->cadences.end() ? found->second : default_cadence(*type)));
+    return json_reply(200, to_json(services.state.snapshot()->cadence(*type)));
 }
 
 Reply put_cadence(Services& services, const RouteArgs& args) {

@@ -131,16 +131,13 @@ class RedisWorkShare final : public WorkShare, public std::enable_shared_from_th
                       });
     }
 
+    // Every (data type, symbol) some instance polls.
     std::vector<std::string> wanted() const {
         std::vector<std::string> keys;
         auto snapshot = state_.snapshot();
-        for (const auto& instrument : snapshot->instruments) {
-            if (!instrument.enabled) continue;
-            for (auto type : instrument.data_types) {
-                auto cadence = snapshot->cadences.find(type);
-                if (cadence != snapshot->cadences.end() && !cadence->second.enabled) continue;
-                keys.push_back(lease_key(type, instrument.symbol));
-            }
+        for (auto type : kAllDataTypes) {
+            for (const auto& symbol : snapshot->polled_symbols(type))
+                keys.push_back(lease_key(type, symbol));
         }
         return keys;
     }

@@ -62,9 +62,7 @@ auto Worker::guarded_poll(std::shared_ptr<Poll> poll, Fn fn) {
 void Worker::start_poll(const std::shared_ptr<Cycle>& cycle, const std::string& symbol) {
     auto snapshot = services_->state.snapshot();
     auto poll = std::make_shared<Poll>(strand_, symbol, cycle);
-    auto cadence_it = snapshot->cadences.find(type_);
-    poll->cadence =
-        cadence_it != snapshot->cadences.end() ? cadence_it->second : default_cadence(type_);
+    poll->cadence = snapshot->cadence(type_);
     poll->global = snapshot->global;
 
     auto ranked = services_->plugins.ranked_for(type_);

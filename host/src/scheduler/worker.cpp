@@ -17,11 +17,6 @@ constexpr std::chrono::seconds kIdleRecheck{10};
 // The same floor the API enforces (core/model.cpp); repeated here in case a plan bypasses it.
 constexpr double kMinIntervalSeconds = 0.01;
 
-Cadence cadence_of(const config::RuntimeConfig& config, DataType type) {
-    auto it = config.cadences.find(type);
-    return it != config.cadences.end() ? it->second : default_cadence(type);
-}
-
 }  // namespace
 
 void PoolTracker::begin() {
@@ -137,15 +132,11 @@ void Worker::apply_plan(Plan plan) {
 
 Worker::Plan Worker::make_plan(const config::RuntimeConfig& config) const {
     Plan plan;
-    auto cadence = cadence_of(config, type_);
+    auto cadence = config.cadence(type_);
     plan.enabled = config.global.global_enabled && cadence.enabled;
     if (!plan.enabled) return plan;
     plan.interval_seconds = cadence.interval_seconds;
-    for (const auto& instrument : config.instruments) {
-        if (instrument.enabled && instrument.serves(type_))
-            plan.symbols.push_back(instrument.symbol);
-    }
-    std::sort(plan.symbols.begin(), plan.symbols.end());
+    plan.symbols = config.polled_symbols(type_);
     return plan;
 }
 
