@@ -28,7 +28,7 @@ run() {  # run NAME SEED_DIRS…
 
 build vendor_parsers_fuzz tests/fuzz/vendor_parsers_fuzz.cpp \
     vendors/common/{answer,indicators,json_read}.cpp \
-    vendors/yfinance/{chart,news,quote,quote_summary}.cpp \
+    vendors/yfinance/{chart,envelope,news,quote,quote_summary}.cpp \
     vendors/alphavantage/{daily_series,envelope,global_quote,insider_transactions}.cpp \
     vendors/alphavantage/{news_sentiment,overview,technical_indicator}.cpp
 run vendor_parsers_fuzz tests/fixtures ../shared/fixtures

@@ -4,10 +4,10 @@
 // 225.6999969482422, `previousClose` only sometimes, and errors as {"chart": {"error": …}}.
 #include "chart.hpp"
 
+#include "envelope.hpp"
 #include "indicators.hpp"
 #include "json_read.hpp"
 
-#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -31,27 +31,6 @@ json::value latest_open(const json::object& result) {
         if (auto open = number(*it)) return *open;
     }
     return nullptr;
-}
-
-// The first chart result, or the error the answer stands for. `root` keeps the storage.
-std::variant<const json::object*, Answer> chart_result(std::string_view body, json::value& root,
-                                                       std::string_view symbol) {
-    boost::system::error_code ec;
-    root = json::parse(body, ec);
-    if (ec || !root.is_object()) return Answer::error(TICKERD_E_TRANSIENT, "chart: malformed JSON");
-    const auto* chart = object_at(root.get_object(), "chart");
-    if (!chart) return Answer::error(TICKERD_E_TRANSIENT, "chart: no 'chart' object");
-    if (const auto* error = chart->if_contains("error"); error && error->is_object()) {
-        auto code = text(error->get_object(), "code");
-        auto description = text(error->get_object(), "description");
-        auto status = code == "Not Found" ? TICKERD_E_NOT_FOUND : TICKERD_E_PERMANENT;
-        return Answer::error(status, "chart: " + code + ": " + description);
-    }
-    const auto* results = array_at(*chart, "result");
-    if (!results || results->empty() || !(*results)[0].is_object()) {
-        return Answer::error(TICKERD_E_NOT_FOUND, "chart: no result for " + std::string(symbol));
-    }
-    return &(*results)[0].get_object();
 }
 
 // The trading day of a bar: its Unix time moved into the exchange's zone.
@@ -94,7 +73,7 @@ std::vector<Bar> daily_bars(const json::object& result) {
 
 Answer parse_analytics(std::string_view body, std::string_view symbol) {
     json::value root;
-    auto found = chart_result(body, root, symbol);
+    auto found = first_result(body, root, "chart", "chart", symbol);
     if (auto* error = std::get_if<Answer>(&found)) return std::move(*error);
     auto bars = daily_bars(*std::get<const json::object*>(found));
     if (bars.empty()) return Answer::error(TICKERD_E_NOT_FOUND, "chart: no daily bars");
@@ -103,7 +82,7 @@ Answer parse_analytics(std::string_view body, std::string_view symbol) {
 
 Answer parse_chart(std::string_view body, std::string_view symbol) {
     json::value root;
-    auto found = chart_result(body, root, symbol);
+    auto found = first_result(body, root, "chart", "chart", symbol);
     if (auto* error = std::get_if<Answer>(&found)) return std::move(*error);
     const auto& result = *std::get<const json::object*>(found);
     const auto* meta = object_at(result, "meta");

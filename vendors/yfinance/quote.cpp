@@ -2,9 +2,8 @@
 //  "error": null}}; the result leaves out symbols Yahoo does not know.
 #include "quote_summary.hpp"
 
+#include "envelope.hpp"
 #include "json_read.hpp"
-
-#include <boost/json/parse.hpp>
 
 namespace yfinance {
 
@@ -24,18 +23,10 @@ const json::object* quote_for(const json::array& results, std::string_view symbo
 }  // namespace
 
 Answer parse_quote(std::string_view body, std::string_view symbol) {
-    boost::system::error_code ec;
-    json::value root = json::parse(body, ec);
-    if (ec || !root.is_object()) return Answer::error(TICKERD_E_TRANSIENT, "quote: malformed JSON");
-    const auto* response = object_at(root.get_object(), "quoteResponse");
-    if (!response) response = object_at(root.get_object(), "finance");
-    if (!response) return Answer::error(TICKERD_E_TRANSIENT, "quote: no 'quoteResponse'");
-    if (const auto* error = object_at(*response, "error")) {
-        auto code = text(*error, "code");
-        auto status = code == "Unauthorized" ? TICKERD_E_AUTH : TICKERD_E_PERMANENT;
-        return Answer::error(status, "quote: " + code + ": " + text(*error, "description"));
-    }
-    const auto* results = array_at(*response, "result");
+    json::value root;
+    auto found = results_in(body, root, "quoteResponse", "quote");
+    if (auto* error = std::get_if<Answer>(&found)) return std::move(*error);
+    const auto* results = std::get<const json::array*>(found);
     if (!results) return Answer::error(TICKERD_E_TRANSIENT, "quote: no 'result'");
     const auto* quote = quote_for(*results, symbol);
     if (!quote)

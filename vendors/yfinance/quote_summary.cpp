@@ -4,9 +4,9 @@
 // {"quoteSummary":{"result":null,"error":{"code":"Not Found",…}}} (HTTP 404).
 #include "quote_summary.hpp"
 
+#include "envelope.hpp"
 #include "json_read.hpp"
 
-#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <initializer_list>
@@ -19,33 +19,6 @@ namespace json = boost::json;
 using namespace vendorkit;
 
 namespace {
-
-// The modules of the first result, or the error the answer stands for.
-std::variant<const json::object*, Answer> summary_result(std::string_view body, json::value& root,
-                                                         std::string_view symbol) {
-    boost::system::error_code ec;
-    root = json::parse(body, ec);
-    if (ec || !root.is_object())
-        return Answer::error(TICKERD_E_TRANSIENT, "quoteSummary: malformed JSON");
-    const auto& top = root.get_object();
-    const auto* summary = object_at(top, "quoteSummary");
-    if (!summary) summary = object_at(top, "finance");  // {"finance":{"error":…}} on a bad crumb
-    if (!summary) return Answer::error(TICKERD_E_TRANSIENT, "quoteSummary: no 'quoteSummary'");
-    if (const auto* error = object_at(*summary, "error")) {
-        auto code = text(*error, "code");
-        auto description = text(*error, "description");
-        auto status = code == "Not Found"      ? TICKERD_E_NOT_FOUND
-                      : code == "Unauthorized" ? TICKERD_E_AUTH
-                                               : TICKERD_E_PERMANENT;
-        return Answer::error(status, "quoteSummary: " + code + ": " + description);
-    }
-    const auto* results = array_at(*summary, "result");
-    if (!results || results->empty() || !(*results)[0].is_object()) {
-        return Answer::error(TICKERD_E_NOT_FOUND,
-                             "quoteSummary: no result for " + std::string(symbol));
-    }
-    return &(*results)[0].get_object();
-}
 
 // The first of (module, key) pairs that holds a number, as the modules overlap.
 json::value first_number(const json::object& modules,
@@ -125,7 +98,7 @@ json::value net_purchase_activity(const json::object& modules) {
 
 Answer parse_fundamentals(std::string_view body, std::string_view symbol) {
     json::value root;
-    auto found = summary_result(body, root, symbol);
+    auto found = first_result(body, root, "quoteSummary", "quoteSummary", symbol);
     if (auto* error = std::get_if<Answer>(&found)) return std::move(*error);
     const auto& m = *std::get<const json::object*>(found);
     json::object data{
@@ -170,7 +143,7 @@ Answer parse_fundamentals(std::string_view body, std::string_view symbol) {
 
 Answer parse_insider(std::string_view body, std::string_view symbol, std::size_t max_items) {
     json::value root;
-    auto found = summary_result(body, root, symbol);
+    auto found = first_result(body, root, "quoteSummary", "quoteSummary", symbol);
     if (auto* error = std::get_if<Answer>(&found)) return std::move(*error);
     const auto& modules = *std::get<const json::object*>(found);
     std::vector<json::object> rows;
