@@ -8,7 +8,6 @@
 #include "indicators.hpp"
 #include "json_read.hpp"
 
-
 #include <algorithm>
 #include <cmath>
 #include <variant>

@@ -10,12 +10,12 @@ namespace json = boost::json;
 using namespace vendorkit;
 
 std::variant<const json::array*, Answer> results_in(std::string_view body, json::value& root,
-                                                    std::string_view name,
-                                                    std::string_view label) {
+                                                    std::string_view name, std::string_view label) {
     std::string prefix = std::string(label) + ": ";
     boost::system::error_code ec;
     root = json::parse(body, ec);
-    if (ec || !root.is_object()) return Answer::error(TICKERD_E_TRANSIENT, prefix + "malformed JSON");
+    if (ec || !root.is_object())
+        return Answer::error(TICKERD_E_TRANSIENT, prefix + "malformed JSON");
     const auto* envelope = object_at(root.get_object(), name);
     if (!envelope) envelope = object_at(root.get_object(), "finance");
     if (!envelope) {

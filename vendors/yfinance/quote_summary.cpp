@@ -7,7 +7,6 @@
 #include "envelope.hpp"
 #include "json_read.hpp"
 
-
 #include <algorithm>
 #include <initializer_list>
 #include <utility>

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <future>
 #include <random>
+#include <span>
 
 namespace tickerd::bus {
 
@@ -29,6 +30,8 @@ constexpr std::chrono::milliseconds kFirstRetry{100};
 // Clients must get messages again within 5 s of Redis returning; 2 s keeps well inside it.
 constexpr std::chrono::milliseconds kMaxRetry{2000};
 constexpr std::chrono::milliseconds kConnectTimeout{2000};
+// The longest command sent (EVAL script 1 key instance ms) has six.
+constexpr std::size_t kMaxArguments = 8;
 
 }  // namespace
 
@@ -242,17 +245,27 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         if (self && reply && self->on_message) self->on_message(static_cast<redisReply*>(reply));
     }
 
-    bool send(const std::vector<std::string_view>& argv, ReplyHandler handler) {
-        if (!context) return false;
-        std::vector<const char*> pointers;
-        std::vector<size_t> lengths;
-        for (auto arg : argv) {
-            pointers.push_back(arg.data());
-            lengths.push_back(arg.size());
+    // Queues `argv` with `fn` (nullptr: the reply is dropped). No allocation: the pointers
+    // and lengths hiredis wants sit on the stack.
+    bool submit(std::span<const std::string_view> argv, redisCallbackFn* fn, void* privdata) {
+        if (!context || argv.size() > kMaxArguments) return false;
+        const char* pointers[kMaxArguments];
+        size_t lengths[kMaxArguments];
+        for (std::size_t i = 0; i < argv.size(); ++i) {
+            pointers[i] = argv[i].data();
+            lengths[i] = argv[i].size();
         }
+        return redisAsyncCommandArgv(context, fn, privdata, static_cast<int>(argv.size()), pointers,
+                                     lengths) == REDIS_OK;
+    }
+
+    bool send(std::initializer_list<std::string_view> argv, ReplyHandler handler) {
+        return send(std::span<const std::string_view>(argv), std::move(handler));
+    }
+
+    bool send(std::span<const std::string_view> argv, ReplyHandler handler) {
         auto* privdata = new ReplyHandler(std::move(handler));
-        if (redisAsyncCommandArgv(context, &on_reply, privdata, static_cast<int>(argv.size()),
-                                  pointers.data(), lengths.data()) != REDIS_OK) {
+        if (!submit(argv, &on_reply, privdata)) {
             delete privdata;
             return false;
         }
@@ -316,31 +329,11 @@ bool RedisLink::command(const std::vector<std::string_view>& argv, ReplyHandler 
 }
 
 bool RedisLink::command(std::initializer_list<std::string_view> argv) {
-    if (!impl_->ready || !impl_->context) return false;
-    constexpr std::size_t kMaxArgs = 8;
-    const char* pointers[kMaxArgs];
-    size_t lengths[kMaxArgs];
-    std::size_t n = 0;
-    for (auto arg : argv) {
-        if (n == kMaxArgs) return false;
-        pointers[n] = arg.data();
-        lengths[n++] = arg.size();
-    }
-    return redisAsyncCommandArgv(impl_->context, nullptr, nullptr, static_cast<int>(n), pointers,
-                                 lengths) == REDIS_OK;
+    return impl_->ready && impl_->submit(argv, nullptr, nullptr);
 }
 
 bool RedisLink::subscription_command(const std::vector<std::string_view>& argv) {
-    if (!impl_->ready || !impl_->context) return false;
-    std::vector<const char*> pointers;
-    std::vector<size_t> lengths;
-    for (auto arg : argv) {
-        pointers.push_back(arg.data());
-        lengths.push_back(arg.size());
-    }
-    return redisAsyncCommandArgv(impl_->context, &Impl::on_subscription_reply, nullptr,
-                                 static_cast<int>(argv.size()), pointers.data(),
-                                 lengths.data()) == REDIS_OK;
+    return impl_->ready && impl_->submit(argv, &Impl::on_subscription_reply, nullptr);
 }
 
 void RedisLink::set_message_handler(ReplyHandler handler) {

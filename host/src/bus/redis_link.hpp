@@ -49,8 +49,9 @@ class RedisLink {
 
     // Strand-only from here.
     bool connected() const;
-    // Queues one command; hiredis writes everything queued in one go when the socket is
-    // writable (pipelining). Returns false when not connected. `handler` gets its reply.
+    // Queues one command of at most 8 arguments; hiredis writes everything queued in one go
+    // when the socket is writable (pipelining). Returns false when not connected (or the
+    // command is longer). `handler` gets its reply.
     bool command(const std::vector<std::string_view>& argv, ReplyHandler handler);
     // The same without a reply handler: the reply is read and dropped (the hot path, where a
     // later command's reply says the batch is done).
