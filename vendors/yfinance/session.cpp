@@ -31,22 +31,10 @@ Outcome handshake_failure(tickerd_status status, const std::string& why, int htt
 
 }  // namespace
 
-std::string cookies_from(std::string_view headers) {
+std::string cookies_from(const tickerd::sdk::HttpResponse& response) {
     std::string cookies;
-    while (!headers.empty()) {
-        auto end = headers.find("\r\n");
-        auto line = headers.substr(0, end);
-        headers = end == std::string_view::npos ? std::string_view() : headers.substr(end + 2);
-        constexpr std::string_view kName = "set-cookie:";
-        if (line.size() <= kName.size()) continue;
-        bool matches = std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
-            return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b + 32) : b);
-        });
-        if (!matches) continue;
-        auto pair = line.substr(kName.size());
-        while (!pair.empty() && pair.front() == ' ')
-            pair.remove_prefix(1);
-        pair = pair.substr(0, pair.find(';'));
+    for (auto value : response.header_values("Set-Cookie")) {
+        auto pair = value.substr(0, value.find(';'));
         if (pair.find('=') == std::string_view::npos) continue;
         if (!cookies.empty()) cookies += "; ";
         cookies += pair;
@@ -85,7 +73,7 @@ std::variant<Credentials, Outcome> Session::handshake(const tickerd::sdk::Call& 
     auto consent = call.http(request);
     if (!consent.ok()) return handshake_failure(consent.outcome, consent.error);
     Credentials credentials;
-    credentials.cookie = cookies_from(consent.headers);  // its status does not matter (404)
+    credentials.cookie = cookies_from(consent);  // its status does not matter (404)
     if (credentials.cookie.empty()) {
         return handshake_failure(TICKERD_E_TRANSIENT, "no cookie from " + cookie_url_,
                                  consent.status);

@@ -19,8 +19,8 @@ struct Credentials {
     std::string crumb;
 };
 
-// The cookie pairs ("name=value") of every Set-Cookie header in `headers`, joined by "; ".
-std::string cookies_from(std::string_view headers);
+// The cookie pairs ("name=value") of every Set-Cookie header, joined by "; ".
+std::string cookies_from(const tickerd::sdk::HttpResponse& response);
 
 class Session {
   public:

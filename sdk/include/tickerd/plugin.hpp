@@ -75,6 +75,29 @@ struct HttpResponse {
     bool ok() const { return outcome == TICKERD_OK; }
     // The first header with this name (case-insensitive), or "".
     std::string_view header(std::string_view name) const {
+        std::string_view found;
+        for_each_header(name, [&](std::string_view value) {
+            found = value;
+            return false;
+        });
+        return found;
+    }
+    // Every header with this name, in order (Set-Cookie comes several times).
+    std::vector<std::string_view> header_values(std::string_view name) const {
+        std::vector<std::string_view> values;
+        for_each_header(name, [&](std::string_view value) {
+            values.push_back(value);
+            return true;
+        });
+        return values;
+    }
+
+  private:
+    static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+    // Calls `visit(value)` for each header named `name` until it returns false.
+    template <class Visit>
+    void for_each_header(std::string_view name, Visit visit) const {
         std::string_view rest = headers;
         while (!rest.empty()) {
             auto end = rest.find("\r\n");
@@ -89,13 +112,9 @@ struct HttpResponse {
             auto value = line.substr(colon + 1);
             while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
                 value.remove_prefix(1);
-            return value;
+            if (!visit(value)) return;
         }
-        return {};
     }
-
-  private:
-    static char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 };
 
 // One fetch in progress.
