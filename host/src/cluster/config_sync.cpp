@@ -54,25 +54,20 @@ class RedisConfigSync final : public ConfigSync {
 
   private:
     // Commands strand.
-    void on_connected() {
-        commands_.command({"GET", kConfigKey}, [this](redisReply* reply) {
-            if (!reply) return;
-            if (reply->type == REDIS_REPLY_STRING) {
+    void on_connected() { fetch(true); }
+
+    // Adopts the shared config; when there is none yet and `seed` is set, this instance's
+    // becomes it — SET NX lets only one of several starting together win, the others fetch.
+    void fetch(bool seed) {
+        commands_.command({"GET", kConfigKey}, [this, seed](redisReply* reply) {
+            if (reply && reply->type == REDIS_REPLY_STRING) {
                 adopt(std::string(reply->str, reply->len));
-            } else {
-                // The first instance brings its config; SET NX lets only one of several win.
+            } else if (reply && seed) {
                 auto document = config::state_document(*state_.snapshot());
                 commands_.command({"SET", kConfigKey, document, "NX"}, [this](redisReply* set) {
-                    if (set && set->type == REDIS_REPLY_NIL) fetch();  // another was first
+                    if (set && set->type == REDIS_REPLY_NIL) fetch(false);  // another was first
                 });
             }
-        });
-    }
-
-    void fetch() {
-        commands_.command({"GET", kConfigKey}, [this](redisReply* reply) {
-            if (reply && reply->type == REDIS_REPLY_STRING)
-                adopt(std::string(reply->str, reply->len));
         });
     }
 
@@ -90,7 +85,7 @@ class RedisConfigSync final : public ConfigSync {
         std::string_view kind(reply->element[0]->str, reply->element[0]->len);
         std::string_view text(reply->element[2]->str, reply->element[2]->len);
         if (kind != "message" || text == "config " + instance_) return;  // our own
-        if (text.starts_with("config ")) commands_.post([this] { fetch(); });
+        if (text.starts_with("config ")) commands_.post([this] { fetch(false); });
     }
 
     void adopt(std::string document) {
