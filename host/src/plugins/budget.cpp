@@ -23,6 +23,18 @@ boost::json::object to_json(const RequestBudget& budget) {
             {"per_day", budget.per_day}};
 }
 
+std::string describe(const RequestBudget& budget) {
+    std::string text;
+    for (auto [limit, unit] :
+         {std::pair{budget.per_minute, "minute"}, std::pair{budget.per_hour, "hour"},
+          std::pair{budget.per_day, "day"}}) {
+        if (limit <= 0) continue;
+        if (!text.empty()) text += ", ";
+        text += std::to_string(limit) + "/" + unit;
+    }
+    return text;
+}
+
 BudgetMeter::BudgetMeter(RequestBudget budget) : budget_(budget) {}
 
 void BudgetMeter::forget_before(Clock::time_point now) {

@@ -164,19 +164,6 @@ class InFlightSlot {
     std::atomic<int>& count_;
 };
 
-// "5/minute, 25/day"
-std::string describe(const RequestBudget& budget) {
-    std::string text;
-    for (auto [limit, unit] :
-         {std::pair{budget.per_minute, "minute"}, std::pair{budget.per_hour, "hour"},
-          std::pair{budget.per_day, "day"}}) {
-        if (limit <= 0) continue;
-        if (!text.empty()) text += ", ";
-        text += std::to_string(limit) + "/" + unit;
-    }
-    return text;
-}
-
 }  // namespace
 
 std::string_view status_name(tickerd_status status) {

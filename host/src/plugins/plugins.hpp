@@ -44,6 +44,7 @@ struct RequestBudget {
     bool limited() const { return per_minute > 0 || per_hour > 0 || per_day > 0; }
 };
 boost::json::object to_json(const RequestBudget& budget);
+std::string describe(const RequestBudget& budget);  // "5/minute, 25/day"
 
 // Counts the calls an instance spends against its RequestBudget. Thread-safe.
 class BudgetMeter {
