@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
     auto work = asio::make_work_guard(io);
     std::thread thread([&] { io.run(); });
     bus::RedisBusOptions options;
-    options.host = "127.0.0.1";
-    options.port = redis.port();
+    options.address.host = "127.0.0.1";
+    options.address.port = redis.port();
     options.buffer_limit = static_cast<std::size_t>(count) + 1;
     auto redis_bus = bus::make_redis_bus(io, options);
     redis_bus->start();

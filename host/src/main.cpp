@@ -106,11 +106,7 @@ std::string instance_name() {
 std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonConfig& cfg) {
     if (!cfg.redis.enabled) return bus::make_embedded_bus();
     bus::RedisBusOptions options;
-    options.host = cfg.redis.host;
-    options.port = cfg.redis.port;
-    options.socket = cfg.redis.socket;
-    options.password = cfg.redis.password;
-    options.db = cfg.redis.db;
+    options.address = redis_address(cfg);
     options.buffer_limit = cfg.redis.buffer_limit;
     options.mirror_ttl = std::chrono::seconds(cfg.global.cache_ttl_seconds);
     return bus::make_redis_bus(io, std::move(options));

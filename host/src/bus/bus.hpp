@@ -108,12 +108,17 @@ class Bus {
 
 std::unique_ptr<Bus> make_embedded_bus();
 
-struct RedisBusOptions {
+struct RedisAddress {
     std::string host = "localhost";
     int port = 6379;
-    std::string socket;  // unix socket path, instead of host and port
+    std::string socket;  // a unix socket path; used instead of host/port when set
     std::string password;
     int db = 0;
+    std::string describe() const;  // "localhost:6379" or "unix:/run/redis.sock"
+};
+
+struct RedisBusOptions {
+    RedisAddress address;
     // Messages kept while Redis is away, flushed in order when it returns; past this the
     // oldest are dropped (counted and logged).
     std::size_t buffer_limit = 10000;

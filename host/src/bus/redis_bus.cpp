@@ -26,23 +26,15 @@ constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kMaxBatchesInFlight = 4;
 constexpr int kLatestTimeoutMs = 500;
 
-RedisAddress address_of(const RedisBusOptions& options) {
-    return {options.host, options.port, options.socket, options.password, options.db};
-}
-
-bool is_error(const redisReply* reply) {
-    return reply == nullptr || reply->type == REDIS_REPLY_ERROR;
-}
-
 class RedisBus final : public Bus {
   public:
     RedisBus(boost::asio::io_context& io, RedisBusOptions options)
         : options_(std::move(options)),
           local_(make_embedded_bus()),
-          publisher_(io, address_of(options_), "publisher",
+          publisher_(io, options_.address, "publisher",
                      {[this] { on_publisher_connected(); },
                       [this](const std::string& why) { on_lost(why); }}),
-          subscriber_(io, address_of(options_), "subscriber",
+          subscriber_(io, options_.address, "subscriber",
                       {[this] { on_subscriber_connected(); },
                        [this](const std::string& why) { on_lost(why); }}) {
         subscriber_.set_message_handler([this](redisReply* reply) { on_subscription(reply); });
@@ -275,7 +267,7 @@ class RedisBus final : public Bus {
         publisher_.post([this, channel] {
             publisher_.command(
                 {"GET", std::string(kLatestPrefix) + channel}, [this, channel](redisReply* reply) {
-                    if (is_error(reply) || reply->type != REDIS_REPLY_STRING) return;
+                    if (!reply || reply->type != REDIS_REPLY_STRING) return;
                     auto message = message_from_json(std::string(reply->str, reply->len));
                     auto current = local_->latest(channel);
                     if (message && (!current || message->timestamp > current->timestamp))
@@ -330,9 +322,10 @@ class RedisBus final : public Bus {
 
     bool open_sync() {
         timeval timeout{0, kLatestTimeoutMs * 1000};
-        sync_ = options_.socket.empty()
-                    ? redisConnectWithTimeout(options_.host.c_str(), options_.port, timeout)
-                    : redisConnectUnixWithTimeout(options_.socket.c_str(), timeout);
+        sync_ = options_.address.socket.empty()
+                    ? redisConnectWithTimeout(options_.address.host.c_str(), options_.address.port,
+                                              timeout)
+                    : redisConnectUnixWithTimeout(options_.address.socket.c_str(), timeout);
         auto fail = [this](const std::string& why) {
             set_error(why);
             if (sync_) redisFree(sync_);
@@ -348,9 +341,9 @@ class RedisBus final : public Bus {
             if (reply) freeReplyObject(reply);
             return ok;
         };
-        if (!options_.password.empty() && !run("AUTH", options_.password))
+        if (!options_.address.password.empty() && !run("AUTH", options_.address.password))
             return fail("AUTH failed");
-        if (!run("SELECT", std::to_string(options_.db))) return fail("SELECT failed");
+        if (!run("SELECT", std::to_string(options_.address.db))) return fail("SELECT failed");
         return true;
     }
 

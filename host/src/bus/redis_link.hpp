@@ -5,6 +5,8 @@
 // strand; callbacks are called there.
 #pragma once
 
+#include "bus/bus.hpp"
+
 #include <boost/asio/io_context.hpp>
 
 #include <hiredis/hiredis.h>
@@ -18,15 +20,6 @@
 #include <vector>
 
 namespace tickerd::bus {
-
-struct RedisAddress {
-    std::string host = "localhost";
-    int port = 6379;
-    std::string socket;  // a unix socket path; used instead of host/port when set
-    std::string password;
-    int db = 0;
-    std::string describe() const;  // "localhost:6379" or "unix:/run/redis.sock"
-};
 
 class RedisLink {
   public:

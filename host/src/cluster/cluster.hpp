@@ -5,7 +5,7 @@
 // reaches its workers like a local change. The state folder keeps a local copy.
 #pragma once
 
-#include "bus/redis_link.hpp"
+#include "bus/bus.hpp"
 #include "config/config.hpp"
 
 #include <boost/asio/io_context.hpp>

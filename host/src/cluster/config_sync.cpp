@@ -3,6 +3,7 @@
 // the I/O threads; a change adopted from Redis is not announced back.
 #include "cluster/cluster.hpp"
 
+#include "bus/redis_link.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/post.hpp>

@@ -7,6 +7,7 @@
 // Redis is away an instance keeps polling what it held.
 #include "scheduler/scheduler.hpp"
 
+#include "bus/redis_link.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/steady_timer.hpp>

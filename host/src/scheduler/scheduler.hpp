@@ -5,7 +5,6 @@
 #pragma once
 
 #include "bus/bus.hpp"
-#include "bus/redis_link.hpp"
 #include "config/config.hpp"
 #include "core/model.hpp"
 #include "plugins/plugins.hpp"
