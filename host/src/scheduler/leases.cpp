@@ -11,7 +11,6 @@
 #include "core/log.hpp"
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json/parse.hpp>
 
 #include <hiredis/hiredis.h>
 
@@ -42,18 +41,6 @@ int64_t unix_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// The seq in a StreamMessage's metadata, or 0.
-uint64_t seq_in(const redisReply* reply) {
-    if (!reply || reply->type != REDIS_REPLY_STRING) return 0;
-    boost::system::error_code ec;
-    auto value = boost::json::parse(std::string_view(reply->str, reply->len), ec);
-    if (ec || !value.is_object()) return 0;
-    const auto* metadata = value.get_object().if_contains("metadata");
-    if (!metadata || !metadata->is_object()) return 0;
-    const auto* seq = metadata->get_object().if_contains("seq");
-    return seq && seq->is_number() ? seq->to_number<uint64_t>() : 0;
 }
 
 class RedisWorkShare final : public WorkShare, public std::enable_shared_from_this<RedisWorkShare> {
@@ -216,8 +203,11 @@ class RedisWorkShare final : public WorkShare, public std::enable_shared_from_th
         std::string channel = "stream:" + key.substr(kLeasePrefix.size());
         link_.command({"GET", "latest:" + channel},
                       [self = shared_from_this(), key, channel, started](redisReply* reply) {
+                          bus::MessagePtr latest;
+                          if (reply && reply->type == REDIS_REPLY_STRING)
+                              latest = bus::message_from_json(std::string(reply->str, reply->len));
                           std::lock_guard lock(self->mutex_);
-                          self->floors_[channel] = seq_in(reply);
+                          self->floors_[channel] = latest ? latest->seq : 0;
                           self->held_[key] = started + self->lease_;
                       });
     }
