@@ -93,7 +93,19 @@ config::RuntimeConfig initial_runtime(const config::DaemonConfig& cfg) {
 }
 
 bus::RedisAddress redis_address(const config::DaemonConfig& cfg) {
-    return {cfg.redis.host, cfg.redis.port, cfg.redis.socket, cfg.redis.password, cfg.redis.db};
+    bus::RedisAddress address;
+    address.host = cfg.redis.host;
+    address.port = cfg.redis.port;
+    address.socket = cfg.redis.socket;
+    address.password = cfg.redis.password;
+    address.db = cfg.redis.db;
+    for (const auto& sentinel : cfg.redis.sentinels) {
+        auto [host, port] = config::parse_listen(sentinel);
+        address.sentinels.push_back({host, port});
+    }
+    address.master_name = cfg.redis.sentinel_master;
+    address.sentinel_password = cfg.redis.sentinel_password;
+    return address;
 }
 
 // "host-1234": unique among instances sharing one Redis, and readable in messages.

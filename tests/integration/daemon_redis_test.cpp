@@ -18,22 +18,29 @@ namespace {
 
 const std::string kChannel = "stream:market_data:AAPL";
 
-// A daemon with the mock vendor polling AAPL every `interval` seconds, publishing to Redis.
-std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const RedisServer& redis,
-                                            const std::string& role = "all",
-                                            double interval = 0.2) {
+// A daemon with the mock vendor polling AAPL every `interval` seconds, publishing to the
+// Redis that `redis_env` names.
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, EnvVars redis_env,
+                                            const std::string& role, double interval) {
     json::value config = {{"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
                           {"cadences", {{"market_data", {{"interval_seconds", interval}}}}}};
     DaemonOptions options;
     options.config_file = write_config(files, config, role + ".json");
-    options.env = {{"REDIS_ENABLED", "true"},
-                   {"REDIS_HOST", "127.0.0.1"},
-                   {"REDIS_PORT", std::to_string(redis.port())},
-                   {"TICKERD_ROLE", role},
-                   {"AUTO_START_WORKERS", "true"}};
+    options.env = std::move(redis_env);
+    options.env.insert(
+        options.env.end(),
+        {{"REDIS_ENABLED", "true"}, {"TICKERD_ROLE", role}, {"AUTO_START_WORKERS", "true"}});
     auto daemon = std::make_unique<DaemonProcess>(options);
     daemon->wait_ready();
     return daemon;
+}
+
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const RedisServer& redis,
+                                            const std::string& role = "all",
+                                            double interval = 0.2) {
+    return start_daemon(files,
+                        {{"REDIS_HOST", "127.0.0.1"}, {"REDIS_PORT", std::to_string(redis.port())}},
+                        role, interval);
 }
 
 json::object redis_status(HttpClient& http) {
@@ -330,4 +337,128 @@ BOOST_AUTO_TEST_CASE(instances_share_one_config_through_redis) {
     auto shared = reader.get("tickerd:config");
     BOOST_TEST_REQUIRE(shared.has_value());
     BOOST_TEST(shared->find("TSLA") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(changes_made_while_redis_is_away_are_merged_when_it_returns) {
+    RedisServer redis;
+    TempDir files("tickerd-redis-merge");
+    auto worker = start_daemon(files, redis, "all");  // brings AAPL
+    auto edge = start_daemon(files, redis, "edge");
+    HttpClient a("127.0.0.1", worker->port());
+    HttpClient b("127.0.0.1", edge->port());
+    auto symbols = [](HttpClient& http) {
+        std::set<std::string> out;
+        auto reply = http.get("/streaming/config/instruments");
+        if (reply.status != 200) return out;
+        auto list = reply.json();
+        for (const auto& instrument : list.as_array())
+            out.insert(std::string(instrument.at("symbol").as_string()));
+        return out;
+    };
+    BOOST_TEST_REQUIRE(wait_until([&] { return symbols(b) == std::set<std::string>{"AAPL"}; }, 5s));
+
+    redis.kill();
+    BOOST_TEST_REQUIRE(wait_until([&] { return !redis_status(a).at("connected").as_bool(); }, 5s));
+    // Each instance takes a different change meanwhile.
+    BOOST_TEST(a.post("/streaming/config/instruments",
+                      R"({"symbol": "MSFT", "data_types": ["market_data"]})")
+                   .status == 201);
+    BOOST_TEST(b.post("/streaming/config/instruments",
+                      R"({"symbol": "TSLA", "data_types": ["market_data"]})")
+                   .status == 201);
+    BOOST_TEST(b.put_json("/streaming/config/cadences/news", {{"interval_seconds", 123}}).status ==
+               200);
+    // Nobody here follows MSFT, so only Redis could say what its latest message is.
+    auto latest = a.get("/streaming/latest/stream:market_data:MSFT");
+    BOOST_TEST(latest.status == 503);
+    BOOST_TEST(latest.json().at("detail").as_string().find("Redis is unreachable") !=
+               std::string::npos);
+
+    redis.restart();  // empty: both instances write their changes, the second merges
+    std::set<std::string> all{"AAPL", "MSFT", "TSLA"};
+    auto news_interval = [](HttpClient& http) {
+        auto reply = http.get("/streaming/config/cadences/news");
+        return reply.status == 200 ? reply.json().at("interval_seconds").to_number<double>() : 0;
+    };
+    BOOST_TEST(wait_until([&] { return symbols(a) == all && symbols(b) == all; }, 10s),
+               "worker " << symbols(a).size() << ", edge " << symbols(b).size() << "\n"
+                         << edge->log_tail());
+    BOOST_TEST(wait_until([&] { return news_interval(a) == 123; }, 5s));
+    RedisClient reader(redis.port());
+    auto shared = reader.get("tickerd:config");
+    BOOST_TEST_REQUIRE(shared.has_value());
+    for (const auto& symbol : all)
+        BOOST_TEST(shared->find("\"" + symbol + "\"") != std::string::npos, symbol);
+}
+
+BOOST_AUTO_TEST_CASE(a_sentinel_failover_is_followed) {
+    RedisServer master;
+    RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.port())});
+    BOOST_TEST_REQUIRE(wait_until(
+        [&] {
+            RedisClient client(replica.port());
+            return client.call({"INFO", "replication"}).find("master_link_status:up") !=
+                   std::string::npos;
+        },
+        10s));
+    RedisSentinel sentinel("tickerd-main", master.port());
+    BOOST_TEST_REQUIRE(wait_until([&] { return sentinel.replicas() == 1; }, 15s), sentinel.log());
+
+    TempDir files("tickerd-redis-sentinel");
+    // REDIS_HOST/PORT name nothing: only the sentinel knows where the master is.
+    auto daemon = start_daemon(files,
+                               {{"REDIS_HOST", "127.0.0.1"},
+                                {"REDIS_PORT", "1"},
+                                {"REDIS_SENTINELS", "127.0.0.1:" + std::to_string(sentinel.port())},
+                                {"REDIS_SENTINEL_MASTER", "tickerd-main"}},
+                               "all", 0.1);
+    HttpClient http("127.0.0.1", daemon->port());
+    SseClient sse("127.0.0.1", daemon->port());
+    BOOST_TEST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kChannel).status == 200);
+    std::vector<int64_t> seqs;
+    auto receive_until = [&](auto done, std::chrono::milliseconds timeout) {
+        auto until = std::chrono::steady_clock::now() + timeout;
+        while (!done() && std::chrono::steady_clock::now() < until) {
+            if (auto event = sse.next_data_event(500ms)) seqs.push_back(seq_of(event->json()));
+        }
+        return done();
+    };
+    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.size() >= 5; }, 10s), daemon->log_tail());
+    auto sentinel_status = [&] { return redis_status(http).at("sentinel").as_object(); };
+    BOOST_TEST(sentinel_status().at("master").as_string() ==
+               "127.0.0.1:" + std::to_string(master.port()));
+    BOOST_TEST(sentinel_status().at("master_name").as_string() == "tickerd-main");
+
+    master.kill();
+    auto killed_at = std::chrono::steady_clock::now();
+    BOOST_TEST_REQUIRE(wait_until([&] { return sentinel.master_port() == replica.port(); }, 30s),
+                       sentinel.log());
+    auto promoted_at = std::chrono::steady_clock::now();
+    int64_t last_before = seqs.back();
+    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.back() > last_before; }, 15s),
+                       daemon->log_tail());
+    auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+    BOOST_TEST_MESSAGE("failover: promoted "
+                       << seconds(promoted_at - killed_at)
+                       << " s after the kill, receiving again after "
+                       << seconds(std::chrono::steady_clock::now() - killed_at) << " s");
+    receive_until([&] { return seqs.back() > last_before + 10; }, 10s);
+    BOOST_TEST(daemon->running());
+    BOOST_TEST(!sse.ended());
+    auto status = redis_status(http);
+    BOOST_TEST(status.at("connected").as_bool());
+    BOOST_TEST(status.at("sentinel").at("master").as_string() ==
+               "127.0.0.1:" + std::to_string(replica.port()));
+    BOOST_TEST(status.at("dropped").to_number<int64_t>() == 0);
+    // Publishing goes to the promoted replica: its latest: key and its subscribers.
+    RedisClient promoted(replica.port());
+    BOOST_TEST(promoted.get("latest:" + kChannel).has_value());
+    RedisClient watcher(replica.port());
+    watcher.subscribe(kChannel);
+    BOOST_TEST(watcher.next_message(5s).has_value());
+    // In order throughout; what was polled while no master was reachable waited and came.
+    for (std::size_t i = 1; i < seqs.size(); ++i)
+        BOOST_TEST(seqs[i] > seqs[i - 1], "seq " << seqs[i - 1] << " then " << seqs[i]);
+    BOOST_TEST(seqs.back() - seqs.front() + 1 == static_cast<int64_t>(seqs.size()),
+               "missing " << seqs.back() - seqs.front() + 1 - static_cast<int64_t>(seqs.size()));
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -62,6 +63,20 @@ redisReply* command(redisContext* context, const std::vector<std::string>& argv)
     return reply;
 }
 
+bool answers(unsigned short port) {
+    return wait_until(
+        [&] {
+            try {
+                RedisClient probe(port);
+                probe.call({"PING"});
+                return true;
+            } catch (const std::exception&) {
+                return false;
+            }
+        },
+        10s, 20ms);
+}
+
 }  // namespace
 
 std::string redis_server_binary() {
@@ -71,7 +86,8 @@ std::string redis_server_binary() {
     return "";
 }
 
-RedisServer::RedisServer() : port_(free_port()) {
+RedisServer::RedisServer(std::vector<std::string> extra)
+    : port_(free_port()), extra_(std::move(extra)) {
     start();
 }
 
@@ -82,22 +98,22 @@ RedisServer::~RedisServer() {
 void RedisServer::start() {
     auto binary = redis_server_binary();
     if (binary.empty()) throw std::runtime_error("redis-server is not installed");
-    pid_ =
-        spawn_process({binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                       "--appendonly", "no", "--dir", dir_.path().string(), "--daemonize", "no"},
-                      {}, dir_.path() / "redis.log");
-    bool up = wait_until(
-        [&] {
-            try {
-                RedisClient probe(port_);
-                probe.keys("none");
-                return true;
-            } catch (const std::exception&) {
-                return false;
-            }
-        },
-        10s, 20ms);
-    if (!up) throw std::runtime_error("redis-server did not start:\n" + log());
+    std::vector<std::string> argv{binary,
+                                  "--port",
+                                  std::to_string(port_),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  "no",
+                                  "--dir",
+                                  dir_.path().string(),
+                                  "--daemonize",
+                                  "no"};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    pid_ = spawn_process(argv, {}, dir_.path() / "redis.log");
+    if (!answers(port_)) throw std::runtime_error("redis-server did not start:\n" + log());
 }
 
 void RedisServer::kill() {
@@ -113,10 +129,47 @@ void RedisServer::restart() {
 }
 
 std::string RedisServer::log() const {
-    std::ifstream in(dir_.path() / "redis.log");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return read_file(dir_.path() / "redis.log");
+}
+
+RedisSentinel::RedisSentinel(const std::string& master_name, unsigned short master_port)
+    : master_name_(master_name), port_(free_port()) {
+    // The sentinel rewrites its config file, so it gets one of its own.
+    auto config = dir_.path() / "sentinel.conf";
+    std::ofstream(config) << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_.path().string()
+                          << "\nsentinel monitor " << master_name << " 127.0.0.1 " << master_port
+                          << " 1\nsentinel down-after-milliseconds " << master_name
+                          << " 500\nsentinel failover-timeout " << master_name << " 5000\n";
+    pid_ = spawn_process({redis_server_binary(), config.string(), "--sentinel"}, {},
+                         dir_.path() / "sentinel.log");
+    if (!answers(port_)) throw std::runtime_error("redis sentinel did not start:\n" + log());
+}
+
+RedisSentinel::~RedisSentinel() {
+    ::kill(pid_, SIGKILL);
+    reap_process(pid_, 10s);
+}
+
+unsigned short RedisSentinel::master_port() {
+    RedisClient client(port_);
+    auto reply = client.call({"SENTINEL", "get-master-addr-by-name", master_name_});
+    auto newline = reply.find('\n');
+    if (newline == std::string::npos) return 0;
+    return static_cast<unsigned short>(std::stoi(reply.substr(newline + 1)));
+}
+
+std::size_t RedisSentinel::replicas() {
+    RedisClient client(port_);
+    auto reply = client.call({"SENTINEL", "replicas", master_name_});
+    // One flat field/value list per replica, each starting with "name".
+    std::size_t count = 0;
+    for (std::size_t at = 0; (at = reply.find("name\n", at)) != std::string::npos; ++at)
+        if (at == 0 || reply[at - 1] == '\n') ++count;
+    return count;
+}
+
+std::string RedisSentinel::log() const {
+    return read_file(dir_.path() / "sentinel.log");
 }
 
 RedisClient::RedisClient(unsigned short port) : context_(connect(port)) {}
@@ -154,6 +207,32 @@ long long RedisClient::publish(const std::string& channel, const std::string& pa
     long long receivers = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
     freeReplyObject(reply);
     return receivers;
+}
+
+std::string RedisClient::call(const std::vector<std::string>& argv) {
+    auto* reply = command(context_, argv);
+    std::function<std::string(const redisReply*)> text = [&](const redisReply* r) {
+        switch (r->type) {
+            case REDIS_REPLY_STRING:
+            case REDIS_REPLY_STATUS:
+                return std::string(r->str, r->len);
+            case REDIS_REPLY_ERROR:
+                return "ERR: " + std::string(r->str, r->len);
+            case REDIS_REPLY_INTEGER:
+                return std::to_string(r->integer);
+            case REDIS_REPLY_ARRAY: {
+                std::string joined;
+                for (size_t i = 0; i < r->elements; ++i)
+                    joined += (i ? "\n" : "") + text(r->element[i]);
+                return joined;
+            }
+            default:
+                return std::string();
+        }
+    };
+    auto out = text(reply);
+    freeReplyObject(reply);
+    return out;
 }
 
 void RedisClient::subscribe(const std::string& channel) {

@@ -18,7 +18,9 @@ namespace tickerd::testing {
 
 class RedisServer {
   public:
-    RedisServer();  // starts and waits until it answers PING
+    // Starts and waits until it answers. `extra` goes on its command line (e.g.
+    // {"--replicaof", "127.0.0.1", "6379"}).
+    explicit RedisServer(std::vector<std::string> extra = {});
     ~RedisServer();
     RedisServer(const RedisServer&) = delete;
     RedisServer& operator=(const RedisServer&) = delete;
@@ -31,6 +33,30 @@ class RedisServer {
   private:
     void start();
     TempDir dir_{"tickerd-redis"};
+    unsigned short port_ = 0;
+    std::vector<std::string> extra_;
+    pid_t pid_ = -1;
+};
+
+// A Redis Sentinel (redis-server --sentinel) watching one master under `master_name`, with
+// a quorum of one and short timeouts, so a killed master is failed over within seconds.
+class RedisSentinel {
+  public:
+    RedisSentinel(const std::string& master_name, unsigned short master_port);
+    ~RedisSentinel();
+    RedisSentinel(const RedisSentinel&) = delete;
+    RedisSentinel& operator=(const RedisSentinel&) = delete;
+
+    unsigned short port() const { return port_; }
+    // The port of the master the sentinel names now, 0 when it names none.
+    unsigned short master_port();
+    // How many replicas of the master it knows.
+    std::size_t replicas();
+    std::string log() const;
+
+  private:
+    TempDir dir_{"tickerd-sentinel"};
+    std::string master_name_;
     unsigned short port_ = 0;
     pid_t pid_ = -1;
 };
@@ -47,6 +73,9 @@ class RedisClient {
     long long ttl(const std::string& key);  // as TTL: -2 missing, -1 no expiry
     std::vector<std::string> keys(const std::string& pattern);
     long long publish(const std::string& channel, const std::string& payload);
+    // Any command; its reply as text: a string, status or number as it is, an array as its
+    // elements joined by '\n', nil as "", an error as "ERR: <message>".
+    std::string call(const std::vector<std::string>& argv);
 
     // After subscribe() or psubscribe(), only next_message() may be called.
     void subscribe(const std::string& channel);

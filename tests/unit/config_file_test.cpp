@@ -48,7 +48,9 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     auto config = from_text(R"({
         "listen": "[::1]:9000", "plugin_dirs": ["/p1", "/p2"], "state_dir": "/s",
         "role": "worker", "log_level": "error",
-        "redis": {"enabled": true, "host": "r", "port": 7000, "password": "pw", "db": 2},
+        "redis": {"enabled": true, "host": "r", "port": 7000, "password": "pw", "db": 2,
+                  "sentinels": ["s1:26379", "[::1]:26380"], "sentinel_master": "m",
+                  "sentinel_password": "spw"},
         "streaming": {"enabled": false, "auto_start_workers": true, "cache_ttl_seconds": 42},
         "vendors": [{"name": "mock_a", "plugin": "mock", "priority": 10, "enabled": false,
                      "settings": {"fail_first": 2}, "timeout_ms": 500, "max_concurrency": 1,
@@ -68,6 +70,9 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     BOOST_TEST(config.redis.port == 7000);
     BOOST_TEST(config.redis.password == "pw");
     BOOST_TEST(config.redis.db == 2);
+    BOOST_TEST(config.redis.sentinels == (std::vector<std::string>{"s1:26379", "[::1]:26380"}));
+    BOOST_TEST(config.redis.sentinel_master == "m");
+    BOOST_TEST(config.redis.sentinel_password == "spw");
     BOOST_TEST(!config.streaming_enabled);
     BOOST_TEST(config.auto_start_workers);
     BOOST_TEST(config.global.cache_ttl_seconds == 42);
@@ -137,6 +142,8 @@ BOOST_AUTO_TEST_CASE(wrong_types_name_the_path_and_the_expected_type) {
     expect_error(R"({"redis": {"port": "6379"}})", {"redis.port", "expected an integer"});
     expect_error(R"({"redis": {"enabled": "yes"}})", {"redis.enabled", "true or false"});
     expect_error(R"({"redis": []})", {"redis", "expected an object"});
+    expect_error(R"({"redis": {"sentinels": "s1:26379"}})", {"redis.sentinels", "a list"});
+    expect_error(R"({"redis": {"sentinels": ["s1"]}})", {"redis.sentinels", "HOST:PORT"});
     expect_error(R"({"streaming": {"enabled": 1}})", {"streaming.enabled"});
     expect_error(R"({"vendors": {}})", {"vendors", "expected a list"});
     expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "settings": []}]})",

@@ -142,6 +142,20 @@ BOOST_AUTO_TEST_CASE(environment_values_are_read_and_typed) {
     BOOST_TEST(config.log_level == "warning");
 }
 
+BOOST_AUTO_TEST_CASE(sentinels_are_a_comma_separated_list_of_host_ports) {
+    auto config = load_with({}, {{"REDIS_SENTINELS", "10.0.0.1:26379,,sentinel-b:26380"},
+                                 {"REDIS_SENTINEL_MASTER", "prices"},
+                                 {"REDIS_SENTINEL_PASSWORD", "pw"}});
+    BOOST_TEST(config.redis.sentinels ==
+               (std::vector<std::string>{"10.0.0.1:26379", "sentinel-b:26380"}));
+    BOOST_TEST(config.redis.sentinel_master == "prices");
+    BOOST_TEST(config.redis.sentinel_password == "pw");
+    BOOST_TEST(load_with({}, {}).redis.sentinel_master == "mymaster");
+    expect_error({}, {{"REDIS_SENTINELS", "10.0.0.1"}}, {"REDIS_SENTINELS", "HOST:PORT"});
+    expect_error({}, {{"REDIS_SENTINELS", "a:1"}, {"REDIS_SOCKET", "/run/redis.sock"}},
+                 {"sentinels and a unix socket"});
+}
+
 BOOST_AUTO_TEST_CASE(booleans_accept_the_usual_spellings_in_any_case) {
     for (auto yes : {"true", "1", "yes", "on", "TRUE", "Yes", "oN"})
         BOOST_TEST((parse_bool(yes) == std::optional<bool>(true)), yes);
@@ -212,6 +226,8 @@ BOOST_AUTO_TEST_CASE(usage_lists_every_flag_and_variable) {
                       "REDIS_PORT",
                       "REDIS_PASSWORD",
                       "REDIS_DB",
+                      "REDIS_SENTINELS",
+                      "REDIS_SENTINEL_MASTER",
                       "STREAMING_ENABLED",
                       "AUTO_START_WORKERS"}) {
         BOOST_TEST(text.find(name) != std::string::npos, name);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace tickerd::bus {
 
@@ -72,14 +73,22 @@ class Subscriber {
     virtual void deliver(const MessagePtr& message) = 0;
 };
 
+struct HostPort {
+    std::string host;
+    int port = 0;
+    std::string describe() const;  // "host:port"
+    bool operator==(const HostPort&) const = default;
+};
+
 // How the bus is doing, for GET /.
 struct BusHealth {
     std::string kind = "embedded";  // "embedded" | "redis"
     bool connected = true;          // to Redis (always true for the embedded bus)
     std::optional<std::string> last_error;
-    uint64_t published = 0;    // messages Redis acknowledged
-    std::size_t buffered = 0;  // messages waiting for Redis
-    uint64_t dropped = 0;      // messages dropped from a full buffer, oldest first
+    uint64_t published = 0;          // messages Redis acknowledged
+    std::size_t buffered = 0;        // messages waiting for Redis
+    uint64_t dropped = 0;            // messages dropped from a full buffer, oldest first
+    std::optional<HostPort> master;  // with Sentinel: the master in use (or last tried)
 };
 
 struct ChannelStats {
@@ -114,7 +123,13 @@ struct RedisAddress {
     std::string socket;  // a unix socket path; used instead of host/port when set
     std::string password;
     int db = 0;
-    std::string describe() const;  // "localhost:6379" or "unix:/run/redis.sock"
+    // Redis Sentinel: when given, the master named `master_name` is asked of these (in
+    // turn) before every connection, instead of using host/port.
+    std::vector<HostPort> sentinels;
+    std::string master_name;
+    std::string sentinel_password;
+    // "localhost:6379", "unix:/run/redis.sock" or "master 'mymaster' of sentinels a:1,b:2"
+    std::string describe() const;
 };
 
 struct RedisBusOptions {

@@ -123,6 +123,7 @@ class RedisBus final : public Bus {
         health.published = published_;
         health.buffered = buffered_;
         health.dropped = dropped_;
+        if (!options_.address.sentinels.empty()) health.master = publisher_.server();
         return health;
     }
 
@@ -322,9 +323,14 @@ class RedisBus final : public Bus {
 
     bool open_sync() {
         timeval timeout{0, kLatestTimeoutMs * 1000};
+        // With Sentinel: the master the publisher last heard of.
+        auto server = publisher_.server();
+        if (server.host.empty()) {
+            set_error("the sentinels have not named a master yet");
+            return false;
+        }
         sync_ = options_.address.socket.empty()
-                    ? redisConnectWithTimeout(options_.address.host.c_str(), options_.address.port,
-                                              timeout)
+                    ? redisConnectWithTimeout(server.host.c_str(), server.port, timeout)
                     : redisConnectUnixWithTimeout(options_.address.socket.c_str(), timeout);
         auto fail = [this](const std::string& why) {
             set_error(why);

@@ -16,7 +16,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <future>
+#include <mutex>
 #include <random>
 #include <span>
 
@@ -35,9 +37,19 @@ constexpr std::size_t kMaxArguments = 8;
 
 }  // namespace
 
-std::string RedisAddress::describe() const {
-    if (!socket.empty()) return "unix:" + socket;
+std::string HostPort::describe() const {
     return host + ":" + std::to_string(port);
+}
+
+std::string RedisAddress::describe() const {
+    if (!sentinels.empty()) {
+        std::string text = "master '" + master_name + "' of sentinels ";
+        for (const auto& sentinel : sentinels)
+            text += (&sentinel == &sentinels.front() ? "" : ",") + sentinel.describe();
+        return text;
+    }
+    if (!socket.empty()) return "unix:" + socket;
+    return HostPort{host, port}.describe();
 }
 
 struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
@@ -51,12 +63,18 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         Watch(Impl* impl, int fd) : owner(impl), descriptor(impl->strand, fd) {}
     };
 
+    // With Sentinel every connection starts at a sentinel, which names the master; the
+    // master is then checked with ROLE (a failover may have turned it into a replica).
+    enum class Stage { ask_sentinel, use_master };
+
     Impl(asio::io_context& io, RedisAddress a, std::string n, Events e)
         : strand(asio::make_strand(io)),
           timer(strand),
           address(std::move(a)),
           name(std::move(n)),
-          events(std::move(e)) {}
+          events(std::move(e)),
+          stage(address.sentinels.empty() ? Stage::use_master : Stage::ask_sentinel),
+          server{uses_sentinels() ? HostPort{} : HostPort{address.host, address.port}} {}
 
     ~Impl() {
         if (context) redisAsyncFree(context);  // stop() did not run: free what is left
@@ -75,6 +93,16 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<bool> stopped{false};
     std::chrono::milliseconds backoff = kFirstRetry;
     std::mt19937 rng{std::random_device{}()};
+    Stage stage;
+    std::size_t next_sentinel = 0;
+    mutable std::mutex server_mutex;  // read by other threads for health reports
+    HostPort server;                  // the Redis to use: host/port, or the master named
+
+    bool uses_sentinels() const { return !address.sentinels.empty(); }
+    HostPort current_server() const {
+        std::lock_guard lock(server_mutex);
+        return server;
+    }
 
     // ---- event hooks (called by hiredis on the strand) ----
     static Watch& of(void* privdata) { return *static_cast<Watch*>(privdata); }
@@ -131,8 +159,15 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // ---- connection life ----
     void connect() {
         if (stopping) return;
-        context = address.socket.empty() ? redisAsyncConnect(address.host.c_str(), address.port)
-                                         : redisAsyncConnectUnix(address.socket.c_str());
+        if (stage == Stage::ask_sentinel) {
+            const auto& sentinel = address.sentinels[next_sentinel % address.sentinels.size()];
+            context = redisAsyncConnect(sentinel.host.c_str(), sentinel.port);
+        } else if (address.socket.empty()) {
+            auto target = current_server();
+            context = redisAsyncConnect(target.host.c_str(), target.port);
+        } else {
+            context = redisAsyncConnectUnix(address.socket.c_str());
+        }
         if (!context || context->err) {
             std::string why = context ? context->errstr : "cannot allocate a connection";
             if (context) redisAsyncFree(context);
@@ -178,8 +213,75 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         self->retry(why);
     }
 
-    // AUTH and SELECT, then ready.
+    // Asks the sentinel connected to for the master's address, then connects to that.
+    void ask_for_master() {
+        auto ask = [self = shared_from_this()] {
+            self->send({"SENTINEL", "get-master-addr-by-name", self->address.master_name},
+                       [self](redisReply* reply) { self->on_master_address(reply); });
+        };
+        if (address.sentinel_password.empty()) {
+            ask();
+            return;
+        }
+        send({"AUTH", address.sentinel_password},
+             [self = shared_from_this(), ask](redisReply* reply) {
+                 if (!reply || reply->type == REDIS_REPLY_ERROR) {
+                     self->drop(reply ? std::string("sentinel AUTH: ") + reply->str
+                                      : "lost during sentinel AUTH");
+                     return;
+                 }
+                 ask();
+             });
+    }
+
+    void on_master_address(redisReply* reply) {
+        auto sentinel = address.sentinels[next_sentinel % address.sentinels.size()].describe();
+        if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+            reply->element[0]->type != REDIS_REPLY_STRING ||
+            reply->element[1]->type != REDIS_REPLY_STRING) {
+            drop("sentinel " + sentinel + " does not name a master '" + address.master_name + "'" +
+                 (reply && reply->type == REDIS_REPLY_ERROR ? std::string(": ") + reply->str : ""));
+            return;
+        }
+        HostPort master{reply->element[0]->str, std::atoi(reply->element[1]->str)};
+        BOOST_LOG_TRIVIAL(debug) << "redis " << name << ": sentinel " << sentinel
+                                 << " names master '" << address.master_name << "' at "
+                                 << master.describe();
+        {
+            std::lock_guard lock(server_mutex);
+            server = std::move(master);
+        }
+        stage = Stage::use_master;
+        close_quietly();
+        // Not from inside hiredis's callback: the sentinel's connection is freed after it.
+        asio::post(strand, [self = shared_from_this()] { self->connect(); });
+    }
+
+    // With Sentinel, the master must say it is one before it is used.
+    void check_role(std::function<void()> next) {
+        if (!uses_sentinels()) {
+            next();
+            return;
+        }
+        send({"ROLE"}, [self = shared_from_this(), next](redisReply* reply) {
+            bool master = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+                          reply->element[0]->type == REDIS_REPLY_STRING &&
+                          std::string_view(reply->element[0]->str) == "master";
+            if (!master) {
+                self->drop(self->current_server().describe() +
+                           " is not the master (any more); asking the sentinels again");
+                return;
+            }
+            next();
+        });
+    }
+
+    // AUTH, ROLE (with Sentinel) and SELECT, then ready.
     void handshake() {
+        if (stage == Stage::ask_sentinel) {
+            ask_for_master();
+            return;
+        }
         auto after_select = [self = shared_from_this()](redisReply* reply) {
             if (!reply || reply->type == REDIS_REPLY_ERROR) {
                 self->drop(reply ? std::string("SELECT: ") + reply->str : "lost during SELECT");
@@ -188,12 +290,17 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
             self->ready = true;
             self->backoff = kFirstRetry;
             BOOST_LOG_TRIVIAL(info)
-                << "redis " << self->name << ": connected to " << self->address.describe();
+                << "redis " << self->name << ": connected to "
+                << (self->uses_sentinels()
+                        ? self->current_server().describe() + " (" + self->address.describe() + ")"
+                        : self->address.describe());
             if (self->events.connected) self->events.connected();
         };
         auto select = [self = shared_from_this(), after_select] {
-            std::string db = std::to_string(self->address.db);
-            self->send({"SELECT", db}, after_select);
+            self->check_role([self, after_select] {
+                std::string db = std::to_string(self->address.db);
+                self->send({"SELECT", db}, after_select);
+            });
         };
         if (address.password.empty()) {
             select();
@@ -211,17 +318,28 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     void drop(const std::string& why) {
         if (!context) return;
         BOOST_LOG_TRIVIAL(warning) << "redis " << name << ": " << why;
-        auto* c = context;
-        context = nullptr;
         bool was_ready = ready.exchange(false);
-        c->onDisconnect = nullptr;  // this path reports and retries by itself
-        redisAsyncFree(c);
+        close_quietly();
         if (was_ready && events.disconnected) events.disconnected(why);
         retry(why);
     }
 
+    // Frees the context without its disconnect callback (the caller reports and retries).
+    // Inside a hiredis callback the free happens when that callback returns.
+    void close_quietly() {
+        auto* c = context;
+        context = nullptr;
+        c->onDisconnect = nullptr;
+        redisAsyncFree(c);
+    }
+
     void retry(const std::string& why) {
         if (stopping) return;
+        if (uses_sentinels()) {
+            // A failing sentinel gives way to the next; a lost master is asked for again.
+            if (stage == Stage::ask_sentinel) ++next_sentinel;
+            stage = Stage::ask_sentinel;
+        }
         // Capped exponential backoff with jitter, so several instances do not reconnect in
         // step after an outage.
         auto delay = backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
@@ -276,12 +394,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         stopping = true;
         timer.cancel();
         ready = false;
-        if (context) {
-            auto* c = context;
-            context = nullptr;
-            c->onDisconnect = nullptr;
-            redisAsyncFree(c);
-        }
+        if (context) close_quietly();
     }
 };
 
@@ -346,6 +459,10 @@ void RedisLink::post(std::function<void()> fn) {
 
 const RedisAddress& RedisLink::address() const {
     return impl_->address;
+}
+
+HostPort RedisLink::server() const {
+    return impl_->current_server();
 }
 
 }  // namespace tickerd::bus

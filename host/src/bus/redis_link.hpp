@@ -1,8 +1,9 @@
 // One connection to Redis, driven by the daemon's own io_context: hiredis's async API with
 // its event hooks mapped onto an Asio descriptor (no extra event library, no thread of its
 // own). It connects, authenticates, selects the database, and when the link drops it
-// reconnects with capped exponential backoff until stopped. Everything runs on the link's
-// strand; callbacks are called there.
+// reconnects with capped exponential backoff until stopped. With Sentinel it asks the
+// sentinels for the master before each connection, so it follows a failover. Everything
+// runs on the link's strand; callbacks are called there.
 #pragma once
 
 #include "bus/bus.hpp"
@@ -55,6 +56,8 @@ class RedisLink {
     // Runs `fn` on the link's strand.
     void post(std::function<void()> fn);
     const RedisAddress& address() const;
+    // Thread-safe: the Redis server used (with Sentinel, the master it last named).
+    HostPort server() const;
 
   private:
     struct Impl;

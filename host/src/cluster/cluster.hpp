@@ -22,6 +22,13 @@ class ConfigSync {
     virtual void stop() = 0;  // call while the io_context still runs
 };
 
+// Merges two changed versions of a shared-config document (the state file's JSON) made
+// from `base`: per instrument, cadence and global setting, a change on one side is kept;
+// a change on both sides takes `ours`. Throws std::runtime_error for a document that is not
+// a JSON object.
+std::string merge_documents(const std::string& base, const std::string& ours,
+                            const std::string& theirs);
+
 // At first contact: adopts `tickerd:config` when it exists, else seeds it from `state`.
 std::unique_ptr<ConfigSync> make_config_sync(boost::asio::io_context& io, bus::RedisAddress address,
                                              std::string instance, config::StateStore& state);

@@ -1,6 +1,8 @@
 // Two links: one for commands (GET/SET/PUBLISH), one subscribed to the control channel.
 // Adopting a document persists it (an fsync), so that runs on a thread of its own, never on
-// the I/O threads; a change adopted from Redis is not announced back.
+// the I/O threads; a change adopted from Redis is not announced back. A local change is
+// merged into the shared document (see merge_documents), also when it was made while Redis
+// was away, so concurrent changes on several instances are all kept.
 #include "cluster/cluster.hpp"
 
 #include "bus/redis_link.hpp"
@@ -12,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include <atomic>
+#include <utility>
 
 namespace tickerd::cluster {
 
@@ -31,11 +34,17 @@ class RedisConfigSync final : public ConfigSync {
                     config::StateStore& state)
         : instance_(std::move(instance)),
           state_(state),
+          base_(config::state_document(*state.snapshot())),
           commands_(io, address, "config", {[this] { on_connected(); }, {}}),
           control_(io, std::move(address), "config-control", {[this] { on_control_up(); }, {}}) {
         control_.set_message_handler([this](redisReply* reply) { on_control(reply); });
         state_.on_change([this] {
-            if (!adopting && !stopped_) commands_.post([this] { announce(); });
+            if (adopting || stopped_) return;
+            commands_.post([this] {
+                dirty_ = true;
+                ++local_changes_;
+                write();
+            });
         });
     }
 
@@ -54,42 +63,118 @@ class RedisConfigSync final : public ConfigSync {
     }
 
   private:
-    // Commands strand.
-    void on_connected() { fetch(true); }
+    // ---- commands strand ----
+    // Local changes made while Redis was away are written (merged) now; otherwise the
+    // shared config is adopted, or seeded from ours when there is none.
+    void on_connected() {
+        if (dirty_) {
+            write();
+        } else {
+            fetch(true);
+        }
+    }
 
     // Adopts the shared config; when there is none yet and `seed` is set, this instance's
     // becomes it — SET NX lets only one of several starting together win, the others fetch.
     void fetch(bool seed) {
         commands_.command({"GET", kConfigKey}, [this, seed](redisReply* reply) {
-            if (reply && reply->type == REDIS_REPLY_STRING) {
+            if (!reply || dirty_) return;  // a local change is being written: it merges
+            if (reply->type == REDIS_REPLY_STRING) {
                 adopt(std::string(reply->str, reply->len));
-            } else if (reply && seed) {
+            } else if (seed) {
                 auto document = config::state_document(*state_.snapshot());
-                commands_.command({"SET", kConfigKey, document, "NX"}, [this](redisReply* set) {
-                    if (set && set->type == REDIS_REPLY_NIL) fetch(false);  // another was first
-                });
+                commands_.command({"SET", kConfigKey, document, "NX"},
+                                  [this, document](redisReply* set) {
+                                      if (!set) return;
+                                      if (set->type == REDIS_REPLY_NIL) {
+                                          fetch(false);  // another instance was first
+                                      } else {
+                                          base_ = document;
+                                      }
+                                  });
             }
         });
     }
 
-    void announce() {
-        auto document = config::state_document(*state_.snapshot());
-        commands_.command({"SET", kConfigKey, document});
-        commands_.command({"PUBLISH", kControlChannel, "config " + instance_});
+    // Writes the local config to Redis, merged with what other instances changed since
+    // `base_` (WATCH … MULTI … EXEC: if another write lands in between, it is merged again).
+    void write() {
+        if (writing_ || !commands_.connected()) {
+            write_again_ = writing_;
+            return;  // not connected: on_connected() writes
+        }
+        writing_ = true;
+        commands_.command({"WATCH", kConfigKey});
+        commands_.command({"GET", kConfigKey}, [this](redisReply* reply) {
+            if (!reply) {
+                writing_ = false;  // the link dropped; on_connected() writes again
+                return;
+            }
+            auto changes = local_changes_;
+            auto ours = config::state_document(*state_.snapshot());
+            auto merged = reply->type == REDIS_REPLY_STRING
+                              ? merged_with(ours, std::string(reply->str, reply->len))
+                              : ours;
+            commands_.command({"MULTI"});
+            commands_.command({"SET", kConfigKey, merged});
+            commands_.command({"PUBLISH", kControlChannel, "config " + instance_});
+            commands_.command({"EXEC"}, [this, changes, ours, merged](redisReply* exec) {
+                writing_ = false;
+                if (!exec) return;
+                if (exec->type == REDIS_REPLY_NIL) {  // another write came first: merge again
+                    write();
+                } else if (exec->type == REDIS_REPLY_ERROR) {
+                    // Left dirty: the next change or connection writes it again.
+                    BOOST_LOG_TRIVIAL(error) << "config: writing the shared config: " << exec->str;
+                } else {
+                    written(changes, ours, merged);
+                }
+            });
+        });
     }
 
-    // Control strand.
+    std::string merged_with(const std::string& ours, const std::string& theirs) const {
+        if (theirs == base_) return ours;
+        try {
+            return merge_documents(base_, ours, theirs);
+        } catch (const std::exception& e) {
+            BOOST_LOG_TRIVIAL(warning)
+                << "config: the shared config cannot be merged (" << e.what() << "); ours wins";
+            return ours;
+        }
+    }
+
+    // `merged` is in Redis. Without newer local changes, this instance takes it as it is;
+    // with them, they are written on top of it next (their base is what they started from).
+    void written(uint64_t changes, const std::string& ours, const std::string& merged) {
+        if (changes == local_changes_) {
+            dirty_ = false;
+            base_ = merged;
+            if (merged != ours) adopt(merged);
+        } else {
+            base_ = ours;
+            write_again_ = true;
+        }
+        if (std::exchange(write_again_, false)) write();
+    }
+
+    // ---- control strand ----
     void on_control_up() { control_.subscription_command({"SUBSCRIBE", kControlChannel}); }
 
     void on_control(redisReply* reply) {
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return;
         std::string_view kind(reply->element[0]->str, reply->element[0]->len);
         std::string_view text(reply->element[2]->str, reply->element[2]->len);
+        // Once (re)subscribed, read the config: an announcement made while this link was
+        // away was missed.
+        if (kind == "subscribe") commands_.post([this] { fetch(false); });
         if (kind != "message" || text == "config " + instance_) return;  // our own
         if (text.starts_with("config ")) commands_.post([this] { fetch(false); });
     }
 
+    // Commands strand; the state is replaced (and persisted) on the applier thread.
     void adopt(std::string document) {
+        base_ = document;
         asio::post(applier_, [this, document = std::move(document)] {
             try {
                 auto current = state_.snapshot();
@@ -109,6 +194,12 @@ class RedisConfigSync final : public ConfigSync {
 
     const std::string instance_;
     config::StateStore& state_;
+    // Commands strand: the shared document the local config was last equal to, apart from
+    // the local changes not yet written (`dirty_`).
+    std::string base_;
+    bool dirty_ = false;
+    uint64_t local_changes_ = 0;
+    bool writing_ = false, write_again_ = false;
     bus::RedisLink commands_;
     bus::RedisLink control_;
     asio::thread_pool applier_{1};

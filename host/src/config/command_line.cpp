@@ -37,7 +37,7 @@ struct EnvSpec {
     std::string_view help;
 };
 
-constexpr std::array<EnvSpec, 15> kEnvironment = {{
+constexpr std::array<EnvSpec, 18> kEnvironment = {{
     {"TICKERD_CONFIG", "config file, as --config"},
     {"TICKERD_LISTEN", "listener, as --listen"},
     {"TICKERD_PLUGIN_DIR", "plugin folders, ':'-separated, as --plugin-dir"},
@@ -51,6 +51,9 @@ constexpr std::array<EnvSpec, 15> kEnvironment = {{
     {"REDIS_PASSWORD", "Redis password (default none)"},
     {"REDIS_DB", "Redis database number (default 0)"},
     {"REDIS_SOCKET", "Redis unix socket path, instead of REDIS_HOST/REDIS_PORT"},
+    {"REDIS_SENTINELS", "Redis Sentinel addresses, HOST:PORT,… (the master is asked of them)"},
+    {"REDIS_SENTINEL_MASTER", "the master's name at the sentinels (default mymaster)"},
+    {"REDIS_SENTINEL_PASSWORD", "the sentinels' password (default none)"},
     {"STREAMING_ENABLED", "serve streams (boolean; default true)"},
     {"AUTO_START_WORKERS", "start every worker at start-up (boolean; default false)"},
 }};

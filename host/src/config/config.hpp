@@ -30,7 +30,12 @@ struct RedisSettings {
     int port = 6379;
     std::string password;
     int db = 0;
-    std::string socket;                // unix socket path, instead of host:port
+    std::string socket;  // unix socket path, instead of host:port
+    // Redis Sentinel: when sentinels are given, the master named `sentinel_master` is asked
+    // of them (and asked again after every lost connection) instead of using host:port.
+    std::vector<std::string> sentinels;  // "host:port"
+    std::string sentinel_master = "mymaster";
+    std::string sentinel_password;
     std::size_t buffer_limit = 10000;  // messages kept while Redis is away
     int lease_ms = 5000;               // work-sharing lease among polling instances
 };

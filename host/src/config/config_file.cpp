@@ -109,9 +109,10 @@ class FileReader {
 };
 
 void read_redis(DaemonConfig& config, const FileReader& in, const json::value& v) {
-    const auto& redis = in.object(
-        v, "redis",
-        {"enabled", "host", "port", "password", "db", "socket", "buffer_limit", "lease_ms"});
+    const auto& redis =
+        in.object(v, "redis",
+                  {"enabled", "host", "port", "password", "db", "socket", "buffer_limit",
+                   "lease_ms", "sentinels", "sentinel_master", "sentinel_password"});
     if (auto* x = redis.if_contains("enabled"))
         config.redis.enabled = in.boolean(*x, "redis.enabled");
     if (auto* x = redis.if_contains("host"))
@@ -123,6 +124,16 @@ void read_redis(DaemonConfig& config, const FileReader& in, const json::value& v
     if (auto* x = redis.if_contains("db")) config.redis.db = in.integer(*x, "redis.db", 0);
     if (auto* x = redis.if_contains("socket"))
         config.redis.socket = in.non_empty_string(*x, "redis.socket");
+    if (auto* x = redis.if_contains("sentinels")) {
+        config.redis.sentinels.clear();
+        for (const auto& address : in.array(*x, "redis.sentinels"))
+            config.redis.sentinels.push_back(detail::checked_listen(
+                in.non_empty_string(address, "redis.sentinels[]"), in.source("redis.sentinels")));
+    }
+    if (auto* x = redis.if_contains("sentinel_master"))
+        config.redis.sentinel_master = in.non_empty_string(*x, "redis.sentinel_master");
+    if (auto* x = redis.if_contains("sentinel_password"))
+        config.redis.sentinel_password = in.string(*x, "redis.sentinel_password");
     if (auto* x = redis.if_contains("lease_ms"))
         config.redis.lease_ms = in.integer(*x, "redis.lease_ms", 300, 600'000);
     if (auto* x = redis.if_contains("buffer_limit")) {

@@ -30,14 +30,15 @@ std::optional<long long> parse_whole_number(std::string_view text) {
     return value;
 }
 
-std::vector<std::string> split_colons(std::string_view text) {
+// The non-empty parts of `text` between `separator`s.
+std::vector<std::string> split(std::string_view text, char separator) {
     std::vector<std::string> parts;
     while (true) {
-        auto colon = text.find(':');
-        auto part = text.substr(0, colon);
+        auto at = text.find(separator);
+        auto part = text.substr(0, at);
         if (!part.empty()) parts.emplace_back(part);
-        if (colon == std::string_view::npos) break;
-        text.remove_prefix(colon + 1);
+        if (at == std::string_view::npos) break;
+        text.remove_prefix(at + 1);
     }
     return parts;
 }
@@ -83,14 +84,14 @@ void apply_environment(DaemonConfig& config, const EnvReader& env) {
         config.listen = detail::checked_listen(*listen, "TICKERD_LISTEN");
     }
     if (auto dirs = env.text("TICKERD_PLUGIN_DIR")) {
-        auto parts = split_colons(*dirs);
+        auto parts = split(*dirs, ':');
         if (!parts.empty()) config.plugin_dirs.assign(parts.begin(), parts.end());
     }
     if (auto dir = env.text("TICKERD_STATE_DIR")) {
         config.state_dir = *dir;
     } else if (auto systemd = env.text("STATE_DIRECTORY")) {
         // systemd lists one folder per StateDirectory= entry; the first is ours.
-        auto parts = split_colons(*systemd);
+        auto parts = split(*systemd, ':');
         if (!parts.empty()) config.state_dir = parts.front();
     }
     if (auto role = env.text("TICKERD_ROLE")) {
@@ -106,6 +107,14 @@ void apply_environment(DaemonConfig& config, const EnvReader& env) {
     if (auto db = env.integer("REDIS_DB", 0, std::numeric_limits<int>::max(), "a database number"))
         config.redis.db = *db;
     if (auto socket = env.text("REDIS_SOCKET")) config.redis.socket = *socket;
+    if (auto sentinels = env.text("REDIS_SENTINELS")) {
+        config.redis.sentinels.clear();
+        for (const auto& part : split(*sentinels, ','))
+            config.redis.sentinels.push_back(detail::checked_listen(part, "REDIS_SENTINELS"));
+    }
+    if (auto name = env.text("REDIS_SENTINEL_MASTER")) config.redis.sentinel_master = *name;
+    if (auto password = env.text("REDIS_SENTINEL_PASSWORD"))
+        config.redis.sentinel_password = *password;
     if (auto enabled = env.boolean("STREAMING_ENABLED")) config.streaming_enabled = *enabled;
     if (auto start = env.boolean("AUTO_START_WORKERS")) config.auto_start_workers = *start;
 }
@@ -223,6 +232,11 @@ DaemonConfig load(int argc, const char* const* argv, const Environment& env,
     }
     apply_environment(config, environment);
     apply_flags(config, flags);
+    if (!config.redis.sentinels.empty() && !config.redis.socket.empty()) {
+        throw ConfigError(
+            "redis: sentinels and a unix socket exclude each other (the sentinels "
+            "name the master's host and port)");
+    }
     return config;
 }
 

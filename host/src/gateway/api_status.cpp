@@ -52,6 +52,13 @@ Reply get_status(Services& services, const RouteArgs&) {
                        {"port", config.redis.port},
                        {"last_error", bus.last_error ? json::value(*bus.last_error) : nullptr}};
     if (!config.redis.socket.empty()) redis["socket"] = config.redis.socket;
+    if (!config.redis.sentinels.empty()) {
+        json::array sentinels(config.redis.sentinels.begin(), config.redis.sentinels.end());
+        bool named = bus.master && !bus.master->host.empty();
+        redis["sentinel"] = {{"master_name", config.redis.sentinel_master},
+                             {"sentinels", std::move(sentinels)},
+                             {"master", named ? json::value(bus.master->describe()) : nullptr}};
+    }
     if (config.redis.enabled) {
         redis["published"] = bus.published;
         redis["buffered"] = bus.buffered;
@@ -104,8 +111,18 @@ Reply get_latest(Services& services, const RouteArgs& args) {
         return error_reply({404, "channel '" + channel + "' is not configured"});
     }
     auto message = services.bus.latest(channel);
+    if (!message) {
+        // "None yet" cannot be told from "Redis could not be asked" without Redis.
+        auto bus = services.bus.health();
+        if (!bus.connected) {
+            return error_reply({503, "Redis is unreachable (" +
+                                         bus.last_error.value_or("not connected yet") +
+                                         "); the latest message cannot be read"});
+        }
+        return {200, "{\"message\":null}", {}};
+    }
     // The cached bytes go out as they are: no parse, no re-serialisation.
-    return {200, message ? "{\"message\":" + message->json + "}" : "{\"message\":null}", {}};
+    return {200, "{\"message\":" + message->json + "}", {}};
 }
 
 }  // namespace tickerd::gateway
