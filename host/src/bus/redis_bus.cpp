@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tickerd::bus {
 
@@ -223,14 +224,14 @@ class RedisBus final : public Bus {
     void on_subscriber_connected() {
         subscriber_up_ = true;
         clear_error_if_up();
-        std::vector<std::string> channels;
         {
             std::lock_guard lock(refs_mutex_);
+            restoring_.clear();
             for (const auto& [channel, _] : refs_)
-                channels.push_back(channel);
+                restoring_.insert(channel);
         }
-        restoring_ = channels.size();
-        if (restoring_ == 0) subscriptions_back();
+        if (restoring_.empty()) subscriptions_back();
+        auto channels = restoring_;  // confirmations erase from restoring_ while we go
         for (const auto& channel : channels) {
             subscriber_.subscription_command({"SUBSCRIBE", channel});
             seed_latest(channel);  // what was published while the link was down
@@ -248,7 +249,12 @@ class RedisBus final : public Bus {
         auto* payload = reply->element[2];
         if (kind->type != REDIS_REPLY_STRING) return;
         std::string_view what(kind->str, kind->len);
-        if (what == "subscribe" && restoring_ > 0 && --restoring_ == 0) subscriptions_back();
+        // Only the channels being restored count: a new channel's confirmation may come
+        // in between.
+        if (what == "subscribe" && reply->element[1]->type == REDIS_REPLY_STRING &&
+            restoring_.erase(std::string(reply->element[1]->str, reply->element[1]->len)) &&
+            restoring_.empty())
+            subscriptions_back();
         if (what != "message") return;
         if (payload->type != REDIS_REPLY_STRING) return;
         auto message = message_from_json(std::string(payload->str, payload->len));
@@ -371,7 +377,8 @@ class RedisBus final : public Bus {
     std::mutex refs_mutex_;
     std::unordered_map<std::string, int> refs_;  // local subscribers per channel
 
-    std::size_t restoring_ = 0;  // subscriber strand: SUBSCRIBE confirmations still due
+    // Subscriber strand: channels whose SUBSCRIBE is still to be confirmed after a connect.
+    std::unordered_set<std::string> restoring_;
 
     std::atomic<bool> publisher_up_{false}, subscriber_up_{false};
     std::atomic<bool> subscriptions_ready_{false};
