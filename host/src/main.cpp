@@ -11,7 +11,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <unistd.h>
 
@@ -19,7 +21,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -124,7 +128,53 @@ std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonCon
     return bus::make_redis_bus(io, std::move(options));
 }
 
-int run(const config::DaemonConfig& cfg) {
+using ConfigLoader = std::function<config::DaemonConfig()>;
+
+// Settings read once at start-up: a change to them waits for a restart.
+void warn_about_restart_only_changes(const config::DaemonConfig& running,
+                                     const config::DaemonConfig& next) {
+    std::vector<std::string> changed;
+    if (next.listen != running.listen) changed.push_back("listen");
+    if (next.role != running.role) changed.push_back("role");
+    if (next.state_dir != running.state_dir) changed.push_back("state_dir");
+    if (next.plugin_dirs != running.plugin_dirs) changed.push_back("plugin_dirs");
+    const auto& a = running.redis;
+    const auto& b = next.redis;
+    if (a.enabled != b.enabled || a.host != b.host || a.port != b.port || a.socket != b.socket ||
+        a.password != b.password || a.db != b.db || a.sentinels != b.sentinels ||
+        a.sentinel_master != b.sentinel_master || a.buffer_limit != b.buffer_limit ||
+        a.lease_ms != b.lease_ms)
+        changed.push_back("redis");
+    for (const auto& what : changed) {
+        BOOST_LOG_TRIVIAL(warning) << "SIGHUP: " << what << " changed; it takes effect at the "
+                                   << "next restart";
+    }
+}
+
+// SIGHUP: the config file is read again and what can change while running does (the log
+// level, the vendor instances), then the plugin folders are rescanned. A config that does
+// not load is refused with one log line and the running one is kept.
+void reload(const ConfigLoader& load_config, const config::DaemonConfig& running,
+            plugins::PluginHost& plugin_host) {
+    try {
+        auto next = load_config();
+        if (auto level = log::parse_level(next.log_level)) log::set_level(*level);
+        for (const auto& problem : plugin_host.configure(next.vendors, next.vendors_given))
+            BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;
+        warn_about_restart_only_changes(running, next);
+        BOOST_LOG_TRIVIAL(info) << "SIGHUP: config reloaded";
+    } catch (const config::ConfigError& e) {
+        BOOST_LOG_TRIVIAL(error) << "SIGHUP: the new config is refused, the running one is kept: "
+                                 << e.what();
+    }
+    auto report = plugin_host.rescan();
+    BOOST_LOG_TRIVIAL(info) << "SIGHUP: plugin folders rescanned: " << report.loaded.size()
+                            << " loaded, " << report.reloaded.size() << " reloaded, "
+                            << report.unloaded.size() << " unloaded, " << report.refused.size()
+                            << " refused";
+}
+
+int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     if (cfg.role != "all" && !cfg.redis.enabled) {
         throw std::runtime_error("--role " + cfg.role +
                                  " shares work through Redis: set REDIS_ENABLED=true");
@@ -171,12 +221,37 @@ int run(const config::DaemonConfig& cfg) {
 
     if (polls && cfg.streaming_enabled && cfg.auto_start_workers) workers.start_all();
 
+    // Plugin files dropped in, replaced or removed are picked up without a restart.
+    std::optional<plugins::PluginWatcher> watcher;
+    if (polls) {
+        watcher.emplace(io, plugin_host);
+        watcher->start();
+    }
+    // SIGHUP reloads (plugin code runs: off the I/O threads); SIGUSR1 logs a status dump.
+    asio::thread_pool reloader(1);
+    asio::signal_set operator_signals(io, SIGHUP, SIGUSR1);
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int signal) {
+            if (ec) return;
+            if (signal == SIGHUP) {
+                BOOST_LOG_TRIVIAL(info)
+                    << "SIGHUP: reloading "
+                    << (cfg.config_path ? cfg.config_path->string() : "the configuration");
+                asio::post(reloader, [&] { reload(load_config, cfg, plugin_host); });
+            } else {
+                BOOST_LOG_TRIVIAL(info) << "SIGUSR1: status " << gateway::status_json(services);
+            }
+            operator_signals.async_wait(on_signal);
+        };
+    operator_signals.async_wait(on_signal);
+
     std::thread stopper;
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         BOOST_LOG_TRIVIAL(info) << "signal " << signal << ": shutting down";
         server.stop();
+        operator_signals.cancel();
         std::thread([] {
             std::this_thread::sleep_for(kForcedExitAfter);
             BOOST_LOG_TRIVIAL(error) << "shutdown took too long (a vendor call ignores "
@@ -186,6 +261,8 @@ int run(const config::DaemonConfig& cfg) {
         // Workers finish their in-flight polls (bounded by the grace period) off the I/O
         // threads, while the I/O threads flush the streams' clean closes.
         stopper = std::thread([&] {
+            if (watcher) watcher->stop();  // a rescan in progress finishes first
+            reloader.join();
             workers.shutdown(kShutdownGrace);
             std::this_thread::sleep_for(kCloseFlushTime);
             if (scheduling.share) scheduling.share->stop();  // its leases lapse for others
@@ -232,7 +309,9 @@ int main(int argc, char** argv) {
     log::init(log::parse_level(cfg.log_level).value_or(boost::log::trivial::info));
     if (cfg.check_config) return check_config(cfg);
     try {
-        return run(cfg);
+        return run(cfg, [argc, argv] {
+            return config::load(argc, argv, config::process_environment(), install_defaults());
+        });
     } catch (const std::exception& e) {
         BOOST_LOG_TRIVIAL(fatal) << "cannot start: " << e.what();
         return 1;

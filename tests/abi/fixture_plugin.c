@@ -11,6 +11,9 @@
 #ifndef FIXTURE_NAME
 #define FIXTURE_NAME "abi_good"
 #endif
+#ifndef FIXTURE_VERSION
+#define FIXTURE_VERSION "0.0.1"
+#endif
 
 #ifdef FIXTURE_BAD_TYPE
 static const char* const data_types[] = {"market_data", "quotes"};
@@ -64,9 +67,10 @@ static tickerd_status fixture_fetch(void* instance, const tickerd_request* reque
     if (tickerd_fixture_symbol_nobody_defines()) return TICKERD_E_PERMANENT;
 #endif
     char json[256];
-    int len =
-        snprintf(json, sizeof json, "{\"plugin\":\"%s\",\"instance\":\"%s\",\"symbol\":\"%.*s\"}",
-                 FIXTURE_NAME, self->name, (int)request->symbol.len, request->symbol.ptr);
+    int len = snprintf(
+        json, sizeof json,
+        "{\"plugin\":\"%s\",\"version\":\"%s\",\"instance\":\"%s\",\"symbol\":\"%.*s\"}",
+        FIXTURE_NAME, FIXTURE_VERSION, self->name, (int)request->symbol.len, request->symbol.ptr);
     tickerd_str text = {json, (size_t)len};
     self->host->set_result_json(request->host_call, text);
     result->status = TICKERD_OK;
@@ -97,7 +101,7 @@ static const fixture_descriptor descriptor = {
         TICKERD_ABI_VERSION,
 #endif
         FIXTURE_NAME,
-        "0.0.1",
+        FIXTURE_VERSION,
         "ABI test fixture",
         7,
         0,

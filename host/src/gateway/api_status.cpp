@@ -42,6 +42,11 @@ json::object plugins_summary(Services& services) {
 
 }  // namespace
 
+std::string status_json(Services& services) {
+    Request none;
+    return get_status(services, RouteArgs{none, {}, {}}).body;
+}
+
 Reply get_status(Services& services, const RouteArgs&) {
     const auto& config = services.config;
     auto uptime = std::chrono::steady_clock::now() - services.started_at;

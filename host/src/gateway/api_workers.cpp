@@ -88,7 +88,9 @@ Reply get_telemetry(Services& services, const RouteArgs& args) {
     return json_reply(200, records);
 }
 
-Reply list_vendors(Services& services, const RouteArgs&) {
+namespace {
+
+json::object vendors_json(Services& services) {
     json::array plugins;
     for (const auto& plugin : services.plugins.plugins())
         plugins.push_back(to_json(plugin));
@@ -96,8 +98,21 @@ Reply list_vendors(Services& services, const RouteArgs&) {
     for (const auto& instance : services.plugins.instances()) {
         instances.push_back(plugins::to_json(instance));
     }
-    return json_reply(
-        200, json::object{{"plugins", std::move(plugins)}, {"instances", std::move(instances)}});
+    return {{"plugins", std::move(plugins)}, {"instances", std::move(instances)}};
+}
+
+}  // namespace
+
+Reply list_vendors(Services& services, const RouteArgs&) {
+    return json_reply(200, vendors_json(services));
+}
+
+// Rescans the plugin folders now (loading runs plugin code: a blocking route).
+Reply reload_vendors(Services& services, const RouteArgs&) {
+    auto report = services.plugins.rescan();
+    auto body = vendors_json(services);
+    body["rescan"] = plugins::to_json(report);
+    return json_reply(200, body);
 }
 
 }  // namespace tickerd::gateway

@@ -27,6 +27,9 @@ struct Services {
     std::chrono::steady_clock::time_point started_at;
 };
 
+// GET /'s document as JSON text (also what SIGUSR1 logs).
+std::string status_json(Services& services);
+
 struct Limits {
     std::size_t max_body_bytes = 64 * 1024;          // larger requests get 413
     std::size_t max_queued_messages = 4096;          // per stream; beyond it the client is cut

@@ -84,5 +84,6 @@ Reply start_all_workers(Services&, const RouteArgs&);    // api_workers.cpp
 Reply stop_all_workers(Services&, const RouteArgs&);     // api_workers.cpp
 Reply get_telemetry(Services&, const RouteArgs&);        // api_workers.cpp
 Reply list_vendors(Services&, const RouteArgs&);         // api_workers.cpp
+Reply reload_vendors(Services&, const RouteArgs&);       // api_workers.cpp
 
 }  // namespace tickerd::gateway

@@ -47,6 +47,7 @@ const std::array kRoutes = {
     Route{verb::post, "/streaming/config/workers/{}/stop", inline_rest, &stop_worker, false},
     Route{verb::get, "/streaming/config/telemetry/{}", inline_rest, &get_telemetry, false},
     Route{verb::get, "/streaming/config/vendors", inline_rest, &list_vendors, false},
+    Route{verb::post, "/streaming/config/vendors/reload", blocking_rest, &reload_vendors, false},
 };
 
 std::vector<std::string_view> split_path(std::string_view path) {

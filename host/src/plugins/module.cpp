@@ -4,8 +4,21 @@
 
 #include <boost/dll/shared_library_load_mode.hpp>
 
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
+#include <stdexcept>
 
 namespace tickerd::plugins {
 
@@ -71,7 +84,73 @@ std::string check_descriptor(const tickerd_plugin& d) {
     return "";
 }
 
+// A truncated ELF file (a copy still in progress) can pass the loader's own checks and then
+// fault while it is relocated, taking the process down. So every part the file's headers
+// point to must be inside it before it is handed to the loader. "" when it is whole.
+std::string truncation_problem(int fd, off_t size) {
+    ElfW(Ehdr) header{};
+    if (::pread(fd, &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header) ||
+        std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
+        return "not an ELF shared object";
+    }
+    if (header.e_ident[EI_CLASS] != (sizeof(void*) == 8 ? ELFCLASS64 : ELFCLASS32))
+        return "an ELF object for another word size";
+    auto inside = [size](uint64_t offset, uint64_t length) {
+        return offset <= static_cast<uint64_t>(size) &&
+               length <= static_cast<uint64_t>(size) - offset;
+    };
+    if (!inside(header.e_shoff, uint64_t{header.e_shnum} * header.e_shentsize) ||
+        !inside(header.e_phoff, uint64_t{header.e_phnum} * sizeof(ElfW(Phdr)))) {
+        return "truncated (a copy still in progress?)";
+    }
+    for (uint16_t i = 0; i < header.e_phnum; ++i) {
+        ElfW(Phdr) segment{};
+        auto at = static_cast<off_t>(header.e_phoff + i * sizeof segment);
+        if (::pread(fd, &segment, sizeof segment, at) != static_cast<ssize_t>(sizeof segment) ||
+            !inside(segment.p_offset, segment.p_filesz)) {
+            return "truncated (a copy still in progress?)";
+        }
+    }
+    return "";
+}
+
 }  // namespace
+
+PrivateCopy::PrivateCopy(const std::filesystem::path& file) {
+    int source = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (source < 0) throw std::runtime_error(file.string() + ": " + std::strerror(errno));
+    struct stat info {};
+    fd_ = ::fstat(source, &info) == 0 ? ::memfd_create(file.filename().c_str(), MFD_CLOEXEC) : -1;
+    off_t offset = 0;
+    bool copied = fd_ >= 0;
+    while (copied && offset < info.st_size) {
+        auto sent = ::sendfile(fd_, source, &offset, static_cast<size_t>(info.st_size - offset));
+        copied = sent > 0 || (sent < 0 && errno == EINTR);
+    }
+    int error = errno;
+    ::close(source);
+    std::string problem = copied ? truncation_problem(fd_, info.st_size)
+                                 : std::string("copying failed: ") + std::strerror(error);
+    if (!problem.empty()) {
+        if (fd_ >= 0) ::close(fd_);
+        throw std::runtime_error(problem);
+    }
+}
+
+PrivateCopy::~PrivateCopy() {
+    // The loader knows libraries by the path they were opened with: while one opened as
+    // /proc/self/fd/N stays mapped (a C++ library with unique symbols ignores dlclose), N
+    // must not name another copy, so its descriptor is kept.
+    if (void* still = ::dlopen(path().c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
+        ::dlclose(still);
+        return;
+    }
+    ::close(fd_);
+}
+
+std::string PrivateCopy::path() const {
+    return "/proc/self/fd/" + std::to_string(fd_);
+}
 
 std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginInfo& info) {
     info = PluginInfo{};
@@ -83,14 +162,26 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginIn
         return nullptr;
     };
 
+    // The library is mapped from a private copy, so the user's file can be rewritten in
+    // place (a plain `cp` over it) without changing code this process is running. Declared
+    // before the library: it must outlive it.
+    std::unique_ptr<PrivateCopy> copy;
     boost::dll::shared_library library;
     try {
+        copy = std::make_unique<PrivateCopy>(file);
         // RTLD_NOW: an unresolved symbol is a refusal now, not a crash mid-call later.
         // RTLD_LOCAL: two plugins' internal symbols never clash.
-        library.load(boost::dll::fs::path(file.string()),
+        library.load(boost::dll::fs::path(copy->path()),
                      boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
-        return refuse("cannot load: " + loader_message(e.what()));
+        // The loader names the private copy; the user knows the file.
+        auto why = loader_message(e.what());
+        if (copy) {
+            auto shown = copy->path();
+            if (auto at = why.find(shown); at != std::string::npos)
+                why.replace(at, shown.size(), file.string());
+        }
+        return refuse("cannot load: " + why);
     }
     if (!library.has(TICKERD_PLUGIN_ENTRY_SYMBOL)) {
         return refuse("no tickerd_plugin_entry symbol: not a tickerd plugin");
@@ -118,12 +209,13 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginIn
     info.default_priority = descriptor->default_priority;
     info.state = "loaded";
     return std::shared_ptr<Module>(
-        new Module(std::move(library), descriptor, info, std::move(types)));
+        new Module(std::move(copy), std::move(library), descriptor, info, std::move(types)));
 }
 
-Module::Module(boost::dll::shared_library library, const tickerd_plugin* descriptor,
-               PluginInfo info, std::vector<DataType> types)
-    : library_(std::move(library)),
+Module::Module(std::unique_ptr<PrivateCopy> copy, boost::dll::shared_library library,
+               const tickerd_plugin* descriptor, PluginInfo info, std::vector<DataType> types)
+    : copy_(std::move(copy)),
+      library_(std::move(library)),
       descriptor_(descriptor),
       info_(std::move(info)),
       types_(std::move(types)) {}

@@ -16,6 +16,20 @@ inline tickerd_str sdk_str(std::string_view text) {
     return {text.data(), text.size()};
 }
 
+// An in-memory copy of a plugin file (memfd) that the dynamic loader maps through
+// /proc/self/fd/N. Throws std::runtime_error when the file cannot be read.
+class PrivateCopy {
+  public:
+    explicit PrivateCopy(const std::filesystem::path& file);
+    ~PrivateCopy();
+    PrivateCopy(const PrivateCopy&) = delete;
+    PrivateCopy& operator=(const PrivateCopy&) = delete;
+    std::string path() const;
+
+  private:
+    int fd_ = -1;
+};
+
 class Module {
   public:
     // Loads `file` and checks its descriptor. Returns nullptr when the file cannot be used;
@@ -28,9 +42,10 @@ class Module {
     bool thread_safe() const { return (descriptor_->flags & TICKERD_PLUGIN_THREADSAFE) != 0; }
 
   private:
-    Module(boost::dll::shared_library library, const tickerd_plugin* descriptor, PluginInfo info,
-           std::vector<DataType> types);
+    Module(std::unique_ptr<PrivateCopy> copy, boost::dll::shared_library library,
+           const tickerd_plugin* descriptor, PluginInfo info, std::vector<DataType> types);
 
+    std::unique_ptr<PrivateCopy> copy_;   // what library_ maps; destroyed after it
     boost::dll::shared_library library_;  // unmapped when the last instance lets go
     const tickerd_plugin* descriptor_;    // static storage inside library_
     PluginInfo info_;

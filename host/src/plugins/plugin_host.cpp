@@ -1,9 +1,13 @@
 // The plugin host: the list of loaded plugin files and of the vendor instances made from
 // them. Lists are replaced whole under a mutex and handed out as shared pointers, so a
-// caller holding an instance keeps its library loaded however the lists change meanwhile.
+// caller holding an instance keeps its library loaded however the lists change meanwhile
+// (a rescan that reloads a plugin swaps in new instances; the old ones, and their library,
+// go when their last call returns).
 #include "plugins/module.hpp"
 
 #include "core/log.hpp"
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -12,15 +16,54 @@
 
 namespace tickerd::plugins {
 
+namespace {
+
+// What identifies one version of a file: rewritten in place or replaced, one of these moves.
+struct FileStamp {
+    ino_t inode = 0;
+    off_t size = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+
+std::optional<FileStamp> stamp_of(const std::filesystem::path& file) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0) return std::nullopt;
+    auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+    return FileStamp{info.st_ino, info.st_size, ns(info.st_mtim), ns(info.st_ctim)};
+}
+
+}  // namespace
+
 struct PluginHost::State {
+    // One plugin file as last seen: the version serving (or why it was refused).
+    struct File {
+        std::optional<FileStamp> stamp;
+        PluginInfo info;
+        std::shared_ptr<Module> module;  // null when refused
+    };
+
     std::vector<std::filesystem::path> plugin_dirs;
     // Shared by every instance (each holds it: an instance may outlive the host in a call).
     std::shared_ptr<webclient::Client> http = std::make_shared<webclient::Client>();
+    // Held by whoever changes files, modules or instances (rescans and configure), for
+    // the whole change; `mutex` only for the moments the lists are read or swapped, so
+    // plugin code (load, create, destroy) never runs under it.
+    std::mutex change_mutex;
     mutable std::mutex mutex;
+    std::map<std::string, File> files;                       // by path
     std::map<std::string, std::shared_ptr<Module>> modules;  // by plugin name
-    std::vector<PluginInfo> plugin_infos;                    // loaded and refused files
+    std::vector<InstanceConfig> configs;
+    bool configs_given = false;
     std::vector<InstancePtr> instances;
     std::vector<InstanceInfo> instance_infos;
+
+    PluginInfo add_file(const std::filesystem::path& path);
+    bool update_file(const std::filesystem::path& path, std::map<std::string, InstancePtr>& made);
+    void remove_file(const std::string& path);
+    std::vector<std::string> reconcile(std::map<std::string, InstancePtr> made);
+    std::vector<InstanceConfig> wanted_instances() const;
+    bool name_taken(const std::string& name, const std::string& by_path) const;
 };
 
 namespace {
@@ -43,67 +86,124 @@ std::vector<std::filesystem::path> plugin_files(const std::filesystem::path& dir
     return files;
 }
 
-}  // namespace
-
-PluginHost::PluginHost(std::vector<std::filesystem::path> plugin_dirs)
-    : state_(std::make_unique<State>()) {
-    state_->plugin_dirs = std::move(plugin_dirs);
-}
-
-PluginHost::~PluginHost() = default;
-
-void PluginHost::load_all() {
-    for (const auto& dir : state_->plugin_dirs) {
-        for (const auto& file : plugin_files(dir))
-            load_file(file);
-    }
-}
-
-PluginInfo PluginHost::load_file(const std::filesystem::path& file) {
-    PluginInfo info;
-    auto module = Module::load(file, info);
-    std::lock_guard lock(state_->mutex);
-    if (module) {
-        auto [it, inserted] = state_->modules.emplace(info.name, module);
-        if (!inserted) {
-            info.state = "refused";
-            info.error = "duplicate plugin name '" + info.name + "' (already loaded from " +
-                         it->second->info().file + ")";
-        }
-    }
+void log_outcome(const PluginInfo& info, std::string_view verb) {
     if (info.state == "loaded") {
         BOOST_LOG_TRIVIAL(info) << "plugin " << info.name << " " << info.version << " (ABI "
-                                << info.abi_version << ") loaded from " << info.file;
+                                << info.abi_version << ") " << verb << " from " << info.file;
     } else {
         BOOST_LOG_TRIVIAL(error) << "plugin " << info.file << " refused: " << info.error;
     }
-    state_->plugin_infos.push_back(info);
+}
+
+}  // namespace
+
+bool PluginHost::State::name_taken(const std::string& name, const std::string& by_path) const {
+    auto found = modules.find(name);
+    return found != modules.end() && found->second->info().file != by_path;
+}
+
+PluginInfo PluginHost::State::add_file(const std::filesystem::path& path) {
+    File file{stamp_of(path), {}, nullptr};
+    file.module = Module::load(path, file.info);
+    if (file.module && name_taken(file.info.name, path.string())) {
+        file.info.state = "refused";
+        file.info.error = "duplicate plugin name '" + file.info.name + "' (already loaded from " +
+                          modules.at(file.info.name)->info().file + ")";
+        file.module.reset();
+    }
+    log_outcome(file.info, "loaded");
+    std::lock_guard lock(mutex);
+    if (file.module) modules[file.info.name] = file.module;
+    auto info = file.info;
+    files[path.string()] = std::move(file);
     return info;
 }
 
-std::vector<std::string> PluginHost::configure(const std::vector<InstanceConfig>& configs,
-                                               bool configs_given) {
-    std::map<std::string, std::shared_ptr<Module>> modules;
-    {
-        std::lock_guard lock(state_->mutex);
-        modules = state_->modules;
+// A file changed. Its new version serves only if it loads and every vendor instance using
+// it can be created from it (`made` receives those); otherwise the old version stays.
+bool PluginHost::State::update_file(const std::filesystem::path& path,
+                                    std::map<std::string, InstancePtr>& made) {
+    auto& file = files.at(path.string());
+    File next{stamp_of(path), {}, nullptr};
+    next.module = Module::load(path, next.info);
+    if (next.module && name_taken(next.info.name, path.string())) {
+        next.info.state = "refused";
+        next.info.error = "duplicate plugin name '" + next.info.name + "'";
+        next.module.reset();
     }
-    std::vector<InstanceConfig> wanted = configs;
-    if (!configs_given) {
-        // No vendors list: every plugin runs once, under its own name.
-        for (const auto& [name, module] : modules) {
-            InstanceConfig config;
-            config.name = name;
-            config.plugin = name;
-            wanted.push_back(std::move(config));
+    std::map<std::string, InstancePtr> created;
+    for (const auto& config : wanted_instances()) {
+        if (!next.module) break;
+        bool uses =
+            config.plugin == next.info.name || (!configs_given && config.plugin == file.info.name);
+        if (!uses) continue;
+        auto priority = config.priority.value_or(next.info.default_priority);
+        try {
+            created[config.name] = Instance::create(next.module, config, priority, http);
+        } catch (const std::exception& e) {
+            next.info.state = "refused";
+            next.info.error = "vendor '" + config.name + "': create failed: " + e.what();
+            next.module.reset();
         }
     }
+    if (!next.module) {
+        std::lock_guard lock(mutex);
+        file.stamp = next.stamp;  // the same broken contents are not tried again
+        if (!file.module) {
+            file.info = next.info;
+            log_outcome(file.info, "");
+            return false;
+        }
+        file.info.update_error = next.info.error;
+        file.info.update_refused_at = std::chrono::system_clock::now();
+        BOOST_LOG_TRIVIAL(error) << "plugin " << path.string()
+                                 << " changed, new version refused: " << next.info.error
+                                 << "; version " << file.info.version << " keeps serving";
+        return false;
+    }
+    BOOST_LOG_TRIVIAL(info) << "plugin " << next.info.name << " reloaded from " << path.string()
+                            << ": " << (file.module ? file.info.version : "refused") << " -> "
+                            << next.info.version;
+    std::lock_guard lock(mutex);
+    if (file.module) modules.erase(file.info.name);
+    modules[next.info.name] = next.module;
+    file = std::move(next);
+    made.merge(created);
+    return true;
+}
 
+void PluginHost::State::remove_file(const std::string& path) {
+    std::lock_guard lock(mutex);
+    auto& file = files.at(path);
+    if (file.module) {
+        BOOST_LOG_TRIVIAL(info) << "plugin " << file.info.name << " unloaded: " << path
+                                << " was removed";
+        modules.erase(file.info.name);
+    }
+    files.erase(path);
+}
+
+std::vector<InstanceConfig> PluginHost::State::wanted_instances() const {
+    if (configs_given) return configs;
+    // No vendors list: every plugin runs once, under its own name.
+    std::vector<InstanceConfig> wanted;
+    for (const auto& [name, module] : modules) {
+        InstanceConfig config;
+        config.name = name;
+        config.plugin = name;
+        wanted.push_back(std::move(config));
+    }
+    return wanted;
+}
+
+// Makes the instance list match the wanted one: instances in `made` are used as they are,
+// unchanged ones (same config, same library) are kept, the rest are created.
+std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, InstancePtr> made) {
     std::vector<std::string> problems;
-    std::vector<InstancePtr> instances;
+    std::vector<InstancePtr> next;
     std::vector<InstanceInfo> infos;
     std::set<std::string> names;
-    for (const auto& config : wanted) {
+    for (const auto& config : wanted_instances()) {
         InstanceInfo info{config.name,    config.plugin, config.priority.value_or(0),
                           config.enabled, "failed",      "",
                           std::nullopt};
@@ -114,9 +214,18 @@ std::vector<std::string> PluginHost::configure(const std::vector<InstanceConfig>
             info.error = "plugin '" + config.plugin + "' is not loaded";
         } else {
             info.priority = config.priority.value_or(module->second->info().default_priority);
+            auto kept = std::find_if(instances.begin(), instances.end(), [&](const auto& i) {
+                return i->name() == config.name && i->config() == config &&
+                       i->module() == module->second.get();
+            });
             try {
-                instances.push_back(
-                    Instance::create(module->second, config, info.priority, state_->http));
+                if (made.contains(config.name)) {
+                    next.push_back(made.at(config.name));
+                } else if (kept != instances.end()) {
+                    next.push_back(*kept);
+                } else {
+                    next.push_back(Instance::create(module->second, config, info.priority, http));
+                }
                 info.state = "ready";
             } catch (const std::exception& e) {
                 info.error = std::string("create failed: ") + e.what();
@@ -128,12 +237,79 @@ std::vector<std::string> PluginHost::configure(const std::vector<InstanceConfig>
         }
         infos.push_back(std::move(info));
     }
+    std::lock_guard lock(mutex);
+    instances.swap(next);
+    instance_infos.swap(infos);
+    return problems;  // the replaced instances die with `next`, after the lock is released:
+                      // their destroy() runs plugin code
+}
 
-    std::lock_guard lock(state_->mutex);
-    state_->instances.swap(instances);
-    state_->instance_infos.swap(infos);
-    return problems;  // the replaced instances die after the lock is released: their
-                      // destroy() runs plugin code
+PluginHost::PluginHost(std::vector<std::filesystem::path> plugin_dirs)
+    : state_(std::make_unique<State>()) {
+    state_->plugin_dirs = std::move(plugin_dirs);
+}
+
+PluginHost::~PluginHost() = default;
+
+const std::vector<std::filesystem::path>& PluginHost::plugin_dirs() const {
+    return state_->plugin_dirs;
+}
+
+void PluginHost::load_all() {
+    for (const auto& dir : state_->plugin_dirs) {
+        for (const auto& file : plugin_files(dir))
+            load_file(file);
+    }
+}
+
+PluginInfo PluginHost::load_file(const std::filesystem::path& file) {
+    std::lock_guard change(state_->change_mutex);
+    return state_->add_file(file);
+}
+
+RescanReport PluginHost::rescan() {
+    std::lock_guard change(state_->change_mutex);
+    auto started = std::chrono::steady_clock::now();
+    RescanReport report;
+    std::map<std::string, std::filesystem::path> present;
+    for (const auto& dir : state_->plugin_dirs) {
+        for (const auto& file : plugin_files(dir))
+            present.emplace(file.string(), file);
+    }
+    std::vector<std::string> gone;
+    for (const auto& [path, file] : state_->files) {
+        bool watched =
+            std::find(state_->plugin_dirs.begin(), state_->plugin_dirs.end(),
+                      std::filesystem::path(path).parent_path()) != state_->plugin_dirs.end();
+        if (watched && !present.contains(path)) gone.push_back(path);
+    }
+    for (const auto& path : gone) {
+        state_->remove_file(path);
+        report.unloaded.push_back(path);
+    }
+    std::map<std::string, InstancePtr> made;
+    for (const auto& [path, file] : present) {
+        auto known = state_->files.find(path);
+        if (known == state_->files.end()) {
+            auto info = state_->add_file(file);
+            (info.state == "loaded" ? report.loaded : report.refused).push_back(path);
+        } else if (known->second.stamp != stamp_of(file)) {
+            (state_->update_file(file, made) ? report.reloaded : report.refused).push_back(path);
+        }
+    }
+    state_->reconcile(std::move(made));
+    report.took_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    return report;
+}
+
+std::vector<std::string> PluginHost::configure(const std::vector<InstanceConfig>& configs,
+                                               bool configs_given) {
+    std::lock_guard change(state_->change_mutex);
+    state_->configs = configs;
+    state_->configs_given = configs_given;
+    return state_->reconcile({});
 }
 
 std::vector<InstancePtr> PluginHost::ranked_for(DataType type) const {
@@ -152,7 +328,10 @@ std::vector<InstancePtr> PluginHost::ranked_for(DataType type) const {
 
 std::vector<PluginInfo> PluginHost::plugins() const {
     std::lock_guard lock(state_->mutex);
-    return state_->plugin_infos;
+    std::vector<PluginInfo> infos;
+    for (const auto& [path, file] : state_->files)
+        infos.push_back(file.info);
+    return infos;
 }
 
 webclient::Counters PluginHost::http_counters() const {
@@ -184,7 +363,22 @@ boost::json::object to_json(const PluginInfo& info) {
                             {"state", info.state},
                             {"loaded_at", iso8601_utc(info.loaded_at)}};
     if (!info.error.empty()) out["error"] = info.error;
+    if (info.update_refused_at) {
+        out["update_refused"] = {{"error", info.update_error},
+                                 {"at", iso8601_utc(*info.update_refused_at)}};
+    }
     return out;
+}
+
+boost::json::object to_json(const RescanReport& report) {
+    auto list = [](const std::vector<std::string>& files) {
+        return boost::json::array(files.begin(), files.end());
+    };
+    return {{"loaded", list(report.loaded)},
+            {"reloaded", list(report.reloaded)},
+            {"unloaded", list(report.unloaded)},
+            {"refused", list(report.refused)},
+            {"took_ms", report.took_ms}};
 }
 
 boost::json::object to_json(const InstanceInfo& info) {
@@ -194,7 +388,6 @@ boost::json::object to_json(const InstanceInfo& info) {
                             {"enabled", info.enabled},
                             {"state", info.state}};
     if (!info.error.empty()) out["error"] = info.error;
-    if (info.budget) out["budget"] = *info.budget;
     if (info.budget) out["budget"] = *info.budget;
     return out;
 }

@@ -7,6 +7,8 @@
 
 #include <tickerd/abi.h>
 
+#include <boost/asio/io_context.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -31,6 +33,9 @@ struct PluginInfo {
     std::string state;  // "loaded" | "refused"
     std::string error;  // why it was refused
     std::chrono::system_clock::time_point loaded_at;
+    // The file changed and its new contents were refused; this version keeps serving.
+    std::string update_error;
+    std::optional<std::chrono::system_clock::time_point> update_refused_at;
 };
 boost::json::object to_json(const PluginInfo& info);
 
@@ -42,6 +47,7 @@ struct RequestBudget {
     int per_hour = 0;
     int per_day = 0;
     bool limited() const { return per_minute > 0 || per_hour > 0 || per_day > 0; }
+    bool operator==(const RequestBudget&) const = default;
 };
 boost::json::object to_json(const RequestBudget& budget);
 std::string describe(const RequestBudget& budget);  // "5/minute, 25/day"
@@ -80,6 +86,7 @@ struct InstanceConfig {
     int timeout_ms = 10000;   // the host stops waiting after this; counts as transient
     int max_concurrency = 4;  // calls in flight at once (1 unless the plugin is thread-safe)
     RequestBudget budget;
+    bool operator==(const InstanceConfig&) const = default;
 };
 
 // Set by the caller when it stops waiting (timeout, shutdown); seen by the plugin through
@@ -113,6 +120,8 @@ class Instance {
 
     const std::string& name() const { return config_.name; }
     const std::string& plugin_name() const;
+    const InstanceConfig& config() const { return config_; }
+    const Module* module() const { return module_.get(); }
     int priority() const { return priority_; }
     bool enabled() const { return config_.enabled; }
     int timeout_ms() const { return config_.timeout_ms; }
@@ -154,19 +163,34 @@ struct InstanceInfo {
 };
 boost::json::object to_json(const InstanceInfo& info);
 
+// What one rescan of the plugin folders did, by file.
+struct RescanReport {
+    std::vector<std::string> loaded, reloaded, unloaded, refused;
+    double took_ms = 0;  // the whole rescan, plugin loading and instance creation included
+};
+boost::json::object to_json(const RescanReport& report);
+
 class PluginHost {
   public:
     explicit PluginHost(std::vector<std::filesystem::path> plugin_dirs);
     ~PluginHost();
 
+    const std::vector<std::filesystem::path>& plugin_dirs() const;
     // Loads every *.so in the plugin folders. A file that cannot be used is refused with one
     // log line and a "refused" PluginInfo; the others keep working.
     void load_all();
     // Loads a single file (also used by --check-config and tests).
     PluginInfo load_file(const std::filesystem::path& file);
+    // Brings the loaded plugins in line with the folders: a new file loads, a changed one
+    // reloads, a removed one unloads, and the vendor instances follow. A changed file whose
+    // new contents are refused (or whose instances cannot be created) leaves the previous
+    // version serving. Calls in flight finish on the code they started on. Runs plugin code
+    // (create/destroy): call it off the I/O threads. Thread-safe.
+    RescanReport rescan();
 
     // Creates the vendor instances. With no configs, every loaded plugin runs as one instance
     // named after it at its declared priority. Returns the problems found (one line each).
+    // Instances whose plugin and config are unchanged are kept as they are.
     std::vector<std::string> configure(const std::vector<InstanceConfig>& configs,
                                        bool configs_given);
 
@@ -180,6 +204,21 @@ class PluginHost {
   private:
     struct State;
     std::unique_ptr<State> state_;
+};
+
+// Watches the plugin folders (inotify) and rescans the host a moment after a plugin file
+// is written, moved or removed, on a thread of its own. Folders that do not exist are
+// skipped with a warning.
+class PluginWatcher {
+  public:
+    PluginWatcher(boost::asio::io_context& io, PluginHost& host);
+    ~PluginWatcher();
+    void start();
+    void stop();  // call while the io_context still runs
+
+  private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace tickerd::plugins

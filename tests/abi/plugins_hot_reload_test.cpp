@@ -1,0 +1,225 @@
+// Hot reload against the real daemon: a plugin file copied over (as `cp` does, rewriting it
+// in place) 20 times while SSE clients stream from it, each kind of broken replacement
+// refused with the previous version serving on, a removed file unloaded and a new one
+// loaded — all without a restart.
+#define BOOST_TEST_MODULE plugins_hot_reload
+#include <boost/test/unit_test.hpp>
+
+#include "support/support.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace tickerd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const fs::path kVersions = TICKERD_TEST_HOT_PLUGIN_DIR;
+const std::string kChannel = "stream:market_data:AAPL";
+
+// As `cp`: the existing file is truncated and rewritten in place (same inode).
+void copy_over(const fs::path& from, const fs::path& to) {
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+}
+
+struct HotFolder {
+    TempDir files{"tickerd-hot"};
+    fs::path plugins = files.path() / "vendors";
+    fs::path plugin = plugins / "hot.so";
+    std::unique_ptr<DaemonProcess> daemon;
+
+    HotFolder() {
+        fs::create_directories(plugins);
+        copy_over(kVersions / "v1.so", plugin);
+        DaemonOptions options;
+        options.config_file = write_config(
+            files, {{"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
+                    {"cadences", {{"market_data", {{"interval_seconds", 0.1}}}}}});
+        options.env = {{"AUTO_START_WORKERS", "true"}};
+        options.plugin_dirs = std::vector<fs::path>{plugins};
+        daemon = std::make_unique<DaemonProcess>(options);
+        daemon->wait_ready();
+    }
+
+    // The hot.so entry of GET /streaming/config/vendors (null when it is not listed).
+    json::value plugin_entry() {
+        HttpClient http("127.0.0.1", daemon->port());
+        auto vendors = http.get("/streaming/config/vendors").json();
+        for (const auto& entry : vendors.at("plugins").as_array()) {
+            if (entry.at("file").as_string() == plugin.string()) return entry;
+        }
+        return nullptr;
+    }
+};
+
+std::string version_of(const SseEvent& event) {
+    return std::string(event.json().at("data").at("version").as_string());
+}
+
+// Reads `client` until a message from `version` arrives; false after `timeout`.
+bool wait_for_version(SseClient& client, const std::string& version, std::vector<int64_t>& seqs,
+                      std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+        auto event = client.next_data_event(200ms);
+        if (!event) continue;
+        seqs.push_back(seq_of(event->json()));
+        if (version_of(*event) == version) return true;
+    }
+    return false;
+}
+
+void check_no_gap(const std::vector<int64_t>& seqs, const std::string& who) {
+    for (std::size_t i = 1; i < seqs.size(); ++i)
+        BOOST_TEST(seqs[i] == seqs[i - 1] + 1,
+                   who << ": seq " << seqs[i - 1] << " then " << seqs[i]);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(replaced_twenty_times_under_load_without_losing_a_message) {
+    HotFolder hot;
+    std::vector<std::unique_ptr<SseClient>> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.push_back(std::make_unique<SseClient>("127.0.0.1", hot.daemon->port()));
+        BOOST_TEST_REQUIRE(
+            clients.back()->open_get("/streaming/subscribe/sse?channels=" + kChannel).status ==
+            200);
+    }
+    std::vector<int64_t> seqs;
+    BOOST_TEST_REQUIRE(wait_for_version(*clients[0], "1.0.0", seqs, 10s), hot.daemon->log_tail());
+
+    std::vector<double> reload_seconds;
+    for (int round = 0; round < 20; ++round) {
+        std::string version = round % 2 == 0 ? "2.0.0" : "1.0.0";
+        auto started = std::chrono::steady_clock::now();
+        copy_over(kVersions / (round % 2 == 0 ? "v2.so" : "v1.so"), hot.plugin);
+        BOOST_TEST_REQUIRE(wait_for_version(*clients[0], version, seqs, 5s),
+                           "round " << round << "\n"
+                                    << hot.daemon->log_tail());
+        reload_seconds.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    BOOST_TEST(hot.daemon->running());
+    BOOST_TEST(*std::max_element(reload_seconds.begin(), reload_seconds.end()) < 2.0);
+    BOOST_TEST_MESSAGE("copy to first message of the new version: max "
+                       << *std::max_element(reload_seconds.begin(), reload_seconds.end())
+                       << " s, first " << reload_seconds.front() << " s");
+    // What each reload cost the daemon (its own log line).
+    std::vector<double> rescan_ms;
+    auto log = hot.daemon->log();
+    for (auto at = log.find("rescanned in "); at != std::string::npos;
+         at = log.find("rescanned in ", at + 1))
+        rescan_ms.push_back(std::stod(log.substr(at + 13)));
+    BOOST_TEST(rescan_ms.size() >= 20u);
+    if (!rescan_ms.empty()) {
+        std::sort(rescan_ms.begin(), rescan_ms.end());
+        BOOST_TEST_MESSAGE("rescan with reload: median " << rescan_ms[rescan_ms.size() / 2]
+                                                         << " ms, max " << rescan_ms.back()
+                                                         << " ms");
+    }
+    check_no_gap(seqs, "client 0");
+    // The other clients, read only now, got the same messages without a gap or a cut.
+    for (std::size_t i = 1; i < clients.size(); ++i) {
+        BOOST_TEST(!clients[i]->ended(), "client " << i << ": " << clients[i]->end_reason());
+        std::vector<int64_t> theirs;
+        while (theirs.empty() || theirs.back() < seqs.back()) {
+            auto event = clients[i]->next_data_event(5s);
+            BOOST_TEST_REQUIRE(event.has_value(), "client " << i);
+            theirs.push_back(seq_of(event->json()));
+        }
+        check_no_gap(theirs, "client " + std::to_string(i));
+    }
+    auto entry = hot.plugin_entry();
+    BOOST_TEST(entry.at("state").as_string() == "loaded");
+    BOOST_TEST(entry.at("version").as_string() == "1.0.0");
+}
+
+BOOST_AUTO_TEST_CASE(a_broken_replacement_is_refused_and_the_previous_version_serves_on) {
+    HotFolder hot;
+    SseClient client("127.0.0.1", hot.daemon->port());
+    BOOST_TEST_REQUIRE(client.open_get("/streaming/subscribe/sse?channels=" + kChannel).status ==
+                       200);
+    std::vector<int64_t> seqs;
+    BOOST_TEST_REQUIRE(wait_for_version(client, "1.0.0", seqs, 10s));
+
+    // A half-copied file is what a slow copy leaves for a moment.
+    auto half = hot.files.path() / "half.so";
+    {
+        auto whole = read_file(kVersions / "v2.so");
+        std::ofstream(half, std::ios::binary)
+            .write(whole.data(), static_cast<std::streamsize>(whole.size() / 2));
+    }
+    std::string last_error;
+    for (const auto& broken : {kVersions / "wrong_major.so", kVersions / "failing_create.so",
+                               kVersions / "unresolved.so", kVersions / "incomplete.so", half}) {
+        copy_over(broken, hot.plugin);
+        bool refused = wait_until(
+            [&] {
+                auto entry = hot.plugin_entry();
+                if (!entry.is_object() || !entry.as_object().contains("update_refused"))
+                    return false;
+                auto error = std::string(entry.at("update_refused").at("error").as_string());
+                if (error == last_error) return false;
+                last_error = error;
+                return true;
+            },
+            5s);
+        BOOST_TEST_REQUIRE(refused, broken.filename() << "\n" << hot.daemon->log_tail());
+        auto entry = hot.plugin_entry();
+        BOOST_TEST(entry.at("state").as_string() == "loaded", broken.filename());
+        BOOST_TEST(entry.at("version").as_string() == "1.0.0", broken.filename());
+        BOOST_TEST_MESSAGE(broken.filename() << ": " << last_error);
+        // And v1 keeps streaming.
+        std::size_t before = seqs.size();
+        BOOST_TEST(wait_for_version(client, "1.0.0", seqs, 3s));
+        BOOST_TEST(seqs.size() > before);
+    }
+    auto log = hot.daemon->log();
+    BOOST_TEST(log.find("create failed: settings.api_key is required") != std::string::npos);
+    BOOST_TEST(log.find("keeps serving") != std::string::npos);
+    // A good version after the broken ones is taken.
+    copy_over(kVersions / "v2.so", hot.plugin);
+    BOOST_TEST(wait_for_version(client, "2.0.0", seqs, 5s));
+    check_no_gap(seqs, "client");
+    BOOST_TEST(hot.daemon->running());
+}
+
+BOOST_AUTO_TEST_CASE(a_removed_plugin_unloads_and_a_new_one_loads) {
+    HotFolder hot;
+    HttpClient http("127.0.0.1", hot.daemon->port());
+    BOOST_TEST_REQUIRE(wait_until([&] { return hot.plugin_entry().is_object(); }, 5s));
+    fs::remove(hot.plugin);
+    BOOST_TEST(wait_until([&] { return hot.plugin_entry().is_null(); }, 2s));
+    auto instances = http.get("/streaming/config/vendors").json().at("instances");
+    BOOST_TEST(instances.as_array().empty());
+
+    // Dropped in under a new name, with an atomic rename as package managers do.
+    auto staged = hot.files.path() / "staged.so";
+    fs::copy_file(kVersions / "v2.so", staged);
+    auto dropped_at = std::chrono::steady_clock::now();
+    fs::rename(staged, hot.plugins / "fresh.so");
+    bool serving = wait_until(
+        [&] {
+            auto latest = http.get("/streaming/latest/" + kChannel).json();
+            return latest.at("message").is_object() &&
+                   latest.at("message").at("data").at("version").as_string() == "2.0.0";
+        },
+        5s, 10ms);
+    BOOST_TEST(serving, hot.daemon->log_tail());
+    BOOST_TEST_MESSAGE(
+        "drop-in to first message: "
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - dropped_at).count()
+        << " s");
+
+    // POST …/reload rescans on demand and says what it did (nothing changed here).
+    auto reload = http.post("/streaming/config/vendors/reload", "");
+    BOOST_TEST_REQUIRE(reload.status == 200, reload.body);
+    BOOST_TEST(reload.json().at("rescan").at("loaded").as_array().empty());
+    BOOST_TEST(reload.json().at("plugins").as_array().size() == 1);
+}
