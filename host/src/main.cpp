@@ -4,6 +4,7 @@
 #include "cluster/cluster.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
+#include "core/systemd.hpp"
 #include "gateway/gateway.hpp"
 #include "plugins/plugins.hpp"
 #include "scheduler/scheduler.hpp"
@@ -13,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <unistd.h>
@@ -218,6 +220,17 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
                             << server.port();
     if (cfg.port_file) write_port_file(*cfg.port_file, server.port());
+    systemd::notify_ready("listening on port " + std::to_string(server.port()));
+    // The watchdog hears from the I/O loop itself: a stalled loop stops the pings.
+    asio::steady_timer watchdog(io);
+    std::function<void()> ping_watchdog = [&] {
+        systemd::notify_watchdog();
+        watchdog.expires_after(*systemd::watchdog_interval());
+        watchdog.async_wait([&](const boost::system::error_code& ec) {
+            if (!ec) ping_watchdog();
+        });
+    };
+    if (systemd::watchdog_interval()) ping_watchdog();
 
     if (polls && cfg.streaming_enabled && cfg.auto_start_workers) workers.start_all();
 
@@ -237,7 +250,11 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                 BOOST_LOG_TRIVIAL(info)
                     << "SIGHUP: reloading "
                     << (cfg.config_path ? cfg.config_path->string() : "the configuration");
-                asio::post(reloader, [&] { reload(load_config, cfg, plugin_host); });
+                systemd::notify_reloading();
+                asio::post(reloader, [&] {
+                    reload(load_config, cfg, plugin_host);
+                    systemd::notify_ready("reloaded");
+                });
             } else {
                 BOOST_LOG_TRIVIAL(info) << "SIGUSR1: status " << gateway::status_json(services);
             }
@@ -250,8 +267,10 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         BOOST_LOG_TRIVIAL(info) << "signal " << signal << ": shutting down";
+        systemd::notify_stopping();
         server.stop();
         operator_signals.cancel();
+        watchdog.cancel();
         std::thread([] {
             std::this_thread::sleep_for(kForcedExitAfter);
             BOOST_LOG_TRIVIAL(error) << "shutdown took too long (a vendor call ignores "

@@ -9,7 +9,12 @@
 #include <boost/json.hpp>
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -41,7 +46,65 @@ std::size_t count(const std::string& text, const std::string& what) {
     return n;
 }
 
+// What systemd listens on for sd_notify: a unix datagram socket named by NOTIFY_SOCKET.
+class NotifySocket {
+  public:
+    explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+            throw std::runtime_error("cannot bind the notify socket");
+        timeval step{0, 100'000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &step, sizeof step);
+    }
+    ~NotifySocket() { ::close(fd_); }
+
+    // Datagrams until one contains `what` (kept in `seen`), or `timeout`.
+    bool wait_for(const std::string& what, std::chrono::milliseconds timeout) {
+        auto until = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < until) {
+            char buffer[4096];
+            auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+            if (n <= 0) continue;
+            seen.emplace_back(buffer, static_cast<std::size_t>(n));
+            if (seen.back().find(what) != std::string::npos) return true;
+        }
+        return false;
+    }
+    std::string path() const { return path_.string(); }
+    std::vector<std::string> seen;
+
+  private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+};
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(systemd_hears_ready_watchdog_reloading_and_stopping) {
+    TempDir files("tickerd-notify");
+    NotifySocket systemd(files.path() / "notify");
+    DaemonOptions options;
+    options.env = {{"NOTIFY_SOCKET", systemd.path()}, {"WATCHDOG_USEC", "200000"}};
+    DaemonProcess daemon(options);
+    daemon.wait_ready();
+    BOOST_TEST_REQUIRE(systemd.wait_for("READY=1", 5s));
+    BOOST_TEST(systemd.seen.back().find("STATUS=listening on port") != std::string::npos);
+    // WatchdogSec=0.2 s: a ping every 0.1 s.
+    BOOST_TEST(systemd.wait_for("WATCHDOG=1", 1s));
+    BOOST_TEST(systemd.wait_for("WATCHDOG=1", 1s));
+
+    ::kill(daemon.pid(), SIGHUP);
+    BOOST_TEST(systemd.wait_for("RELOADING=1", 5s));
+    BOOST_TEST(systemd.wait_for("READY=1", 5s));
+
+    auto exit = daemon.terminate();
+    BOOST_TEST(systemd.wait_for("STOPPING=1", 2s));
+    BOOST_TEST_REQUIRE(exit.has_value());
+    BOOST_TEST(exit->success(), describe(*exit));
+}
 
 BOOST_AUTO_TEST_CASE(sighup_reloads_a_good_config_and_keeps_the_running_one_for_a_bad_one) {
     TempDir files("tickerd-signals");

@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/systemd.hpp"
+
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/support/date_time.hpp>
@@ -22,14 +24,44 @@ std::optional<severity_level> parse_level(std::string_view text) {
     return std::nullopt;
 }
 
+namespace {
+
+// syslog priorities, as journald reads them from a "<N>" line prefix.
+int journal_priority(severity_level level) {
+    switch (level) {
+        case severity_level::trace:
+        case severity_level::debug:
+            return 7;
+        case severity_level::info:
+            return 6;
+        case severity_level::warning:
+            return 4;
+        case severity_level::error:
+            return 3;
+        default:
+            return 2;
+    }
+}
+
+}  // namespace
+
 void init(severity_level level) {
     logging::add_common_attributes();
-    logging::add_console_log(
-        std::clog, logging::keywords::auto_flush = true,
-        logging::keywords::format =
-            (expr::stream << expr::format_date_time<boost::posix_time::ptime>(
-                                 "TimeStamp", "%Y-%m-%dT%H:%M:%S.%f")
-                          << " " << logging::trivial::severity << " " << expr::smessage));
+    auto sink = logging::add_console_log(std::clog, logging::keywords::auto_flush = true);
+    if (systemd::stderr_is_journal()) {
+        // The journal stamps the time and keeps the priority as a field of its own.
+        sink->set_formatter(
+            [](const logging::record_view& record, logging::formatting_ostream& out) {
+                auto severity = logging::extract<severity_level>("Severity", record);
+                out << '<' << journal_priority(severity ? *severity : severity_level::info) << '>'
+                    << record[expr::smessage];
+            });
+    } else {
+        sink->set_formatter(expr::stream << expr::format_date_time<boost::posix_time::ptime>(
+                                                "TimeStamp", "%Y-%m-%dT%H:%M:%S.%f")
+                                         << " " << logging::trivial::severity << " "
+                                         << expr::smessage);
+    }
     set_level(level);
 }
 
