@@ -47,6 +47,37 @@ json::object redis_status(HttpClient& http) {
     return http.get("/").json().at("redis").as_object();
 }
 
+// An SSE client on kChannel that records the seq of each message it reads.
+struct SeqStream {
+    SseClient sse;
+    std::vector<int64_t> seqs;
+
+    explicit SeqStream(unsigned short port) : sse("127.0.0.1", port) {
+        if (sse.open_get("/streaming/subscribe/sse?channels=" + kChannel).status != 200)
+            throw std::runtime_error("cannot subscribe to " + kChannel);
+    }
+    // Reads until `done()` or `timeout`; returns done().
+    template <typename Done>
+    bool receive_until(Done done, std::chrono::milliseconds timeout) {
+        auto until = std::chrono::steady_clock::now() + timeout;
+        while (!done() && std::chrono::steady_clock::now() < until) {
+            if (auto event = sse.next_data_event(500ms)) seqs.push_back(seq_of(event->json()));
+        }
+        return done();
+    }
+};
+
+// The instruments an instance has; empty while it does not answer (wait_until asks again).
+std::set<std::string> configured_symbols(HttpClient& http) {
+    std::set<std::string> out;
+    auto reply = http.get("/streaming/config/instruments");
+    if (reply.status != 200) return out;
+    auto list = reply.json();  // iterated below: it must outlive the loop
+    for (const auto& instrument : list.as_array())
+        out.insert(std::string(instrument.at("symbol").as_string()));
+    return out;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(messages_reach_redis_as_the_contract_says) {
@@ -109,17 +140,10 @@ BOOST_AUTO_TEST_CASE(an_outage_loses_nothing_below_the_buffer_bound) {
     TempDir files("tickerd-redis-outage");
     auto daemon = start_daemon(files, redis, "all", 0.1);
     HttpClient http("127.0.0.1", daemon->port());
-    SseClient sse("127.0.0.1", daemon->port());
-    BOOST_TEST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kChannel).status == 200);
-    std::vector<int64_t> seqs;
-    auto receive_until = [&](auto done, std::chrono::milliseconds timeout) {
-        auto until = std::chrono::steady_clock::now() + timeout;
-        while (!done() && std::chrono::steady_clock::now() < until) {
-            if (auto event = sse.next_data_event(500ms)) seqs.push_back(seq_of(event->json()));
-        }
-        return done();
-    };
-    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.size() >= 5; }, 10s), daemon->log_tail());
+    SeqStream stream(daemon->port());
+    auto& seqs = stream.seqs;
+    BOOST_TEST_REQUIRE(stream.receive_until([&] { return seqs.size() >= 5; }, 10s),
+                       daemon->log_tail());
 
     redis.kill();
     BOOST_TEST_REQUIRE(
@@ -129,17 +153,17 @@ BOOST_AUTO_TEST_CASE(an_outage_loses_nothing_below_the_buffer_bound) {
     std::this_thread::sleep_for(2s);  // about 20 polls go into the buffer
     BOOST_TEST(redis_status(http).at("buffered").to_number<int64_t>() > 5);
     BOOST_TEST(daemon->running());
-    BOOST_TEST(!sse.ended());  // the client stays connected through the outage
+    BOOST_TEST(!stream.sse.ended());  // the client stays connected through the outage
 
     int64_t last_before = seqs.back();
     auto back_at = std::chrono::steady_clock::now();
     redis.restart();
-    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.back() > last_before; }, 10s),
+    BOOST_TEST_REQUIRE(stream.receive_until([&] { return seqs.back() > last_before; }, 10s),
                        daemon->log_tail());
     auto waited = std::chrono::steady_clock::now() - back_at;
     BOOST_TEST(waited < 5s,
                "receiving again took " << std::chrono::duration<double>(waited).count() << " s");
-    receive_until([&] { return seqs.back() > last_before + 25; }, 10s);
+    stream.receive_until([&] { return seqs.back() > last_before + 25; }, 10s);
 
     // In order and without a gap: what was polled during the outage was kept and flushed.
     for (std::size_t i = 1; i < seqs.size(); ++i)
@@ -296,15 +320,7 @@ BOOST_AUTO_TEST_CASE(instances_share_one_config_through_redis) {
     second.wait_ready();
     HttpClient a("127.0.0.1", first->port());
     HttpClient b("127.0.0.1", second.port());
-    auto symbols = [](HttpClient& http) {
-        std::set<std::string> out;
-        auto reply = http.get("/streaming/config/instruments");
-        if (reply.status != 200) return out;  // polled again by wait_until
-        auto list = reply.json();             // iterated below: it must outlive the loop
-        for (const auto& instrument : list.as_array())
-            out.insert(std::string(instrument.at("symbol").as_string()));
-        return out;
-    };
+    auto symbols = configured_symbols;
     BOOST_TEST(wait_until([&] { return symbols(b) == std::set<std::string>{"AAPL"}; }, 5s));
 
     // A change through the edge's API reaches the worker's scheduler.
@@ -346,15 +362,7 @@ BOOST_AUTO_TEST_CASE(changes_made_while_redis_is_away_are_merged_when_it_returns
     auto edge = start_daemon(files, redis, "edge");
     HttpClient a("127.0.0.1", worker->port());
     HttpClient b("127.0.0.1", edge->port());
-    auto symbols = [](HttpClient& http) {
-        std::set<std::string> out;
-        auto reply = http.get("/streaming/config/instruments");
-        if (reply.status != 200) return out;
-        auto list = reply.json();
-        for (const auto& instrument : list.as_array())
-            out.insert(std::string(instrument.at("symbol").as_string()));
-        return out;
-    };
+    auto symbols = configured_symbols;
     BOOST_TEST_REQUIRE(wait_until([&] { return symbols(b) == std::set<std::string>{"AAPL"}; }, 5s));
 
     redis.kill();
@@ -413,17 +421,10 @@ BOOST_AUTO_TEST_CASE(a_sentinel_failover_is_followed) {
                                 {"REDIS_SENTINEL_MASTER", "tickerd-main"}},
                                "all", 0.1);
     HttpClient http("127.0.0.1", daemon->port());
-    SseClient sse("127.0.0.1", daemon->port());
-    BOOST_TEST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kChannel).status == 200);
-    std::vector<int64_t> seqs;
-    auto receive_until = [&](auto done, std::chrono::milliseconds timeout) {
-        auto until = std::chrono::steady_clock::now() + timeout;
-        while (!done() && std::chrono::steady_clock::now() < until) {
-            if (auto event = sse.next_data_event(500ms)) seqs.push_back(seq_of(event->json()));
-        }
-        return done();
-    };
-    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.size() >= 5; }, 10s), daemon->log_tail());
+    SeqStream stream(daemon->port());
+    auto& seqs = stream.seqs;
+    BOOST_TEST_REQUIRE(stream.receive_until([&] { return seqs.size() >= 5; }, 10s),
+                       daemon->log_tail());
     auto sentinel_status = [&] { return redis_status(http).at("sentinel").as_object(); };
     BOOST_TEST(sentinel_status().at("master").as_string() ==
                "127.0.0.1:" + std::to_string(master.port()));
@@ -435,16 +436,16 @@ BOOST_AUTO_TEST_CASE(a_sentinel_failover_is_followed) {
                        sentinel.log());
     auto promoted_at = std::chrono::steady_clock::now();
     int64_t last_before = seqs.back();
-    BOOST_TEST_REQUIRE(receive_until([&] { return seqs.back() > last_before; }, 15s),
+    BOOST_TEST_REQUIRE(stream.receive_until([&] { return seqs.back() > last_before; }, 15s),
                        daemon->log_tail());
     auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
     BOOST_TEST_MESSAGE("failover: promoted "
                        << seconds(promoted_at - killed_at)
                        << " s after the kill, receiving again after "
                        << seconds(std::chrono::steady_clock::now() - killed_at) << " s");
-    receive_until([&] { return seqs.back() > last_before + 10; }, 10s);
+    stream.receive_until([&] { return seqs.back() > last_before + 10; }, 10s);
     BOOST_TEST(daemon->running());
-    BOOST_TEST(!sse.ended());
+    BOOST_TEST(!stream.sse.ended());
     auto status = redis_status(http);
     BOOST_TEST(status.at("connected").as_bool());
     BOOST_TEST(status.at("sentinel").at("master").as_string() ==
