@@ -118,18 +118,21 @@ class RedisConfigSync final : public ConfigSync {
             commands_.command({"MULTI"});
             commands_.command({"SET", kConfigKey, merged});
             commands_.command({"PUBLISH", kControlChannel, "config " + instance_});
-            commands_.command({"EXEC"}, [this, changes, ours, merged](redisReply* exec) {
-                writing_ = false;
-                if (!exec) return;
-                if (exec->type == REDIS_REPLY_NIL) {  // another write came first: merge again
-                    write();
-                } else if (exec->type == REDIS_REPLY_ERROR) {
-                    // Left dirty: the next change or connection writes it again.
-                    BOOST_LOG_TRIVIAL(error) << "config: writing the shared config: " << exec->str;
-                } else {
-                    written(changes, ours, merged);
-                }
-            });
+            bool sent =
+                commands_.command({"EXEC"}, [this, changes, ours, merged](redisReply* exec) {
+                    writing_ = false;
+                    if (!exec) return;
+                    if (exec->type == REDIS_REPLY_NIL) {  // another write came first: merge again
+                        write();
+                    } else if (exec->type == REDIS_REPLY_ERROR) {
+                        // Left dirty: the next change or connection writes it again.
+                        BOOST_LOG_TRIVIAL(error)
+                            << "config: writing the shared config: " << exec->str;
+                    } else {
+                        written(changes, ours, merged);
+                    }
+                });
+            if (!sent) writing_ = false;  // the link is going; on_connected() writes again
         });
     }
 
