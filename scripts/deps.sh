@@ -9,6 +9,7 @@ packages=(
     libboost-program-options1.81-dev libboost-thread1.81-dev libboost-test1.81-dev
     libboost-url1.81-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libsystemd-dev
     redis-server curl
+    lintian rpm  # packaging/check.sh: the package checks and the .rpm build
 )
 
 missing=()

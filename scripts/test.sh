@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds tickerd twice (a normal Debug build and an
-# ASan+UBSan build), runs the whole suite in each, then fuzzes the vendor parsers briefly.
+# ASan+UBSan build), runs the whole suite in each, checks the packages built from the first,
+# then fuzzes the vendor parsers briefly.
 # Exit status 0 = everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,9 @@ echo "== build: debug"
 build build/debug
 echo "== test: debug"
 ctest --test-dir build/debug -j "$jobs" --timeout 300
+
+echo "== packages: build, file lists, lintian, the daemon from an unpacked .deb"
+packaging/check.sh build/debug
 
 echo "== build: asan+ubsan"
 build build/asan -DTICKERD_SANITIZE=address,undefined
