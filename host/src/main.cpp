@@ -140,6 +140,7 @@ void warn_about_restart_only_changes(const config::DaemonConfig& running,
     if (next.role != running.role) changed.push_back("role");
     if (next.state_dir != running.state_dir) changed.push_back("state_dir");
     if (next.plugin_dirs != running.plugin_dirs) changed.push_back("plugin_dirs");
+    if (next.log_format != running.log_format) changed.push_back("log_format");
     const auto& a = running.redis;
     const auto& b = next.redis;
     if (a.enabled != b.enabled || a.host != b.host || a.port != b.port || a.socket != b.socket ||
@@ -325,7 +326,8 @@ int main(int argc, char** argv) {
                   << TICKERD_ABI_MINOR << ")\n";
         return 0;
     }
-    log::init(log::parse_level(cfg.log_level).value_or(boost::log::trivial::info));
+    log::init(log::parse_level(cfg.log_level).value_or(boost::log::trivial::info),
+              log::parse_format(cfg.log_format).value_or(log::Format::automatic));
     if (cfg.check_config) return check_config(cfg);
     try {
         return run(cfg, [argc, argv] {

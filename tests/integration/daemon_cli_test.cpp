@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include <sstream>
+
 using namespace tickerd::testing;
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -145,4 +147,33 @@ BOOST_AUTO_TEST_CASE(a_garbage_plugin_is_refused_and_the_daemon_runs) {
     BOOST_TEST(mock_loaded, response.body);
     BOOST_TEST(contains(daemon.log(), "junk.so"), "the refusal is logged:\n" << daemon.log_tail());
     BOOST_TEST(http.get("/").status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(json_log_lines_parse_one_by_one) {
+    DaemonOptions options;
+    options.env = {{"TICKERD_LOG_FORMAT", "json"}};
+    DaemonProcess daemon(options);
+    daemon.wait_ready();
+    std::istringstream log(daemon.log());
+    std::string line;
+    int lines = 0;
+    bool listening = false;
+    while (std::getline(log, line)) {
+        if (line.empty()) continue;
+        boost::system::error_code ec;
+        auto parsed = boost::json::parse(line, ec);
+        BOOST_TEST_REQUIRE((!ec && parsed.is_object()), "not a JSON object: " << line);
+        const auto& object = parsed.as_object();
+        BOOST_TEST(object.at("time").as_string().size() > 19u);
+        BOOST_TEST(object.at("level").is_string());
+        listening = listening ||
+                    object.at("message").as_string().find("listening on port") != std::string::npos;
+        ++lines;
+    }
+    BOOST_TEST(lines > 2);
+    BOOST_TEST(listening);
+    auto bad = run_daemon_command({"--check-config"}, {{"TICKERD_LOG_FORMAT", "xml"}}, 20s);
+    BOOST_TEST(
+        bad.output.find("TICKERD_LOG_FORMAT: expected auto, plain or json") != std::string::npos,
+        bad.output);
 }

@@ -11,5 +11,6 @@ namespace tickerd::config::detail {
 std::string checked_listen(std::string_view value, const std::string& source);
 std::string checked_role(std::string_view value, const std::string& source);
 std::string checked_log_level(std::string_view value, const std::string& source);
+std::string checked_log_format(std::string_view value, const std::string& source);
 
 }  // namespace tickerd::config::detail

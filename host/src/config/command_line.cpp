@@ -37,7 +37,7 @@ struct EnvSpec {
     std::string_view help;
 };
 
-constexpr std::array<EnvSpec, 18> kEnvironment = {{
+constexpr std::array<EnvSpec, 19> kEnvironment = {{
     {"TICKERD_CONFIG", "config file, as --config"},
     {"TICKERD_LISTEN", "listener, as --listen"},
     {"TICKERD_PLUGIN_DIR", "plugin folders, ':'-separated, as --plugin-dir"},
@@ -45,6 +45,7 @@ constexpr std::array<EnvSpec, 18> kEnvironment = {{
     {"STATE_DIRECTORY", "state folder set by systemd (used when TICKERD_STATE_DIR is unset)"},
     {"TICKERD_ROLE", "all|worker|edge, as --role"},
     {"TICKERD_LOG_LEVEL", "debug|info|warning|error, as --log-level"},
+    {"TICKERD_LOG_FORMAT", "auto|plain|json: log lines (auto: the journal's under systemd)"},
     {"REDIS_ENABLED", "use Redis (boolean; default false)"},
     {"REDIS_HOST", "Redis host (default localhost)"},
     {"REDIS_PORT", "Redis port (default 6379)"},

@@ -48,6 +48,8 @@ struct DaemonConfig {
     std::filesystem::path state_dir;
     std::string role = "all";        // "all" | "worker" | "edge"
     std::string log_level = "info";  // "debug" | "info" | "warning" | "error"
+    std::string log_format =
+        "auto";  // "auto" (journal under systemd, else plain) | "plain" | "json"
     RedisSettings redis;
     bool streaming_enabled = true;
     bool auto_start_workers = false;

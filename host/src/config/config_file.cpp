@@ -297,8 +297,8 @@ void apply_file(DaemonConfig& config, std::string_view json_text, const std::str
     if (!root.is_object()) throw ConfigError(origin + ": expected a JSON object at the top level");
     FileReader in(origin, fs::path(origin).parent_path());
     in.object(root, "",
-              {"listen", "plugin_dirs", "state_dir", "role", "log_level", "redis", "streaming",
-               "vendors", "instruments", "cadences"});
+              {"listen", "plugin_dirs", "state_dir", "role", "log_level", "log_format", "redis",
+               "streaming", "vendors", "instruments", "cadences"});
     // Work on a copy so a file with an error leaves `config` as it was.
     DaemonConfig next = config;
     for (auto type : kAllDataTypes)
@@ -316,6 +316,10 @@ void apply_file(DaemonConfig& config, std::string_view json_text, const std::str
     if (auto* x = top.if_contains("state_dir")) next.state_dir = in.path(*x, "state_dir");
     if (auto* x = top.if_contains("role")) {
         next.role = detail::checked_role(in.string(*x, "role"), in.source("role"));
+    }
+    if (auto* x = top.if_contains("log_format")) {
+        next.log_format =
+            detail::checked_log_format(in.string(*x, "log_format"), in.source("log_format"));
     }
     if (auto* x = top.if_contains("log_level")) {
         next.log_level =

@@ -100,6 +100,9 @@ void apply_environment(DaemonConfig& config, const EnvReader& env) {
     if (auto level = env.text("TICKERD_LOG_LEVEL")) {
         config.log_level = detail::checked_log_level(*level, "TICKERD_LOG_LEVEL");
     }
+    if (auto format = env.text("TICKERD_LOG_FORMAT")) {
+        config.log_format = detail::checked_log_format(*format, "TICKERD_LOG_FORMAT");
+    }
     if (auto enabled = env.boolean("REDIS_ENABLED")) config.redis.enabled = *enabled;
     if (auto host = env.text("REDIS_HOST")) config.redis.host = *host;
     if (auto port = env.integer("REDIS_PORT", 1, 65535, "a port number")) config.redis.port = *port;
@@ -146,6 +149,11 @@ std::string checked_listen(std::string_view value, const std::string& source) {
 std::string checked_role(std::string_view value, const std::string& source) {
     if (value == "all" || value == "worker" || value == "edge") return std::string(value);
     throw ConfigError(source + ": expected all, worker or edge, got '" + std::string(value) + "'");
+}
+
+std::string checked_log_format(std::string_view value, const std::string& source) {
+    if (value == "auto" || value == "plain" || value == "json") return std::string(value);
+    throw ConfigError(source + ": expected auto, plain or json, got '" + std::string(value) + "'");
 }
 
 std::string checked_log_level(std::string_view value, const std::string& source) {

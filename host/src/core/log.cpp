@@ -1,7 +1,10 @@
 #include "core/log.hpp"
 
+#include "core/json_writer.hpp"
 #include "core/systemd.hpp"
 
+#include <boost/date_time/posix_time/posix_time.hpp>
+#include <boost/json.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/support/date_time.hpp>
@@ -45,10 +48,31 @@ int journal_priority(severity_level level) {
 
 }  // namespace
 
-void init(severity_level level) {
+std::optional<Format> parse_format(std::string_view text) {
+    if (text == "auto") return Format::automatic;
+    if (text == "plain") return Format::plain;
+    if (text == "json") return Format::json;
+    return std::nullopt;
+}
+
+void init(severity_level level, Format format) {
     logging::add_common_attributes();
     auto sink = logging::add_console_log(std::clog, logging::keywords::auto_flush = true);
-    if (systemd::stderr_is_journal()) {
+    if (format == Format::json) {
+        // For log shippers: one JSON object per line, the message escaped.
+        sink->set_formatter(
+            [](const logging::record_view& record, logging::formatting_ostream& out) {
+                auto severity = logging::extract<severity_level>("Severity", record);
+                auto time = logging::extract<boost::posix_time::ptime>("TimeStamp", record);
+                auto message = logging::extract<std::string>("Message", record);
+                boost::json::object line{
+                    {"time", time ? boost::posix_time::to_iso_extended_string(*time) + "Z" : ""},
+                    {"level",
+                     boost::log::trivial::to_string(severity ? *severity : severity_level::info)},
+                    {"message", message ? *message : ""}};
+                out << write_json(line);
+            });
+    } else if (format == Format::automatic && systemd::stderr_is_journal()) {
         // The journal stamps the time and keeps the priority as a field of its own.
         sink->set_formatter(
             [](const logging::record_view& record, logging::formatting_ostream& out) {
