@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -76,6 +77,13 @@ bool wait_for_version(SseClient& client, const std::string& version, std::vector
         if (version_of(*event) == version) return true;
     }
     return false;
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
 }
 
 void check_no_gap(const std::vector<int64_t>& seqs, const std::string& who) {
@@ -237,4 +245,45 @@ BOOST_AUTO_TEST_CASE(a_removed_plugin_unloads_and_a_new_one_loads) {
     BOOST_TEST_REQUIRE(reload.status == 200, reload.body);
     BOOST_TEST(reload.json().at("rescan").at("loaded").as_array().empty());
     BOOST_TEST(reload.json().at("plugins").as_array().size() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_in_flight_finishes_on_the_version_it_started_on) {
+    // The mock answers after 800 ms, so a call is almost always in flight when its file is
+    // replaced; every call must still succeed (its library stays mapped until it returns).
+    TempDir files("tickerd-hot-inflight");
+    auto plugins = files.path() / "vendors";
+    fs::create_directories(plugins);
+    auto plugin = plugins / "mock.so";
+    auto mock = fs::path(TICKERD_TEST_VENDOR_DIR) / "mock.so";
+    copy_over(mock, plugin);
+    DaemonOptions options;
+    options.config_file = write_config(
+        files,
+        {{"vendors", {{{"name", "mock"}, {"plugin", "mock"}, {"settings", {{"latency_ms", 800}}}}}},
+         {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
+         {"cadences", {{"market_data", {{"interval_seconds", 0.1}}}}}});
+    options.env = {{"AUTO_START_WORKERS", "true"}};
+    options.plugin_dirs = std::vector<fs::path>{plugins};
+    DaemonProcess daemon(options);
+    daemon.wait_ready();
+    HttpClient http("127.0.0.1", daemon.port());
+    SseClient client("127.0.0.1", daemon.port());
+    BOOST_TEST_REQUIRE(client.open_get("/streaming/subscribe/sse?channels=" + kChannel).status ==
+                       200);
+    BOOST_TEST_REQUIRE(client.next_data_event(10s).has_value());
+    for (int round = 0; round < 5; ++round) {
+        std::this_thread::sleep_for(300ms);  // into the next call
+        copy_over(mock, plugin);
+        BOOST_TEST_REQUIRE(client.next_data_event(5s).has_value(), "round " << round);
+    }
+    auto log = daemon.log();
+    BOOST_TEST(count_of(log, "plugin mock reloaded") >= 5u);
+    auto records = http.get("/streaming/config/telemetry/market_data?limit=1000").json();
+    std::size_t calls = 0;
+    for (const auto& record : records.as_array()) {
+        ++calls;
+        BOOST_TEST(record.at("success").as_bool(), record.at("error"));
+    }
+    BOOST_TEST(calls >= 6u);
+    BOOST_TEST(daemon.running());
 }
