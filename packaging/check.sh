@@ -42,6 +42,22 @@ for package in "$deb" "$dev"; do
     fi
 done
 
+# Waits (5 s) until the daemon's latest AAPL market_data message comes from vendor $1.
+expect_message_from() {
+    local message=""
+    for _ in $(seq 50); do
+        message=$(curl -fsS "http://127.0.0.1:$port/streaming/latest/stream:market_data:AAPL")
+        case $message in *"\"vendor\":\"$1\""*)
+            echo "message from $2: ${message:0:120}…"
+            return 0 ;;
+        esac
+        sleep 0.1
+    done
+    echo "no message from $2:" >&2
+    cat "$root/daemon.log" >&2
+    exit 1
+}
+
 echo "-- the installed daemon, from a scratch root"
 root=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$root"' EXIT
@@ -59,15 +75,7 @@ pid=$!
 for _ in $(seq 100); do [ -s "$root/port" ] && break; sleep 0.1; done
 port=$(cat "$root/port")
 curl -fsS -X POST "http://127.0.0.1:$port/streaming/config/workers/start-all" >/dev/null
-for _ in $(seq 50); do
-    message=$(curl -fsS "http://127.0.0.1:$port/streaming/latest/stream:market_data:AAPL")
-    case $message in *'"vendor":"mock"'*) break ;; esac
-    sleep 0.1
-done
-case $message in
-    *'"vendor":"mock"'*) echo "message from the installed daemon: ${message:0:120}…" ;;
-    *) echo "no message from the installed daemon:" >&2; cat "$root/daemon.log" >&2; exit 1 ;;
-esac
+expect_message_from mock "the installed daemon"
 for vendor in mock yfinance alphavantage; do
     grep -q "plugin $vendor .* loaded from $root/usr/lib/tickerd/vendors" "$root/daemon.log" ||
         { echo "the packaged $vendor plugin did not load" >&2; exit 1; }
@@ -79,14 +87,6 @@ cp -r "$root/usr/share/tickerd/plugin-template" "$root/hello"
 cmake -S "$root/hello" -B "$root/hello/build" -G Ninja -DCMAKE_PREFIX_PATH="$root/usr" >/dev/null
 cmake --build "$root/hello/build" >/dev/null
 cp "$root/hello/build/hello.so" "$root/drop-in/"
-for _ in $(seq 50); do
-    message=$(curl -fsS "http://127.0.0.1:$port/streaming/latest/stream:market_data:AAPL")
-    case $message in *'"vendor":"hello"'*) break ;; esac
-    sleep 0.1
-done
-case $message in
-    *'"vendor":"hello"'*) echo "message from the dropped-in plugin: ${message:0:120}…" ;;
-    *) echo "the dropped-in plugin does not serve:" >&2; cat "$root/daemon.log" >&2; exit 1 ;;
-esac
+expect_message_from hello "the dropped-in plugin"
 cd "$here"
 echo "packages OK"

@@ -79,13 +79,6 @@ bool wait_for_version(SseClient& client, const std::string& version, std::vector
     return false;
 }
 
-std::size_t count_of(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-        ++n;
-    return n;
-}
-
 void check_no_gap(const std::vector<int64_t>& seqs, const std::string& who) {
     for (std::size_t i = 1; i < seqs.size(); ++i)
         BOOST_TEST(seqs[i] == seqs[i - 1] + 1,
@@ -277,7 +270,7 @@ BOOST_AUTO_TEST_CASE(a_call_in_flight_finishes_on_the_version_it_started_on) {
         BOOST_TEST_REQUIRE(client.next_data_event(5s).has_value(), "round " << round);
     }
     auto log = daemon.log();
-    BOOST_TEST(count_of(log, "plugin mock reloaded") >= 5u);
+    BOOST_TEST(count_occurrences(log, "plugin mock reloaded") >= 5u);
     auto records = http.get("/streaming/config/telemetry/market_data?limit=1000").json();
     std::size_t calls = 0;
     for (const auto& record : records.as_array()) {

@@ -39,13 +39,6 @@ std::set<std::string> instance_names(HttpClient& http) {
     return names;
 }
 
-std::size_t count(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-        ++n;
-    return n;
-}
-
 // What systemd listens on for sd_notify: a unix datagram socket named by NOTIFY_SOCKET.
 class NotifySocket {
   public:
@@ -123,18 +116,21 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_a_good_config_and_keeps_the_running_one_for_
             return instance_names(http) == std::set<std::string>{"mock_a", "mock_b"};
         },
         5s));
-    BOOST_TEST(wait_until([&] { return count(daemon.log(), "SIGHUP: config reloaded") == 1; }, 5s));
+    BOOST_TEST(wait_until(
+        [&] { return count_occurrences(daemon.log(), "SIGHUP: config reloaded") == 1; }, 5s));
 
     // A broken one: refused with one clear line, the running config stays.
     std::ofstream(*options.config_file, std::ios::trunc) << R"({"vendors": [{"name": )";
     ::kill(daemon.pid(), SIGHUP);
     BOOST_TEST(wait_until(
-        [&] { return count(daemon.log(), "SIGHUP: the new config is refused") == 1; }, 5s));
+        [&] { return count_occurrences(daemon.log(), "SIGHUP: the new config is refused") == 1; },
+        5s));
     BOOST_TEST((instance_names(http) == std::set<std::string>{"mock_a", "mock_b"}));
     // Unknown keys are refused the same way, naming the key.
     write_config(files, {{"vendors", json::array{}}, {"colour", "blue"}}, "tickerd.json");
     ::kill(daemon.pid(), SIGHUP);
-    BOOST_TEST(wait_until([&] { return count(daemon.log(), "colour: unknown key") == 1; }, 5s));
+    BOOST_TEST(wait_until(
+        [&] { return count_occurrences(daemon.log(), "colour: unknown key") == 1; }, 5s));
     BOOST_TEST((instance_names(http) == std::set<std::string>{"mock_a", "mock_b"}));
     BOOST_TEST(daemon.running());
     BOOST_TEST(http.get("/").status == 200);

@@ -143,6 +143,13 @@ std::optional<ExitStatus> reap_process(pid_t pid, std::chrono::milliseconds time
     }
 }
 
+std::size_t count_occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
 std::string describe(const ExitStatus& status) {
     if (status.exited) return "exit code " + std::to_string(status.code);
     return "killed by signal " + std::to_string(status.signal) + " (" + ::strsignal(status.signal) +

@@ -39,6 +39,8 @@ struct ExitStatus {
     bool success() const { return exited && code == 0; }
 };
 std::string describe(const ExitStatus& status);
+// How often `what` occurs in `text` (log lines, mostly).
+std::size_t count_occurrences(const std::string& text, const std::string& what);
 
 class DaemonProcess {
   public:
