@@ -5,6 +5,7 @@
 
 #include <boost/date_time/posix_time/posix_time.hpp>
 #include <boost/json.hpp>
+#include <boost/log/attributes/clock.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/support/date_time.hpp>
@@ -59,11 +60,14 @@ void init(severity_level level, Format format) {
     logging::add_common_attributes();
     auto sink = logging::add_console_log(std::clog, logging::keywords::auto_flush = true);
     if (format == Format::json) {
+        // "TimeStamp" is local time; a JSON line says "Z", so it carries UTC.
+        logging::core::get()->add_global_attribute("UtcTimeStamp",
+                                                   logging::attributes::utc_clock());
         // For log shippers: one JSON object per line, the message escaped.
         sink->set_formatter(
             [](const logging::record_view& record, logging::formatting_ostream& out) {
                 auto severity = logging::extract<severity_level>("Severity", record);
-                auto time = logging::extract<boost::posix_time::ptime>("TimeStamp", record);
+                auto time = logging::extract<boost::posix_time::ptime>("UtcTimeStamp", record);
                 auto message = logging::extract<std::string>("Message", record);
                 boost::json::object line{
                     {"time", time ? boost::posix_time::to_iso_extended_string(*time) + "Z" : ""},
