@@ -141,13 +141,7 @@ void warn_about_restart_only_changes(const config::DaemonConfig& running,
     if (next.state_dir != running.state_dir) changed.push_back("state_dir");
     if (next.plugin_dirs != running.plugin_dirs) changed.push_back("plugin_dirs");
     if (next.log_format != running.log_format) changed.push_back("log_format");
-    const auto& a = running.redis;
-    const auto& b = next.redis;
-    if (a.enabled != b.enabled || a.host != b.host || a.port != b.port || a.socket != b.socket ||
-        a.password != b.password || a.db != b.db || a.sentinels != b.sentinels ||
-        a.sentinel_master != b.sentinel_master || a.buffer_limit != b.buffer_limit ||
-        a.lease_ms != b.lease_ms)
-        changed.push_back("redis");
+    if (next.redis != running.redis) changed.push_back("redis");
     for (const auto& what : changed) {
         BOOST_LOG_TRIVIAL(warning) << "SIGHUP: " << what << " changed; it takes effect at the "
                                    << "next restart";
@@ -170,11 +164,7 @@ void reload(const ConfigLoader& load_config, const config::DaemonConfig& running
         BOOST_LOG_TRIVIAL(error) << "SIGHUP: the new config is refused, the running one is kept: "
                                  << e.what();
     }
-    auto report = plugin_host.rescan();
-    BOOST_LOG_TRIVIAL(info) << "SIGHUP: plugin folders rescanned: " << report.loaded.size()
-                            << " loaded, " << report.reloaded.size() << " reloaded, "
-                            << report.unloaded.size() << " unloaded, " << report.refused.size()
-                            << " refused";
+    BOOST_LOG_TRIVIAL(info) << "SIGHUP: " << plugins::describe(plugin_host.rescan());
 }
 
 int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {

@@ -38,6 +38,7 @@ struct RedisSettings {
     std::string sentinel_password;
     std::size_t buffer_limit = 10000;  // messages kept while Redis is away
     int lease_ms = 5000;               // work-sharing lease among polling instances
+    bool operator==(const RedisSettings&) const = default;
 };
 
 struct DaemonConfig {

@@ -1,6 +1,8 @@
 // GET /, the channel list and the latest-value cache.
 #include "gateway/rest.hpp"
 
+#include "core/json_writer.hpp"
+
 #include <boost/json/object.hpp>
 
 namespace tickerd::gateway {
@@ -40,17 +42,7 @@ json::object plugins_summary(Services& services) {
               {"bytes_received", http.bytes_received}}}};
 }
 
-}  // namespace
-
-std::string status_json(Services& services) {
-    Request none;
-    return get_status(services, RouteArgs{none, {}, {}}).body;
-}
-
-Reply get_status(Services& services, const RouteArgs&) {
-    const auto& config = services.config;
-    auto uptime = std::chrono::steady_clock::now() - services.started_at;
-    auto bus = services.bus.health();
+json::object redis_status(const config::DaemonConfig& config, const bus::BusHealth& bus) {
     json::object redis{{"enabled", config.redis.enabled},
                        {"connected", config.redis.enabled && bus.connected},
                        {"host", config.redis.host},
@@ -69,17 +61,33 @@ Reply get_status(Services& services, const RouteArgs&) {
         redis["buffered"] = bus.buffered;
         redis["dropped"] = bus.dropped;
     }
-    return json_reply(
-        200, json::object{{"name", "tickerd"},
-                          {"status", "ok"},
-                          {"version", TICKERD_VERSION},
-                          {"uptime_seconds", std::chrono::duration<double>(uptime).count()},
-                          {"bus", bus.kind},
-                          {"role", config.role},
-                          {"redis", std::move(redis)},
-                          {"streaming", json::object{{"enabled", config.streaming_enabled}}},
-                          {"workers", workers_summary(services)},
-                          {"plugins", plugins_summary(services)}});
+    return redis;
+}
+
+// GET /'s document.
+json::object status_document(Services& services) {
+    auto uptime = std::chrono::steady_clock::now() - services.started_at;
+    auto bus = services.bus.health();
+    return {{"name", "tickerd"},
+            {"status", "ok"},
+            {"version", TICKERD_VERSION},
+            {"uptime_seconds", std::chrono::duration<double>(uptime).count()},
+            {"bus", bus.kind},
+            {"role", services.config.role},
+            {"redis", redis_status(services.config, bus)},
+            {"streaming", json::object{{"enabled", services.config.streaming_enabled}}},
+            {"workers", workers_summary(services)},
+            {"plugins", plugins_summary(services)}};
+}
+
+}  // namespace
+
+std::string status_json(Services& services) {
+    return write_json(status_document(services));
+}
+
+Reply get_status(Services& services, const RouteArgs&) {
+    return json_reply(200, status_document(services));
 }
 
 Reply get_channels(Services& services, const RouteArgs&) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 namespace tickerd::plugins {
 
@@ -379,6 +380,14 @@ boost::json::object to_json(const RescanReport& report) {
             {"unloaded", list(report.unloaded)},
             {"refused", list(report.refused)},
             {"took_ms", report.took_ms}};
+}
+
+std::string describe(const RescanReport& report) {
+    std::ostringstream text;
+    text << "plugin folders rescanned in " << report.took_ms << " ms: " << report.loaded.size()
+         << " loaded, " << report.reloaded.size() << " reloaded, " << report.unloaded.size()
+         << " unloaded, " << report.refused.size() << " refused";
+    return text.str();
 }
 
 boost::json::object to_json(const InstanceInfo& info) {

@@ -169,6 +169,8 @@ struct RescanReport {
     double took_ms = 0;  // the whole rescan, plugin loading and instance creation included
 };
 boost::json::object to_json(const RescanReport& report);
+// "plugin folders rescanned in 0.9 ms: 0 loaded, 1 reloaded, 0 unloaded, 0 refused"
+std::string describe(const RescanReport& report);
 
 class PluginHost {
   public:

@@ -110,12 +110,7 @@ struct PluginWatcher::Impl : std::enable_shared_from_this<Impl> {
             if (ec || self->stopped) return;
             asio::post(self->rescanner, [self] {
                 if (self->stopped) return;
-                auto report = self->host.rescan();
-                BOOST_LOG_TRIVIAL(info)
-                    << "plugin folders rescanned in " << report.took_ms
-                    << " ms: " << report.loaded.size() << " loaded, " << report.reloaded.size()
-                    << " reloaded, " << report.unloaded.size() << " unloaded, "
-                    << report.refused.size() << " refused";
+                BOOST_LOG_TRIVIAL(info) << describe(self->host.rescan());
             });
         });
     }
