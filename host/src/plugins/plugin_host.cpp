@@ -64,7 +64,7 @@ struct PluginHost::State {
     void remove_file(const std::string& path);
     std::vector<std::string> reconcile(std::map<std::string, InstancePtr> made);
     std::vector<InstanceConfig> wanted_instances() const;
-    bool name_taken(const std::string& name, const std::string& by_path) const;
+    void refuse_if_duplicate(File& file, const std::string& path) const;
 };
 
 namespace {
@@ -98,20 +98,21 @@ void log_outcome(const PluginInfo& info, std::string_view verb) {
 
 }  // namespace
 
-bool PluginHost::State::name_taken(const std::string& name, const std::string& by_path) const {
-    auto found = modules.find(name);
-    return found != modules.end() && found->second->info().file != by_path;
+// Two files may not serve one plugin name: the one loaded first keeps it.
+void PluginHost::State::refuse_if_duplicate(File& file, const std::string& path) const {
+    if (!file.module) return;
+    auto found = modules.find(file.info.name);
+    if (found == modules.end() || found->second->info().file == path) return;
+    file.info.state = "refused";
+    file.info.error = "duplicate plugin name '" + file.info.name + "' (already loaded from " +
+                      found->second->info().file + ")";
+    file.module.reset();
 }
 
 PluginInfo PluginHost::State::add_file(const std::filesystem::path& path) {
     File file{stamp_of(path), {}, nullptr};
     file.module = Module::load(path, file.info);
-    if (file.module && name_taken(file.info.name, path.string())) {
-        file.info.state = "refused";
-        file.info.error = "duplicate plugin name '" + file.info.name + "' (already loaded from " +
-                          modules.at(file.info.name)->info().file + ")";
-        file.module.reset();
-    }
+    refuse_if_duplicate(file, path.string());
     log_outcome(file.info, "loaded");
     std::lock_guard lock(mutex);
     if (file.module) modules[file.info.name] = file.module;
@@ -127,11 +128,7 @@ bool PluginHost::State::update_file(const std::filesystem::path& path,
     auto& file = files.at(path.string());
     File next{stamp_of(path), {}, nullptr};
     next.module = Module::load(path, next.info);
-    if (next.module && name_taken(next.info.name, path.string())) {
-        next.info.state = "refused";
-        next.info.error = "duplicate plugin name '" + next.info.name + "'";
-        next.module.reset();
-    }
+    refuse_if_duplicate(next, path.string());
     std::map<std::string, InstancePtr> created;
     for (const auto& config : wanted_instances()) {
         if (!next.module) break;
