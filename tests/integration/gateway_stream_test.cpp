@@ -512,6 +512,52 @@ BOOST_AUTO_TEST_CASE(ws_fragments_pings_and_message_size_limit) {
     BOOST_TEST(ws.reason().code == 1009);
 }
 
+BOOST_AUTO_TEST_CASE(ws_client_close_is_answered_and_the_session_ends) {
+    StreamFixture fixture;
+    asio::io_context io;
+    websocket::stream<tcp::socket> ws(io);
+    ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), fixture.port()));
+    ws.handshake("127.0.0.1", "/streaming/ws?channels=" + kAapl);
+    beast::flat_buffer buffer;
+    ws.read(buffer);  // connected
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, 1));
+
+    // Beast's close() sends the client's close and waits for the server's answer: it
+    // returns without error only when the server echoed it.
+    beast::error_code ec;
+    ws.close(websocket::close_reason(websocket::close_code::going_away, "bye"), ec);
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(fixture.wait_for_subscribers(kAapl, 0));
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (fixture.registry.open_count() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    BOOST_TEST(fixture.registry.open_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(ws_protocol_error_is_closed_1002_and_nothing_after_it_counts) {
+    StreamFixture fixture;
+    asio::io_context io;
+    tcp::socket raw(io);
+    raw.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), fixture.port()));
+    websocket::stream<tcp::socket&> ws(raw);
+    ws.handshake("127.0.0.1", "/streaming/ws");
+    beast::flat_buffer buffer;
+    ws.read(buffer);  // connected
+    buffer.clear();
+    // A continuation frame with no message before it (FIN, opcode 0, masked, empty), then a
+    // well-formed ping request that must not be answered.
+    const unsigned char orphan[] = {0x80, 0x80, 1, 2, 3, 4};
+    asio::write(raw, asio::buffer(orphan));
+    ws.text(true);
+    ws.write(asio::buffer(std::string(R"({"action":"ping","id":"late"})")));
+    beast::error_code ec;
+    ws.read(buffer, ec);
+    BOOST_TEST((ec == websocket::error::closed), ec.message());
+    BOOST_TEST(ws.reason().code == 1002);
+    BOOST_TEST(std::string(ws.reason().reason.data(), ws.reason().reason.size()) ==
+               "continuation without a message");
+}
+
 BOOST_AUTO_TEST_CASE(ws_shutdown_closes_with_1001_and_sse_ends) {
     StreamFixture fixture;
     WsClient ws("127.0.0.1", fixture.port());

@@ -1,95 +1,65 @@
-// One WebSocket client. Beast does the handshake; after it the session owns the socket and
-// speaks RFC 6455 itself (ws_frame.hpp), so that every write can drain the whole queue in one
-// gather-write, with each message's payload shared by all its subscribers.
+// One WebSocket client. Beast does the handshake; after it the stream core owns the socket
+// and this session speaks RFC 6455 itself (ws_frame.hpp), so that every write can drain the
+// whole queue in one gather-write, with each message's payload shared by all its subscribers.
 #pragma once
 
-#include "gateway/send_queue.hpp"
-#include "gateway/streams.hpp"
+#include "gateway/stream_session.hpp"
 #include "gateway/ws_frame.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/json/object.hpp>
 
-#include <array>
-#include <chrono>
 #include <optional>
 
 namespace tickerd::gateway {
 
-class WebSocketSession final : public bus::Subscriber,
-                               public Closable,
-                               public std::enable_shared_from_this<WebSocketSession> {
+class WebSocketSession final : public StreamSession {
   public:
     // Largest message a client may send (a subscribe request for many channels fits).
     static constexpr std::size_t kMaxClientMessage = 64 * 1024;
 
     WebSocketSession(boost::beast::tcp_stream stream, const StreamContext& context);
-    ~WebSocketSession() override;
 
     void run(Request request);
-    void deliver(const bus::MessagePtr& message) override;  // any thread; only queues
-    void close_for_shutdown() override;                     // any thread
 
   private:
-    using Clock = std::chrono::steady_clock;
+    // What the client's bytes are read as.
+    enum class Input {
+        messages,          // between messages
+        fragmented,        // inside a fragmented message (its parts gather in `fragments_`)
+        closed_by_client,  // its close frame came: nothing after it counts
+        broken,            // it broke the protocol: nothing after it is trusted
+    };
 
-    void on_accept(boost::system::error_code ec);
-    // Reading client frames.
-    void do_read();
-    void on_read(boost::system::error_code ec, std::size_t bytes);
-    void process_input();
+    void on_accept(boost::system::error_code ec, const std::string& target);
+    // StreamSession.
+    Outgoing frame_of(const bus::MessagePtr& message) const override;
+    void frame_batch(const std::vector<Outgoing>& items, Buffers& buffers) override;
+    void on_client_bytes(std::string_view bytes) override;
+    Clock::time_point on_tick(Clock::time_point now) override;
+    void on_slow_consumer() override;
+    void on_shutdown() override;
+    void on_closed() override;
+    // Client frames.
     void on_frame(ws::ClientFrame&& frame);
     void on_peer_close(const std::string& payload);
+    void refuse_input(uint16_t code, std::string_view why);
     // Client requests.
     void on_message(std::string_view text);
     void on_subscribe(const boost::json::object& request, const boost::json::value* id);
     void on_unsubscribe(const boost::json::object& request, const boost::json::value* id);
-    void subscribe(const ChannelSet& channels);
-    void unsubscribe_all();
     void reply(boost::json::object body, const boost::json::value* id);
     void reply_error(std::string detail, const boost::json::value* id);
-    void send(Outgoing item);
-    // Writing.
-    void do_write();
-    void on_write(boost::system::error_code ec);
-    void batch_sent();  // after a batch is fully written: the close frame's bookkeeping
-    // Keepalive and closing.
-    void arm_keepalive();
-    void on_keepalive(boost::system::error_code ec);
-    void on_overflow();
-    void begin_close(uint16_t code, std::string_view reason, bool discard_pending);
-    void finish(std::string_view why);
+    void close_with(uint16_t code, std::string_view reason, bool discard_pending);
 
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-    boost::asio::strand<boost::asio::any_io_executor> strand_;
-    boost::asio::steady_timer keepalive_timer_;
-    boost::asio::steady_timer close_timer_;
-    bus::Bus& bus_;
-    const Limits limits_;
-    const std::string peer_;
-    SendQueue queue_;
-
+    // Until the handshake is done.
+    std::optional<boost::beast::websocket::stream<boost::beast::tcp_stream&>> handshake_;
+    std::optional<Request> upgrade_request_;
     // Owned by the strand.
-    std::optional<Request> upgrade_request_;  // until the handshake is done
-    ChannelSet channels_;
-    std::array<char, 16 * 1024> read_buffer_{};
+    Input input_ = Input::messages;
     std::string inbox_;      // received bytes not yet parsed into frames
     std::string fragments_;  // a fragmented message being reassembled
-    bool in_fragmented_message_ = false;
-    Clock::time_point last_received_;
-    std::vector<Outgoing> in_flight_;
     std::vector<ws::FrameHeader> headers_;
-    std::vector<boost::asio::const_buffer> buffers_;
-    bool writing_ = false;
-    bool open_ = false;
-    std::optional<Outgoing> close_frame_;  // sent once everything before it has gone
-    bool close_in_flight_ = false;
-    bool close_sent_ = false;
-    bool peer_closed_ = false;
-    bool input_broken_ = false;  // a protocol error: the rest of the input is not trusted
-    bool finished_ = false;
 };
 
 }  // namespace tickerd::gateway

@@ -1,0 +1,230 @@
+// The stream core. Deliveries arrive on publisher threads and only append to the queue; the
+// writer, on the strand, takes everything pending at once and sends it with one gather-write
+// straight from the shared frames: at once when the socket takes it all (the usual case),
+// else the rest with an async write.
+#include "gateway/stream_session.hpp"
+
+#include "core/log.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+namespace tickerd::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string describe_peer(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    auto endpoint = stream.socket().remote_endpoint(ec);
+    if (ec) return "unknown peer";
+    return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+StreamSession::StreamSession(beast::tcp_stream stream, const StreamContext& context,
+                             const char* protocol, std::size_t read_buffer_size)
+    : stream_(std::move(stream)),
+      strand_(asio::make_strand(stream_.get_executor())),
+      timer_(strand_),
+      bus_(context.services.bus),
+      limits_(context.limits),
+      protocol_(protocol),
+      peer_(describe_peer(stream_)),
+      queue_(limits_.max_queued_messages, limits_.max_queued_bytes),
+      read_buffer_(read_buffer_size) {}
+
+StreamSession::~StreamSession() = default;
+
+void StreamSession::deliver(const bus::MessagePtr& message) {
+    auto result = queue_.push_message(message, frame_of(message));
+    if (result == SendQueue::Push::wake_writer) {
+        asio::post(strand_, [self = shared_from_this()] { self->do_write(); });
+    } else if (result == SendQueue::Push::overflow) {
+        asio::post(strand_, [self = shared_from_this()] { self->on_overflow(); });
+    }
+}
+
+void StreamSession::close_for_shutdown() {
+    asio::dispatch(strand_, [self = shared_from_this()] {
+        if (self->phase_ == Phase::starting) return self->finish("server shutting down");
+        if (self->phase_ == Phase::open) self->on_shutdown();
+    });
+}
+
+void StreamSession::open() {
+    if (phase_ != Phase::starting) return;  // closed for shutdown before it could start
+    // From here on the socket is the stream's: the HTTP side's request timeout no longer
+    // applies, and writes are attempted without waiting (write_now).
+    stream_.expires_never();
+    boost::system::error_code ec;
+    stream_.socket().non_blocking(true, ec);
+    if (ec) return finish("socket: " + ec.message());
+    phase_ = Phase::open;
+    last_read_at_ = last_write_at_ = Clock::now();
+    BOOST_LOG_TRIVIAL(debug) << protocol_ << " " << peer_ << ": open, " << channels_.size()
+                             << " channel(s)";
+    do_read();
+    arm_timer(Clock::now() + limits_.keepalive_interval);
+    do_write();
+}
+
+// ---- Subscriptions -------------------------------------------------------------------
+
+void StreamSession::subscribe(const ChannelSet& channels) {
+    for (const auto& channel : channels) {
+        channels_.push_back(channel);
+        // Tracked first, so the queue accepts the latest message the bus hands over.
+        queue_.track(channel);
+        bus_.subscribe(channel, shared_from_this());
+    }
+}
+
+void StreamSession::unsubscribe(const std::string& channel) {
+    auto it = std::find(channels_.begin(), channels_.end(), channel);
+    if (it == channels_.end()) return;
+    // Untracked first: a delivery racing with the unsubscribe is then dropped.
+    queue_.untrack(channel);
+    bus_.unsubscribe(channel, this);
+    channels_.erase(it);
+}
+
+void StreamSession::unsubscribe_all() {
+    for (const auto& channel : channels_) {
+        queue_.untrack(channel);
+        bus_.unsubscribe(channel, this);
+    }
+    channels_.clear();
+}
+
+// ---- Writing -------------------------------------------------------------------------
+
+void StreamSession::queue(Outgoing item) {
+    if (queue_.push(std::move(item)) == SendQueue::Push::overflow) on_overflow();
+}
+
+void StreamSession::send(Outgoing item) {
+    queue(std::move(item));
+    do_write();
+}
+
+void StreamSession::do_write() {
+    while (!writing_ && (phase_ == Phase::open || phase_ == Phase::draining)) {
+        queue_.take_all(in_flight_);
+        if (in_flight_.empty()) {
+            if (phase_ != Phase::draining) return;
+            if (!last_words_) {
+                phase_ = Phase::closed;
+                return on_closed();
+            }
+            in_flight_.push_back(std::move(*last_words_));
+            last_words_.reset();
+            phase_ = Phase::last_words;
+        }
+        buffers_.clear();
+        frame_batch(in_flight_, buffers_);
+        last_write_at_ = Clock::now();
+        boost::system::error_code ec;
+        write_now(stream_.socket(), buffers_, ec);
+        if (ec) return finish("write failed: " + ec.message());
+        if (!buffers_.empty()) {
+            writing_ = true;
+            asio::async_write(
+                stream_.socket(), buffers_,
+                asio::bind_executor(
+                    strand_, [self = shared_from_this()](boost::system::error_code ec,
+                                                         std::size_t) { self->on_write(ec); }));
+            return;
+        }
+        batch_sent();
+    }
+}
+
+void StreamSession::on_write(boost::system::error_code ec) {
+    writing_ = false;
+    if (phase_ == Phase::finished) return;
+    if (ec) return finish("write failed: " + ec.message());
+    batch_sent();
+    do_write();
+}
+
+void StreamSession::batch_sent() {
+    in_flight_.clear();  // sent: release the frames now, not at the next write
+    if (phase_ != Phase::last_words) return;
+    phase_ = Phase::closed;
+    on_closed();
+}
+
+// ---- Reading -------------------------------------------------------------------------
+
+void StreamSession::do_read() {
+    stream_.async_read_some(
+        asio::buffer(read_buffer_),
+        asio::bind_executor(
+            strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+                self->on_read(ec, bytes);
+            }));
+}
+
+void StreamSession::on_read(boost::system::error_code ec, std::size_t bytes) {
+    if (phase_ == Phase::finished) return;
+    if (ec) return finish(ec == asio::error::eof ? "client closed the connection" : ec.message());
+    last_read_at_ = Clock::now();
+    on_client_bytes(std::string_view(read_buffer_.data(), bytes));
+    if (phase_ != Phase::finished) do_read();
+}
+
+// ---- The timer, the slow consumer, the end -------------------------------------------
+
+void StreamSession::arm_timer(Clock::time_point when) {
+    timer_.expires_at(when);
+    timer_.async_wait(asio::bind_executor(
+        strand_,
+        [self = shared_from_this()](boost::system::error_code ec) { self->on_timer(ec); }));
+}
+
+// While open it is the keepalive; once closing, the deadline for the rest.
+void StreamSession::on_timer(boost::system::error_code ec) {
+    if (ec || phase_ == Phase::finished) return;
+    if (phase_ != Phase::open) return finish("closing timed out");
+    auto next = on_tick(Clock::now());
+    if (phase_ == Phase::open) arm_timer(next);
+}
+
+void StreamSession::on_overflow() {
+    if (phase_ != Phase::open && phase_ != Phase::starting) return;
+    BOOST_LOG_TRIVIAL(warning) << protocol_ << " " << peer_
+                               << ": slow consumer, send queue full; closing the stream";
+    on_slow_consumer();
+}
+
+void StreamSession::close(std::optional<Outgoing> last_words, bool discard_pending,
+                          std::chrono::milliseconds deadline) {
+    if (phase_ != Phase::open) return;
+    unsubscribe_all();
+    queue_.close(discard_pending);
+    last_words_ = std::move(last_words);
+    phase_ = Phase::draining;
+    arm_timer(Clock::now() + deadline);  // replaces the keepalive
+    do_write();
+}
+
+void StreamSession::finish(std::string_view why) {
+    if (phase_ == Phase::finished) return;
+    phase_ = Phase::finished;
+    unsubscribe_all();
+    queue_.close(/*discard_pending=*/true);
+    timer_.cancel();
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    BOOST_LOG_TRIVIAL(debug) << protocol_ << " " << peer_ << ": closed (" << why << ")";
+}
+
+}  // namespace tickerd::gateway

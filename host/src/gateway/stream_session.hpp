@@ -1,0 +1,127 @@
+// What every stream shares, SSE or WebSocket: the socket and its strand, the subscriptions,
+// the bounded send queue drained by one gather-write loop, the slow-consumer policy, one timer
+// (keepalive while open, the closing deadline after), and how a stream ends. A protocol
+// (sse_session.cpp, ws_session.cpp) adds only its framing, what it reads from the client and
+// what its keepalive sends; what streams gain later (access checks, resume, deltas, filters,
+// compression) is written here once.
+#pragma once
+
+#include "gateway/send_queue.hpp"
+#include "gateway/streams.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tickerd::gateway {
+
+class StreamSession : public bus::Subscriber,
+                      public Closable,
+                      public std::enable_shared_from_this<StreamSession> {
+  public:
+    ~StreamSession() override;
+
+    void deliver(const bus::MessagePtr& message) final;  // any thread; only queues
+    void close_for_shutdown() final;                     // any thread
+
+  protected:
+    using Clock = std::chrono::steady_clock;
+    using Buffers = std::vector<boost::asio::const_buffer>;
+
+    // A stream's life, in order; it only ever moves forward.
+    enum class Phase {
+        starting,    // the handshake (WS) or nothing yet sent (SSE)
+        open,        // messages flow
+        draining,    // no new messages; what is queued goes out, then the last words
+        last_words,  // the final item (WS close frame) is being written
+        closed,      // everything sent; waiting for the client to hang up, if it should
+        finished,    // the socket is closed
+    };
+
+    // `protocol` prefixes log lines ("sse", "ws"); `read_buffer_size` is how much one read
+    // from the client takes.
+    StreamSession(boost::beast::tcp_stream stream, const StreamContext& context,
+                  const char* protocol, std::size_t read_buffer_size);
+
+    // ---- What a protocol provides (all on the strand, bar frame_of) ----
+    // The frame `message` goes out as: one of its shared, prebuilt frames. Any thread.
+    virtual Outgoing frame_of(const bus::MessagePtr& message) const = 0;
+    // The buffers a batch of queued items is written as, appended to `buffers`.
+    virtual void frame_batch(const std::vector<Outgoing>& items, Buffers& buffers) = 0;
+    // Bytes the client sent.
+    virtual void on_client_bytes(std::string_view bytes) = 0;
+    // The keepalive timer fired while open; returns when it should fire next.
+    virtual Clock::time_point on_tick(Clock::time_point now) = 0;
+    // The client cannot keep up: its queue overflowed.
+    virtual void on_slow_consumer() = 0;
+    // The server is stopping and the stream is open.
+    virtual void on_shutdown() = 0;
+    // Everything, the last words included, has been sent. By default the stream ends.
+    virtual void on_closed() { finish("closed"); }
+
+    // ---- What the core does for a protocol (strand only) ----
+    // Starts streaming: the socket goes non-blocking, the read loop and the timer start, and
+    // whatever was queued meanwhile is written.
+    void open();
+    // Subscribes to `channels` (each channel's latest message is queued first).
+    void subscribe(const ChannelSet& channels);
+    void unsubscribe(const std::string& channel);
+    void unsubscribe_all();
+    const ChannelSet& channels() const { return channels_; }
+    // Queues session traffic (replies, keepalives); it counts against the queue's limits.
+    void queue(Outgoing item);
+    void send(Outgoing item);  // queue, then write
+    // Ends the stream gracefully: no more messages; what is queued is kept or dropped, then
+    // `last_words` (if any) go out, then on_closed(); `deadline` bounds all of it.
+    void close(std::optional<Outgoing> last_words, bool discard_pending,
+               std::chrono::milliseconds deadline);
+    // Closes the socket now.
+    void finish(std::string_view why);
+
+    Phase phase() const { return phase_; }
+    bool writing() const { return writing_; }
+    Clock::time_point last_write_at() const { return last_write_at_; }
+    Clock::time_point last_read_at() const { return last_read_at_; }
+    const std::string& peer() const { return peer_; }
+    const Limits& limits() const { return limits_; }
+    boost::beast::tcp_stream& stream() { return stream_; }
+    const boost::asio::strand<boost::asio::any_io_executor>& strand() const { return strand_; }
+
+  private:
+    void do_read();
+    void on_read(boost::system::error_code ec, std::size_t bytes);
+    void do_write();
+    void on_write(boost::system::error_code ec);
+    void batch_sent();
+    void arm_timer(Clock::time_point when);
+    void on_timer(boost::system::error_code ec);
+    void on_overflow();
+
+    boost::beast::tcp_stream stream_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    boost::asio::steady_timer timer_;
+    bus::Bus& bus_;
+    const Limits limits_;
+    const char* const protocol_;
+    const std::string peer_;
+    SendQueue queue_;
+
+    // Owned by the strand.
+    Phase phase_ = Phase::starting;
+    ChannelSet channels_;
+    std::optional<Outgoing> last_words_;
+    std::vector<Outgoing> in_flight_;
+    Buffers buffers_;
+    std::vector<char> read_buffer_;
+    bool writing_ = false;  // an async write is in flight
+    Clock::time_point last_write_at_;
+    Clock::time_point last_read_at_;
+};
+
+}  // namespace tickerd::gateway
