@@ -54,7 +54,7 @@ config::InstallDefaults install_defaults() {
 }
 
 asio::ip::tcp::endpoint resolve_listen(asio::io_context& io, const std::string& listen) {
-    auto [host, port] = config::parse_listen(listen);
+    auto [host, port] = config::parse_listen(listen).value();  // checked when it was loaded
     asio::ip::tcp::resolver resolver(io);
     auto results =
         resolver.resolve(host, std::to_string(port), asio::ip::resolver_base::numeric_service);
@@ -90,30 +90,6 @@ int check_config(const config::DaemonConfig& cfg) {
     return problems.empty() ? 0 : 1;
 }
 
-config::RuntimeConfig initial_runtime(const config::DaemonConfig& cfg) {
-    config::RuntimeConfig runtime;
-    runtime.instruments = cfg.instruments;
-    runtime.cadences = cfg.cadences;
-    runtime.global = cfg.global;
-    return runtime;
-}
-
-bus::RedisAddress redis_address(const config::DaemonConfig& cfg) {
-    bus::RedisAddress address;
-    address.host = cfg.redis.host;
-    address.port = cfg.redis.port;
-    address.socket = cfg.redis.socket;
-    address.password = cfg.redis.password;
-    address.db = cfg.redis.db;
-    for (const auto& sentinel : cfg.redis.sentinels) {
-        auto [host, port] = config::parse_listen(sentinel);
-        address.sentinels.push_back({host, port});
-    }
-    address.master_name = cfg.redis.sentinel_master;
-    address.sentinel_password = cfg.redis.sentinel_password;
-    return address;
-}
-
 // "host-1234": unique among instances sharing one Redis, and readable in messages.
 std::string instance_name() {
     char host[256] = {};
@@ -123,30 +99,11 @@ std::string instance_name() {
 
 std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonConfig& cfg) {
     if (!cfg.redis.enabled) return bus::make_embedded_bus();
-    bus::RedisBusOptions options;
-    options.address = redis_address(cfg);
-    options.buffer_limit = cfg.redis.buffer_limit;
-    options.mirror_ttl = std::chrono::seconds(cfg.global.cache_ttl_seconds);
-    return bus::make_redis_bus(io, std::move(options));
+    return bus::make_redis_bus(io, {cfg.redis.address, cfg.redis.buffer_limit,
+                                    std::chrono::seconds(cfg.runtime.global.cache_ttl_seconds)});
 }
 
 using ConfigLoader = std::function<config::DaemonConfig()>;
-
-// Settings read once at start-up: a change to them waits for a restart.
-void warn_about_restart_only_changes(const config::DaemonConfig& running,
-                                     const config::DaemonConfig& next) {
-    std::vector<std::string> changed;
-    if (next.listen != running.listen) changed.push_back("listen");
-    if (next.role != running.role) changed.push_back("role");
-    if (next.state_dir != running.state_dir) changed.push_back("state_dir");
-    if (next.plugin_dirs != running.plugin_dirs) changed.push_back("plugin_dirs");
-    if (next.log_format != running.log_format) changed.push_back("log_format");
-    if (next.redis != running.redis) changed.push_back("redis");
-    for (const auto& what : changed) {
-        BOOST_LOG_TRIVIAL(warning) << "SIGHUP: " << what << " changed; it takes effect at the "
-                                   << "next restart";
-    }
-}
 
 // SIGHUP: the config file is read again and what can change while running does (the log
 // level, the vendor instances), then the plugin folders are rescanned. A config that does
@@ -155,10 +112,13 @@ void reload(const ConfigLoader& load_config, const config::DaemonConfig& running
             plugins::PluginHost& plugin_host) {
     try {
         auto next = load_config();
-        if (auto level = log::parse_level(next.log_level)) log::set_level(*level);
+        log::set_level(next.log_level);
         for (const auto& problem : plugin_host.configure(next.vendors, next.vendors_given))
             BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;
-        warn_about_restart_only_changes(running, next);
+        for (const auto& key : config::restart_only_changes(running, next)) {
+            BOOST_LOG_TRIVIAL(warning)
+                << "SIGHUP: " << key << " changed; it takes effect at the next restart";
+        }
         BOOST_LOG_TRIVIAL(info) << "SIGHUP: config reloaded";
     } catch (const config::ConfigError& e) {
         BOOST_LOG_TRIVIAL(error) << "SIGHUP: the new config is refused, the running one is kept: "
@@ -168,18 +128,18 @@ void reload(const ConfigLoader& load_config, const config::DaemonConfig& running
 }
 
 int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
-    if (cfg.role != "all" && !cfg.redis.enabled) {
-        throw std::runtime_error("--role " + cfg.role +
+    if (cfg.role != config::Role::all && !cfg.redis.enabled) {
+        throw std::runtime_error("--role " + std::string(config::to_string(cfg.role)) +
                                  " shares work through Redis: set REDIS_ENABLED=true");
     }
     // An edge serves clients from Redis only: it loads no vendors and polls nothing.
-    bool polls = cfg.role != "edge";
+    bool polls = cfg.role != config::Role::edge;
     plugins::PluginHost plugin_host(polls ? cfg.plugin_dirs : std::vector<fs::path>{});
     plugin_host.load_all();
     for (const auto& problem : plugin_host.configure(cfg.vendors, cfg.vendors_given)) {
         BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;
     }
-    config::StateStore state(cfg.state_dir, initial_runtime(cfg));
+    config::StateStore state(cfg.state_dir, cfg.runtime);
     BOOST_LOG_TRIVIAL(info) << "state kept in " << state.state_file().string();
 
     asio::io_context io(kIoThreads);
@@ -190,15 +150,15 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     std::unique_ptr<cluster::ConfigSync> config_sync;
     if (cfg.redis.enabled) {
         // Instruments and cadences are shared by every instance on this Redis.
-        config_sync = cluster::make_config_sync(io, redis_address(cfg), instance_name(), state);
+        config_sync = cluster::make_config_sync(io, cfg.redis.address, instance_name(), state);
         config_sync->start();
     }
     if (cfg.redis.enabled && polls) {
         // Several polling instances on one Redis split the work with leases.
         scheduling.instance = instance_name();
         scheduling.share =
-            scheduler::make_redis_work_share(io, redis_address(cfg), scheduling.instance,
-                                             std::chrono::milliseconds(cfg.redis.lease_ms), state);
+            cluster::make_redis_work_share(io, cfg.redis.address, scheduling.instance,
+                                           std::chrono::milliseconds(cfg.redis.lease_ms), state);
         scheduling.share->start();
         BOOST_LOG_TRIVIAL(info) << "sharing the work through Redis leases as "
                                 << scheduling.instance;
@@ -307,18 +267,17 @@ int main(int argc, char** argv) {
                    ? 1
                    : 2;
     }
-    if (cfg.show_help) {
+    if (cfg.command == config::Command::show_help) {
         std::cout << config::usage();
         return 0;
     }
-    if (cfg.show_version) {
+    if (cfg.command == config::Command::show_version) {
         std::cout << "tickerd " << TICKERD_VERSION << " (plugin ABI " << TICKERD_ABI_MAJOR << "."
                   << TICKERD_ABI_MINOR << ")\n";
         return 0;
     }
-    log::init(log::parse_level(cfg.log_level).value_or(boost::log::trivial::info),
-              log::parse_format(cfg.log_format).value_or(log::Format::automatic));
-    if (cfg.check_config) return check_config(cfg);
+    log::init(cfg.log_level, cfg.log_format);
+    if (cfg.command == config::Command::check_config) return check_config(cfg);
     try {
         return run(cfg, [argc, argv] {
             return config::load(argc, argv, config::process_environment(), install_defaults());

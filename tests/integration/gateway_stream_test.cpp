@@ -38,7 +38,7 @@ using tickerd::testing::WsClient;
 namespace {
 
 struct QuietLogs {
-    QuietLogs() { tickerd::log::init(boost::log::trivial::warning); }
+    QuietLogs() { tickerd::log::init(tickerd::log::Level::warning); }
 };
 BOOST_TEST_GLOBAL_FIXTURE(QuietLogs);
 
@@ -65,22 +65,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         std::string_view target = request_.target();
         auto question = target.find('?');
-        std::variant<gateway::ChannelSet, gateway::ApiError> channels;
+        Result<gateway::ChannelSet> channels;
         if (request_.method() == http::verb::post) {
             boost::system::error_code ec;
             auto body = json::parse(request_.body(), ec);
-            if (ec) return refuse({400, "malformed JSON"});
+            if (ec) return refuse(Error::malformed("malformed JSON"));
             channels = gateway::resolve_channels_from_body(body, 100);
         } else {
             channels = gateway::resolve_channels_from_query(
                 question == std::string_view::npos ? "" : target.substr(question + 1), 100);
         }
-        if (auto* error = std::get_if<gateway::ApiError>(&channels)) return refuse(*error);
-        gateway::start_sse(std::move(stream_), request_,
-                           std::move(std::get<gateway::ChannelSet>(channels)), context_);
+        if (!channels) return refuse(channels.error());
+        gateway::start_sse(std::move(stream_), request_, std::move(*channels), context_);
     }
 
-    void refuse(const gateway::ApiError& error) {
+    void refuse(const Error& error) {
         response_.result(error.status);
         response_.set(http::field::content_type, "application/json");
         response_.body() = json::serialize(json::object{{"detail", error.detail}});
@@ -209,10 +208,14 @@ uint64_t seq_of(const json::object& data_frame) {
     return data_frame.at("message").at("metadata").at("seq").to_number<uint64_t>();
 }
 
-template <class T>
-const T& expect(const std::variant<gateway::ChannelSet, gateway::ApiError>& result) {
-    BOOST_REQUIRE(std::holds_alternative<T>(result));
-    return std::get<T>(result);
+gateway::ChannelSet expect_channels(const Result<gateway::ChannelSet>& result) {
+    BOOST_REQUIRE_MESSAGE(result, "expected channels, got " << result.error());
+    return *result;
+}
+
+Error expect_error(const Result<gateway::ChannelSet>& result) {
+    BOOST_REQUIRE_MESSAGE(!result, "expected an error");
+    return result.error();
 }
 
 }  // namespace
@@ -224,29 +227,28 @@ BOOST_AUTO_TEST_CASE(resolve_channels_unions_validates_and_orders) {
                                             {"aapl", "BRK-B"}, 100);
     std::vector<std::string> expected{kAapl, "stream:news:MSFT", "stream:market_data:BRK-B",
                                       "stream:news:AAPL", "stream:news:BRK-B"};
-    BOOST_TEST(expect<gateway::ChannelSet>(result) == expected, boost::test_tools::per_element());
+    BOOST_TEST(expect_channels(result) == expected, boost::test_tools::per_element());
 
-    auto bad_channel = expect<gateway::ApiError>(gateway::resolve_channels({"x"}, {}, {}, 100));
+    auto bad_channel = expect_error(gateway::resolve_channels({"x"}, {}, {}, 100));
     BOOST_TEST(bad_channel.status == 422u);
     BOOST_TEST(bad_channel.detail ==
                "channels: 'x' is not a valid channel (expected stream:<data_type>:<SYMBOL>)");
-    auto bad_type = expect<gateway::ApiError>(gateway::resolve_channels({}, {"quotes"}, {"A"}, 9));
+    auto bad_type = expect_error(gateway::resolve_channels({}, {"quotes"}, {"A"}, 9));
     BOOST_TEST(bad_type.status == 422u);
     BOOST_TEST(bad_type.detail.find("'quotes'") != std::string::npos);
-    auto bad_symbol =
-        expect<gateway::ApiError>(gateway::resolve_channels({}, {"news"}, {"A B"}, 9));
+    auto bad_symbol = expect_error(gateway::resolve_channels({}, {"news"}, {"A B"}, 9));
     BOOST_TEST(bad_symbol.status == 422u);
     BOOST_TEST(bad_symbol.detail.find("symbols: 'A B'") == 0u);
 
-    auto empty = expect<gateway::ApiError>(gateway::resolve_channels({}, {}, {"AAPL"}, 9));
+    auto empty = expect_error(gateway::resolve_channels({}, {}, {"AAPL"}, 9));
     BOOST_TEST(empty.status == 400u);
     BOOST_TEST(empty.detail == "At least one channel must be specified");
-    BOOST_TEST(expect<gateway::ChannelSet>(
-                   gateway::resolve_channels({}, {}, {}, 9, gateway::EmptyChannels::allow))
-                   .empty());
+    BOOST_TEST(
+        expect_channels(gateway::resolve_channels({}, {}, {}, 9, gateway::EmptyChannels::allow))
+            .empty());
 
-    auto too_many = expect<gateway::ApiError>(
-        gateway::resolve_channels({}, {"market_data", "news"}, {"A", "B"}, 3));
+    auto too_many =
+        expect_error(gateway::resolve_channels({}, {"market_data", "news"}, {"A", "B"}, 3));
     BOOST_TEST(too_many.status == 422u);
 }
 
@@ -254,31 +256,28 @@ BOOST_AUTO_TEST_CASE(resolve_channels_from_query_and_body) {
     // The seed's WebSocket example: symbols without data_types add nothing.
     auto seed =
         gateway::resolve_channels_from_query("channels=stream:market_data:AAPL&symbols=AAPL", 100);
-    BOOST_TEST(expect<gateway::ChannelSet>(seed) == std::vector<std::string>{kAapl},
+    BOOST_TEST(expect_channels(seed) == std::vector<std::string>{kAapl},
                boost::test_tools::per_element());
     auto encoded = gateway::resolve_channels_from_query(
         "channels=stream%3Amarket_data%3A%5EGSPC,,&data_types=news&symbols=%20msft&_=17", 100);
     std::vector<std::string> expected{"stream:market_data:^GSPC", "stream:news:MSFT"};
-    BOOST_TEST(expect<gateway::ChannelSet>(encoded) == expected, boost::test_tools::per_element());
-    BOOST_TEST(
-        expect<gateway::ApiError>(gateway::resolve_channels_from_query("channels=%zz", 9)).status ==
-        400u);
-    BOOST_TEST(expect<gateway::ApiError>(gateway::resolve_channels_from_query("", 9)).status ==
+    BOOST_TEST(expect_channels(encoded) == expected, boost::test_tools::per_element());
+    BOOST_TEST(expect_error(gateway::resolve_channels_from_query("channels=%zz", 9)).status ==
                400u);
+    BOOST_TEST(expect_error(gateway::resolve_channels_from_query("", 9)).status == 400u);
 
     auto body = gateway::resolve_channels_from_body(
         json::parse(R"({"channels":[],"data_types":["market_data"],"symbols":["aapl"]})"), 100);
-    BOOST_TEST(expect<gateway::ChannelSet>(body) == std::vector<std::string>{kAapl},
+    BOOST_TEST(expect_channels(body) == std::vector<std::string>{kAapl},
                boost::test_tools::per_element());
-    auto not_object =
-        expect<gateway::ApiError>(gateway::resolve_channels_from_body(json::array{}, 9));
+    auto not_object = expect_error(gateway::resolve_channels_from_body(json::array{}, 9));
     BOOST_TEST(not_object.status == 422u);
-    auto wrong_type = expect<gateway::ApiError>(
-        gateway::resolve_channels_from_body(json::parse(R"({"symbols":"AAPL"})"), 9));
+    auto wrong_type =
+        expect_error(gateway::resolve_channels_from_body(json::parse(R"({"symbols":"AAPL"})"), 9));
     BOOST_TEST(wrong_type.status == 422u);
     BOOST_TEST(wrong_type.detail.find("symbols:") == 0u);
-    auto unknown = expect<gateway::ApiError>(
-        gateway::resolve_channels_from_body(json::parse(R"({"channel":["x"]})"), 9));
+    auto unknown =
+        expect_error(gateway::resolve_channels_from_body(json::parse(R"({"channel":["x"]})"), 9));
     BOOST_TEST(unknown.status == 422u);
     BOOST_TEST(unknown.detail.find("channel:") == 0u);
 }

@@ -52,14 +52,19 @@ BOOST_AUTO_TEST_CASE(message_is_serialised_once_with_both_frames) {
 
 BOOST_AUTO_TEST_CASE(message_from_json_rebuilds_the_same_frames) {
     auto original = quote("MSFT", 3, 410.5);
-    auto copy = bus::message_from_json(original->json);
-    BOOST_REQUIRE(copy);
+    auto parsed = bus::message_from_json(original->json);
+    BOOST_REQUIRE(parsed);
+    const auto& copy = *parsed;
     BOOST_TEST(copy->seq == 3u);
     BOOST_TEST(copy->channel == original->channel);
     BOOST_TEST(copy->sse_frame == original->sse_frame);
     BOOST_TEST(copy->ws_frame == original->ws_frame);
-    BOOST_TEST(!bus::message_from_json("not json"));
-    BOOST_TEST(!bus::message_from_json(R"({"channel":"bogus","id":"1-1"})"));
+    auto not_json = bus::message_from_json("not json");
+    BOOST_REQUIRE(!not_json);
+    BOOST_TEST(not_json.error().detail.starts_with("not a StreamMessage"));
+    auto bogus = bus::message_from_json(R"({"channel":"bogus","id":"1-1"})");
+    BOOST_REQUIRE(!bogus);
+    BOOST_TEST(bogus.error().detail.find("'bogus' is not a channel") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(subscribers_get_the_latest_first_then_every_publish) {

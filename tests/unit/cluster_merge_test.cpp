@@ -28,7 +28,7 @@ std::string document(std::vector<json::object> instruments, int news_interval = 
 }
 
 json::object merged(const std::string& base, const std::string& ours, const std::string& theirs) {
-    return json::parse(merge_documents(base, ours, theirs)).as_object();
+    return json::parse(merge_documents(base, ours, theirs).value()).as_object();
 }
 
 std::vector<std::string> symbols(const json::object& document) {
@@ -86,6 +86,10 @@ BOOST_AUTO_TEST_CASE(unchanged_ours_takes_theirs_whole) {
 
 BOOST_AUTO_TEST_CASE(a_document_that_is_not_an_object_is_refused) {
     auto base = document({instrument("AAPL")});
-    BOOST_CHECK_THROW(merge_documents(base, base, "[1, 2]"), std::runtime_error);
-    BOOST_CHECK_THROW(merge_documents("{", base, base), std::runtime_error);
+    auto not_object = merge_documents(base, base, "[1, 2]");
+    BOOST_REQUIRE(!not_object);
+    BOOST_TEST(not_object.error().detail == "the shared config is not a JSON object");
+    auto not_json = merge_documents("{", base, base);
+    BOOST_REQUIRE(!not_json);
+    BOOST_TEST(not_json.error().detail == "the agreed config is not a JSON object");
 }

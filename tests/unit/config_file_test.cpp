@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_CASE(an_empty_object_changes_nothing_but_fills_every_cadence) {
     DaemonConfig defaults;
     BOOST_TEST(config.listen == defaults.listen);
     BOOST_TEST(!config.vendors_given);
-    BOOST_TEST(config.cadences.size() == kAllDataTypes.size());
+    BOOST_TEST(config.runtime.cadences.size() == kAllDataTypes.size());
 }
 
 BOOST_AUTO_TEST_CASE(every_key_is_read) {
@@ -63,19 +63,20 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     BOOST_TEST(config.listen == "[::1]:9000");
     BOOST_TEST(config.plugin_dirs == (std::vector<fs::path>{"/p1", "/p2"}));
     BOOST_TEST(config.state_dir == fs::path("/s"));
-    BOOST_TEST(config.role == "worker");
-    BOOST_TEST(config.log_level == "error");
+    BOOST_TEST(to_string(config.role) == "worker");
+    BOOST_TEST(log::to_string(config.log_level) == "error");
     BOOST_TEST(config.redis.enabled);
-    BOOST_TEST(config.redis.host == "r");
-    BOOST_TEST(config.redis.port == 7000);
-    BOOST_TEST(config.redis.password == "pw");
-    BOOST_TEST(config.redis.db == 2);
-    BOOST_TEST(config.redis.sentinels == (std::vector<std::string>{"s1:26379", "[::1]:26380"}));
-    BOOST_TEST(config.redis.sentinel_master == "m");
-    BOOST_TEST(config.redis.sentinel_password == "spw");
+    BOOST_TEST(config.redis.address.host == "r");
+    BOOST_TEST(config.redis.address.port == 7000);
+    BOOST_TEST(config.redis.address.password == "pw");
+    BOOST_TEST(config.redis.address.db == 2);
+    BOOST_TEST((config.redis.address.sentinels ==
+                std::vector<bus::HostPort>{{"s1", 26379}, {"::1", 26380}}));
+    BOOST_TEST(config.redis.address.master_name == "m");
+    BOOST_TEST(config.redis.address.sentinel_password == "spw");
     BOOST_TEST(!config.streaming_enabled);
     BOOST_TEST(config.auto_start_workers);
-    BOOST_TEST(config.global.cache_ttl_seconds == 42);
+    BOOST_TEST(config.runtime.global.cache_ttl_seconds == 42);
 
     BOOST_TEST(config.vendors_given);
     BOOST_REQUIRE(config.vendors.size() == 2u);
@@ -100,19 +101,19 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     BOOST_TEST(b.enabled);
     BOOST_TEST(b.timeout_ms == plugins::InstanceConfig{}.timeout_ms);
 
-    BOOST_REQUIRE(config.instruments.size() == 2u);
-    BOOST_TEST(config.instruments[0].symbol == "AAPL");
-    BOOST_TEST(config.instruments[0].data_types.size() == 2u);
-    BOOST_TEST(!config.instruments[1].enabled);
+    BOOST_REQUIRE(config.runtime.instruments.size() == 2u);
+    BOOST_TEST(config.runtime.instruments[0].symbol == "AAPL");
+    BOOST_TEST(config.runtime.instruments[0].data_types.size() == 2u);
+    BOOST_TEST(!config.runtime.instruments[1].enabled);
 
     // A partial cadence is laid over the default for its data type.
-    const auto& news = config.cadences.at(DataType::news);
+    const auto& news = config.runtime.cadences.at(DataType::news);
     BOOST_TEST(news.interval_seconds == 120);
     BOOST_TEST(news.retry_attempts == 1);
     BOOST_TEST(news.retry_backoff_multiplier ==
                default_cadence(DataType::news).retry_backoff_multiplier);
     BOOST_TEST(news.vendor_fallback);
-    BOOST_TEST(config.cadences.at(DataType::market_data).interval_seconds == 60);
+    BOOST_TEST(config.runtime.cadences.at(DataType::market_data).interval_seconds == 60);
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_vendors_list_still_counts_as_given) {
@@ -202,13 +203,13 @@ BOOST_AUTO_TEST_CASE(malformed_json_says_where) {
 
 BOOST_AUTO_TEST_CASE(a_refused_file_leaves_the_config_as_it_was) {
     DaemonConfig config;
-    config.role = "edge";
+    config.role = Role::edge;
     BOOST_CHECK_THROW(apply_file(config, R"({"role": "worker", "colour": 1})", "x.json"),
                       ConfigError);
     BOOST_CHECK_THROW(apply_file(config, R"({"role": "worker", "redis": {"port": 0}})", "x.json"),
                       ConfigError);
-    BOOST_TEST(config.role == "edge");
-    BOOST_TEST(config.redis.port == 6379);
+    BOOST_TEST(to_string(config.role) == "edge");
+    BOOST_TEST(config.redis.address.port == 6379);
 }
 
 BOOST_AUTO_TEST_CASE(relative_paths_are_relative_to_the_file) {
@@ -239,8 +240,8 @@ BOOST_AUTO_TEST_CASE(shipped_config_files_load) {
             BOOST_TEST(config.listen == "127.0.0.1:8000");
             // The quick start names the mock alone, so it never reaches for the network.
             BOOST_TEST(config.vendors_given == (std::string_view(name) == "etc/quickstart.json"));
-            BOOST_TEST(config.instruments.size() >= 2u);
-            BOOST_TEST(config.cadences.size() == kAllDataTypes.size());
+            BOOST_TEST(config.runtime.instruments.size() >= 2u);
+            BOOST_TEST(config.runtime.cadences.size() == kAllDataTypes.size());
         }
     }
 }

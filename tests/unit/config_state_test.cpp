@@ -77,17 +77,17 @@ BOOST_AUTO_TEST_CASE(mutations_persist_across_stores) {
     {
         StateStore store(dir.path(), initial_with({"AAPL", "MSFT"}));
         auto stored = store.upsert_instrument(instrument("tsla", {DataType::news}));
-        BOOST_TEST(stored.symbol == "TSLA");
-        BOOST_TEST(store.remove_instrument("MSFT"));
-        BOOST_TEST(!store.remove_instrument("MSFT"));
+        BOOST_TEST(stored.value().symbol == "TSLA");
+        BOOST_TEST(store.remove_instrument("MSFT").value());
+        BOOST_TEST(!store.remove_instrument("MSFT").value());
         Cadence cadence = default_cadence(DataType::news);
         cadence.interval_seconds = 45;
         cadence.vendor_fallback = false;
-        store.put_cadence(cadence);
+        BOOST_REQUIRE(store.put_cadence(cadence));
         GlobalSettings global;
         global.global_enabled = false;
         global.cache_ttl_seconds = 99;
-        store.put_global(global);
+        BOOST_REQUIRE(store.put_global(global));
     }
     StateStore reopened(dir.path(), initial_with({"NVDA"}));
     auto snapshot = reopened.snapshot();
@@ -104,10 +104,10 @@ BOOST_AUTO_TEST_CASE(mutations_persist_across_stores) {
 BOOST_AUTO_TEST_CASE(upsert_replaces_by_symbol_and_keeps_the_list_sorted) {
     TempDir dir("tickerd-state");
     StateStore store(dir.path(), initial_with({"MSFT"}));
-    store.upsert_instrument(instrument("AAPL"));
+    BOOST_REQUIRE(store.upsert_instrument(instrument("AAPL")));
     auto replacement = instrument("MSFT", {DataType::fundamentals});
     replacement.enabled = false;
-    store.upsert_instrument(replacement);
+    BOOST_REQUIRE(store.upsert_instrument(replacement));
     auto snapshot = store.snapshot();
     BOOST_TEST(symbols_of(*snapshot) == (std::vector<std::string>{"AAPL", "MSFT"}));
     BOOST_TEST(!snapshot->find_instrument("MSFT")->enabled);
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(the_state_file_wins_over_initial_and_bumps_the_version) {
 BOOST_AUTO_TEST_CASE(the_state_file_has_the_documented_shape) {
     TempDir dir("tickerd-state");
     StateStore store(dir.path(), initial_with({"AAPL"}));
-    store.upsert_instrument(instrument("MSFT"));
+    BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
     auto root = json::parse(tickerd::testing::read_file(store.state_file())).as_object();
     BOOST_TEST(root.at("format").as_int64() == 1);
     BOOST_TEST(root.at("instruments").as_array().size() == 2u);
@@ -151,16 +151,16 @@ BOOST_AUTO_TEST_CASE(versions_increase_by_one_per_change_and_listeners_are_calle
         seen_version = store.snapshot()->version;  // outside the lock: must not deadlock
     });
     auto before = store.snapshot()->version;
-    store.upsert_instrument(instrument("AAPL"));
+    BOOST_REQUIRE(store.upsert_instrument(instrument("AAPL")));
     BOOST_TEST(store.snapshot()->version == before + 1);
     BOOST_TEST(seen_version == before + 1);
-    store.put_cadence(default_cadence(DataType::analytics));
-    store.put_global(GlobalSettings{});
-    BOOST_TEST(store.remove_instrument("AAPL"));
+    BOOST_REQUIRE(store.put_cadence(default_cadence(DataType::analytics)));
+    BOOST_REQUIRE(store.put_global(GlobalSettings{}));
+    BOOST_TEST(store.remove_instrument("AAPL").value());
     BOOST_TEST(store.snapshot()->version == before + 4);
     BOOST_TEST(calls == 4);
     // Removing what is not there changes nothing: no new version, no notification.
-    BOOST_TEST(!store.remove_instrument("AAPL"));
+    BOOST_TEST(!store.remove_instrument("AAPL").value());
     BOOST_TEST(store.snapshot()->version == before + 4);
     BOOST_TEST(calls == 4);
 }
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(snapshots_are_immutable_once_taken) {
     TempDir dir("tickerd-state");
     StateStore store(dir.path(), initial_with({"AAPL"}));
     auto old = store.snapshot();
-    store.upsert_instrument(instrument("MSFT"));
+    BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
     BOOST_TEST(old->instruments.size() == 1u);
     BOOST_TEST(store.snapshot()->instruments.size() == 2u);
 }
@@ -190,23 +190,29 @@ BOOST_AUTO_TEST_CASE(a_corrupt_state_file_stops_start_up_naming_it) {
     expect_corrupt(R"({"format": 1, "global": {"max_retries": "x"}})", "global.max_retries");
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_write_throws_and_leaves_the_old_config_in_force) {
+BOOST_AUTO_TEST_CASE(a_failed_write_is_a_503_and_leaves_the_old_config_in_force) {
     TempDir dir("tickerd-state");
     StateStore store(dir.path(), initial_with({"AAPL"}));
-    store.upsert_instrument(instrument("MSFT"));
+    BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
     int calls = 0;
     store.on_change([&] { ++calls; });
     auto before = store.snapshot();
     // Root ignores permissions, so block the temp file's name with a folder instead.
     fs::create_directory(dir / "state.json.tmp");
-    BOOST_CHECK_THROW(store.upsert_instrument(instrument("TSLA")), std::system_error);
-    BOOST_CHECK_THROW(store.remove_instrument("AAPL"), std::system_error);
+    auto upserted = store.upsert_instrument(instrument("TSLA"));
+    BOOST_REQUIRE(!upserted);
+    BOOST_TEST(upserted.error().status == 503u);
+    BOOST_TEST(upserted.error().detail.starts_with("configuration not saved: cannot create"),
+               upserted.error().detail);
+    auto removed = store.remove_instrument("AAPL");
+    BOOST_REQUIRE(!removed);
+    BOOST_TEST(removed.error().status == 503u);
     BOOST_TEST(store.snapshot() == before);
     BOOST_TEST(calls == 0);
     StateStore on_disk(dir.path(), RuntimeConfig{});
     BOOST_TEST(symbols_of(*on_disk.snapshot()) == (std::vector<std::string>{"AAPL", "MSFT"}));
     fs::remove(dir / "state.json.tmp");
-    store.upsert_instrument(instrument("TSLA"));
+    BOOST_REQUIRE(store.upsert_instrument(instrument("TSLA")));
     BOOST_TEST(calls == 1);
     BOOST_TEST(store.snapshot()->version == before->version + 1);
     StateStore reopened(dir.path(), RuntimeConfig{});
@@ -242,10 +248,10 @@ BOOST_AUTO_TEST_CASE(a_change_survives_kill_9_right_after_the_call_returns) {
     if (child == 0) {
         try {
             StateStore store(dir.path(), initial_with({"AAPL"}));
-            store.upsert_instrument(instrument("BRK-B", {DataType::fundamentals}));
+            BOOST_REQUIRE(store.upsert_instrument(instrument("BRK-B", {DataType::fundamentals})));
             Cadence cadence = default_cadence(DataType::market_data);
             cadence.interval_seconds = 5;
-            store.put_cadence(cadence);
+            BOOST_REQUIRE(store.put_cadence(cadence));
         } catch (...) {
             ::_exit(3);
         }

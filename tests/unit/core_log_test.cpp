@@ -27,7 +27,7 @@ BOOST_AUTO_TEST_CASE(lines_to_the_journal_carry_their_priority) {
     auto stream = std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
     ::setenv("JOURNAL_STREAM", stream.c_str(), 1);
 
-    tickerd::log::init(boost::log::trivial::debug);
+    tickerd::log::init(tickerd::log::Level::debug);
     BOOST_LOG_TRIVIAL(warning) << "disk nearly full";
     BOOST_LOG_TRIVIAL(error) << "vendor failed";
     BOOST_LOG_TRIVIAL(debug) << "poll";

@@ -37,20 +37,21 @@ BOOST_AUTO_TEST_CASE(data_types_parse_by_name_only) {
 }
 
 BOOST_AUTO_TEST_CASE(instrument_parsing_is_strict_and_names_the_field) {
-    auto instrument = parse_instrument(json::parse(
-        R"({"symbol":"tsla","data_types":["market_data","news","news"],"enabled":false})"));
+    auto instrument =
+        parse_instrument(
+            json::parse(
+                R"({"symbol":"tsla","data_types":["market_data","news","news"],"enabled":false})"))
+            .value();
     BOOST_TEST(instrument.symbol == "TSLA");
     BOOST_TEST(instrument.data_types.size() == 2u);  // duplicates folded
     BOOST_TEST(!instrument.enabled);
     BOOST_TEST(to_json(instrument).at("symbol").as_string() == "TSLA");
 
     auto field_of = [](const char* text) {
-        try {
-            parse_instrument(json::parse(text));
-        } catch (const ValidationError& e) {
-            return e.field();
-        }
-        return std::string("no error");
+        auto parsed = parse_instrument(json::parse(text));
+        if (parsed) return std::string("no error");
+        BOOST_TEST(parsed.error().status == 422u);
+        return parsed.error().field;
     };
     BOOST_TEST(field_of(R"({"data_types":["news"]})") == "symbol");
     BOOST_TEST(field_of(R"({"symbol":42})") == "symbol");
@@ -60,7 +61,11 @@ BOOST_AUTO_TEST_CASE(instrument_parsing_is_strict_and_names_the_field) {
     BOOST_TEST(field_of(R"({"symbol":"AAPL","data_types":[]})") == "data_types");
     BOOST_TEST(field_of(R"({"symbol":"AAPL","enabled":"yes"})") == "enabled");
     BOOST_TEST(field_of(R"({"symbol":"AAPL","colour":"red"})") == "colour");
-    BOOST_TEST(field_of(R"([1,2])") == "body");
+    BOOST_TEST(field_of(R"([1,2])") == "");  // the value itself
+    auto whole = parse_instrument(json::parse("[1,2]"));
+    BOOST_TEST(whole.error().detail == "expected an object");
+    auto typed = parse_instrument(json::parse(R"({"symbol":"AAPL","enabled":"yes"})"));
+    BOOST_TEST(typed.error().detail == "enabled: expected true or false");
 }
 
 BOOST_AUTO_TEST_CASE(cadence_defaults_and_validation) {
@@ -71,31 +76,33 @@ BOOST_AUTO_TEST_CASE(cadence_defaults_and_validation) {
     BOOST_TEST(default_cadence(DataType::insider_data).interval_seconds == 1800);
 
     auto cadence =
-        parse_cadence(json::parse(R"({"interval_seconds":5,"retry_attempts":1})"), DataType::news);
+        parse_cadence(json::parse(R"({"interval_seconds":5,"retry_attempts":1})"), DataType::news)
+            .value();
     BOOST_TEST((cadence.data_type == DataType::news));
     BOOST_TEST(cadence.interval_seconds == 5);
     BOOST_TEST(cadence.retry_attempts == 1);
     BOOST_TEST(cadence.retry_backoff_multiplier == 2.0);
 
-    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"interval_seconds":0})"), DataType::news),
-                      ValidationError);
-    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"retry_attempts":1.5})"), DataType::news),
-                      ValidationError);
-    BOOST_CHECK_THROW(
-        parse_cadence(json::parse(R"({"retry_backoff_multiplier":0.5})"), DataType::news),
-        ValidationError);
-    BOOST_CHECK_THROW(parse_cadence(json::parse(R"({"interval_seconds":5})"), std::nullopt),
-                      ValidationError);
+    auto field_of = [](const char* text, std::optional<DataType> type) {
+        auto parsed = parse_cadence(json::parse(text), type);
+        return parsed ? std::string("no error") : parsed.error().field;
+    };
+    BOOST_TEST(field_of(R"({"interval_seconds":0})", DataType::news) == "interval_seconds");
+    BOOST_TEST(field_of(R"({"retry_attempts":1.5})", DataType::news) == "retry_attempts");
+    BOOST_TEST(field_of(R"({"retry_backoff_multiplier":0.5})", DataType::news) ==
+               "retry_backoff_multiplier");
+    BOOST_TEST(field_of(R"({"interval_seconds":5})", std::nullopt) == "data_type");
 }
 
 BOOST_AUTO_TEST_CASE(global_settings_merge_over_the_current_ones) {
     GlobalSettings base;
     base.cache_ttl_seconds = 900;
-    auto next = parse_global_settings(json::parse(R"({"global_enabled":false})"), base);
+    auto next = parse_global_settings(json::parse(R"({"global_enabled":false})"), base).value();
     BOOST_TEST(!next.global_enabled);
     BOOST_TEST(next.cache_ttl_seconds == 900);
-    BOOST_CHECK_THROW(parse_global_settings(json::parse(R"({"cache_ttl_seconds":-1})"), base),
-                      ValidationError);
+    auto negative = parse_global_settings(json::parse(R"({"cache_ttl_seconds":-1})"), base);
+    BOOST_REQUIRE(!negative);
+    BOOST_TEST(negative.error().detail == "cache_ttl_seconds: must be between 1 and 604800");
 }
 
 BOOST_AUTO_TEST_CASE(timestamps_are_iso8601_utc_with_milliseconds) {

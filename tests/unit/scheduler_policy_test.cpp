@@ -73,14 +73,14 @@ BOOST_AUTO_TEST_CASE(bench_keeps_a_vendor_out_until_its_retry_after) {
 
 BOOST_AUTO_TEST_CASE(worker_ids_round_trip) {
     for (auto type : tickerd::kAllDataTypes) {
-        auto id = scheduler::worker_id(type);
+        auto id = worker_id(type);
         BOOST_TEST(id.starts_with("worker_"));
-        BOOST_TEST((scheduler::parse_worker_id(id) == type));
+        BOOST_TEST((tickerd::parse_worker_id(id) == type));
     }
-    BOOST_TEST(scheduler::worker_id(DataType::insider_data) == "worker_insider_data");
-    BOOST_TEST(!scheduler::parse_worker_id("worker_bogus"));
-    BOOST_TEST(!scheduler::parse_worker_id("market_data"));
-    BOOST_TEST(!scheduler::parse_worker_id(""));
+    BOOST_TEST(worker_id(DataType::insider_data) == "worker_insider_data");
+    BOOST_TEST(!tickerd::parse_worker_id("worker_bogus"));
+    BOOST_TEST(!tickerd::parse_worker_id("market_data"));
+    BOOST_TEST(!tickerd::parse_worker_id(""));
 }
 
 BOOST_AUTO_TEST_CASE(status_json_has_iso_times_or_nulls) {

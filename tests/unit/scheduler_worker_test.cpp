@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(success_publishes_with_channel_vendor_and_increasing_seq) {
 
     auto status = harness.status();
     BOOST_TEST(status.worker_id == "worker_market_data");
-    BOOST_TEST(status.status == "running");
+    BOOST_TEST(scheduler::to_string(status.status) == "running");
     BOOST_TEST(status.success_count >= 3u);
     BOOST_TEST(status.error_count == 0u);
     BOOST_TEST(status.current_vendor.value_or("") == "mock");
@@ -257,7 +257,8 @@ BOOST_AUTO_TEST_CASE(exhausted_retries_count_an_error_and_keep_the_last_one) {
     auto status = harness.status();
     BOOST_TEST(status.error_count == 1u);
     BOOST_TEST(status.success_count == 0u);
-    BOOST_TEST(status.status == "running");  // a failing vendor is not a broken worker
+    BOOST_TEST(scheduler::to_string(status.status) ==
+               "running");  // a failing vendor is not a broken worker
     BOOST_TEST(status.last_error.value_or("").starts_with("AAPL: mock: "));
     auto calls = harness.calls();
     BOOST_TEST(calls.size() == 3u);
@@ -366,7 +367,7 @@ BOOST_AUTO_TEST_CASE(a_hanging_vendor_times_out_and_the_next_one_answers) {
 
     // While the vendor hangs, the I/O threads stay free: status answers and another
     // worker polls.
-    BOOST_TEST(harness.status().status == "running");
+    BOOST_TEST(scheduler::to_string(harness.status().status) == "running");
     BOOST_REQUIRE(harness.collector->wait_for(1));
     BOOST_TEST((std::chrono::steady_clock::now() - started) >= 190ms);
 
@@ -398,7 +399,7 @@ BOOST_AUTO_TEST_CASE(the_io_threads_stay_free_while_a_vendor_hangs) {
     auto before = std::chrono::steady_clock::now();
     harness.manager->shutdown(5s);
     BOOST_TEST((std::chrono::steady_clock::now() - before) < 4s);
-    BOOST_TEST(harness.status().status == "stopped");
+    BOOST_TEST(scheduler::to_string(harness.status().status) == "stopped");
     BOOST_TEST(harness.status().polls_in_flight == 0);
 }
 
@@ -407,20 +408,20 @@ BOOST_AUTO_TEST_CASE(start_and_stop_are_idempotent) {
     auto all = harness.manager->statuses();
     BOOST_REQUIRE(all.size() == 5u);
     for (const auto& status : all) {
-        BOOST_TEST(status.status == "stopped");
+        BOOST_TEST(scheduler::to_string(status.status) == "stopped");
         BOOST_TEST(!status.next_run.has_value());
     }
     BOOST_TEST(all[1].worker_id == "worker_news");
 
     harness.manager->start(DataType::market_data);
     harness.manager->start(DataType::market_data);
-    BOOST_TEST(harness.status().status == "running");
-    BOOST_TEST(harness.status(DataType::news).status == "stopped");
+    BOOST_TEST(scheduler::to_string(harness.status().status) == "running");
+    BOOST_TEST(scheduler::to_string(harness.status(DataType::news).status) == "stopped");
     BOOST_REQUIRE(harness.collector->wait_for(2));
 
     harness.manager->stop(DataType::market_data);
     harness.manager->stop(DataType::market_data);
-    BOOST_TEST(harness.status().status == "stopped");
+    BOOST_TEST(scheduler::to_string(harness.status().status) == "stopped");
     BOOST_TEST(!harness.status().next_run.has_value());
     // A poll already running may still finish; after that nothing new starts.
     std::this_thread::sleep_for(300ms);
@@ -429,15 +430,15 @@ BOOST_AUTO_TEST_CASE(start_and_stop_are_idempotent) {
     BOOST_TEST(harness.collector->count() == after_stop);
 
     harness.manager->start(DataType::market_data);
-    BOOST_TEST(harness.status().status == "running");
+    BOOST_TEST(scheduler::to_string(harness.status().status) == "running");
     BOOST_TEST(harness.collector->wait_for(after_stop + 1));
 
     harness.manager->start_all();
     for (const auto& status : harness.manager->statuses())
-        BOOST_TEST(status.status == "running");
+        BOOST_TEST(scheduler::to_string(status.status) == "running");
     harness.manager->stop_all();
     for (const auto& status : harness.manager->statuses())
-        BOOST_TEST(status.status == "stopped");
+        BOOST_TEST(scheduler::to_string(status.status) == "stopped");
 }
 
 BOOST_AUTO_TEST_CASE(polls_of_one_cycle_are_spread_over_the_interval) {
@@ -470,12 +471,12 @@ BOOST_AUTO_TEST_CASE(a_shorter_interval_takes_effect_without_waiting_out_the_old
 
     auto cadence = setup.cadence;
     cadence.interval_seconds = 60;  // 600 ms scaled
-    harness.state->put_cadence(cadence);
+    BOOST_REQUIRE(harness.state->put_cadence(cadence));
     BOOST_TEST(eventually([&] { return harness.collector->count() >= 3; }, 10s));
 
     // Back to a long interval: the cycle restarts once more and polls AAPL at once.
     cadence.interval_seconds = 3600;
-    harness.state->put_cadence(cadence);
+    BOOST_REQUIRE(harness.state->put_cadence(cadence));
     auto count_of = [&](const std::string& symbol) {
         std::size_t n = 0;
         for (const auto& arrival : harness.collector->arrivals())
@@ -487,7 +488,7 @@ BOOST_AUTO_TEST_CASE(a_shorter_interval_takes_effect_without_waiting_out_the_old
 
     // A new instrument alone is polled at once, without re-polling the others.
     harness.event_bus->subscribe("stream:market_data:MSFT", harness.collector);
-    harness.state->upsert_instrument(instrument("MSFT"));
+    BOOST_REQUIRE(harness.state->upsert_instrument(instrument("MSFT")));
     BOOST_TEST(eventually([&] { return count_of("MSFT") >= 1; }, 5s));
     BOOST_TEST(count_of("AAPL") == aapl_before);
 }
@@ -499,13 +500,13 @@ BOOST_AUTO_TEST_CASE(a_disabled_cadence_or_global_switch_idles_the_worker) {
     harness.manager->start(DataType::market_data);
     std::this_thread::sleep_for(300ms);
     BOOST_TEST(harness.collector->count() == 0u);
-    BOOST_TEST(harness.status().status == "running");
+    BOOST_TEST(scheduler::to_string(harness.status().status) == "running");
     BOOST_TEST(!harness.status().next_run.has_value());
     BOOST_TEST(harness.calls().empty());
 
     auto global = setup.global;
     global.global_enabled = true;
-    harness.state->put_global(global);
+    BOOST_REQUIRE(harness.state->put_global(global));
     BOOST_TEST(harness.collector->wait_for(1));
     BOOST_TEST(harness.status().next_run.has_value());
 }

@@ -48,9 +48,9 @@ struct Envelope {
 // Builds the message (and both wire frames) once.
 MessagePtr make_message(const Envelope& envelope, uint64_t seq,
                         std::chrono::system_clock::time_point now);
-// Rebuilds a Message from StreamMessage JSON received from elsewhere (e.g. Redis);
-// nullptr when the text is not a well-formed StreamMessage.
-MessagePtr message_from_json(std::string json);
+// Rebuilds a Message from StreamMessage JSON received from elsewhere (e.g. Redis); the
+// error says why the text is not a well-formed StreamMessage.
+Result<MessagePtr> message_from_json(std::string json);
 
 // Hands out per-channel sequence numbers (thread-safe).
 class ChannelSequencer {
@@ -126,20 +126,34 @@ struct RedisAddress {
     // Redis Sentinel: when given, the master named `master_name` is asked of these (in
     // turn) before every connection, instead of using host/port.
     std::vector<HostPort> sentinels;
-    std::string master_name;
+    std::string master_name = "mymaster";
     std::string sentinel_password;
     // "localhost:6379", "unix:/run/redis.sock" or "master 'mymaster' of sentinels a:1,b:2"
     std::string describe() const;
+    bool operator==(const RedisAddress&) const = default;
 };
 
-struct RedisBusOptions {
+// The "redis" settings (config file section, REDIS_* variables): one struct that the
+// config layers fill and the bus, the leases and the status document read.
+struct RedisSettings {
+    bool enabled = false;
     RedisAddress address;
     // Messages kept while Redis is away, flushed in order when it returns; past this the
     // oldest are dropped (counted and logged).
     std::size_t buffer_limit = 10000;
+    int lease_ms = 5000;  // the work-sharing lease among polling instances
+    bool operator==(const RedisSettings&) const = default;
+};
+
+struct RedisBusOptions {
+    RedisAddress address;
+    std::size_t buffer_limit = 10000;  // as RedisSettings::buffer_limit
     // How long a message received from Redis serves as a channel's latest here.
     std::chrono::seconds mirror_ttl{300};
 };
+
+// "latest:<channel>": the Redis key holding a channel's latest message.
+std::string latest_key(std::string_view channel);
 
 // The Redis bus: publishes go to Redis (PUBLISH stream:…, SET latest:stream:… EX ttl,
 // pipelined); this instance's subscribers are served from Redis subscriptions, so they see

@@ -52,7 +52,7 @@ MessagePtr make_message(const Envelope& envelope, uint64_t seq,
         {"data", std::move(data)},
         {"vendor", envelope.vendor},
         {"metadata",
-         {{"worker_id", "worker_" + std::string(to_string(envelope.data_type))},
+         {{"worker_id", worker_id(envelope.data_type)},
           {"seq", seq},
           {"retry_count", envelope.retry_count},
           {"fallback_used", envelope.fallback_used},
@@ -64,17 +64,23 @@ MessagePtr make_message(const Envelope& envelope, uint64_t seq,
     return msg;
 }
 
-MessagePtr message_from_json(std::string text) {
+Result<MessagePtr> message_from_json(std::string text) {
     boost::system::error_code ec;
     json::value value = json::parse(text, ec);
-    if (ec || !value.is_object()) return nullptr;
+    if (ec) return Error::malformed("not a StreamMessage: " + ec.message());
+    if (!value.is_object()) return Error::malformed("not a StreamMessage: not a JSON object");
     const auto& object = value.get_object();
     const auto* channel = object.if_contains("channel");
     const auto* id = object.if_contains("id");
     const auto* metadata = object.if_contains("metadata");
-    if (!channel || !channel->is_string() || !id || !id->is_string()) return nullptr;
+    if (!channel || !channel->is_string() || !id || !id->is_string()) {
+        return Error::malformed("not a StreamMessage: no channel or id");
+    }
     auto key = parse_channel(channel->get_string());
-    if (!key) return nullptr;
+    if (!key) {
+        return Error::malformed("not a StreamMessage: '" + std::string(channel->get_string()) +
+                                "' is not a channel");
+    }
 
     auto msg = std::make_shared<Message>();
     msg->channel = key->name();
@@ -91,7 +97,7 @@ MessagePtr message_from_json(std::string text) {
         std::chrono::milliseconds(std::strtoll(msg->id.c_str(), nullptr, 10)));
     msg->json = std::move(text);
     frame(*msg);
-    return msg;
+    return MessagePtr(std::move(msg));
 }
 
 uint64_t ChannelSequencer::next(const std::string& channel) {

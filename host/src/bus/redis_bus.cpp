@@ -20,7 +20,6 @@ namespace tickerd::bus {
 
 namespace {
 
-constexpr std::string_view kLatestPrefix = "latest:";
 // Messages per pipelined batch, and batches in flight before the publisher waits for
 // replies: enough to fill the pipe, few enough that a lost link costs little to resend.
 constexpr std::size_t kMaxBatch = 256;
@@ -170,7 +169,7 @@ class RedisBus final : public Bus {
                 const auto& m = *outbox_[i].message;
                 sent = publisher_.command({"PUBLISH", m.channel, m.json});
                 if (sent && newest[m.channel] == i) {
-                    std::string key = std::string(kLatestPrefix) + m.channel;
+                    std::string key = latest_key(m.channel);
                     auto ttl = std::to_string(std::max<long long>(outbox_[i].ttl.count(), 1));
                     sent = publisher_.command({"SET", key, m.json, "EX", ttl});
                 }
@@ -261,25 +260,25 @@ class RedisBus final : public Bus {
         if (!message) {
             BOOST_LOG_TRIVIAL(warning)
                 << "redis: a message on "
-                << std::string(reply->element[1]->str, reply->element[1]->len)
-                << " is not a StreamMessage; ignored";
+                << std::string(reply->element[1]->str, reply->element[1]->len) << " is "
+                << message.error().detail << "; ignored";
             return;
         }
-        local_->publish(message, options_.mirror_ttl);
+        local_->publish(*message, options_.mirror_ttl);
     }
 
     // A first local subscriber gets the channel's latest message from Redis's cache, unless a
     // newer one arrived first.
     void seed_latest(const std::string& channel) {
         publisher_.post([this, channel] {
-            publisher_.command(
-                {"GET", std::string(kLatestPrefix) + channel}, [this, channel](redisReply* reply) {
-                    if (!reply || reply->type != REDIS_REPLY_STRING) return;
-                    auto message = message_from_json(std::string(reply->str, reply->len));
-                    auto current = local_->latest(channel);
-                    if (message && (!current || message->timestamp > current->timestamp))
-                        local_->publish(message, options_.mirror_ttl);
-                });
+            publisher_.command({"GET", latest_key(channel)}, [this, channel](redisReply* reply) {
+                if (!reply || reply->type != REDIS_REPLY_STRING) return;
+                auto message = message_from_json(std::string(reply->str, reply->len));
+                if (!message) return;
+                auto current = local_->latest(channel);
+                if (!current || (*message)->timestamp > current->timestamp)
+                    local_->publish(*message, options_.mirror_ttl);
+            });
         });
     }
 
@@ -311,7 +310,7 @@ class RedisBus final : public Bus {
     MessagePtr fetch_latest(const std::string& channel) {
         std::lock_guard lock(sync_mutex_);
         if (!sync_ && !open_sync()) return nullptr;
-        std::string key = std::string(kLatestPrefix) + channel;
+        std::string key = latest_key(channel);
         auto* reply = static_cast<redisReply*>(
             redisCommand(sync_, "GET %b", key.data(), static_cast<size_t>(key.size())));
         if (!reply) {
@@ -321,8 +320,11 @@ class RedisBus final : public Bus {
             return nullptr;
         }
         MessagePtr message;
-        if (reply->type == REDIS_REPLY_STRING)
-            message = message_from_json(std::string(reply->str, reply->len));
+        if (reply->type == REDIS_REPLY_STRING) {
+            if (auto parsed = message_from_json(std::string(reply->str, reply->len))) {
+                message = *parsed;
+            }
+        }
         freeReplyObject(reply);
         return message;
     }
@@ -392,6 +394,10 @@ class RedisBus final : public Bus {
 };
 
 }  // namespace
+
+std::string latest_key(std::string_view channel) {
+    return "latest:" + std::string(channel);
+}
 
 std::unique_ptr<Bus> make_redis_bus(boost::asio::io_context& io, RedisBusOptions options) {
     return std::make_unique<RedisBus>(io, std::move(options));

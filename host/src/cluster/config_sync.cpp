@@ -138,13 +138,11 @@ class RedisConfigSync final : public ConfigSync {
 
     std::string merged_with(const std::string& ours, const std::string& theirs) const {
         if (theirs == base_) return ours;
-        try {
-            return merge_documents(base_, ours, theirs);
-        } catch (const std::exception& e) {
-            BOOST_LOG_TRIVIAL(warning)
-                << "config: the shared config cannot be merged (" << e.what() << "); ours wins";
-            return ours;
-        }
+        auto merged = merge_documents(base_, ours, theirs);
+        if (merged) return *merged;
+        BOOST_LOG_TRIVIAL(warning) << "config: the shared config cannot be merged ("
+                                   << merged.error().detail << "); ours wins";
+        return ours;
     }
 
     // `merged` is in Redis. Without newer local changes, this instance takes it as it is;
@@ -179,18 +177,21 @@ class RedisConfigSync final : public ConfigSync {
     void adopt(std::string document) {
         base_ = document;
         asio::post(applier_, [this, document = std::move(document)] {
-            try {
-                auto current = state_.snapshot();
-                auto incoming =
-                    config::parse_state_document(document, std::string(kConfigKey), *current);
-                adopting = true;
-                bool changed = state_.replace(incoming);
-                adopting = false;
-                if (changed) BOOST_LOG_TRIVIAL(info) << "config: adopted the shared config";
-            } catch (const std::exception& e) {
-                adopting = false;
+            auto incoming =
+                config::parse_state_document(document, std::string(kConfigKey), *state_.snapshot());
+            if (!incoming) {
                 BOOST_LOG_TRIVIAL(error)
-                    << "config: the shared config in Redis is refused: " << e.what();
+                    << "config: the shared config in Redis is refused: " << incoming.error().detail;
+                return;
+            }
+            adopting = true;
+            auto changed = state_.replace(*incoming);
+            adopting = false;
+            if (!changed) {
+                BOOST_LOG_TRIVIAL(error)
+                    << "config: the shared config cannot be adopted: " << changed.error().detail;
+            } else if (*changed) {
+                BOOST_LOG_TRIVIAL(info) << "config: adopted the shared config";
             }
         });
     }

@@ -8,8 +8,6 @@
 
 #include <boost/json.hpp>
 
-#include <stdexcept>
-
 namespace tickerd::cluster {
 
 namespace {
@@ -18,11 +16,12 @@ namespace json = boost::json;
 
 using Items = json::object;  // key → item; a missing key is an absent item
 
-json::object parse_object(const std::string& text, const char* which) {
+Result<json::object> parse_object(const std::string& text, const char* which) {
     boost::system::error_code ec;
     auto value = json::parse(text, ec);
-    if (ec || !value.is_object())
-        throw std::runtime_error(std::string("the ") + which + " config is not a JSON object");
+    if (ec || !value.is_object()) {
+        return Error::malformed(std::string("the ") + which + " config is not a JSON object");
+    }
     return std::move(value.get_object());
 }
 
@@ -71,11 +70,17 @@ Items member(const json::object& document, std::string_view key) {
 
 }  // namespace
 
-std::string merge_documents(const std::string& base, const std::string& ours,
-                            const std::string& theirs) {
-    auto b = parse_object(base, "agreed");
-    auto o = parse_object(ours, "local");
-    auto t = parse_object(theirs, "shared");
+Result<std::string> merge_documents(const std::string& base, const std::string& ours,
+                                    const std::string& theirs) {
+    auto parsed_b = parse_object(base, "agreed");
+    auto parsed_o = parse_object(ours, "local");
+    auto parsed_t = parse_object(theirs, "shared");
+    for (const auto* parsed : {&parsed_b, &parsed_o, &parsed_t}) {
+        if (!*parsed) return parsed->error();
+    }
+    const auto& b = *parsed_b;
+    const auto& o = *parsed_o;
+    const auto& t = *parsed_t;
     json::array instruments;
     for (auto& item :
          merge_items(instruments_by_symbol(b), instruments_by_symbol(o), instruments_by_symbol(t)))

@@ -1,25 +1,19 @@
-// The daemon's flags, parsed but not yet applied: load() layers them over the file and the
-// environment. One table drives both the parser and the --help text.
+// The daemon's flags, parsed but not yet applied: load() lays them over the file and the
+// environment. The settings table names the flags that take a value; --help is made from it.
 #pragma once
 
-#include <filesystem>
-#include <optional>
+#include "config/settings.hpp"
+
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tickerd::config::detail {
 
 struct CommandLine {
-    std::optional<std::filesystem::path> config;
-    std::optional<std::string> listen;
-    std::optional<std::filesystem::path> port_file;
-    std::vector<std::filesystem::path> plugin_dirs;  // empty: not given
-    std::optional<std::filesystem::path> state_dir;
-    std::optional<std::string> role;
-    std::optional<std::string> log_level;
-    bool check_config = false;
-    bool show_version = false;
-    bool show_help = false;
+    Command command = Command::run;
+    // Each value flag given, with its values in the order given (a flag may repeat).
+    std::vector<std::pair<const Setting*, std::vector<std::string>>> values;
 };
 
 // Accepts "--flag value" and "--flag=value". Throws ConfigError naming an unknown flag, a

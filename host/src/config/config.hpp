@@ -3,9 +3,12 @@
 // written durably to the state folder before the API answers.
 #pragma once
 
+#include "bus/bus.hpp"
+#include "core/log.hpp"
 #include "core/model.hpp"
 #include "plugins/plugins.hpp"
 
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,50 +23,64 @@
 
 namespace tickerd::config {
 
+// A configuration that cannot be used: start-up stops (or SIGHUP keeps the running one)
+// with this message, which names the flag, variable or key at fault.
 class ConfigError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-struct RedisSettings {
-    bool enabled = false;
-    std::string host = "localhost";
-    int port = 6379;
-    std::string password;
-    int db = 0;
-    std::string socket;  // unix socket path, instead of host:port
-    // Redis Sentinel: when sentinels are given, the master named `sentinel_master` is asked
-    // of them (and asked again after every lost connection) instead of using host:port.
-    std::vector<std::string> sentinels;  // "host:port"
-    std::string sentinel_master = "mymaster";
-    std::string sentinel_password;
-    std::size_t buffer_limit = 10000;  // messages kept while Redis is away
-    int lease_ms = 5000;               // work-sharing lease among polling instances
-    bool operator==(const RedisSettings&) const = default;
+// What this process does when several share one Redis.
+enum class Role {
+    all,     // polls and serves
+    worker,  // polls and publishes
+    edge,    // serves clients from Redis only
+};
+inline constexpr std::array<std::string_view, 3> kRoleNames = {"all", "worker", "edge"};
+std::string_view to_string(Role role);
+std::optional<Role> parse_role(std::string_view text);
+
+// What the command line asks for.
+enum class Command { run, check_config, show_version, show_help };
+
+// The runtime configuration as one immutable snapshot.
+struct RuntimeConfig {
+    uint64_t version = 0;
+    std::vector<Instrument> instruments;  // sorted by symbol
+    std::map<DataType, Cadence> cadences;
+    GlobalSettings global;
+
+    // No instruments, every data type's default cadence, the default global settings.
+    static RuntimeConfig defaults();
+    const Instrument* find_instrument(std::string_view symbol) const;
+    // The data type's cadence, or its default when none is stored.
+    Cadence cadence(DataType type) const;
+    // The symbols polled for `type`, sorted: none when polling is off globally or for the
+    // type, else every enabled instrument that lists it.
+    std::vector<std::string> polled_symbols(DataType type) const;
 };
 
+// The daemon's settings. Every plain setting (a value, not a list of records) has one row
+// in the settings table (settings.cpp): its file key, environment variable, flag, default and
+// when it takes effect. The file, the environment, the flags, --help, GET / and the README's
+// configuration table are all read off that table, so a new setting is one row there.
 struct DaemonConfig {
     std::optional<std::filesystem::path> config_path;
     std::string listen = "127.0.0.1:8000";
     std::optional<std::filesystem::path> port_file;
     std::vector<std::filesystem::path> plugin_dirs;
     std::filesystem::path state_dir;
-    std::string role = "all";        // "all" | "worker" | "edge"
-    std::string log_level = "info";  // "debug" | "info" | "warning" | "error"
-    std::string log_format =
-        "auto";  // "auto" (journal under systemd, else plain) | "plain" | "json"
-    RedisSettings redis;
+    Role role = Role::all;
+    log::Level log_level = log::Level::info;
+    log::Format log_format = log::Format::automatic;
+    bus::RedisSettings redis;
     bool streaming_enabled = true;
     bool auto_start_workers = false;
+    // Records, read by their own readers (config_file.cpp).
     bool vendors_given = false;  // false: one instance per loaded plugin
     std::vector<plugins::InstanceConfig> vendors;
-    // Starting point for the state store; what the API changed later wins.
-    std::vector<Instrument> instruments;
-    std::map<DataType, Cadence> cadences;  // every data type present
-    GlobalSettings global;
-    // What the command line asked for besides running.
-    bool check_config = false;
-    bool show_version = false;
-    bool show_help = false;
+    // The state store's starting point; what the API changed later wins.
+    RuntimeConfig runtime = RuntimeConfig::defaults();
+    Command command = Command::run;
 };
 
 // Where an unconfigured daemon looks for plugins and keeps state.
@@ -80,36 +97,49 @@ Environment process_environment();
 // message naming the offending flag, variable or key.
 DaemonConfig load(int argc, const char* const* argv, const Environment& env,
                   const InstallDefaults& defaults);
-// Parses one config file's JSON text on top of `base` (used by load and by tests).
+// Parses one config file's JSON text on top of `config`, which is left as it was when the
+// file is refused (used by load and by tests). Throws ConfigError naming `origin`.
 void apply_file(DaemonConfig& config, std::string_view json_text, const std::string& origin);
-std::string usage();
+std::string usage();  // --help
+
+// ---- The settings table, as the rest of the daemon sees it ----
+
+// When a changed setting takes effect.
+enum class Applies {
+    restart,  // at the next start
+    reload,   // on SIGHUP
+    seed,     // never again: it seeds the state store, which the API changes from then on
+};
+struct SettingInfo {
+    std::string_view key;         // in the config file ("redis.port"); "" when not there
+    std::string_view env;         // environment variable; "" when none
+    std::string_view flag;        // command-line flag without "--"; "" when none
+    std::string_view value_name;  // what a value looks like ("HOST:PORT")
+    std::string default_text;     // the default, as documented
+    Applies applies;
+    std::string_view help;  // one line
+};
+std::vector<SettingInfo> setting_infos();
+// The README's configuration table (Markdown), generated from the table.
+std::string settings_markdown();
+// The settings under `section` of the file ("redis"; "" for the top-level keys) with their
+// values in `config`, as JSON, secrets and seeds left out: what GET / shows.
+boost::json::object settings_json(const DaemonConfig& config, std::string_view section);
+// The keys of settings that differ between `running` and `next` and take effect only at
+// the next start (SIGHUP warns about them).
+std::vector<std::string> restart_only_changes(const DaemonConfig& running,
+                                              const DaemonConfig& next);
 
 // Splits "HOST:PORT" (or "[IPv6]:PORT") into host and port; port 0 means any free port.
-// Throws ConfigError; callers prefix it with the flag, variable or key it came from.
-std::pair<std::string, unsigned short> parse_listen(std::string_view text);
+Result<std::pair<std::string, unsigned short>> parse_listen(std::string_view text);
 // true/false, 1/0, yes/no, on/off in any case; nullopt for anything else.
 std::optional<bool> parse_bool(std::string_view text);
 
-// The runtime configuration as one immutable snapshot.
-struct RuntimeConfig {
-    uint64_t version = 0;
-    std::vector<Instrument> instruments;  // sorted by symbol
-    std::map<DataType, Cadence> cadences;
-    GlobalSettings global;
-
-    const Instrument* find_instrument(std::string_view symbol) const;
-    // The data type's cadence, or its default when none is stored.
-    Cadence cadence(DataType type) const;
-    // The symbols polled for `type`, sorted: none when polling is off globally or for the
-    // type, else every enabled instrument that lists it.
-    std::vector<std::string> polled_symbols(DataType type) const;
-};
-
 // The state file's JSON document, also what instances share through Redis.
 std::string state_document(const RuntimeConfig& config);
-// Reads such a document over `base`; throws ConfigError naming `source` when it is invalid.
-RuntimeConfig parse_state_document(const std::string& text, const std::string& source,
-                                   const RuntimeConfig& base);
+// Reads such a document over `base`; the error names `source`.
+Result<RuntimeConfig> parse_state_document(const std::string& text, const std::string& source,
+                                           const RuntimeConfig& base);
 
 // Owns instruments, cadences and global settings at run time. Every change is written to
 // <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so
@@ -122,19 +152,19 @@ class StateStore {
 
     std::shared_ptr<const RuntimeConfig> snapshot() const;
 
-    // Mutations persist before returning; they throw std::system_error when the state
-    // cannot be written (the change is then not applied). Each one fsyncs, under the
-    // store's lock: call them off the Asio I/O threads, or accept that a config write
-    // stalls that thread for the length of an fsync. upsert_instrument upper-cases the
-    // symbol and throws ValidationError when it is not a valid one.
-    Instrument upsert_instrument(Instrument instrument);
-    bool remove_instrument(std::string_view symbol);
-    Cadence put_cadence(Cadence cadence);
-    GlobalSettings put_global(GlobalSettings settings);
+    // Mutations persist before returning; when the state cannot be written the change is
+    // not applied and the error is a 503. Each one fsyncs, under the store's lock: call
+    // them off the Asio I/O threads, or accept that a config write stalls that thread for
+    // the length of an fsync. upsert_instrument upper-cases the symbol (a 422 when it is
+    // not a valid one).
+    Result<Instrument> upsert_instrument(Instrument instrument);
+    Result<bool> remove_instrument(std::string_view symbol);  // false: there was none
+    Result<Cadence> put_cadence(Cadence cadence);
+    Result<GlobalSettings> put_global(GlobalSettings settings);
 
     // Takes instruments, cadences and global settings from `config` (another instance's,
     // shared through Redis); persists and notifies like any change. False when equal.
-    bool replace(const RuntimeConfig& config);
+    Result<bool> replace(const RuntimeConfig& config);
 
     // Called (outside the store's lock) after every change.
     void on_change(std::function<void()> listener);
@@ -144,8 +174,8 @@ class StateStore {
   private:
     // Applies `change` to a copy of the current config; when it reports a change, persists
     // the copy as the next version and tells the listeners. Returns what `change` returned.
-    bool update(const std::function<bool(RuntimeConfig&)>& change);
-    void commit(std::shared_ptr<RuntimeConfig> next);  // persist, then swap
+    Result<bool> update(const std::function<bool(RuntimeConfig&)>& change);
+    Result<void> commit(std::shared_ptr<RuntimeConfig> next);  // persist, then swap
 
     std::filesystem::path state_file_;
     mutable std::mutex mutex_;

@@ -1,13 +1,16 @@
 // The JSON config file (CONTRACT.md §1). Every key is optional; a key this file does not
-// know is an error naming its path, so a typo never silently turns into a default.
-#include "config/checks.hpp"
-#include "config/config.hpp"
+// know is an error naming its path, so a typo never silently turns into a default. Plain
+// settings are read through the settings table; the records (vendors, instruments,
+// cadences) by the readers here.
 #include "config/json_text.hpp"
+#include "config/settings.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
+#include <span>
 
 namespace tickerd::config {
 
@@ -33,10 +36,13 @@ class FileReader {
     [[noreturn]] void fail(const std::string& path, const std::string& why) const {
         throw ConfigError(origin_ + ": " + path + ": " + why);
     }
-    std::string source(const std::string& path) const { return origin_ + ": " + path; }
 
     const json::object& object(const json::value& v, const std::string& path,
                                std::initializer_list<std::string_view> known) const {
+        return object(v, path, std::span(known.begin(), known.size()));
+    }
+    const json::object& object(const json::value& v, const std::string& path,
+                               std::span<const std::string_view> known) const {
         if (!v.is_object()) fail(path, "expected an object");
         for (const auto& item : v.get_object()) {
             if (std::find(known.begin(), known.end(), item.key()) != known.end()) continue;
@@ -71,92 +77,24 @@ class FileReader {
 
     int integer(const json::value& v, const std::string& path, long long min,
                 long long max = std::numeric_limits<int>::max()) const {
-        long long value = 0;
-        if (v.is_int64()) {
-            value = v.get_int64();
-        } else if (v.is_uint64()) {
-            value = std::numeric_limits<long long>::max();  // out of every range we accept
-        } else if (v.is_double() && std::floor(v.get_double()) == v.get_double() &&
-                   std::abs(v.get_double()) < 1e15) {
-            value = static_cast<long long>(v.get_double());
-        } else {
-            fail(path, "expected an integer");
-        }
-        if (value < min || value > max) {
-            fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-        }
-        return static_cast<int>(value);
+        auto value = detail::json_integer(v, min, max);
+        if (!value) fail(path, value.error());
+        return static_cast<int>(*value);
     }
 
-    // Relative paths in a config file mean "next to this file", not "wherever the daemon
-    // happened to be started".
-    fs::path path(const json::value& v, const std::string& key_path) const {
-        fs::path value = non_empty_string(v, key_path);
-        if (value.is_relative()) value = (base_dir_ / value).lexically_normal();
-        return value;
+    // An Error about the value at `path` (or, when it names a field, about that field).
+    [[noreturn]] void fail(const std::string& path, const Error& e) const {
+        if (e.field.empty()) fail(path, e.detail);
+        std::string why = e.detail.substr(std::min(e.detail.size(), e.field.size() + 2));
+        fail(e.field.starts_with('[') ? path + e.field : join(path, e.field), why);
     }
 
-    // A ValidationError from core/model.hpp, re-anchored at this key path.
-    [[noreturn]] void fail(const std::string& path, const ValidationError& e) const {
-        std::string why = e.what();
-        why = why.substr(std::min(why.size(), e.field().size() + 2));
-        fail(e.field() == "body" ? path : join(path, e.field()), why);
-    }
+    const fs::path& base_dir() const { return base_dir_; }
 
   private:
     std::string origin_;
     fs::path base_dir_;
 };
-
-void read_redis(DaemonConfig& config, const FileReader& in, const json::value& v) {
-    const auto& redis =
-        in.object(v, "redis",
-                  {"enabled", "host", "port", "password", "db", "socket", "buffer_limit",
-                   "lease_ms", "sentinels", "sentinel_master", "sentinel_password"});
-    if (auto* x = redis.if_contains("enabled"))
-        config.redis.enabled = in.boolean(*x, "redis.enabled");
-    if (auto* x = redis.if_contains("host"))
-        config.redis.host = in.non_empty_string(*x, "redis.host");
-    if (auto* x = redis.if_contains("port"))
-        config.redis.port = in.integer(*x, "redis.port", 1, 65535);
-    if (auto* x = redis.if_contains("password"))
-        config.redis.password = in.string(*x, "redis.password");
-    if (auto* x = redis.if_contains("db")) config.redis.db = in.integer(*x, "redis.db", 0);
-    if (auto* x = redis.if_contains("socket"))
-        config.redis.socket = in.non_empty_string(*x, "redis.socket");
-    if (auto* x = redis.if_contains("sentinels")) {
-        config.redis.sentinels.clear();
-        for (const auto& address : in.array(*x, "redis.sentinels"))
-            config.redis.sentinels.push_back(detail::checked_listen(
-                in.non_empty_string(address, "redis.sentinels[]"), in.source("redis.sentinels")));
-    }
-    if (auto* x = redis.if_contains("sentinel_master"))
-        config.redis.sentinel_master = in.non_empty_string(*x, "redis.sentinel_master");
-    if (auto* x = redis.if_contains("sentinel_password"))
-        config.redis.sentinel_password = in.string(*x, "redis.sentinel_password");
-    if (auto* x = redis.if_contains("lease_ms"))
-        config.redis.lease_ms = in.integer(*x, "redis.lease_ms", 300, 600'000);
-    if (auto* x = redis.if_contains("buffer_limit")) {
-        config.redis.buffer_limit =
-            static_cast<std::size_t>(in.integer(*x, "redis.buffer_limit", 1, 10'000'000));
-    }
-}
-
-void read_streaming(DaemonConfig& config, const FileReader& in, const json::value& v) {
-    const auto& streaming =
-        in.object(v, "streaming", {"enabled", "auto_start_workers", "cache_ttl_seconds"});
-    if (auto* x = streaming.if_contains("enabled")) {
-        config.streaming_enabled = in.boolean(*x, "streaming.enabled");
-    }
-    if (auto* x = streaming.if_contains("auto_start_workers")) {
-        config.auto_start_workers = in.boolean(*x, "streaming.auto_start_workers");
-    }
-    if (auto* x = streaming.if_contains("cache_ttl_seconds")) {
-        // The same bounds the API applies to PUT /streaming/config/config.
-        config.global.cache_ttl_seconds =
-            in.integer(*x, "streaming.cache_ttl_seconds", 1, 7 * 86400);
-    }
-}
 
 bool is_instance_name(std::string_view name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
@@ -244,18 +182,14 @@ void read_instruments(DaemonConfig& config, const FileReader& in, const json::va
     std::set<std::string> symbols;
     for (size_t i = 0; i < list.size(); ++i) {
         auto path = indexed("instruments", i);
-        Instrument instrument;
-        try {
-            instrument = parse_instrument(list[i]);
-        } catch (const ValidationError& e) {
-            in.fail(path, e);
+        auto instrument = parse_instrument(list[i]);
+        if (!instrument) in.fail(path, instrument.error());
+        if (!symbols.insert(instrument->symbol).second) {
+            in.fail(join(path, "symbol"), "duplicate symbol '" + instrument->symbol + "'");
         }
-        if (!symbols.insert(instrument.symbol).second) {
-            in.fail(join(path, "symbol"), "duplicate symbol '" + instrument.symbol + "'");
-        }
-        instruments.push_back(std::move(instrument));
+        instruments.push_back(std::move(*instrument));
     }
-    config.instruments = std::move(instruments);
+    config.runtime.instruments = std::move(instruments);
 }
 
 // Each entry is a partial cadence laid over the one already in force for that data type.
@@ -277,15 +211,70 @@ void read_cadences(DaemonConfig& config, const FileReader& in, const json::value
                         "must match the key '" + std::string(item.key()) + "' or be left out");
             }
         }
-        auto current = config.cadences.find(*type);
-        json::object merged =
-            to_json(current != config.cadences.end() ? current->second : default_cadence(*type));
+        json::object merged = to_json(config.runtime.cadence(*type));
         for (const auto& field : partial)
             merged[field.key()] = field.value();
-        try {
-            config.cadences[*type] = parse_cadence(merged, *type);
-        } catch (const ValidationError& e) {
-            in.fail(path, e);
+        auto cadence = parse_cadence(merged, *type);
+        if (!cadence) in.fail(path, cadence.error());
+        config.runtime.cadences[*type] = *cadence;
+    }
+}
+
+// The records a file may hold besides plain settings, by top-level key.
+using RecordReader = void (*)(DaemonConfig&, const FileReader&, const json::value&);
+const std::map<std::string_view, RecordReader> kRecords = {
+    {"vendors", &read_vendors},
+    {"instruments", &read_instruments},
+    {"cadences", &read_cadences},
+};
+
+// What `section` ("" for the top level, "redis") holds according to the settings table:
+// the settings there, by key, and the sections below it.
+struct SectionKeys {
+    std::map<std::string, const detail::Setting*> settings;
+    std::set<std::string> sections;
+};
+
+SectionKeys keys_of(std::string_view section) {
+    SectionKeys keys;
+    std::string prefix = section.empty() ? "" : std::string(section) + ".";
+    for (const auto& setting : detail::settings()) {
+        std::string_view key = setting.info.key;
+        if (key.empty() || !key.starts_with(prefix)) continue;
+        key.remove_prefix(prefix.size());
+        auto dot = key.find('.');
+        if (dot == std::string_view::npos) {
+            keys.settings.emplace(key, &setting);
+        } else {
+            keys.sections.emplace(key.substr(0, dot));
+        }
+    }
+    return keys;
+}
+
+void read_section(DaemonConfig& config, const FileReader& in, const json::value& v,
+                  const std::string& section) {
+    auto keys = keys_of(section);
+    std::vector<std::string_view> known;
+    for (const auto& [key, setting] : keys.settings)
+        known.push_back(key);
+    for (const auto& key : keys.sections)
+        known.push_back(key);
+    if (section.empty()) {
+        for (const auto& [key, reader] : kRecords)
+            known.push_back(key);
+    }
+    const auto& object = in.object(v, section, known);
+    for (const auto& [key, value] : object) {
+        std::string path = join(section, key);
+        if (auto setting = keys.settings.find(key); setting != keys.settings.end()) {
+            const auto& row = *setting->second;
+            auto applied = row.read_json(row, config, value, in.base_dir());
+            if (!applied) in.fail(path, applied.error());
+        } else if (keys.sections.contains(key)) {
+            read_section(config, in, value, path);
+        } else {
+            kRecords.at(key)(config, in, value);
         }
     }
 }
@@ -293,43 +282,12 @@ void read_cadences(DaemonConfig& config, const FileReader& in, const json::value
 }  // namespace
 
 void apply_file(DaemonConfig& config, std::string_view json_text, const std::string& origin) {
-    auto root = detail::parse_json_text(json_text, origin);
-    if (!root.is_object()) throw ConfigError(origin + ": expected a JSON object at the top level");
-    FileReader in(origin, fs::path(origin).parent_path());
-    in.object(root, "",
-              {"listen", "plugin_dirs", "state_dir", "role", "log_level", "log_format", "redis",
-               "streaming", "vendors", "instruments", "cadences"});
+    auto root = detail::parse_json_text(json_text);
+    if (!root) throw ConfigError(origin + ": " + root.error().detail);
+    if (!root->is_object()) throw ConfigError(origin + ": expected a JSON object at the top level");
     // Work on a copy so a file with an error leaves `config` as it was.
     DaemonConfig next = config;
-    for (auto type : kAllDataTypes)
-        next.cadences.try_emplace(type, default_cadence(type));
-    const auto& top = root.get_object();
-    if (auto* x = top.if_contains("listen")) {
-        next.listen = detail::checked_listen(in.string(*x, "listen"), in.source("listen"));
-    }
-    if (auto* x = top.if_contains("plugin_dirs")) {
-        const auto& list = in.array(*x, "plugin_dirs");
-        next.plugin_dirs.clear();
-        for (size_t i = 0; i < list.size(); ++i)
-            next.plugin_dirs.push_back(in.path(list[i], indexed("plugin_dirs", i)));
-    }
-    if (auto* x = top.if_contains("state_dir")) next.state_dir = in.path(*x, "state_dir");
-    if (auto* x = top.if_contains("role")) {
-        next.role = detail::checked_role(in.string(*x, "role"), in.source("role"));
-    }
-    if (auto* x = top.if_contains("log_format")) {
-        next.log_format =
-            detail::checked_log_format(in.string(*x, "log_format"), in.source("log_format"));
-    }
-    if (auto* x = top.if_contains("log_level")) {
-        next.log_level =
-            detail::checked_log_level(in.string(*x, "log_level"), in.source("log_level"));
-    }
-    if (auto* x = top.if_contains("redis")) read_redis(next, in, *x);
-    if (auto* x = top.if_contains("streaming")) read_streaming(next, in, *x);
-    if (auto* x = top.if_contains("vendors")) read_vendors(next, in, *x);
-    if (auto* x = top.if_contains("instruments")) read_instruments(next, in, *x);
-    if (auto* x = top.if_contains("cadences")) read_cadences(next, in, *x);
+    read_section(next, FileReader(origin, fs::path(origin).parent_path()), *root, "");
     config = std::move(next);
 }
 

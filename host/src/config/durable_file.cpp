@@ -4,16 +4,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
-#include <system_error>
 #include <utility>
 
 namespace tickerd::config::detail {
 
 namespace {
 
-[[noreturn]] void throw_errno(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), what);
+Error errno_error(const std::string& what) {
+    return Error::unavailable(what + ": " + std::strerror(errno));
 }
 
 // Closes the descriptor on every path out; the success path closes it explicitly to see
@@ -33,49 +33,49 @@ class FileDescriptor {
     int fd_;
 };
 
-void write_all(int fd, std::string_view contents, const std::string& name) {
+Result<void> write_all(int fd, std::string_view contents, const std::string& name) {
     while (!contents.empty()) {
         ssize_t written = ::write(fd, contents.data(), contents.size());
         if (written < 0) {
             if (errno == EINTR) continue;
-            throw_errno("cannot write " + name);
+            return errno_error("cannot write " + name);
         }
         contents.remove_prefix(static_cast<size_t>(written));
     }
+    return {};
 }
 
-void write_and_sync(const std::string& name, std::string_view contents) {
+Result<void> write_and_sync(const std::string& name, std::string_view contents) {
     FileDescriptor file(::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (file.get() < 0) throw_errno("cannot create " + name);
-    write_all(file.get(), contents, name);
-    if (::fsync(file.get()) != 0) throw_errno("cannot fsync " + name);
-    if (::close(file.release()) != 0) throw_errno("cannot close " + name);
+    if (file.get() < 0) return errno_error("cannot create " + name);
+    if (auto written = write_all(file.get(), contents, name); !written) return written;
+    if (::fsync(file.get()) != 0) return errno_error("cannot fsync " + name);
+    if (::close(file.release()) != 0) return errno_error("cannot close " + name);
+    return {};
 }
 
-void sync_folder(const std::filesystem::path& folder) {
+Result<void> sync_folder(const std::filesystem::path& folder) {
     std::string name = folder.empty() ? std::string(".") : folder.string();
     FileDescriptor dir(::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0) throw_errno("cannot open folder " + name);
-    if (::fsync(dir.get()) != 0) throw_errno("cannot fsync folder " + name);
+    if (dir.get() < 0) return errno_error("cannot open folder " + name);
+    if (::fsync(dir.get()) != 0) return errno_error("cannot fsync folder " + name);
+    return {};
 }
 
 }  // namespace
 
-void write_file_durably(const std::filesystem::path& file, std::string_view contents) {
+Result<void> write_file_durably(const std::filesystem::path& file, std::string_view contents) {
     std::string tmp = file.string() + ".tmp";
-    try {
-        write_and_sync(tmp, contents);
-    } catch (...) {
+    if (auto written = write_and_sync(tmp, contents); !written) {
         ::unlink(tmp.c_str());  // best effort: a leftover is truncated by the next write
-        throw;
+        return written;
     }
     if (::rename(tmp.c_str(), file.c_str()) != 0) {
-        int saved = errno;
+        auto error = errno_error("cannot rename " + tmp + " to " + file.string());
         ::unlink(tmp.c_str());
-        errno = saved;
-        throw_errno("cannot rename " + tmp + " to " + file.string());
+        return error;
     }
-    sync_folder(file.parent_path());
+    return sync_folder(file.parent_path());
 }
 
 }  // namespace tickerd::config::detail

@@ -27,7 +27,7 @@ std::string describe_offset(std::string_view text, size_t offset) {
 
 }  // namespace
 
-json::value parse_json_text(std::string_view text, const std::string& origin) {
+Result<json::value> parse_json_text(std::string_view text) {
     json::stream_parser parser;
     boost::system::error_code ec;
     // write_some stops at the first bad character, so what it consumed is where the error is.
@@ -37,8 +37,8 @@ json::value parse_json_text(std::string_view text, const std::string& origin) {
         parser.finish(ec);
     }
     if (ec) {
-        throw ConfigError(origin + ": invalid JSON at " + describe_offset(text, consumed) + ": " +
-                          ec.message());
+        return Error::malformed("invalid JSON at " + describe_offset(text, consumed) + ": " +
+                                ec.message());
     }
     return parser.release();
 }

@@ -12,10 +12,11 @@
 
 namespace tickerd::config::detail {
 
-// Throws ConfigError "<origin>: invalid JSON at line L, column C: <reason>".
-boost::json::value parse_json_text(std::string_view text, const std::string& origin);
+// Fails with "invalid JSON at line L, column C: <reason>".
+Result<boost::json::value> parse_json_text(std::string_view text);
 
-// Reads a whole file; throws ConfigError "<what> '<path>': cannot read: <reason>".
+// Reads a whole file; throws ConfigError "<what> '<path>': cannot read: <reason>" (both
+// files it reads are read at start-up).
 std::string read_text_file(const std::filesystem::path& path, std::string_view what);
 
 }  // namespace tickerd::config::detail

@@ -42,89 +42,84 @@ std::string serialize(const RuntimeConfig& config) {
     return write_json(root) + "\n";
 }
 
-// Reads a state file; any problem names the file, because silently dropping what users
-// configured through the API is worse than refusing to start.
+// Reads a state document. What is wrong names the key; the caller names the source.
 class StateReader {
   public:
-    explicit StateReader(std::string source) : file_(std::move(source)) {}
-
-    RuntimeConfig read(const RuntimeConfig& initial) const {
-        return read_text(detail::read_text_file(file_, "state file"), initial);
-    }
-
-    RuntimeConfig read_text(const std::string& text, const RuntimeConfig& initial) const {
-        auto root = detail::parse_json_text(text, "state file '" + file_ + "'");
-        if (!root.is_object()) fail("expected a JSON object");
-        const auto& top = root.get_object();
+    Result<RuntimeConfig> read(const std::string& text, const RuntimeConfig& base) const {
+        auto root = detail::parse_json_text(text);
+        if (!root) return root.error();
+        if (!root->is_object()) return problem("expected a JSON object");
+        const auto& top = root->get_object();
         for (const auto& item : top) {
             if (item.key() != "format" && item.key() != "instruments" && item.key() != "cadences" &&
                 item.key() != "global") {
-                fail("unknown key '" + std::string(item.key()) + "'");
+                return problem("unknown key '" + std::string(item.key()) + "'");
             }
         }
         const auto* format = top.if_contains("format");
         if (!format || !format->is_int64() || format->get_int64() != kStateFormat) {
-            fail("unsupported or missing \"format\" (this version reads format " +
-                 std::to_string(kStateFormat) + ")");
+            return problem("unsupported or missing \"format\" (this version reads format " +
+                           std::to_string(kStateFormat) + ")");
         }
-        RuntimeConfig state = initial;
-        if (const auto* x = top.if_contains("instruments")) state.instruments = instruments(*x);
-        if (const auto* x = top.if_contains("cadences")) read_cadences(*x, state.cadences);
+        RuntimeConfig state = base;
+        if (const auto* x = top.if_contains("instruments")) {
+            auto list = instruments(*x);
+            if (!list) return list.error();
+            state.instruments = std::move(*list);
+        }
+        if (const auto* x = top.if_contains("cadences")) {
+            if (auto read = read_cadences(*x, state.cadences); !read) return read.error();
+        }
         if (const auto* x = top.if_contains("global")) {
-            try {
-                state.global = parse_global_settings(*x, initial.global);
-            } catch (const ValidationError& e) {
-                fail(std::string("global.") + e.what());
-            }
+            auto global = parse_global_settings(*x, base.global);
+            if (!global) return global.error().within("global");
+            state.global = *global;
         }
         return state;
     }
 
   private:
-    [[noreturn]] void fail(const std::string& problem) const {
-        throw ConfigError("state file '" + file_ + "' is corrupt: " + problem +
-                          " (fix or remove it; it holds the config changed through the API)");
-    }
+    static Error problem(std::string what) { return Error::invalid("", std::move(what)); }
 
-    std::vector<Instrument> instruments(const json::value& v) const {
-        if (!v.is_array()) fail("instruments: expected a list");
+    Result<std::vector<Instrument>> instruments(const json::value& v) const {
+        if (!v.is_array()) return problem("instruments: expected a list");
         std::vector<Instrument> list;
         std::set<std::string> symbols;
         for (size_t i = 0; i < v.get_array().size(); ++i) {
             std::string where = "instruments[" + std::to_string(i) + "]";
-            try {
-                list.push_back(parse_instrument(v.get_array()[i]));
-            } catch (const ValidationError& e) {
-                fail(where + "." + e.what());
+            auto instrument = parse_instrument(v.get_array()[i]);
+            if (!instrument) return instrument.error().within(where);
+            if (!symbols.insert(instrument->symbol).second) {
+                return problem(where + ": duplicate symbol '" + instrument->symbol + "'");
             }
-            if (!symbols.insert(list.back().symbol).second) {
-                fail(where + ": duplicate symbol '" + list.back().symbol + "'");
-            }
+            list.push_back(std::move(*instrument));
         }
         return list;
     }
 
-    void read_cadences(const json::value& v, std::map<DataType, Cadence>& cadences) const {
-        if (!v.is_object()) fail("cadences: expected an object");
+    Result<void> read_cadences(const json::value& v, std::map<DataType, Cadence>& cadences) const {
+        if (!v.is_object()) return problem("cadences: expected an object");
         for (const auto& item : v.get_object()) {
+            std::string where = "cadences." + std::string(item.key());
             auto type = parse_data_type(item.key());
-            if (!type) fail("cadences: unknown data type '" + std::string(item.key()) + "'");
-            try {
-                auto cadence = parse_cadence(item.value(), *type);
-                if (cadence.data_type != *type) {
-                    fail("cadences." + std::string(item.key()) + ": holds another data type");
-                }
-                cadences[*type] = cadence;
-            } catch (const ValidationError& e) {
-                fail("cadences." + std::string(item.key()) + "." + e.what());
-            }
+            if (!type)
+                return problem("cadences: unknown data type '" + std::string(item.key()) + "'");
+            auto cadence = parse_cadence(item.value(), *type);
+            if (!cadence) return cadence.error().within(where);
+            if (cadence->data_type != *type) return problem(where + ": holds another data type");
+            cadences[*type] = *cadence;
         }
+        return {};
     }
-
-    std::string file_;
 };
 
 }  // namespace
+
+RuntimeConfig RuntimeConfig::defaults() {
+    RuntimeConfig config;
+    fill_missing_cadences(config.cadences);
+    return config;
+}
 
 const Instrument* RuntimeConfig::find_instrument(std::string_view symbol) const {
     auto found = std::lower_bound(
@@ -155,9 +150,16 @@ StateStore::StateStore(fs::path state_dir, RuntimeConfig initial)
     auto start = std::make_shared<RuntimeConfig>(std::move(initial));
     std::error_code ec;
     if (fs::exists(state_file_, ec)) {
-        auto stored = StateReader(state_file_.string()).read(*start);
-        stored.version = start->version + 1;
-        *start = std::move(stored);
+        // Silently dropping what users configured through the API is worse than refusing
+        // to start.
+        auto stored = StateReader().read(detail::read_text_file(state_file_, "state file"), *start);
+        if (!stored) {
+            throw ConfigError("state file '" + state_file_.string() +
+                              "' is corrupt: " + stored.error().detail +
+                              " (fix or remove it; it holds the config changed through the API)");
+        }
+        stored->version = start->version + 1;
+        *start = std::move(*stored);
     }
     sort_instruments(start->instruments);
     fill_missing_cadences(start->cadences);
@@ -169,11 +171,11 @@ std::shared_ptr<const RuntimeConfig> StateStore::snapshot() const {
     return current_;
 }
 
-Instrument StateStore::upsert_instrument(Instrument instrument) {
+Result<Instrument> StateStore::upsert_instrument(Instrument instrument) {
     auto symbol = normalize_symbol(instrument.symbol);
-    if (!symbol) throw ValidationError("symbol", "not a valid symbol: '" + instrument.symbol + "'");
+    if (!symbol) return Error::invalid("symbol", "not a valid symbol: '" + instrument.symbol + "'");
     instrument.symbol = *symbol;
-    update([&](RuntimeConfig& next) {
+    auto changed = update([&](RuntimeConfig& next) {
         auto& list = next.instruments;
         auto same = [&](const Instrument& i) { return i.symbol == instrument.symbol; };
         list.erase(std::remove_if(list.begin(), list.end(), same), list.end());
@@ -181,10 +183,11 @@ Instrument StateStore::upsert_instrument(Instrument instrument) {
         sort_instruments(list);
         return true;
     });
+    if (!changed) return changed.error();
     return instrument;
 }
 
-bool StateStore::remove_instrument(std::string_view symbol) {
+Result<bool> StateStore::remove_instrument(std::string_view symbol) {
     return update([&](RuntimeConfig& next) {
         auto& list = next.instruments;
         auto same = [&](const Instrument& i) { return i.symbol == symbol; };
@@ -195,23 +198,25 @@ bool StateStore::remove_instrument(std::string_view symbol) {
     });
 }
 
-Cadence StateStore::put_cadence(Cadence cadence) {
-    update([&](RuntimeConfig& next) {
+Result<Cadence> StateStore::put_cadence(Cadence cadence) {
+    auto changed = update([&](RuntimeConfig& next) {
         next.cadences[cadence.data_type] = cadence;
         return true;
     });
+    if (!changed) return changed.error();
     return cadence;
 }
 
-GlobalSettings StateStore::put_global(GlobalSettings settings) {
-    update([&](RuntimeConfig& next) {
+Result<GlobalSettings> StateStore::put_global(GlobalSettings settings) {
+    auto changed = update([&](RuntimeConfig& next) {
         next.global = settings;
         return true;
     });
+    if (!changed) return changed.error();
     return settings;
 }
 
-bool StateStore::replace(const RuntimeConfig& config) {
+Result<bool> StateStore::replace(const RuntimeConfig& config) {
     return update([&](RuntimeConfig& next) {
         auto incoming = config;
         sort_instruments(incoming.instruments);
@@ -228,9 +233,11 @@ std::string state_document(const RuntimeConfig& config) {
     return serialize(config);
 }
 
-RuntimeConfig parse_state_document(const std::string& text, const std::string& source,
-                                   const RuntimeConfig& base) {
-    return StateReader(source).read_text(text, base);
+Result<RuntimeConfig> parse_state_document(const std::string& text, const std::string& source,
+                                           const RuntimeConfig& base) {
+    auto config = StateReader().read(text, base);
+    if (!config) return Error::invalid("", source + ": " + config.error().detail);
+    return config;
 }
 
 void StateStore::on_change(std::function<void()> listener) {
@@ -238,7 +245,7 @@ void StateStore::on_change(std::function<void()> listener) {
     listeners_.push_back(std::move(listener));
 }
 
-bool StateStore::update(const std::function<bool(RuntimeConfig&)>& change) {
+Result<bool> StateStore::update(const std::function<bool(RuntimeConfig&)>& change) {
     std::vector<std::function<void()>> listeners;
     {
         // The file is written under the lock so two changes reach the disk in the order they
@@ -248,7 +255,7 @@ bool StateStore::update(const std::function<bool(RuntimeConfig&)>& change) {
         auto next = std::make_shared<RuntimeConfig>(*current_);
         if (!change(*next)) return false;
         next->version = current_->version + 1;
-        commit(std::move(next));
+        if (auto committed = commit(std::move(next)); !committed) return committed.error();
         listeners = listeners_;
     }
     for (const auto& listener : listeners)
@@ -257,9 +264,11 @@ bool StateStore::update(const std::function<bool(RuntimeConfig&)>& change) {
 }
 
 // Called with mutex_ held. Persist first: if the write fails, current_ stays as it was.
-void StateStore::commit(std::shared_ptr<RuntimeConfig> next) {
-    detail::write_file_durably(state_file_, serialize(*next));
+Result<void> StateStore::commit(std::shared_ptr<RuntimeConfig> next) {
+    auto written = detail::write_file_durably(state_file_, serialize(*next));
+    if (!written) return Error::unavailable("configuration not saved: " + written.error().detail);
     current_ = std::move(next);
+    return {};
 }
 
 }  // namespace tickerd::config

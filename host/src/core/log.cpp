@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/json_writer.hpp"
 #include "core/systemd.hpp"
 
@@ -20,15 +21,38 @@ namespace logging = boost::log;
 namespace expr = boost::log::expressions;
 using boost::log::trivial::severity_level;
 
-std::optional<severity_level> parse_level(std::string_view text) {
-    if (text == "debug") return severity_level::debug;
-    if (text == "info") return severity_level::info;
-    if (text == "warning" || text == "warn") return severity_level::warning;
-    if (text == "error") return severity_level::error;
-    return std::nullopt;
+std::string_view to_string(Level level) {
+    return name_of(kLevelNames, level);
+}
+
+std::optional<Level> parse_level(std::string_view text) {
+    if (text == "warn") return Level::warning;  // what syslog and most daemons also accept
+    return parse_name<Level>(kLevelNames, text);
+}
+
+std::string_view to_string(Format format) {
+    return name_of(kFormatNames, format);
+}
+
+std::optional<Format> parse_format(std::string_view text) {
+    return parse_name<Format>(kFormatNames, text);
 }
 
 namespace {
+
+severity_level severity(Level level) {
+    switch (level) {
+        case Level::debug:
+            return severity_level::debug;
+        case Level::info:
+            return severity_level::info;
+        case Level::warning:
+            return severity_level::warning;
+        case Level::error:
+            return severity_level::error;
+    }
+    return severity_level::info;
+}
 
 // syslog priorities, as journald reads them from a "<N>" line prefix.
 int journal_priority(severity_level level) {
@@ -49,14 +73,7 @@ int journal_priority(severity_level level) {
 
 }  // namespace
 
-std::optional<Format> parse_format(std::string_view text) {
-    if (text == "auto") return Format::automatic;
-    if (text == "plain") return Format::plain;
-    if (text == "json") return Format::json;
-    return std::nullopt;
-}
-
-void init(severity_level level, Format format) {
+void init(Level level, Format format) {
     logging::add_common_attributes();
     auto sink = logging::add_console_log(std::clog, logging::keywords::auto_flush = true);
     if (format == Format::json) {
@@ -93,8 +110,8 @@ void init(severity_level level, Format format) {
     set_level(level);
 }
 
-void set_level(severity_level level) {
-    logging::core::get()->set_filter(logging::trivial::severity >= level);
+void set_level(Level level) {
+    logging::core::get()->set_filter(logging::trivial::severity >= severity(level));
 }
 
 }  // namespace tickerd::log

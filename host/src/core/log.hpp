@@ -4,22 +4,30 @@
 
 #include <boost/log/trivial.hpp>
 
+#include <array>
 #include <optional>
 #include <string_view>
 
 namespace tickerd::log {
 
-// Parses "debug", "info", "warning", "error".
-std::optional<boost::log::trivial::severity_level> parse_level(std::string_view text);
+// The minimum level a line needs to be written.
+enum class Level { debug, info, warning, error };
+inline constexpr std::array<std::string_view, 4> kLevelNames = {"debug", "info", "warning",
+                                                                "error"};
+std::string_view to_string(Level level);
+std::optional<Level> parse_level(std::string_view text);  // also "warn"
+
 enum class Format {
     automatic,  // the journal's format when stderr is the journal, else plain
     plain,      // "<time> <level> <message>"
     json,       // one object per line: {"time", "level", "message"}
 };
-std::optional<Format> parse_format(std::string_view text);  // "auto", "plain", "json"
+inline constexpr std::array<std::string_view, 3> kFormatNames = {"auto", "plain", "json"};
+std::string_view to_string(Format format);
+std::optional<Format> parse_format(std::string_view text);
+
 // Sets up the console sink (stderr) in `format` and the minimum level.
-void init(boost::log::trivial::severity_level level = boost::log::trivial::info,
-          Format format = Format::automatic);
-void set_level(boost::log::trivial::severity_level level);
+void init(Level level = Level::info, Format format = Format::automatic);
+void set_level(Level level);
 
 }  // namespace tickerd::log

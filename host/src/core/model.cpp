@@ -15,6 +15,7 @@ constexpr std::array<std::string_view, 5> kDataTypeNames = {"market_data", "news
                                                             "analytics", "insider_data"};
 
 constexpr std::string_view kChannelPrefix = "stream:";
+constexpr std::string_view kWorkerPrefix = "worker_";
 
 bool is_symbol_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '^' || c == '=' ||
@@ -30,14 +31,30 @@ std::string data_type_list() {
     return out;
 }
 
+// Inside one parse, a bad value unwinds the nested readers as this exception; the public
+// parse_* functions turn it into their Result, so it never leaves this file.
+struct Invalid {
+    std::string field;
+    std::string why;
+};
+
+template <class Parse>
+auto validated(Parse parse) -> Result<decltype(parse())> {
+    try {
+        return parse();
+    } catch (const Invalid& invalid) {
+        return Error::invalid(invalid.field, invalid.why);
+    }
+}
+
 // Strict field readers: each names the field when the type is wrong.
 const json::object& as_object(const json::value& v, const std::string& field) {
-    if (!v.is_object()) throw ValidationError(field, "expected an object");
+    if (!v.is_object()) throw Invalid{field, "expected an object"};
     return v.get_object();
 }
 
 bool read_bool(const json::value& v, const std::string& field) {
-    if (!v.is_bool()) throw ValidationError(field, "expected true or false");
+    if (!v.is_bool()) throw Invalid{field, "expected true or false"};
     return v.get_bool();
 }
 
@@ -45,29 +62,29 @@ double read_number(const json::value& v, const std::string& field) {
     if (v.is_int64()) return static_cast<double>(v.get_int64());
     if (v.is_uint64()) return static_cast<double>(v.get_uint64());
     if (v.is_double()) return v.get_double();
-    throw ValidationError(field, "expected a number");
+    throw Invalid{field, "expected a number"};
 }
 
 int read_int(const json::value& v, const std::string& field, int min, int max) {
     double d = read_number(v, field);
-    if (d != std::floor(d)) throw ValidationError(field, "expected an integer");
+    if (d != std::floor(d)) throw Invalid{field, "expected an integer"};
     if (d < min || d > max) {
-        throw ValidationError(
-            field, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+        throw Invalid{field,
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max)};
     }
     return static_cast<int>(d);
 }
 
 std::string read_string(const json::value& v, const std::string& field) {
-    if (!v.is_string()) throw ValidationError(field, "expected a string");
+    if (!v.is_string()) throw Invalid{field, "expected a string"};
     return std::string(v.get_string());
 }
 
 DataType read_data_type(const json::value& v, const std::string& field) {
     auto type = parse_data_type(read_string(v, field));
     if (!type) {
-        throw ValidationError(field, "unknown data type '" + std::string(v.get_string()) +
-                                         "' (expected one of " + data_type_list() + ")");
+        throw Invalid{field, "unknown data type '" + std::string(v.get_string()) +
+                                 "' (expected one of " + data_type_list() + ")"};
     }
     return *type;
 }
@@ -78,7 +95,7 @@ void reject_unknown_keys(const json::object& object, std::initializer_list<std::
         if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
             std::string field =
                 where.empty() ? std::string(item.key()) : where + "." + std::string(item.key());
-            throw ValidationError(field, "unknown field");
+            throw Invalid{field, "unknown field"};
         }
     }
 }
@@ -129,6 +146,15 @@ std::optional<ChannelKey> parse_channel(std::string_view channel) {
     // Channels are case-sensitive names: only the canonical upper-case form is one.
     if (!type || !symbol || *symbol != symbol_text) return std::nullopt;
     return ChannelKey{*type, *symbol};
+}
+
+std::string worker_id(DataType type) {
+    return std::string(kWorkerPrefix) + std::string(to_string(type));
+}
+
+std::optional<DataType> parse_worker_id(std::string_view id) {
+    if (!id.starts_with(kWorkerPrefix)) return std::nullopt;
+    return parse_data_type(id.substr(kWorkerPrefix.size()));
 }
 
 bool Instrument::serves(DataType type) const {
@@ -183,21 +209,22 @@ json::object to_json(const GlobalSettings& settings) {
             {"cache_ttl_seconds", settings.cache_ttl_seconds}};
 }
 
-Instrument parse_instrument(const json::value& value) {
-    const auto& object = as_object(value, "body");
+namespace {
+
+Instrument read_instrument(const json::value& value) {
+    const auto& object = as_object(value, "");
     reject_unknown_keys(object, {"symbol", "data_types", "enabled", "custom_config"}, "");
     Instrument instrument;
     const auto* symbol = object.if_contains("symbol");
-    if (!symbol) throw ValidationError("symbol", "field required");
+    if (!symbol) throw Invalid{"symbol", "field required"};
     auto normalized = normalize_symbol(read_string(*symbol, "symbol"));
     if (!normalized) {
-        throw ValidationError("symbol",
-                              "must be 1-20 characters of A-Z, 0-9, '.', '^', '=' or '-', got '" +
-                                  std::string(symbol->get_string()) + "'");
+        throw Invalid{"symbol", "must be 1-20 characters of A-Z, 0-9, '.', '^', '=' or '-', got '" +
+                                    std::string(symbol->get_string()) + "'"};
     }
     instrument.symbol = *normalized;
     if (const auto* types = object.if_contains("data_types")) {
-        if (!types->is_array()) throw ValidationError("data_types", "expected a list");
+        if (!types->is_array()) throw Invalid{"data_types", "expected a list"};
         instrument.data_types.clear();
         std::set<DataType> seen;
         for (size_t i = 0; i < types->get_array().size(); ++i) {
@@ -206,7 +233,7 @@ Instrument parse_instrument(const json::value& value) {
             if (seen.insert(type).second) instrument.data_types.push_back(type);
         }
         if (instrument.data_types.empty()) {
-            throw ValidationError("data_types", "must name at least one data type");
+            throw Invalid{"data_types", "must name at least one data type"};
         }
     }
     if (const auto* enabled = object.if_contains("enabled")) {
@@ -218,8 +245,8 @@ Instrument parse_instrument(const json::value& value) {
     return instrument;
 }
 
-Cadence parse_cadence(const json::value& value, std::optional<DataType> path_type) {
-    const auto& object = as_object(value, "body");
+Cadence read_cadence(const json::value& value, std::optional<DataType> path_type) {
+    const auto& object = as_object(value, "");
     reject_unknown_keys(object,
                         {"data_type", "interval_seconds", "enabled", "retry_attempts",
                          "retry_backoff_multiplier", "vendor_fallback"},
@@ -228,13 +255,13 @@ Cadence parse_cadence(const json::value& value, std::optional<DataType> path_typ
     if (const auto* body_type = object.if_contains("data_type")) {
         type = read_data_type(*body_type, "data_type");
     }
-    if (!type) throw ValidationError("data_type", "field required");
+    if (!type) throw Invalid{"data_type", "field required"};
     Cadence cadence = default_cadence(*type);
     if (const auto* interval = object.if_contains("interval_seconds")) {
         cadence.interval_seconds = read_number(*interval, "interval_seconds");
         // Sub-second cadences exist for demos and benchmarks; a day is the sane ceiling.
         if (!(cadence.interval_seconds >= 0.01 && cadence.interval_seconds <= 86400)) {
-            throw ValidationError("interval_seconds", "must be between 0.01 and 86400");
+            throw Invalid{"interval_seconds", "must be between 0.01 and 86400"};
         }
     }
     if (const auto* enabled = object.if_contains("enabled")) {
@@ -247,7 +274,7 @@ Cadence parse_cadence(const json::value& value, std::optional<DataType> path_typ
         cadence.retry_backoff_multiplier = read_number(*multiplier, "retry_backoff_multiplier");
         if (!(cadence.retry_backoff_multiplier >= 1.0 &&
               cadence.retry_backoff_multiplier <= 10.0)) {
-            throw ValidationError("retry_backoff_multiplier", "must be between 1.0 and 10.0");
+            throw Invalid{"retry_backoff_multiplier", "must be between 1.0 and 10.0"};
         }
     }
     if (const auto* fallback = object.if_contains("vendor_fallback")) {
@@ -256,8 +283,8 @@ Cadence parse_cadence(const json::value& value, std::optional<DataType> path_typ
     return cadence;
 }
 
-GlobalSettings parse_global_settings(const json::value& value, const GlobalSettings& base) {
-    const auto& object = as_object(value, "body");
+GlobalSettings read_global_settings(const json::value& value, const GlobalSettings& base) {
+    const auto& object = as_object(value, "");
     reject_unknown_keys(object, {"global_enabled", "max_retries", "cache_ttl_seconds"}, "");
     GlobalSettings settings = base;
     if (const auto* enabled = object.if_contains("global_enabled")) {
@@ -272,6 +299,19 @@ GlobalSettings parse_global_settings(const json::value& value, const GlobalSetti
     return settings;
 }
 
+}  // namespace
+
+Result<Instrument> parse_instrument(const json::value& value) {
+    return validated([&] { return read_instrument(value); });
+}
+
+Result<Cadence> parse_cadence(const json::value& value, std::optional<DataType> path_type) {
+    return validated([&] { return read_cadence(value, path_type); });
+}
+
+Result<GlobalSettings> parse_global_settings(const json::value& value, const GlobalSettings& base) {
+    return validated([&] { return read_global_settings(value, base); });
+}
 std::string iso8601_utc(std::chrono::system_clock::time_point when) {
     using namespace std::chrono;
     auto ms = duration_cast<milliseconds>(when.time_since_epoch()).count();

@@ -2,12 +2,13 @@
 // instruments, cadences and the global streaming settings, with their JSON forms.
 #pragma once
 
+#include "core/result.hpp"
+
 #include <boost/json.hpp>
 
 #include <array>
 #include <chrono>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,16 +38,9 @@ std::string channel_name(DataType type, std::string_view symbol);
 // Accepts only well-formed names (known data type, valid upper-case symbol).
 std::optional<ChannelKey> parse_channel(std::string_view channel);
 
-// A value that fails validation: which field and why (becomes a 422 or a config error).
-class ValidationError : public std::runtime_error {
-  public:
-    ValidationError(std::string field, const std::string& why)
-        : std::runtime_error(field + ": " + why), field_(std::move(field)) {}
-    const std::string& field() const { return field_; }
-
-  private:
-    std::string field_;
-};
+// The worker polling a data type: "worker_market_data" (API paths, messages' metadata).
+std::string worker_id(DataType type);
+std::optional<DataType> parse_worker_id(std::string_view id);
 
 struct Instrument {
     std::string symbol;
@@ -75,15 +69,16 @@ struct GlobalSettings {
     int cache_ttl_seconds = 300;
 };
 
-// JSON forms. The parse_* functions validate strictly (unknown keys, wrong types, ranges)
-// and throw ValidationError naming the field.
+// JSON forms. The parse_* functions validate strictly (unknown keys, wrong types, ranges);
+// what fails is a 422 Error naming the field (`Error::field`; empty for the whole value).
 boost::json::object to_json(const Instrument& instrument);
 boost::json::object to_json(const Cadence& cadence);
 boost::json::object to_json(const GlobalSettings& settings);
-Instrument parse_instrument(const boost::json::value& json);
+Result<Instrument> parse_instrument(const boost::json::value& json);
 // `path_type` is the data type named by the URL (PUT /cadences/{type}); a body may omit it.
-Cadence parse_cadence(const boost::json::value& json, std::optional<DataType> path_type);
-GlobalSettings parse_global_settings(const boost::json::value& json, const GlobalSettings& base);
+Result<Cadence> parse_cadence(const boost::json::value& json, std::optional<DataType> path_type);
+Result<GlobalSettings> parse_global_settings(const boost::json::value& json,
+                                             const GlobalSettings& base);
 
 // "2026-11-24T12:00:00.123Z"
 std::string iso8601_utc(std::chrono::system_clock::time_point when);

@@ -1,5 +1,6 @@
 #include "core/result.hpp"
 
+#include <ostream>
 #include <stdexcept>
 
 namespace tickerd {
@@ -33,6 +34,10 @@ Error Error::within(const std::string& parent) const {
     if (field.empty()) return {status, parent + ": " + detail, parent};
     std::string path = parent + "." + field;
     return {status, path + detail.substr(field.size()), path};
+}
+
+std::ostream& operator<<(std::ostream& out, const Error& error) {
+    return out << error.status << " " << error.detail;
 }
 
 void throw_exception_from_error(const Error& error, const boost::source_location&) {

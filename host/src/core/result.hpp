@@ -13,11 +13,18 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 
+#include <iosfwd>
 #include <string>
 
 namespace tickerd {
 
 struct Error {
+    // Not an aggregate on purpose: Result<bool> or Result<int> would otherwise take a bool
+    // or an int for an Error (C++20 builds aggregates from parentheses) and refuse values.
+    Error() = default;
+    Error(unsigned status, std::string detail, std::string field = {})
+        : status(status), detail(std::move(detail)), field(std::move(field)) {}
+
     unsigned status = 500;  // the HTTP status this failure answers with
     std::string detail;     // one sentence: what is wrong, naming the field or thing
     std::string field;      // for a value that fails validation: its field ("" otherwise)
@@ -33,7 +40,10 @@ struct Error {
     // The same error for a field one level down: "cadences.news" + "interval_seconds: …"
     // becomes "cadences.news.interval_seconds: …".
     Error within(const std::string& parent) const;
+
+    bool operator==(const Error&) const = default;
 };
+std::ostream& operator<<(std::ostream& out, const Error& error);  // "422 field: why"
 
 template <class T, class E = Error>
 using Result = boost::system::result<T, E>;

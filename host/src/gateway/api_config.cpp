@@ -4,48 +4,39 @@
 
 #include <boost/json/object.hpp>
 
-#include <system_error>
-
 namespace tickerd::gateway {
 
 namespace json = boost::json;
 
 namespace {
 
-// Runs a change against the store and turns what can go wrong into the reply a client
-// should see: 422 naming the field, or 503 when the state folder cannot be written.
-template <class Change>
-Reply apply_change(Change change) {
-    try {
-        return change();
-    } catch (const ValidationError& e) {
-        return error_reply({422, e.what()});
-    } catch (const std::system_error& e) {
-        return error_reply({503, std::string("configuration not saved: ") + e.what()});
-    }
-}
-
-std::optional<std::string> symbol_from_path(const RouteArgs& args, Reply& error) {
+Result<std::string> symbol_from_path(const RouteArgs& args) {
     auto symbol = normalize_symbol(args.params.at(0));
     if (!symbol) {
-        error = error_reply({422, "symbol: '" + args.params.at(0) +
-                                      "' is not a valid symbol (1-20 of A-Z 0-9 . ^ = -)"});
+        return Error::invalid("symbol", "'" + args.params.at(0) +
+                                            "' is not a valid symbol (1-20 of A-Z 0-9 . ^ = -)");
     }
-    return symbol;
+    return *symbol;
 }
 
-std::optional<DataType> data_type_from_path(const RouteArgs& args, Reply& error) {
+Result<DataType> data_type_from_path(const RouteArgs& args) {
     auto type = parse_data_type(args.params.at(0));
     if (!type) {
-        error = error_reply({404, "unknown data type '" + args.params.at(0) +
-                                      "' (market_data, news, fundamentals, analytics, "
-                                      "insider_data)"});
+        return Error::not_found("unknown data type '" + args.params.at(0) +
+                                "' (market_data, news, fundamentals, analytics, insider_data)");
     }
-    return type;
+    return *type;
 }
 
 Reply instrument_not_found(const std::string& symbol) {
-    return error_reply({404, "Instrument " + symbol + " not found"});
+    return error_reply(Error::not_found("Instrument " + symbol + " not found"));
+}
+
+// The stored value as JSON with `status`, or the error: 422 naming the field, 503 when the
+// state folder cannot be written.
+template <class T>
+Reply stored_reply(unsigned status, const Result<T>& stored) {
+    return stored ? json_reply(status, to_json(*stored)) : error_reply(stored.error());
 }
 
 }  // namespace
@@ -59,9 +50,8 @@ Reply list_instruments(Services& services, const RouteArgs&) {
 }
 
 Reply get_instrument(Services& services, const RouteArgs& args) {
-    Reply error;
-    auto symbol = symbol_from_path(args, error);
-    if (!symbol) return error;
+    auto symbol = symbol_from_path(args);
+    if (!symbol) return error_reply(symbol.error());
     auto snapshot = services.state.snapshot();
     const Instrument* instrument = snapshot->find_instrument(*symbol);
     return instrument ? json_reply(200, to_json(*instrument)) : instrument_not_found(*symbol);
@@ -69,22 +59,18 @@ Reply get_instrument(Services& services, const RouteArgs& args) {
 
 Reply put_instrument(Services& services, const RouteArgs& args) {
     auto body = read_json_body(args.request);
-    if (auto* refused = std::get_if<ApiError>(&body)) return error_reply(*refused);
-    return apply_change([&] {
-        auto stored =
-            services.state.upsert_instrument(parse_instrument(std::get<json::value>(body)));
-        return json_reply(201, to_json(stored));
-    });
+    if (!body) return error_reply(body.error());
+    auto instrument = parse_instrument(*body);
+    if (!instrument) return error_reply(instrument.error());
+    return stored_reply(201, services.state.upsert_instrument(std::move(*instrument)));
 }
 
 Reply delete_instrument(Services& services, const RouteArgs& args) {
-    Reply error;
-    auto symbol = symbol_from_path(args, error);
-    if (!symbol) return error;
-    return apply_change([&] {
-        return services.state.remove_instrument(*symbol) ? no_content()
-                                                         : instrument_not_found(*symbol);
-    });
+    auto symbol = symbol_from_path(args);
+    if (!symbol) return error_reply(symbol.error());
+    auto removed = services.state.remove_instrument(*symbol);
+    if (!removed) return error_reply(removed.error());
+    return *removed ? no_content() : instrument_not_found(*symbol);
 }
 
 Reply list_cadences(Services& services, const RouteArgs&) {
@@ -96,23 +82,19 @@ Reply list_cadences(Services& services, const RouteArgs&) {
 }
 
 Reply get_cadence(Services& services, const RouteArgs& args) {
-    Reply error;
-    auto type = data_type_from_path(args, error);
-    if (!type) return error;
+    auto type = data_type_from_path(args);
+    if (!type) return error_reply(type.error());
     return json_reply(200, to_json(services.state.snapshot()->cadence(*type)));
 }
 
 Reply put_cadence(Services& services, const RouteArgs& args) {
-    Reply error;
-    auto type = data_type_from_path(args, error);
-    if (!type) return error;
+    auto type = data_type_from_path(args);
+    if (!type) return error_reply(type.error());
     auto body = read_json_body(args.request);
-    if (auto* refused = std::get_if<ApiError>(&body)) return error_reply(*refused);
-    return apply_change([&] {
-        return json_reply(
-            200,
-            to_json(services.state.put_cadence(parse_cadence(std::get<json::value>(body), *type))));
-    });
+    if (!body) return error_reply(body.error());
+    auto cadence = parse_cadence(*body, *type);
+    if (!cadence) return error_reply(cadence.error());
+    return stored_reply(200, services.state.put_cadence(*cadence));
 }
 
 Reply get_global_settings(Services& services, const RouteArgs&) {
@@ -121,12 +103,10 @@ Reply get_global_settings(Services& services, const RouteArgs&) {
 
 Reply put_global_settings(Services& services, const RouteArgs& args) {
     auto body = read_json_body(args.request);
-    if (auto* refused = std::get_if<ApiError>(&body)) return error_reply(*refused);
-    return apply_change([&] {
-        auto base = services.state.snapshot()->global;
-        return json_reply(200, to_json(services.state.put_global(
-                                   parse_global_settings(std::get<json::value>(body), base))));
-    });
+    if (!body) return error_reply(body.error());
+    auto settings = parse_global_settings(*body, services.state.snapshot()->global);
+    if (!settings) return error_reply(settings.error());
+    return stored_reply(200, services.state.put_global(*settings));
 }
 
 }  // namespace tickerd::gateway

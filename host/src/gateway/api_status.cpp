@@ -19,7 +19,7 @@ json::object workers_summary(Services& services) {
     int running = 0;
     auto statuses = services.workers.statuses();
     for (const auto& status : statuses)
-        running += status.status == "running";
+        running += status.status == scheduler::WorkerState::running;
     return {{"total", statuses.size()}, {"running", running}};
 }
 
@@ -42,19 +42,15 @@ json::object plugins_summary(Services& services) {
               {"bytes_received", http.bytes_received}}}};
 }
 
+// The Redis settings as the settings table shows them (secrets left out), and how the
+// links are doing.
 json::object redis_status(const config::DaemonConfig& config, const bus::BusHealth& bus) {
-    json::object redis{{"enabled", config.redis.enabled},
-                       {"connected", config.redis.enabled && bus.connected},
-                       {"host", config.redis.host},
-                       {"port", config.redis.port},
-                       {"last_error", bus.last_error ? json::value(*bus.last_error) : nullptr}};
-    if (!config.redis.socket.empty()) redis["socket"] = config.redis.socket;
-    if (!config.redis.sentinels.empty()) {
-        json::array sentinels(config.redis.sentinels.begin(), config.redis.sentinels.end());
+    auto redis = config::settings_json(config, "redis");
+    redis["connected"] = config.redis.enabled && bus.connected;
+    redis["last_error"] = bus.last_error ? json::value(*bus.last_error) : nullptr;
+    if (!config.redis.address.sentinels.empty()) {
         bool named = bus.master && !bus.master->host.empty();
-        redis["sentinel"] = {{"master_name", config.redis.sentinel_master},
-                             {"sentinels", std::move(sentinels)},
-                             {"master", named ? json::value(bus.master->describe()) : nullptr}};
+        redis["master"] = named ? json::value(bus.master->describe()) : nullptr;
     }
     if (config.redis.enabled) {
         redis["published"] = bus.published;
@@ -73,9 +69,9 @@ json::object status_document(Services& services) {
             {"version", TICKERD_VERSION},
             {"uptime_seconds", std::chrono::duration<double>(uptime).count()},
             {"bus", bus.kind},
-            {"role", services.config.role},
+            {"role", config::to_string(services.config.role)},
             {"redis", redis_status(services.config, bus)},
-            {"streaming", json::object{{"enabled", services.config.streaming_enabled}}},
+            {"streaming", config::settings_json(services.config, "streaming")},
             {"workers", workers_summary(services)},
             {"plugins", plugins_summary(services)}};
 }

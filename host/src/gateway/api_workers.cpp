@@ -14,7 +14,7 @@ namespace {
 constexpr int kDefaultTelemetryLimit = 100;
 
 std::optional<DataType> worker_from_path(const RouteArgs& args, Reply& error) {
-    auto type = scheduler::parse_worker_id(args.params.at(0));
+    auto type = parse_worker_id(args.params.at(0));
     if (!type) error = error_reply({404, "Worker " + args.params.at(0) + " not found"});
     return type;
 }

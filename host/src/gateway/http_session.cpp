@@ -21,14 +21,14 @@ namespace {
 const std::string kServerHeader = std::string("tickerd/") + TICKERD_VERSION;
 
 // Read errors that deserve an answer before the connection closes.
-std::optional<ApiError> answerable(beast::error_code ec) {
+std::optional<Error> answerable(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
         return std::nullopt;  // the client hung up
     }
-    if (ec == http::error::body_limit) return ApiError{413, "request body too large"};
-    if (ec == http::error::header_limit) return ApiError{431, "request headers too large"};
+    if (ec == http::error::body_limit) return Error::too_large("request body too large");
+    if (ec == http::error::header_limit) return Error(431, "request headers too large");
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-        return ApiError{400, "malformed HTTP request: " + ec.message()};
+        return Error::malformed("malformed HTTP request: " + ec.message());
     }
     return std::nullopt;
 }
@@ -95,16 +95,15 @@ void HttpSession::dispatch_request() {
     std::string_view query =
         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 
-    auto matched = match_route(request_.method(), path);
-    if (auto* reply = std::get_if<Reply>(&matched)) {
-        answer(std::move(*reply), request_.keep_alive());
+    auto match = match_route(request_.method(), path);
+    if (!match) {
+        answer(error_reply(match.error()), request_.keep_alive());
         return;
     }
-    const auto& match = std::get<RouteMatch>(matched);
-    if (match.route->kind == RouteKind::sse || match.route->kind == RouteKind::websocket) {
-        start_stream(*match.route, query);
+    if (match->route->kind == RouteKind::sse || match->route->kind == RouteKind::websocket) {
+        start_stream(*match->route, query);
     } else {
-        run_handler(match, query);
+        run_handler(*match, query);
     }
 }
 
@@ -113,32 +112,31 @@ void HttpSession::start_stream(const Route& route, std::string_view query) {
     stream_.expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         if (!beast::websocket::is_upgrade(request_)) {
-            answer(error_reply({426, "this endpoint speaks WebSocket: send an Upgrade request"}),
-                   request_.keep_alive());
+            answer(
+                error_reply(Error(426, "this endpoint speaks WebSocket: send an Upgrade request")),
+                request_.keep_alive());
             return;
         }
         handed_over_ = true;
         start_websocket(std::move(stream_), std::move(request_), context);
         return;
     }
-    std::variant<ChannelSet, ApiError> channels = ApiError{500, ""};
-    if (route.takes_body) {
-        auto body = read_json_body(request_);
-        if (auto* refused = std::get_if<ApiError>(&body)) {
-            answer(error_reply(*refused), request_.keep_alive());
-            return;
-        }
-        channels = resolve_channels_from_body(std::get<boost::json::value>(body),
-                                              gateway_->limits.max_channels_per_stream);
-    } else {
-        channels = resolve_channels_from_query(query, gateway_->limits.max_channels_per_stream);
-    }
-    if (auto* refused = std::get_if<ApiError>(&channels)) {
-        answer(error_reply(*refused), request_.keep_alive());
+    auto channels = requested_channels(route, query);
+    if (!channels) {
+        answer(error_reply(channels.error()), request_.keep_alive());
         return;
     }
     handed_over_ = true;
-    start_sse(std::move(stream_), request_, std::move(std::get<ChannelSet>(channels)), context);
+    start_sse(std::move(stream_), request_, std::move(*channels), context);
+}
+
+// An SSE stream's channels: from the JSON body of a POST, from the query of a GET.
+Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::string_view query) {
+    auto max = gateway_->limits.max_channels_per_stream;
+    if (!route.takes_body) return resolve_channels_from_query(query, max);
+    auto body = read_json_body(request_);
+    if (!body) return body.error();
+    return resolve_channels_from_body(*body, max);
 }
 
 void HttpSession::run_handler(const RouteMatch& match, std::string_view query) {
@@ -150,7 +148,7 @@ void HttpSession::run_handler(const RouteMatch& match, std::string_view query) {
             // Bad input never lands here (handlers answer 4xx); this is a bug, so say so.
             BOOST_LOG_TRIVIAL(error)
                 << "internal error on " << self->request_.target() << ": " << e.what();
-            return error_reply({500, "internal error"});
+            return error_reply(Error(500, "internal error"));
         }
     };
     bool keep_alive = request_.keep_alive();

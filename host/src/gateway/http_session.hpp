@@ -51,6 +51,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void on_read(boost::beast::error_code ec);
     void dispatch_request();
     void start_stream(const Route& route, std::string_view query);
+    Result<ChannelSet> requested_channels(const Route& route, std::string_view query);
     void run_handler(const RouteMatch& match, std::string_view query);
     void answer(Reply reply, bool keep_alive);
     void on_written(bool keep_alive, boost::beast::error_code ec);

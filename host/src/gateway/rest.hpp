@@ -10,7 +10,6 @@
 
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 namespace tickerd::gateway {
@@ -22,7 +21,7 @@ struct Reply {
     std::string allow;  // the Allow header of a 405
 };
 Reply json_reply(unsigned status, const boost::json::value& body);
-Reply error_reply(const ApiError& error);
+Reply error_reply(const Error& error);
 Reply no_content();
 
 // One request as a handler sees it.
@@ -53,12 +52,18 @@ struct RouteMatch {
     const Route* route;
     std::vector<std::string> params;
 };
-// The route for `method` and `path`, or the 404 / 405 / 422 reply to send instead.
-std::variant<RouteMatch, Reply> match_route(boost::beast::http::verb method, std::string_view path);
+// Why no route takes a request: 404, 400 for a malformed path, or 405 with the methods the
+// path does take (`allow`).
+struct RouteMiss {
+    Error error;
+    std::string allow;
+};
+Result<RouteMatch, RouteMiss> match_route(boost::beast::http::verb method, std::string_view path);
+Reply error_reply(const RouteMiss& miss);
 
 // The JSON body of a request: 415 unless the Content-Type is JSON (or absent), 400 when it
 // does not parse.
-std::variant<boost::json::value, ApiError> read_json_body(const Request& request);
+Result<boost::json::value> read_json_body(const Request& request);
 
 // One query parameter, percent-decoded; nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view key);

@@ -96,15 +96,21 @@ Reply json_reply(unsigned status, const boost::json::value& body) {
     return {status, write_json(body), {}};
 }
 
-Reply error_reply(const ApiError& error) {
+Reply error_reply(const Error& error) {
     return json_reply(error.status, boost::json::object{{"detail", error.detail}});
+}
+
+Reply error_reply(const RouteMiss& miss) {
+    Reply reply = error_reply(miss.error);
+    reply.allow = miss.allow;
+    return reply;
 }
 
 Reply no_content() {
     return {204, {}, {}};
 }
 
-std::variant<RouteMatch, Reply> match_route(http::verb method, std::string_view path) {
+Result<RouteMatch, RouteMiss> match_route(http::verb method, std::string_view path) {
     auto segments = split_path(path);
     std::vector<std::string_view> params;
     std::string allow;
@@ -119,28 +125,25 @@ std::variant<RouteMatch, Reply> match_route(http::verb method, std::string_view 
         RouteMatch match{&route, {}};
         for (auto param : params) {
             auto decoded = percent_decode(param);
-            if (!decoded) return error_reply({400, "malformed path: bad percent-encoding"});
+            if (!decoded)
+                return RouteMiss{Error::malformed("malformed path: bad percent-encoding"), {}};
             match.params.push_back(std::move(*decoded));
         }
         return match;
     }
-    if (!allow.empty()) {
-        Reply reply = error_reply({405, "Method Not Allowed"});
-        reply.allow = allow;
-        return reply;
-    }
-    return error_reply({404, "Not Found"});
+    if (!allow.empty()) return RouteMiss{Error(405, "Method Not Allowed"), allow};
+    return RouteMiss{Error::not_found("Not Found"), {}};
 }
 
-std::variant<boost::json::value, ApiError> read_json_body(const Request& request) {
+Result<boost::json::value> read_json_body(const Request& request) {
     auto type = request[http::field::content_type];
     if (!type.empty() && !is_json_content_type(type)) {
-        return ApiError{415,
-                        "Content-Type must be application/json, not '" + std::string(type) + "'"};
+        return Error::unsupported("Content-Type must be application/json, not '" +
+                                  std::string(type) + "'");
     }
     boost::system::error_code ec;
     auto value = boost::json::parse(request.body(), ec);
-    if (ec) return ApiError{400, "malformed JSON body: " + ec.message()};
+    if (ec) return Error::malformed("malformed JSON body: " + ec.message());
     return value;
 }
 

@@ -15,18 +15,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 namespace tickerd::gateway {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
-
-// A refusal to show the client: HTTP status and the `detail` text.
-struct ApiError {
-    unsigned status;
-    std::string detail;
-};
 
 // RFC 3986 percent-decoding of a path segment or query value; nullopt when malformed.
 std::optional<std::string> percent_decode(std::string_view text);
@@ -40,21 +33,21 @@ using ChannelSet = std::vector<std::string>;
 // subscribe later.
 enum class EmptyChannels { refuse, allow };
 
-std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::string>& channels,
-                                                    const std::vector<std::string>& data_types,
-                                                    const std::vector<std::string>& symbols,
-                                                    std::size_t max_channels,
-                                                    EmptyChannels empty = EmptyChannels::refuse);
+Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
+                                    const std::vector<std::string>& data_types,
+                                    const std::vector<std::string>& symbols,
+                                    std::size_t max_channels,
+                                    EmptyChannels empty = EmptyChannels::refuse);
 // From a query string ("channels=a,b&data_types=..&symbols=..", already split from the path).
 // Values are comma-separated and percent-decoded; other parameters are ignored (browsers
 // and proxies add cache busters).
-std::variant<ChannelSet, ApiError> resolve_channels_from_query(
-    std::string_view query, std::size_t max_channels, EmptyChannels empty = EmptyChannels::refuse);
+Result<ChannelSet> resolve_channels_from_query(std::string_view query, std::size_t max_channels,
+                                               EmptyChannels empty = EmptyChannels::refuse);
 // From a POST body {"channels":[..],"data_types":[..],"symbols":[..]}. Every field is an
 // optional array of strings; any other field is a 422 naming it.
-std::variant<ChannelSet, ApiError> resolve_channels_from_body(
-    const boost::json::value& body, std::size_t max_channels,
-    EmptyChannels empty = EmptyChannels::refuse);
+Result<ChannelSet> resolve_channels_from_body(const boost::json::value& body,
+                                              std::size_t max_channels,
+                                              EmptyChannels empty = EmptyChannels::refuse);
 
 // The three lists of a subscription request, read but not yet validated.
 struct ChannelRequest {
@@ -64,7 +57,7 @@ struct ChannelRequest {
 };
 // Reads the lists from a JSON object. `other_keys` are keys the caller handles itself (the
 // WebSocket actions' "action" and "id"); any key not known is a 422 naming it.
-std::variant<ChannelRequest, ApiError> read_channel_request(
+Result<ChannelRequest> read_channel_request(
     const boost::json::object& object, std::initializer_list<std::string_view> other_keys = {});
 
 // Something that can be closed when the server stops.

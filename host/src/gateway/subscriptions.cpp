@@ -13,9 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr unsigned kBadRequest = 400;
-constexpr unsigned kUnprocessable = 422;
-
 std::string known_data_types() {
     std::string list;
     for (auto type : kAllDataTypes) {
@@ -62,16 +59,16 @@ void append_comma_separated(std::string_view value, std::vector<std::string>& in
 }
 
 // Reads one optional array-of-strings field.
-std::optional<ApiError> read_string_array(const json::value& value, std::string_view field,
-                                          std::vector<std::string>& into) {
-    ApiError wrong_type{kUnprocessable, std::string(field) + ": expected an array of strings"};
-    if (value.is_null()) return std::nullopt;
+Result<void> read_string_array(const json::value& value, std::string_view field,
+                               std::vector<std::string>& into) {
+    auto wrong_type = Error::invalid(std::string(field), "expected an array of strings");
+    if (value.is_null()) return {};
     if (!value.is_array()) return wrong_type;
     for (const auto& item : value.get_array()) {
         if (!item.is_string()) return wrong_type;
         into.emplace_back(item.get_string());
     }
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace
@@ -96,10 +93,10 @@ std::optional<std::string> percent_decode(std::string_view text) {
     return out;
 }
 
-std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::string>& channels,
-                                                    const std::vector<std::string>& data_types,
-                                                    const std::vector<std::string>& symbols,
-                                                    std::size_t max_channels, EmptyChannels empty) {
+Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
+                                    const std::vector<std::string>& data_types,
+                                    const std::vector<std::string>& symbols,
+                                    std::size_t max_channels, EmptyChannels empty) {
     ChannelSet result;
     std::unordered_set<std::string> seen;
     auto add = [&](std::string name) {
@@ -109,9 +106,9 @@ std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::strin
     for (const auto& channel : channels) {
         auto name = normalize_channel(channel);
         if (!name) {
-            return ApiError{kUnprocessable,
-                            "channels: '" + channel +
-                                "' is not a valid channel (expected stream:<data_type>:<SYMBOL>)"};
+            return Error::invalid(
+                "channels",
+                "'" + channel + "' is not a valid channel (expected stream:<data_type>:<SYMBOL>)");
         }
         add(std::move(*name));
     }
@@ -119,9 +116,9 @@ std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::strin
     for (const auto& text : data_types) {
         auto type = parse_data_type(text);
         if (!type) {
-            return ApiError{kUnprocessable, "data_types: '" + text +
-                                                "' is not a known data type (expected one of " +
-                                                known_data_types() + ")"};
+            return Error::invalid("data_types", "'" + text +
+                                                    "' is not a known data type (expected one of " +
+                                                    known_data_types() + ")");
         }
         types.push_back(*type);
     }
@@ -129,10 +126,10 @@ std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::strin
     for (const auto& text : symbols) {
         auto symbol = normalize_symbol(text);
         if (!symbol) {
-            return ApiError{
-                kUnprocessable,
-                "symbols: '" + text +
-                    "' is not a valid symbol (expected 1-20 characters of A-Z 0-9 . ^ = -)"};
+            return Error::invalid(
+                "symbols",
+                "'" + text +
+                    "' is not a valid symbol (expected 1-20 characters of A-Z 0-9 . ^ = -)");
         }
         normalized_symbols.push_back(std::move(*symbol));
     }
@@ -142,19 +139,18 @@ std::variant<ChannelSet, ApiError> resolve_channels(const std::vector<std::strin
     }
 
     if (result.empty() && empty == EmptyChannels::refuse) {
-        return ApiError{kBadRequest, "At least one channel must be specified"};
+        return Error::malformed("At least one channel must be specified");
     }
     if (result.size() > max_channels) {
-        return ApiError{kUnprocessable, "channels: " + std::to_string(result.size()) +
-                                            " channels requested, at most " +
-                                            std::to_string(max_channels) + " allowed per stream"};
+        return Error::invalid("channels", std::to_string(result.size()) +
+                                              " channels requested, at most " +
+                                              std::to_string(max_channels) + " allowed per stream");
     }
     return result;
 }
 
-std::variant<ChannelSet, ApiError> resolve_channels_from_query(std::string_view query,
-                                                               std::size_t max_channels,
-                                                               EmptyChannels empty) {
+Result<ChannelSet> resolve_channels_from_query(std::string_view query, std::size_t max_channels,
+                                               EmptyChannels empty) {
     ChannelRequest request;
     while (!query.empty()) {
         auto amp = query.find('&');
@@ -165,8 +161,8 @@ std::variant<ChannelSet, ApiError> resolve_channels_from_query(std::string_view 
         auto value = percent_decode(equals == std::string_view::npos ? std::string_view{}
                                                                      : pair.substr(equals + 1));
         if (!key || !value) {
-            return ApiError{kBadRequest, "malformed query string: bad percent-encoding in '" +
-                                             std::string(pair) + "'"};
+            return Error::malformed("malformed query string: bad percent-encoding in '" +
+                                    std::string(pair) + "'");
         }
         if (*key == "channels") append_comma_separated(*value, request.channels);
         if (*key == "data_types") append_comma_separated(*value, request.data_types);
@@ -176,39 +172,36 @@ std::variant<ChannelSet, ApiError> resolve_channels_from_query(std::string_view 
                             empty);
 }
 
-std::variant<ChannelRequest, ApiError> read_channel_request(
-    const json::object& object, std::initializer_list<std::string_view> other_keys) {
+Result<ChannelRequest> read_channel_request(const json::object& object,
+                                            std::initializer_list<std::string_view> other_keys) {
     ChannelRequest request;
     for (const auto& [key, value] : object) {
-        std::optional<ApiError> error;
+        Result<void> read;
         if (key == "channels") {
-            error = read_string_array(value, key, request.channels);
+            read = read_string_array(value, key, request.channels);
         } else if (key == "data_types") {
-            error = read_string_array(value, key, request.data_types);
+            read = read_string_array(value, key, request.data_types);
         } else if (key == "symbols") {
-            error = read_string_array(value, key, request.symbols);
+            read = read_string_array(value, key, request.symbols);
         } else if (std::find(other_keys.begin(), other_keys.end(), key) == other_keys.end()) {
-            error = ApiError{kUnprocessable, std::string(key) +
-                                                 ": unknown field (expected channels, data_types, "
-                                                 "symbols)"};
+            read = Error::invalid(std::string(key),
+                                  "unknown field (expected channels, data_types, symbols)");
         }
-        if (error) return *error;
+        if (!read) return read.error();
     }
     return request;
 }
 
-std::variant<ChannelSet, ApiError> resolve_channels_from_body(const json::value& body,
-                                                              std::size_t max_channels,
-                                                              EmptyChannels empty) {
+Result<ChannelSet> resolve_channels_from_body(const json::value& body, std::size_t max_channels,
+                                              EmptyChannels empty) {
     if (!body.is_object()) {
-        return ApiError{kUnprocessable,
-                        "body: expected a JSON object with channels, data_types "
-                        "and/or symbols"};
+        return Error::invalid("body",
+                              "expected a JSON object with channels, data_types and/or symbols");
     }
     auto request = read_channel_request(body.get_object());
-    if (auto* error = std::get_if<ApiError>(&request)) return *error;
-    const auto& lists = std::get<ChannelRequest>(request);
-    return resolve_channels(lists.channels, lists.data_types, lists.symbols, max_channels, empty);
+    if (!request) return request.error();
+    return resolve_channels(request->channels, request->data_types, request->symbols, max_channels,
+                            empty);
 }
 
 }  // namespace tickerd::gateway

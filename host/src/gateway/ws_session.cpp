@@ -93,10 +93,9 @@ void WebSocketSession::on_accept(boost::system::error_code ec, const std::string
                                                  EmptyChannels::allow);
     open();
     if (phase() != Phase::open) return;
-    auto* channels = std::get_if<ChannelSet>(&requested);
-    ChannelSet initial = channels ? *channels : ChannelSet{};
+    ChannelSet initial = requested ? *requested : ChannelSet{};
     reply({{"type", "connected"}, {"channels", to_json_array(initial)}}, nullptr);
-    if (auto* error = std::get_if<ApiError>(&requested)) reply_error(error->detail, nullptr);
+    if (!requested) reply_error(requested.error().detail, nullptr);
     subscribe(initial);
 }
 
@@ -239,14 +238,10 @@ void WebSocketSession::on_message(std::string_view text) {
 }
 
 void WebSocketSession::on_subscribe(const json::object& request, const json::value* id) {
-    auto lists = read_channel_request(request, {"action", "id"});
-    if (auto* error = std::get_if<ApiError>(&lists)) return reply_error(error->detail, id);
-    const auto& asked = std::get<ChannelRequest>(lists);
-    auto resolved = resolve_channels(asked.channels, asked.data_types, asked.symbols,
-                                     limits().max_channels_per_stream);
-    if (auto* error = std::get_if<ApiError>(&resolved)) return reply_error(error->detail, id);
+    auto resolved = channels_of_action(request);
+    if (!resolved) return reply_error(resolved.error().detail, id);
     ChannelSet added;
-    for (auto& channel : std::get<ChannelSet>(resolved)) {
+    for (auto& channel : *resolved) {
         if (std::find(channels().begin(), channels().end(), channel) == channels().end()) {
             added.push_back(std::move(channel));
         }
@@ -266,15 +261,19 @@ void WebSocketSession::on_subscribe(const json::object& request, const json::val
 }
 
 void WebSocketSession::on_unsubscribe(const json::object& request, const json::value* id) {
-    auto lists = read_channel_request(request, {"action", "id"});
-    if (auto* error = std::get_if<ApiError>(&lists)) return reply_error(error->detail, id);
-    const auto& asked = std::get<ChannelRequest>(lists);
-    auto resolved = resolve_channels(asked.channels, asked.data_types, asked.symbols,
-                                     limits().max_channels_per_stream);
-    if (auto* error = std::get_if<ApiError>(&resolved)) return reply_error(error->detail, id);
-    for (const auto& channel : std::get<ChannelSet>(resolved))
+    auto resolved = channels_of_action(request);
+    if (!resolved) return reply_error(resolved.error().detail, id);
+    for (const auto& channel : *resolved)
         unsubscribe(channel);
     reply({{"type", "unsubscribed"}, {"channels", to_json_array(channels())}}, id);
+}
+
+// The channels a subscribe or unsubscribe action names.
+Result<ChannelSet> WebSocketSession::channels_of_action(const json::object& request) const {
+    auto asked = read_channel_request(request, {"action", "id"});
+    if (!asked) return asked.error();
+    return resolve_channels(asked->channels, asked->data_types, asked->symbols,
+                            limits().max_channels_per_stream);
 }
 
 void WebSocketSession::reply(json::object body, const json::value* id) {

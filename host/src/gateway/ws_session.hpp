@@ -48,6 +48,7 @@ class WebSocketSession final : public StreamSession {
     void on_message(std::string_view text);
     void on_subscribe(const boost::json::object& request, const boost::json::value* id);
     void on_unsubscribe(const boost::json::object& request, const boost::json::value* id);
+    Result<ChannelSet> channels_of_action(const boost::json::object& request) const;
     void reply(boost::json::object body, const boost::json::value* id);
     void reply_error(std::string detail, const boost::json::value* id);
     void close_with(uint16_t code, std::string_view reason, bool discard_pending);

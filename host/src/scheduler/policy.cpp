@@ -1,5 +1,6 @@
-// The scheduler's pure policy: worker ids, backoff, stagger, the rate-limit bench and the
+// The scheduler's pure policy: worker states, backoff, stagger, the rate-limit bench and the
 // status JSON. Nothing here waits or touches the I/O threads.
+#include "core/enum_names.hpp"
 #include "scheduler/scheduler.hpp"
 
 #include <algorithm>
@@ -9,7 +10,6 @@ namespace tickerd::scheduler {
 
 namespace {
 
-constexpr std::string_view kWorkerPrefix = "worker_";
 constexpr double kMaxRetryDelaySeconds = 60;
 
 boost::json::value optional_time(const std::optional<std::chrono::system_clock::time_point>& t) {
@@ -24,20 +24,15 @@ boost::json::value optional_text(const std::optional<std::string>& text) {
 
 }  // namespace
 
-std::string worker_id(DataType type) {
-    return std::string(kWorkerPrefix) + std::string(to_string(type));
-}
-
-std::optional<DataType> parse_worker_id(std::string_view id) {
-    if (!id.starts_with(kWorkerPrefix)) return std::nullopt;
-    return parse_data_type(id.substr(kWorkerPrefix.size()));
+std::string_view to_string(WorkerState state) {
+    return name_of(kWorkerStateNames, state);
 }
 
 boost::json::object to_json(const WorkerStatus& status) {
     boost::json::object out{
         {"worker_id", status.worker_id},
         {"data_type", to_string(status.data_type)},
-        {"status", status.status},
+        {"status", to_string(status.status)},
         {"last_run", optional_time(status.last_run)},
         {"next_run", optional_time(status.next_run)},
         {"success_count", status.success_count},

@@ -12,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -24,13 +25,19 @@
 
 namespace tickerd::scheduler {
 
-std::string worker_id(DataType type);                          // "worker_market_data"
-std::optional<DataType> parse_worker_id(std::string_view id);  // inverse
+enum class WorkerState {
+    stopped,
+    running,
+    error,  // running, but the last cycle hit an unexpected error (see last_error)
+};
+inline constexpr std::array<std::string_view, 3> kWorkerStateNames = {"stopped", "running",
+                                                                      "error"};
+std::string_view to_string(WorkerState state);
 
 struct WorkerStatus {
     std::string worker_id;
     DataType data_type = DataType::market_data;
-    std::string status = "stopped";  // "running" | "stopped" | "error"
+    WorkerState status = WorkerState::stopped;
     // When the last cycle whose polls all finished (or an empty cycle) completed.
     std::optional<std::chrono::system_clock::time_point> last_run;
     std::optional<std::chrono::system_clock::time_point> next_run;  // next cycle starts
@@ -69,8 +76,8 @@ class Bench {
     std::map<std::string, std::chrono::steady_clock::time_point> until_;
 };
 
-// Which (data type, symbol) this instance polls when several share the work. Without one,
-// an instance polls everything configured.
+// Which (data type, symbol) this instance polls when several share the work (cluster/ has
+// the Redis leases that do it). Without one, an instance polls everything configured.
 class WorkShare {
   public:
     virtual ~WorkShare() = default;
@@ -81,15 +88,6 @@ class WorkShare {
     virtual void start() {}
     virtual void stop() {}  // call while the io_context still runs
 };
-
-// Leases in Redis: each (data type, symbol) is polled by the one instance holding
-// `tickerd:lease:{data_type}:{symbol}` (SET NX PX `lease`, renewed every lease/3). Live
-// instances heartbeat in `tickerd:instances`; each takes its fair share, so a dead
-// instance's share is taken over within two lease periods. `state` lists what to poll.
-std::shared_ptr<WorkShare> make_redis_work_share(boost::asio::io_context& io,
-                                                 bus::RedisAddress address, std::string instance,
-                                                 std::chrono::milliseconds lease,
-                                                 config::StateStore& state);
 
 struct Options {
     std::size_t vendor_threads = 8;  // the pool plugin calls run on

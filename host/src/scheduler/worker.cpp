@@ -51,7 +51,7 @@ void Worker::start() {
     std::lock_guard lock(mutex_);
     if (closed_ || running_) return;
     running_ = true;
-    status_.status = "running";
+    status_.status = WorkerState::running;
     BOOST_LOG_TRIVIAL(info) << id_ << ": started";
     try {
         restart_cycle();
@@ -64,7 +64,7 @@ void Worker::stop() {
     std::lock_guard lock(mutex_);
     if (!running_) return;
     running_ = false;
-    status_.status = "stopped";
+    status_.status = WorkerState::stopped;
     status_.next_run.reset();
     cancel_timers();
     // Polls waiting to retry give up now; a vendor call already running finishes (and
@@ -79,7 +79,7 @@ void Worker::close() {
     if (closed_) return;
     closed_ = true;
     running_ = false;
-    status_.status = "stopped";
+    status_.status = WorkerState::stopped;
     status_.next_run.reset();
     cancel_timers();
     for (auto& [symbol, poll] : polls_) {
@@ -155,7 +155,8 @@ void Worker::cancel_timers() {
 void Worker::begin_cycle(SteadyTime start) {
     if (!running_) return;
     // "error" lasts until a cycle runs through without an unexpected exception.
-    if (status_.status == "error" && !cycle_had_exception_) status_.status = "running";
+    if (status_.status == WorkerState::error && !cycle_had_exception_)
+        status_.status = WorkerState::running;
     cycle_had_exception_ = false;
 
     std::vector<std::string> previous_symbols;
@@ -246,7 +247,7 @@ void Worker::note_unexpected(const std::string& what) {
     ++status_.error_count;
     status_.last_error = what;
     cycle_had_exception_ = true;
-    if (running_) status_.status = "error";
+    if (running_) status_.status = WorkerState::error;
 }
 
 std::chrono::milliseconds Worker::scaled(std::chrono::milliseconds delay) const {

@@ -5,7 +5,7 @@
 // SET NX PX on the leases nobody holds — taking no more than its share. A lease is used only
 // once the channel's last seq has been read from latest:, so numbering continues. While
 // Redis is away an instance keeps polling what it held.
-#include "scheduler/scheduler.hpp"
+#include "cluster/cluster.hpp"
 
 #include "bus/redis_link.hpp"
 #include "core/log.hpp"
@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-namespace tickerd::scheduler {
+namespace tickerd::cluster {
 
 namespace {
 
@@ -43,7 +43,8 @@ int64_t unix_ms() {
         .count();
 }
 
-class RedisWorkShare final : public WorkShare, public std::enable_shared_from_this<RedisWorkShare> {
+class RedisWorkShare final : public scheduler::WorkShare,
+                             public std::enable_shared_from_this<RedisWorkShare> {
   public:
     RedisWorkShare(asio::io_context& io, bus::RedisAddress address, std::string instance,
                    std::chrono::milliseconds lease, config::StateStore& state)
@@ -201,15 +202,17 @@ class RedisWorkShare final : public WorkShare, public std::enable_shared_from_th
     // "tickerd:lease:market_data:AAPL" → read latest:stream:market_data:AAPL's seq, then use it.
     void continue_numbering(const std::string& key, Clock::time_point started) {
         std::string channel = "stream:" + key.substr(kLeasePrefix.size());
-        link_.command({"GET", "latest:" + channel},
-                      [self = shared_from_this(), key, channel, started](redisReply* reply) {
-                          bus::MessagePtr latest;
-                          if (reply && reply->type == REDIS_REPLY_STRING)
-                              latest = bus::message_from_json(std::string(reply->str, reply->len));
-                          std::lock_guard lock(self->mutex_);
-                          self->floors_[channel] = latest ? latest->seq : 0;
-                          self->held_[key] = started + self->lease_;
-                      });
+        link_.command({"GET", bus::latest_key(channel)}, [self = shared_from_this(), key, channel,
+                                                          started](redisReply* reply) {
+            uint64_t floor = 0;
+            if (reply && reply->type == REDIS_REPLY_STRING) {
+                auto latest = bus::message_from_json(std::string(reply->str, reply->len));
+                if (latest) floor = (*latest)->seq;
+            }
+            std::lock_guard lock(self->mutex_);
+            self->floors_[channel] = floor;
+            self->held_[key] = started + self->lease_;
+        });
     }
 
     const std::string instance_;
@@ -228,12 +231,13 @@ class RedisWorkShare final : public WorkShare, public std::enable_shared_from_th
 
 }  // namespace
 
-std::shared_ptr<WorkShare> make_redis_work_share(asio::io_context& io, bus::RedisAddress address,
-                                                 std::string instance,
-                                                 std::chrono::milliseconds lease,
-                                                 config::StateStore& state) {
+std::shared_ptr<scheduler::WorkShare> make_redis_work_share(asio::io_context& io,
+                                                            bus::RedisAddress address,
+                                                            std::string instance,
+                                                            std::chrono::milliseconds lease,
+                                                            config::StateStore& state) {
     return std::make_shared<RedisWorkShare>(io, std::move(address), std::move(instance), lease,
                                             state);
 }
 
-}  // namespace tickerd::scheduler
+}  // namespace tickerd::cluster

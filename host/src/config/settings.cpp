@@ -1,0 +1,596 @@
+// The settings table (CONTRIBUTING.md, "Settings"): one row per plain setting, binding its
+// config-file key, environment variable and flag to one field of DaemonConfig, with its
+// kind (how its text and JSON forms are read), its default and when it takes effect.
+// Adding a setting is adding a field and a row; the layers, --help, GET / and the README
+// table follow.
+#include "config/settings.hpp"
+
+#include "core/enum_names.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace tickerd::config {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using detail::Setting;
+using detail::TextOrigin;
+
+namespace {
+
+// ---- Reading values ------------------------------------------------------------------
+
+Error bad(std::string why) {
+    return Error::invalid("", why);
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::optional<long long> parse_whole_number(std::string_view text) {
+    long long value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+// The non-empty parts of `text` between `separator`s.
+std::vector<std::string> split(std::string_view text, char separator) {
+    std::vector<std::string> parts;
+    while (true) {
+        auto at = text.find(separator);
+        auto part = text.substr(0, at);
+        if (!part.empty()) parts.emplace_back(part);
+        if (at == std::string_view::npos) break;
+        text.remove_prefix(at + 1);
+    }
+    return parts;
+}
+
+Result<std::string> json_string(const json::value& v) {
+    if (!v.is_string()) return bad("expected a string");
+    return std::string(v.get_string());
+}
+
+// A kind knows a setting's C++ type and how its text (environment, flag) and JSON (file)
+// forms read and show. `from_text` gets every value given (flags may repeat: the last wins
+// unless the kind takes a list); an empty result means "nothing to set".
+
+struct Text {
+    using type = std::string;
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        return std::optional<type>(values.back());
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
+        return json_string(v);
+    }
+    static json::value show(const type& value) { return json::value(value); }
+};
+
+// A string that means nothing when empty (a host name, a socket path).
+struct Name : Text {
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
+        auto text = json_string(v);
+        if (text && text->empty()) return bad("must not be empty");
+        return text;
+    }
+    static json::value show(const type& value) {
+        return value.empty() ? json::value(nullptr) : json::value(value);
+    }
+};
+
+struct Listen : Text {
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        if (auto parsed = parse_listen(values.back()); !parsed) return parsed.error();
+        return std::optional<type>(values.back());
+    }
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path& base) {
+        auto text = Text::from_json(s, v, base);
+        if (!text) return text;
+        if (auto parsed = parse_listen(*text); !parsed) return parsed.error();
+        return text;
+    }
+};
+
+struct Boolean {
+    using type = bool;
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        auto parsed = parse_bool(values.back());
+        if (!parsed) return bad("expected a boolean, got '" + values.back() + "'");
+        return std::optional<type>(*parsed);
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
+        if (!v.is_bool()) return bad("expected true or false");
+        return v.get_bool();
+    }
+    static json::value show(type value) { return json::value(value); }
+};
+
+// An integer within the row's [min, max].
+template <class Int>
+struct Integer {
+    using type = Int;
+    static Result<std::optional<type>> from_text(const Setting& s,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        auto parsed = parse_whole_number(values.back());
+        if (!parsed || *parsed < s.min || *parsed > s.max) {
+            return bad("expected an integer from " + std::to_string(s.min) + " to " +
+                       std::to_string(s.max) + ", got '" + values.back() + "'");
+        }
+        return std::optional<type>(static_cast<type>(*parsed));
+    }
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path&) {
+        auto value = detail::json_integer(v, s.min, s.max);
+        if (!value) return value.error();
+        return static_cast<type>(*value);
+    }
+    static json::value show(type value) { return json::value(value); }
+};
+
+// Relative paths in a config file mean "next to this file", not "wherever the daemon
+// happened to be started".
+Result<fs::path> json_path(const json::value& v, const fs::path& base) {
+    auto text = json_string(v);
+    if (!text) return text.error();
+    if (text->empty()) return bad("must not be empty");
+    fs::path path = *text;
+    if (path.is_relative()) path = (base / path).lexically_normal();
+    return path;
+}
+
+struct Path {
+    using type = fs::path;
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        return std::optional<type>(values.back());
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
+        return json_path(v, base);
+    }
+    static json::value show(const type& value) { return json::value(value.string()); }
+};
+
+struct OptionalPath {
+    using type = std::optional<fs::path>;
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        return std::optional<type>(fs::path(values.back()));
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
+        auto path = json_path(v, base);
+        if (!path) return path.error();
+        return type(*path);
+    }
+    static json::value show(const type& value) {
+        return value ? json::value(value->string()) : json::value(nullptr);
+    }
+};
+
+// systemd's STATE_DIRECTORY lists one folder per StateDirectory= entry; the first is ours.
+struct FirstOfPaths : Path {
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        auto parts = split(values.back(), ':');
+        if (parts.empty()) return std::optional<type>();
+        return std::optional<type>(parts.front());
+    }
+};
+
+// Folders: ':'-separated in a variable, one per flag occurrence, a list in the file.
+struct PathList {
+    using type = std::vector<fs::path>;
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin origin) {
+        if (origin == TextOrigin::flag)
+            return std::optional<type>(type(values.begin(), values.end()));
+        auto parts = split(values.back(), ':');
+        if (parts.empty()) return std::optional<type>();
+        return std::optional<type>(type(parts.begin(), parts.end()));
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
+        if (!v.is_array()) return bad("expected a list");
+        type paths;
+        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+            auto path = json_path(v.get_array()[i], base);
+            if (!path) return Error::invalid("[" + std::to_string(i) + "]", path.error().detail);
+            paths.push_back(std::move(*path));
+        }
+        return paths;
+    }
+    static json::value show(const type& value) {
+        json::array list;
+        for (const auto& path : value)
+            list.emplace_back(path.string());
+        return list;
+    }
+};
+
+Result<bus::HostPort> host_port(std::string_view text) {
+    auto parsed = parse_listen(text);
+    if (!parsed) return parsed.error();
+    return bus::HostPort{parsed->first, parsed->second};
+}
+
+// HOST:PORT addresses: ','-separated in a variable, a list in the file.
+struct Addresses {
+    using type = std::vector<bus::HostPort>;
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        type addresses;
+        for (const auto& part : split(values.back(), ',')) {
+            auto address = host_port(part);
+            if (!address) return address.error();
+            addresses.push_back(std::move(*address));
+        }
+        return std::optional<type>(std::move(addresses));
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
+        if (!v.is_array()) return bad("expected a list of HOST:PORT");
+        type addresses;
+        for (const auto& item : v.get_array()) {
+            auto text = json_string(item);
+            if (!text) return text.error();
+            auto address = host_port(*text);
+            if (!address) return address.error();
+            addresses.push_back(std::move(*address));
+        }
+        return addresses;
+    }
+    static json::value show(const type& value) {
+        json::array list;
+        for (const auto& address : value)
+            list.emplace_back(address.describe());
+        return list;
+    }
+};
+
+// One of an enum's names.
+template <class Enum, const auto& kNames, std::optional<Enum> (*kParse)(std::string_view)>
+struct Choice {
+    using type = Enum;
+    static Result<type> parse(std::string_view text) {
+        auto value = kParse(text);
+        if (!value) return bad("expected " + choices(kNames) + ", got '" + std::string(text) + "'");
+        return *value;
+    }
+    static Result<std::optional<type>> from_text(const Setting&,
+                                                 const std::vector<std::string>& values,
+                                                 TextOrigin) {
+        auto value = parse(values.back());
+        if (!value) return value.error();
+        return std::optional<type>(*value);
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
+        auto text = json_string(v);
+        if (!text) return text.error();
+        return parse(*text);
+    }
+    static json::value show(type value) { return json::value(name_of(kNames, value)); }
+};
+using RoleChoice = Choice<Role, kRoleNames, &parse_role>;
+using LevelChoice = Choice<log::Level, log::kLevelNames, &log::parse_level>;
+using FormatChoice = Choice<log::Format, log::kFormatNames, &log::parse_format>;
+
+// ---- Binding a kind to a field -------------------------------------------------------
+
+// The field a chain of member pointers leads to: field<&A::b, &B::c>(a) is a.b.c.
+template <auto... Members, class Config>
+auto& field(Config& config) {
+    return (config.*....*Members);
+}
+
+struct Extras {
+    long long min = 0, max = 0;
+    bool secret = false;
+};
+
+template <class Kind, auto... Members>
+Setting row(SettingInfo info, Extras extras = {}) {
+    Setting setting{std::move(info), extras.secret, extras.min, extras.max};
+    setting.read_text = [](const Setting& s, DaemonConfig& config,
+                           const std::vector<std::string>& values,
+                           TextOrigin origin) -> Result<void> {
+        auto value = Kind::from_text(s, values, origin);
+        if (!value) return value.error();
+        if (*value) field<Members...>(config) = std::move(**value);
+        return {};
+    };
+    setting.read_json = [](const Setting& s, DaemonConfig& config, const json::value& v,
+                           const fs::path& base) -> Result<void> {
+        auto value = Kind::from_json(s, v, base);
+        if (!value) return value.error();
+        field<Members...>(config) = std::move(*value);
+        return {};
+    };
+    setting.write_json = [](const DaemonConfig& config) -> json::value {
+        return Kind::show(field<Members...>(config));
+    };
+    return setting;
+}
+
+using enum Applies;
+using C = DaemonConfig;
+using R = bus::RedisSettings;
+using A = bus::RedisAddress;
+constexpr long long kIntMax = std::numeric_limits<int>::max();
+
+// Defaults are shown as DaemonConfig{} has them, unless the row says otherwise (those that
+// depend on where tickerd is installed).
+std::vector<Setting> make_table() {
+    return {
+        row<OptionalPath, &C::config_path>(
+            {"", "TICKERD_CONFIG", "config", "PATH", "none", restart, "JSON config file"}),
+        row<Listen, &C::listen>({"listen", "TICKERD_LISTEN", "listen", "HOST:PORT", "", restart,
+                                 "HTTP/SSE/WebSocket listener; port 0 picks a free one (logged, "
+                                 "and written to --port-file)"}),
+        row<OptionalPath, &C::port_file>({"", "", "port-file", "PATH", "none", restart,
+                                          "write the bound port number there once listening"}),
+        row<PathList, &C::plugin_dirs>(
+            {"plugin_dirs", "TICKERD_PLUGIN_DIR", "plugin-dir", "DIR",
+             "the install's `lib/tickerd/vendors` (from a build tree: `build/…/vendors/lib`)",
+             restart,
+             "folders scanned for vendor plugins and watched for hot reload; the flag repeats, "
+             "the variable is `:`-separated"}),
+        // Before TICKERD_STATE_DIR, which wins when both are set.
+        row<FirstOfPaths, &C::state_dir>(
+            {"", "STATE_DIRECTORY", "", "DIR", "none", restart,
+             "set by systemd's `StateDirectory=`; used when `TICKERD_STATE_DIR` is unset"}),
+        row<Path, &C::state_dir>({"state_dir", "TICKERD_STATE_DIR", "state-dir", "DIR",
+                                  "`./var` from a checkout, `/var/lib/tickerd` installed", restart,
+                                  "where API changes are kept"}),
+        row<RoleChoice, &C::role>({"role", "TICKERD_ROLE", "role", "all|worker|edge", "", restart,
+                                   "`worker` polls and publishes, `edge` loads no vendors and "
+                                   "serves clients from Redis; both need Redis"}),
+        row<LevelChoice, &C::log_level>({"log_level", "TICKERD_LOG_LEVEL", "log-level",
+                                         "debug|info|warning|error", "", reload,
+                                         "the least important log lines written"}),
+        row<FormatChoice, &C::log_format>(
+            {"log_format", "TICKERD_LOG_FORMAT", "", "auto|plain|json", "", restart,
+             "`plain` (time, level, message), `json` (one `{\"time\", \"level\", \"message\"}` "
+             "object per line) or `auto` (the journal's `<N>` priorities when stderr is the "
+             "journal, else plain)"}),
+        row<Boolean, &C::redis, &R::enabled>({"redis.enabled", "REDIS_ENABLED", "", "BOOL", "",
+                                              restart, "publish to and serve from Redis"}),
+        row<Name, &C::redis, &R::address, &A::host>(
+            {"redis.host", "REDIS_HOST", "", "HOST", "", restart, "Redis host"}),
+        row<Integer<int>, &C::redis, &R::address, &A::port>(
+            {"redis.port", "REDIS_PORT", "", "PORT", "", restart, "Redis port"}, {1, 65535}),
+        row<Text, &C::redis, &R::address, &A::password>(
+            {"redis.password", "REDIS_PASSWORD", "", "TEXT", "none", restart,
+             "Redis password (the master's, with Sentinel)"},
+            {.secret = true}),
+        row<Integer<int>, &C::redis, &R::address, &A::db>(
+            {"redis.db", "REDIS_DB", "", "N", "", restart, "Redis database number"}, {0, kIntMax}),
+        row<Name, &C::redis, &R::address, &A::socket>(
+            {"redis.socket", "REDIS_SOCKET", "", "PATH", "none", restart,
+             "a unix socket path, used instead of host and port"}),
+        row<Addresses, &C::redis, &R::address, &A::sentinels>(
+            {"redis.sentinels", "REDIS_SENTINELS", "", "HOST:PORT,…", "none", restart,
+             "Redis Sentinel: the sentinels to ask for the master, instead of host and port"}),
+        row<Name, &C::redis, &R::address, &A::master_name>(
+            {"redis.sentinel_master", "REDIS_SENTINEL_MASTER", "", "NAME", "", restart,
+             "the master's name at the sentinels"}),
+        row<Text, &C::redis, &R::address, &A::sentinel_password>(
+            {"redis.sentinel_password", "REDIS_SENTINEL_PASSWORD", "", "TEXT", "none", restart,
+             "the sentinels' own password"},
+            {.secret = true}),
+        row<Integer<std::size_t>, &C::redis, &R::buffer_limit>(
+            {"redis.buffer_limit", "", "", "N", "", restart,
+             "messages kept while Redis is away; past it the oldest are dropped, counted and "
+             "logged"},
+            {1, 10'000'000}),
+        row<Integer<int>, &C::redis, &R::lease_ms>(
+            {"redis.lease_ms", "", "", "MS", "", restart,
+             "the work-sharing lease among polling instances"},
+            {300, 600'000}),
+        row<Boolean, &C::streaming_enabled>(
+            {"streaming.enabled", "STREAMING_ENABLED", "", "BOOL", "", restart,
+             "the seed's switch; `false` never auto-starts workers"}),
+        row<Boolean, &C::auto_start_workers>({"streaming.auto_start_workers", "AUTO_START_WORKERS",
+                                              "", "BOOL", "", restart,
+                                              "start every worker at start-up"}),
+        // The same bounds the API applies to PUT /streaming/config/config.
+        row<Integer<int>, &C::runtime, &RuntimeConfig::global, &GlobalSettings::cache_ttl_seconds>(
+            {"streaming.cache_ttl_seconds", "", "", "SECONDS", "", seed,
+             "the floor of the latest-value TTL (a channel's latest message is kept for the "
+             "larger of this and three intervals of its data type)"},
+            {1, 7 * 86400}),
+    };
+}
+
+// "`localhost`", "`6379`", "none": a default as the README shows it.
+std::string shown_default(const json::value& value) {
+    if (value.is_null() || (value.is_array() && value.get_array().empty())) return "none";
+    if (value.is_string()) {
+        return value.get_string().empty() ? "none" : "`" + std::string(value.get_string()) + "`";
+    }
+    return "`" + json::serialize(value) + "`";
+}
+
+std::vector<Setting> with_defaults(std::vector<Setting> table) {
+    const DaemonConfig defaults;
+    for (auto& setting : table) {
+        if (setting.info.default_text.empty()) {
+            setting.info.default_text = shown_default(setting.write_json(defaults));
+        }
+    }
+    return table;
+}
+
+std::string_view applies_text(Applies applies) {
+    switch (applies) {
+        case restart:
+            return "restart";
+        case reload:
+            return "`SIGHUP`";
+        case seed:
+            return "first start (then the API)";
+    }
+    return "";
+}
+
+}  // namespace
+
+namespace detail {
+
+Result<long long> json_integer(const json::value& v, long long min, long long max) {
+    long long value = 0;
+    if (v.is_int64()) {
+        value = v.get_int64();
+    } else if (v.is_uint64()) {
+        value = std::numeric_limits<long long>::max();  // out of every range we accept
+    } else if (v.is_double() && std::floor(v.get_double()) == v.get_double() &&
+               std::abs(v.get_double()) < 1e15) {
+        value = static_cast<long long>(v.get_double());
+    } else {
+        return bad("expected an integer");
+    }
+    if (value < min || value > max) {
+        return bad("must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    return value;
+}
+
+const std::vector<Setting>& settings() {
+    static const std::vector<Setting> table = with_defaults(make_table());
+    return table;
+}
+
+const Setting* find_flag(std::string_view flag) {
+    for (const auto& setting : settings()) {
+        if (!flag.empty() && setting.info.flag == flag) return &setting;
+    }
+    return nullptr;
+}
+
+}  // namespace detail
+
+std::string_view to_string(Role role) {
+    return name_of(kRoleNames, role);
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+    return parse_name<Role>(kRoleNames, text);
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+    auto word = lower(text);
+    if (word == "true" || word == "1" || word == "yes" || word == "on") return true;
+    if (word == "false" || word == "0" || word == "no" || word == "off") return false;
+    return std::nullopt;
+}
+
+std::vector<SettingInfo> setting_infos() {
+    std::vector<SettingInfo> infos;
+    for (const auto& setting : detail::settings())
+        infos.push_back(setting.info);
+    return infos;
+}
+
+std::string settings_markdown() {
+    auto code = [](std::string_view text) {
+        return text.empty() ? std::string("—") : "`" + std::string(text) + "`";
+    };
+    // A '|' inside a cell would end it.
+    auto cell = [](std::string text) {
+        for (auto at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2))
+            text.replace(at, 1, "\\|");
+        return text;
+    };
+    std::string table =
+        "| file key | flag | environment | default | takes effect | meaning |\n"
+        "|---|---|---|---|---|---|\n";
+    for (const auto& setting : detail::settings()) {
+        const auto& info = setting.info;
+        std::string flag =
+            info.flag.empty()
+                ? "—"
+                : cell("`--" + std::string(info.flag) + " " + std::string(info.value_name) + "`");
+        table += "| " + code(info.key) + " | " + flag + " | " + code(info.env) + " | " +
+                 info.default_text + " | " + std::string(applies_text(info.applies)) + " | " +
+                 std::string(info.help) + " |\n";
+    }
+    return table;
+}
+
+json::object settings_json(const DaemonConfig& config, std::string_view section) {
+    json::object shown;
+    std::string prefix = section.empty() ? "" : std::string(section) + ".";
+    for (const auto& setting : detail::settings()) {
+        std::string_view key = setting.info.key;
+        if (key.empty() || setting.secret || setting.info.applies == seed) continue;
+        if (!key.starts_with(prefix)) continue;
+        key.remove_prefix(prefix.size());
+        if (key.find('.') != std::string_view::npos) continue;  // a deeper section
+        shown[key] = setting.write_json(config);
+    }
+    return shown;
+}
+
+std::vector<std::string> restart_only_changes(const DaemonConfig& running,
+                                              const DaemonConfig& next) {
+    std::vector<std::string> changed;
+    for (const auto& setting : detail::settings()) {
+        if (setting.info.applies != restart || setting.info.key.empty()) continue;
+        if (setting.write_json(running) != setting.write_json(next)) {
+            changed.emplace_back(setting.info.key);
+        }
+    }
+    return changed;
+}
+
+Result<std::pair<std::string, unsigned short>> parse_listen(std::string_view text) {
+    const std::string shown = "'" + std::string(text) + "'";
+    std::string_view host;
+    std::string_view port;
+    if (text.starts_with('[')) {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return bad("expected [IPv6]:PORT, got " + shown);
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return bad("expected HOST:PORT, got " + shown);
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos)
+            return bad("an IPv6 address needs brackets, as in [::1]:8000, got " + shown);
+    }
+    if (host.empty()) {
+        return bad("the host is missing in " + shown +
+                   " (use 127.0.0.1:PORT for loopback, 0.0.0.0:PORT for every interface)");
+    }
+    auto number =
+        port.empty() || port.size() > 5 ||
+                !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })
+            ? std::nullopt
+            : parse_whole_number(port);
+    if (!number || *number > 65535) {
+        return bad("the port in " + shown + " must be a number 0-65535 (0 = any free port)");
+    }
+    return std::pair(std::string(host), static_cast<unsigned short>(*number));
+}
+
+}  // namespace tickerd::config
