@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs dependencies, builds tickerd twice (a normal Debug build and an
-# ASan+UBSan build), runs the whole suite in each, checks the packages built from the first,
-# then fuzzes the vendor parsers briefly.
+# The test command: installs dependencies, builds tickerd twice (a Debug build and an
+# ASan+UBSan build, both with -Werror), runs the whole suite in each, checks the packages
+# built from the first, then fuzzes the vendor parsers briefly.
 # Exit status 0 = everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +11,9 @@ scripts/deps.sh
 jobs=$(nproc)
 export CTEST_OUTPUT_ON_FAILURE=1
 
-build() {  # build DIR [cmake args…]
+build() {  # build DIR [cmake args…]: a development build, where a warning is an error
     local dir=$1; shift
-    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTICKERD_WERROR=ON "$@" >/dev/null
     cmake --build "$dir" -j "$jobs"
 }
 
