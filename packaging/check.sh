@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Checks the packages built from a build folder: builds them (cpack), compares their file
-# lists with packaging/*.files, runs lintian (no errors allowed), installs the .deb into a
-# scratch root (dpkg -x), starts the daemon from there with the mock vendor and reads a
-# message from it; then builds the plugin template against the unpacked tickerd-dev, drops
-# the plugin into the running daemon's drop-in folder and reads a message from it too.
-# Usage: packaging/check.sh BUILD_DIR
+# Checks the packages built from a build folder: builds them (cpack, from the folder as it
+# was configured, whatever its install prefix), compares their file lists with
+# packaging/*.files, runs lintian (no errors allowed), installs the .deb into a scratch root
+# (dpkg -x), starts the daemon from there with the mock vendor and reads a message from it;
+# then builds the plugin template against the unpacked tickerd-dev, drops the plugin into the
+# running daemon's drop-in folder and reads a message from it too.
+# Usage: packaging/check.sh BUILD_DIR   (built: the daemon and the vendor plugins)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=$(realpath "$1")
 here=$(pwd)
 
-cmake -S . -B "$dir" -DCMAKE_INSTALL_PREFIX=/usr -DTICKERD_SYSTEMD_UNIT_DIR=/lib/systemd/system >/dev/null
 rm -f "$dir"/*.deb "$dir"/*.rpm
 (cd "$dir" && cpack -G "DEB;RPM" >/dev/null)
 deb=$(ls "$dir"/tickerd_*.deb)
