@@ -10,11 +10,25 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <map>
+#include <ostream>
 #include <string>
 
 namespace fs = std::filesystem;
 using namespace tickerd;
 using namespace tickerd::testing;
+using plugins::InstanceState;
+using plugins::PluginState;
+
+// Boost.Test prints what it compares: the states by their JSON names.
+namespace tickerd::plugins {
+std::ostream& boost_test_print_type(std::ostream& out, PluginState state) {
+    return out << to_string(state);
+}
+std::ostream& boost_test_print_type(std::ostream& out, InstanceState state) {
+    return out << to_string(state);
+}
+}  // namespace tickerd::plugins
 
 namespace {
 
@@ -28,7 +42,7 @@ plugins::PluginInfo load(const std::string& file) {
 void check_refused(const std::string& file, const std::string& reason) {
     BOOST_TEST_CONTEXT(file) {
         auto info = load(file);
-        BOOST_TEST(info.state == "refused");
+        BOOST_TEST(info.state == PluginState::refused);
         BOOST_TEST(info.error.find(reason) != std::string::npos,
                    "'" << info.error << "' should contain '" << reason << "'");
     }
@@ -53,7 +67,7 @@ plugins::FetchOutcome fetch_once(const plugins::InstancePtr& instance, const std
 BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
     plugins::PluginHost host({});
     auto info = host.load_file(kFixtures / "good.so");
-    BOOST_TEST(info.state == "loaded");
+    BOOST_TEST(info.state == PluginState::loaded);
     BOOST_TEST(info.name == "abi_good");
     BOOST_TEST(info.abi_version == "1.1");
     BOOST_TEST(info.default_priority == 7);
@@ -87,16 +101,16 @@ BOOST_AUTO_TEST_CASE(each_broken_plugin_is_refused_with_its_reason) {
 
 BOOST_AUTO_TEST_CASE(second_plugin_with_the_same_name_is_refused) {
     plugins::PluginHost host({});
-    BOOST_TEST(host.load_file(kFixtures / "good.so").state == "loaded");
+    BOOST_TEST(host.load_file(kFixtures / "good.so").state == PluginState::loaded);
     auto second = host.load_file(kFixtures / "zz_duplicate.so");
-    BOOST_TEST(second.state == "refused");
+    BOOST_TEST(second.state == PluginState::refused);
     BOOST_TEST(second.error.find("duplicate plugin name 'abi_good'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(failing_create_leaves_the_other_instances_working) {
     plugins::PluginHost host({});
-    BOOST_TEST(host.load_file(kFixtures / "good.so").state == "loaded");
-    BOOST_TEST(host.load_file(kFixtures / "failing_create.so").state == "loaded");
+    BOOST_TEST(host.load_file(kFixtures / "good.so").state == PluginState::loaded);
+    BOOST_TEST(host.load_file(kFixtures / "failing_create.so").state == PluginState::loaded);
 
     auto failing = instance_config("needs_key", "abi_failing_create", 1);
     auto first = instance_config("first", "abi_good", 2);
@@ -117,9 +131,18 @@ BOOST_AUTO_TEST_CASE(failing_create_leaves_the_other_instances_working) {
 
     int failed = 0;
     for (const auto& info : host.instances()) {
-        if (info.state == "failed") ++failed;
+        if (info.state == InstanceState::failed) ++failed;
     }
     BOOST_TEST(failed == 2);
+}
+
+BOOST_AUTO_TEST_CASE(states_read_back_from_their_json_names) {
+    for (auto state : {PluginState::loaded, PluginState::refused})
+        BOOST_TEST((plugins::parse_plugin_state(to_string(state)) == state), to_string(state));
+    for (auto state : {InstanceState::ready, InstanceState::failed})
+        BOOST_TEST((plugins::parse_instance_state(to_string(state)) == state), to_string(state));
+    BOOST_TEST(!plugins::parse_plugin_state("Loaded").has_value());
+    BOOST_TEST(!plugins::parse_instance_state("").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(instance_keeps_its_library_after_the_host_is_gone) {

@@ -155,7 +155,7 @@ std::string PrivateCopy::path() const {
 std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginInfo& info) {
     info = PluginInfo{};
     info.file = file.string();
-    info.state = "refused";
+    info.state = PluginState::refused;
     info.loaded_at = std::chrono::system_clock::now();
     auto refuse = [&info](std::string why) {
         info.error = std::move(why);
@@ -207,7 +207,7 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginIn
     info.description = text_or_empty(descriptor->description);
     info.abi_version = abi_text(descriptor->abi_version);
     info.default_priority = descriptor->default_priority;
-    info.state = "loaded";
+    info.state = PluginState::loaded;
     return std::shared_ptr<Module>(
         new Module(std::move(copy), std::move(library), descriptor, info, std::move(types)));
 }

@@ -33,7 +33,7 @@ class PrivateCopy {
 class Module {
   public:
     // Loads `file` and checks its descriptor. Returns nullptr when the file cannot be used;
-    // `info` then says why (state "refused", error = one line a user can act on).
+    // `info` then says why (state refused, error = one line a user can act on).
     static std::shared_ptr<Module> load(const std::filesystem::path& file, PluginInfo& info);
 
     const tickerd_plugin& descriptor() const { return *descriptor_; }

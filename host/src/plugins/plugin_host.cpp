@@ -5,6 +5,7 @@
 // go when their last call returns).
 #include "plugins/module.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
 
 #include <sys/stat.h>
@@ -88,7 +89,7 @@ std::vector<std::filesystem::path> plugin_files(const std::filesystem::path& dir
 }
 
 void log_outcome(const PluginInfo& info, std::string_view verb) {
-    if (info.state == "loaded") {
+    if (info.state == PluginState::loaded) {
         BOOST_LOG_TRIVIAL(info) << "plugin " << info.name << " " << info.version << " (ABI "
                                 << info.abi_version << ") " << verb << " from " << info.file;
     } else {
@@ -103,7 +104,7 @@ void PluginHost::State::refuse_if_duplicate(File& file, const std::string& path)
     if (!file.module) return;
     auto found = modules.find(file.info.name);
     if (found == modules.end() || found->second->info().file == path) return;
-    file.info.state = "refused";
+    file.info.state = PluginState::refused;
     file.info.error = "duplicate plugin name '" + file.info.name + "' (already loaded from " +
                       found->second->info().file + ")";
     file.module.reset();
@@ -139,7 +140,7 @@ bool PluginHost::State::update_file(const std::filesystem::path& path,
         try {
             created[config.name] = Instance::create(next.module, config, priority, http);
         } catch (const std::exception& e) {
-            next.info.state = "refused";
+            next.info.state = PluginState::refused;
             next.info.error = "vendor '" + config.name + "': create failed: " + e.what();
             next.module.reset();
         }
@@ -202,8 +203,8 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
     std::vector<InstanceInfo> infos;
     std::set<std::string> names;
     for (const auto& config : wanted_instances()) {
-        InstanceInfo info{config.name,    config.plugin, config.priority.value_or(0),
-                          config.enabled, "failed",      "",
+        InstanceInfo info{config.name,    config.plugin,         config.priority.value_or(0),
+                          config.enabled, InstanceState::failed, "",
                           std::nullopt};
         auto module = modules.find(config.plugin);
         if (!names.insert(config.name).second) {
@@ -224,12 +225,12 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
                 } else {
                     next.push_back(Instance::create(module->second, config, info.priority, http));
                 }
-                info.state = "ready";
+                info.state = InstanceState::ready;
             } catch (const std::exception& e) {
                 info.error = std::string("create failed: ") + e.what();
             }
         }
-        if (info.state != "ready") {
+        if (info.state != InstanceState::ready) {
             problems.push_back("vendor '" + config.name + "': " + info.error);
             BOOST_LOG_TRIVIAL(error) << "vendor " << config.name << " unavailable: " << info.error;
         }
@@ -290,7 +291,7 @@ RescanReport PluginHost::rescan() {
         auto known = state_->files.find(path);
         if (known == state_->files.end()) {
             auto info = state_->add_file(file);
-            (info.state == "loaded" ? report.loaded : report.refused).push_back(path);
+            (info.state == PluginState::loaded ? report.loaded : report.refused).push_back(path);
         } else if (known->second.stamp != stamp_of(file)) {
             (state_->update_file(file, made) ? report.reloaded : report.refused).push_back(path);
         }
@@ -347,6 +348,30 @@ std::vector<InstanceInfo> PluginHost::instances() const {
     return infos;
 }
 
+namespace {
+
+// The JSON names, indexed by the enums' values: a new value is added to both, in order.
+constexpr std::array<std::string_view, 2> kPluginStateNames = {"loaded", "refused"};
+constexpr std::array<std::string_view, 2> kInstanceStateNames = {"ready", "failed"};
+
+}  // namespace
+
+std::string_view to_string(PluginState state) {
+    return name_of(kPluginStateNames, state);
+}
+
+std::optional<PluginState> parse_plugin_state(std::string_view text) {
+    return parse_name<PluginState>(kPluginStateNames, text);
+}
+
+std::string_view to_string(InstanceState state) {
+    return name_of(kInstanceStateNames, state);
+}
+
+std::optional<InstanceState> parse_instance_state(std::string_view text) {
+    return parse_name<InstanceState>(kInstanceStateNames, text);
+}
+
 boost::json::object to_json(const PluginInfo& info) {
     boost::json::array types;
     for (const auto& type : info.data_types)
@@ -358,7 +383,7 @@ boost::json::object to_json(const PluginInfo& info) {
                             {"abi_version", info.abi_version},
                             {"priority", info.default_priority},
                             {"data_types", std::move(types)},
-                            {"state", info.state},
+                            {"state", to_string(info.state)},
                             {"loaded_at", iso8601_utc(info.loaded_at)}};
     if (!info.error.empty()) out["error"] = info.error;
     if (info.update_refused_at) {
@@ -392,7 +417,7 @@ boost::json::object to_json(const InstanceInfo& info) {
                             {"plugin", info.plugin},
                             {"priority", info.priority},
                             {"enabled", info.enabled},
-                            {"state", info.state}};
+                            {"state", to_string(info.state)}};
     if (!info.error.empty()) out["error"] = info.error;
     if (info.budget) out["budget"] = *info.budget;
     return out;

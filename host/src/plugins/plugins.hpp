@@ -17,11 +17,16 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tickerd::plugins {
 
-// A loaded plugin file, or one that was refused (state == "refused", with the reason).
+enum class PluginState { loaded, refused };
+std::string_view to_string(PluginState state);  // "loaded" | "refused"
+std::optional<PluginState> parse_plugin_state(std::string_view text);
+
+// A loaded plugin file, or one that was refused (state refused, with the reason).
 struct PluginInfo {
     std::string name;  // the plugin's declared name ("" when refused before reading it)
     std::string version;
@@ -30,7 +35,7 @@ struct PluginInfo {
     std::string abi_version;  // "1.0"
     int default_priority = 0;
     std::vector<std::string> data_types;
-    std::string state;  // "loaded" | "refused"
+    PluginState state = PluginState::refused;
     std::string error;  // why it was refused
     std::chrono::system_clock::time_point loaded_at;
     // The file changed and its new contents were refused; this version keeps serving.
@@ -152,12 +157,16 @@ class Instance {
 };
 using InstancePtr = std::shared_ptr<Instance>;
 
+enum class InstanceState { ready, failed };
+std::string_view to_string(InstanceState state);  // "ready" | "failed"
+std::optional<InstanceState> parse_instance_state(std::string_view text);
+
 struct InstanceInfo {
     std::string name;
     std::string plugin;
     int priority = 0;
     bool enabled = true;
-    std::string state;  // "ready" | "failed" (create failed or plugin missing)
+    InstanceState state = InstanceState::failed;  // failed: create failed or plugin missing
     std::string error;
     std::optional<boost::json::object> budget;  // limits and calls spent, when limited
 };
@@ -179,7 +188,7 @@ class PluginHost {
 
     const std::vector<std::filesystem::path>& plugin_dirs() const;
     // Loads every *.so in the plugin folders. A file that cannot be used is refused with one
-    // log line and a "refused" PluginInfo; the others keep working.
+    // log line and a refused PluginInfo; the others keep working.
     void load_all();
     // Loads a single file (also used by --check-config and tests).
     PluginInfo load_file(const std::filesystem::path& file);
