@@ -33,15 +33,16 @@ std::string abi_text(uint32_t version) {
            std::to_string(TICKERD_ABI_VERSION_MINOR(version));
 }
 
-// Boost.DLL wraps the dynamic loader's message in its own words and an unrelated errno;
-// the loader's sentence ("undefined symbol: …", "file too short") is what helps.
-std::string loader_message(std::string_view what) {
-    constexpr std::string_view marker = "dlerror system message: ";
-    auto start = what.find(marker);
-    if (start == std::string_view::npos) return std::string(what);
-    start += marker.size();
-    auto end = what.find("): ", start);
-    return std::string(what.substr(start, end == std::string_view::npos ? what.npos : end - start));
+// Boost.DLL's error code for a failed load is an unrelated errno; the dynamic loader's own
+// sentence ("undefined symbol: …", "file too short") is what helps. It names the private
+// copy it was given (`shown`); the user knows the file.
+std::string loader_message(const boost::dll::fs::error_code& failed, const std::string& shown,
+                           const std::filesystem::path& file) {
+    const char* said = ::dlerror();
+    std::string why = said ? said : failed.message();
+    if (auto at = why.find(shown); at != std::string::npos)
+        why.replace(at, shown.size(), file.string());
+    return why;
 }
 
 bool valid_plugin_name(const char* name) {
@@ -192,19 +193,14 @@ Result<std::shared_ptr<Module>, Refusal> Module::load(const std::filesystem::pat
     auto copy = PrivateCopy::create(file);
     if (!copy) return copy.error();
     boost::dll::shared_library library;
-    try {
-        // RTLD_NOW: an unresolved symbol is a refusal now, not a crash mid-call later.
-        // RTLD_LOCAL: two plugins' internal symbols never clash.
-        library.load(boost::dll::fs::path((*copy)->path()),
-                     boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    } catch (const std::exception& e) {
-        // Boost.DLL reports a failed load by throwing; it goes no further than here.
-        // The loader names the private copy; the user knows the file.
-        auto why = loader_message(e.what());
-        auto shown = (*copy)->path();
-        if (auto at = why.find(shown); at != std::string::npos)
-            why.replace(at, shown.size(), file.string());
-        return cannot_load(RefusalReason::load_failed, why);
+    boost::dll::fs::error_code failed;
+    // RTLD_NOW: an unresolved symbol is a refusal now, not a crash mid-call later.
+    // RTLD_LOCAL: two plugins' internal symbols never clash.
+    library.load(boost::dll::fs::path((*copy)->path()),
+                 boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, failed);
+    if (failed) {
+        return cannot_load(RefusalReason::load_failed,
+                           loader_message(failed, (*copy)->path(), file));
     }
     if (!library.has(TICKERD_PLUGIN_ENTRY_SYMBOL)) {
         return Refusal{RefusalReason::no_entry_symbol,
