@@ -92,26 +92,29 @@ BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
 
 BOOST_AUTO_TEST_CASE(each_broken_plugin_is_refused_with_its_reason) {
     using enum RefusalReason;
-    check_refused(kFixtures / "wrong_major.so", abi_major,
-                  "built for plugin ABI 2.0, this tickerd speaks 1.x");
-    check_refused(kFixtures / "newer_minor.so", abi_newer_minor,
-                  "built for plugin ABI 1.7, newer than this tickerd's 1.1");
-    check_refused(kFixtures / "entry_null.so", no_descriptor,
-                  "tickerd_plugin_entry returned no descriptor");
-    check_refused(kFixtures / "no_entry.so", no_entry_symbol,
-                  "no tickerd_plugin_entry symbol: not a tickerd plugin");
-    check_refused(kFixtures / "small_struct.so", descriptor_too_small,
-                  "descriptor too small (16 bytes");
-    check_refused(kFixtures / "incomplete.so", incomplete_descriptor,
-                  "descriptor incomplete: missing fetch");
-    check_refused(kFixtures / "bad_type.so", unknown_data_type, "unknown data type 'quotes'");
-    check_refused(kFixtures / "bad_name.so", invalid_name, "invalid plugin name 'Bad-Name'");
-    check_refused(kFixtures / "garbage.so", not_elf, "cannot load: not an ELF shared object");
-    // The loader's own sentence, naming the user's file rather than the private copy.
-    check_refused(kFixtures / "unresolved.so", load_failed,
-                  "cannot load: " + (kFixtures / "unresolved.so").string() +
-                      ": undefined symbol: tickerd_fixture_symbol_nobody_defines");
-    check_refused(kFixtures / "no_such_file.so", unreadable, "cannot load:");
+    const struct {
+        const char* file;
+        RefusalReason reason;
+        std::string detail;  // a part of the refusal's sentence
+    } broken[] = {
+        {"wrong_major.so", abi_major, "built for plugin ABI 2.0, this tickerd speaks 1.x"},
+        {"newer_minor.so", abi_newer_minor,
+         "built for plugin ABI 1.7, newer than this tickerd's 1.1"},
+        {"entry_null.so", no_descriptor, "tickerd_plugin_entry returned no descriptor"},
+        {"no_entry.so", no_entry_symbol, "no tickerd_plugin_entry symbol: not a tickerd plugin"},
+        {"small_struct.so", descriptor_too_small, "descriptor too small (16 bytes"},
+        {"incomplete.so", incomplete_descriptor, "descriptor incomplete: missing fetch"},
+        {"bad_type.so", unknown_data_type, "unknown data type 'quotes'"},
+        {"bad_name.so", invalid_name, "invalid plugin name 'Bad-Name'"},
+        {"garbage.so", not_elf, "cannot load: not an ELF shared object"},
+        // The loader's own sentence, naming the user's file rather than the private copy.
+        {"unresolved.so", load_failed,
+         "cannot load: " + (kFixtures / "unresolved.so").string() +
+             ": undefined symbol: tickerd_fixture_symbol_nobody_defines"},
+        {"no_such_file.so", unreadable, "cannot load:"},
+    };
+    for (const auto& [file, reason, detail] : broken)
+        check_refused(kFixtures / file, reason, detail);
 }
 
 // Checked before the loader sees the file: a truncated one could fault while relocated.
