@@ -79,7 +79,8 @@ int check_config(const config::DaemonConfig& cfg) {
     host.load_all();
     std::vector<std::string> problems;
     for (const auto& plugin : host.plugins()) {
-        if (plugin.state != "loaded") problems.push_back(plugin.file + ": " + plugin.error);
+        if (plugin.state == plugins::PluginState::refused)
+            problems.push_back(plugin.file + ": " + plugin.refusal->detail);
     }
     for (auto& problem : host.configure(cfg.vendors, cfg.vendors_given)) {
         problems.push_back(std::move(problem));

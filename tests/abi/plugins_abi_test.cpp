@@ -9,28 +9,46 @@
 
 #include <boost/json.hpp>
 
+#include <elf.h>
+
 #include <filesystem>
+#include <map>
+#include <ostream>
 #include <string>
 
 namespace fs = std::filesystem;
 using namespace tickerd;
 using namespace tickerd::testing;
+using plugins::InstanceState;
+using plugins::PluginState;
+using plugins::RefusalReason;
+
+// Boost.Test prints what it compares: the states and reasons by their JSON names.
+namespace tickerd::plugins {
+std::ostream& boost_test_print_type(std::ostream& out, PluginState state) {
+    return out << to_string(state);
+}
+std::ostream& boost_test_print_type(std::ostream& out, InstanceState state) {
+    return out << to_string(state);
+}
+std::ostream& boost_test_print_type(std::ostream& out, RefusalReason reason) {
+    return out << to_string(reason);
+}
+}  // namespace tickerd::plugins
 
 namespace {
 
 const fs::path kFixtures = TICKERD_TEST_ABI_PLUGIN_DIR;
 
-plugins::PluginInfo load(const std::string& file) {
-    plugins::PluginHost host({});
-    return host.load_file(kFixtures / file);
-}
-
-void check_refused(const std::string& file, const std::string& reason) {
-    BOOST_TEST_CONTEXT(file) {
-        auto info = load(file);
-        BOOST_TEST(info.state == "refused");
-        BOOST_TEST(info.error.find(reason) != std::string::npos,
-                   "'" << info.error << "' should contain '" << reason << "'");
+void check_refused(const fs::path& file, RefusalReason reason, const std::string& detail) {
+    BOOST_TEST_CONTEXT(file.filename()) {
+        plugins::PluginHost host({});
+        auto info = host.load_file(file);
+        BOOST_TEST(info.state == PluginState::refused);
+        BOOST_TEST_REQUIRE(info.refusal.has_value());
+        BOOST_TEST(info.refusal->reason == reason);
+        BOOST_TEST(info.refusal->detail.find(detail) != std::string::npos,
+                   "'" << info.refusal->detail << "' should contain '" << detail << "'");
     }
 }
 
@@ -53,7 +71,8 @@ plugins::FetchOutcome fetch_once(const plugins::InstancePtr& instance, const std
 BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
     plugins::PluginHost host({});
     auto info = host.load_file(kFixtures / "good.so");
-    BOOST_TEST(info.state == "loaded");
+    BOOST_TEST(info.state == PluginState::loaded);
+    BOOST_TEST(!info.refusal.has_value());
     BOOST_TEST(info.name == "abi_good");
     BOOST_TEST(info.abi_version == "1.1");
     BOOST_TEST(info.default_priority == 7);
@@ -72,31 +91,59 @@ BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
 }
 
 BOOST_AUTO_TEST_CASE(each_broken_plugin_is_refused_with_its_reason) {
-    check_refused("wrong_major.so", "built for plugin ABI 2.0, this tickerd speaks 1.x");
-    check_refused("newer_minor.so", "built for plugin ABI 1.7, newer than this tickerd's 1.1");
-    check_refused("entry_null.so", "tickerd_plugin_entry returned no descriptor");
-    check_refused("no_entry.so", "no tickerd_plugin_entry symbol: not a tickerd plugin");
-    check_refused("small_struct.so", "descriptor too small (16 bytes");
-    check_refused("incomplete.so", "descriptor incomplete: missing fetch");
-    check_refused("bad_type.so", "unknown data type 'quotes'");
-    check_refused("bad_name.so", "invalid plugin name 'Bad-Name'");
-    check_refused("garbage.so", "cannot load:");
-    check_refused("unresolved.so", "cannot load:");
-    check_refused("no_such_file.so", "cannot load:");
+    using enum RefusalReason;
+    const struct {
+        const char* file;
+        RefusalReason reason;
+        std::string detail;  // a part of the refusal's sentence
+    } broken[] = {
+        {"wrong_major.so", abi_major, "built for plugin ABI 2.0, this tickerd speaks 1.x"},
+        {"newer_minor.so", abi_newer_minor,
+         "built for plugin ABI 1.7, newer than this tickerd's 1.1"},
+        {"entry_null.so", no_descriptor, "tickerd_plugin_entry returned no descriptor"},
+        {"no_entry.so", no_entry_symbol, "no tickerd_plugin_entry symbol: not a tickerd plugin"},
+        {"small_struct.so", descriptor_too_small, "descriptor too small (16 bytes"},
+        {"incomplete.so", incomplete_descriptor, "descriptor incomplete: missing fetch"},
+        {"bad_type.so", unknown_data_type, "unknown data type 'quotes'"},
+        {"bad_name.so", invalid_name, "invalid plugin name 'Bad-Name'"},
+        {"garbage.so", not_elf, "cannot load: not an ELF shared object"},
+        // The loader's own sentence, naming the user's file rather than the private copy.
+        {"unresolved.so", load_failed,
+         "cannot load: " + (kFixtures / "unresolved.so").string() +
+             ": undefined symbol: tickerd_fixture_symbol_nobody_defines"},
+        {"no_such_file.so", unreadable, "cannot load:"},
+    };
+    for (const auto& [file, reason, detail] : broken)
+        check_refused(kFixtures / file, reason, detail);
+}
+
+// Checked before the loader sees the file: a truncated one could fault while relocated.
+BOOST_AUTO_TEST_CASE(a_half_copied_or_foreign_elf_file_is_refused_with_its_reason) {
+    TempDir files("tickerd-abi-elf");
+    auto whole = read_file(kFixtures / "good.so");
+    check_refused(files.write("half.so", whole.substr(0, whole.size() / 2)),
+                  RefusalReason::truncated, "cannot load: truncated (a copy still in progress?)");
+    auto foreign = whole;
+    foreign[EI_CLASS] = sizeof(void*) == 8 ? ELFCLASS32 : ELFCLASS64;
+    check_refused(files.write("foreign.so", foreign), RefusalReason::wrong_word_size,
+                  "cannot load: an ELF object for another word size");
 }
 
 BOOST_AUTO_TEST_CASE(second_plugin_with_the_same_name_is_refused) {
     plugins::PluginHost host({});
-    BOOST_TEST(host.load_file(kFixtures / "good.so").state == "loaded");
+    BOOST_TEST(host.load_file(kFixtures / "good.so").state == PluginState::loaded);
     auto second = host.load_file(kFixtures / "zz_duplicate.so");
-    BOOST_TEST(second.state == "refused");
-    BOOST_TEST(second.error.find("duplicate plugin name 'abi_good'") != std::string::npos);
+    BOOST_TEST(second.state == PluginState::refused);
+    BOOST_TEST_REQUIRE(second.refusal.has_value());
+    BOOST_TEST(second.refusal->reason == RefusalReason::duplicate_name);
+    BOOST_TEST(second.refusal->detail.find("duplicate plugin name 'abi_good'") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(failing_create_leaves_the_other_instances_working) {
     plugins::PluginHost host({});
-    BOOST_TEST(host.load_file(kFixtures / "good.so").state == "loaded");
-    BOOST_TEST(host.load_file(kFixtures / "failing_create.so").state == "loaded");
+    BOOST_TEST(host.load_file(kFixtures / "good.so").state == PluginState::loaded);
+    BOOST_TEST(host.load_file(kFixtures / "failing_create.so").state == PluginState::loaded);
 
     auto failing = instance_config("needs_key", "abi_failing_create", 1);
     auto first = instance_config("first", "abi_good", 2);
@@ -117,9 +164,18 @@ BOOST_AUTO_TEST_CASE(failing_create_leaves_the_other_instances_working) {
 
     int failed = 0;
     for (const auto& info : host.instances()) {
-        if (info.state == "failed") ++failed;
+        if (info.state == InstanceState::failed) ++failed;
     }
     BOOST_TEST(failed == 2);
+}
+
+BOOST_AUTO_TEST_CASE(states_read_back_from_their_json_names) {
+    for (auto state : {PluginState::loaded, PluginState::refused})
+        BOOST_TEST((plugins::parse_plugin_state(to_string(state)) == state), to_string(state));
+    for (auto state : {InstanceState::ready, InstanceState::failed})
+        BOOST_TEST((plugins::parse_instance_state(to_string(state)) == state), to_string(state));
+    BOOST_TEST(!plugins::parse_plugin_state("Loaded").has_value());
+    BOOST_TEST(!plugins::parse_instance_state("").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(instance_keeps_its_library_after_the_host_is_gone) {
@@ -149,16 +205,26 @@ BOOST_AUTO_TEST_CASE(daemon_logs_each_refusal_and_keeps_streaming) {
     auto vendors = http.get("/streaming/config/vendors");
     BOOST_TEST_REQUIRE(vendors.status == 200u);
     auto parsed = vendors.json();
-    std::map<std::string, std::string> state_by_file;
+    std::map<std::string, std::string> state_by_file, reason_by_file;
     for (const auto& plugin : parsed.at("plugins").as_array()) {
         auto file = fs::path(std::string(plugin.at("file").as_string())).filename().string();
         state_by_file[file] = std::string(plugin.at("state").as_string());
+        if (auto reason = plugin.as_object().if_contains("reason"))
+            reason_by_file[file] = std::string(reason->as_string());
     }
     BOOST_TEST(state_by_file["good.so"] == "loaded");
     BOOST_TEST(state_by_file["mock.so"] == "loaded");
-    for (const char* broken :
-         {"wrong_major.so", "garbage.so", "no_entry.so", "unresolved.so", "zz_duplicate.so"}) {
+    BOOST_TEST(!reason_by_file.contains("good.so"));
+    // Each refused file names its reason beside the error, as the JSON spells it.
+    const std::map<std::string, std::string> expected_reasons = {
+        {"wrong_major.so", "abi_major"},
+        {"garbage.so", "not_elf"},
+        {"no_entry.so", "no_entry_symbol"},
+        {"unresolved.so", "load_failed"},
+        {"zz_duplicate.so", "duplicate_name"}};
+    for (const auto& [broken, reason] : expected_reasons) {
         BOOST_TEST(state_by_file[broken] == "refused", broken);
+        BOOST_TEST(reason_by_file[broken] == reason, broken);
     }
 
     // One log line per refused file, naming the file.

@@ -172,8 +172,14 @@ BOOST_AUTO_TEST_CASE(a_broken_replacement_is_refused_and_the_previous_version_se
             .write(whole.data(), static_cast<std::streamsize>(whole.size() / 2));
     }
     std::string last_error;
-    for (const auto& broken : {kVersions / "wrong_major.so", kVersions / "failing_create.so",
-                               kVersions / "unresolved.so", kVersions / "incomplete.so", half}) {
+    // Each replacement, and the reason its refusal names in the JSON.
+    const std::vector<std::pair<fs::path, std::string>> replacements = {
+        {kVersions / "wrong_major.so", "abi_major"},
+        {kVersions / "failing_create.so", "create_failed"},
+        {kVersions / "unresolved.so", "load_failed"},
+        {kVersions / "incomplete.so", "incomplete_descriptor"},
+        {half, "truncated"}};
+    for (const auto& [broken, reason] : replacements) {
         copy_over(broken, hot.plugin);
         bool refused = wait_until(
             [&] {
@@ -190,6 +196,8 @@ BOOST_AUTO_TEST_CASE(a_broken_replacement_is_refused_and_the_previous_version_se
         auto entry = hot.plugin_entry();
         BOOST_TEST(entry.at("state").as_string() == "loaded", broken.filename());
         BOOST_TEST(entry.at("version").as_string() == "1.0.0", broken.filename());
+        BOOST_TEST(entry.at("update_refused").at("reason").as_string() == reason,
+                   broken.filename());
         BOOST_TEST_MESSAGE(broken.filename() << ": " << last_error);
         // And v1 keeps streaming.
         std::size_t before = seqs.size();

@@ -26,11 +26,11 @@ json::object workers_summary(Services& services) {
 json::object plugins_summary(Services& services) {
     int loaded = 0, refused = 0, ready = 0;
     for (const auto& plugin : services.plugins.plugins()) {
-        (plugin.state == "loaded" ? loaded : refused) += 1;
+        (plugin.state == plugins::PluginState::loaded ? loaded : refused) += 1;
     }
     auto instances = services.plugins.instances();
     for (const auto& instance : instances)
-        ready += instance.state == "ready";
+        ready += instance.state == plugins::InstanceState::ready;
     auto http = services.plugins.http_counters();
     return {{"loaded", loaded},
             {"refused", refused},

@@ -6,7 +6,6 @@
 
 #include <cstring>
 #include <deque>
-#include <stdexcept>
 
 namespace tickerd::plugins {
 
@@ -187,8 +186,9 @@ std::string_view status_name(tickerd_status status) {
     }
 }
 
-std::shared_ptr<Instance> Instance::create(std::shared_ptr<Module> module, InstanceConfig config,
-                                           int priority, std::shared_ptr<webclient::Client> http) {
+Result<std::shared_ptr<Instance>, Refusal> Instance::create(
+    std::shared_ptr<Module> module, InstanceConfig config, int priority,
+    std::shared_ptr<webclient::Client> http) {
     std::shared_ptr<Instance> instance(
         new Instance(std::move(module), std::move(config), priority, std::move(http)));
     std::string settings = boost::json::serialize(instance->config_.settings);
@@ -199,7 +199,8 @@ std::shared_ptr<Instance> Instance::create(std::shared_ptr<Module> module, Insta
     error[sizeof error - 1] = '\0';
     if (status != TICKERD_OK || instance->handle_ == nullptr) {
         instance->handle_ = nullptr;
-        throw std::runtime_error(error[0] ? error : "the plugin refused to create the instance");
+        return Refusal{RefusalReason::create_failed,
+                       error[0] ? error : "the plugin refused to create the instance"};
     }
     return instance;
 }

@@ -33,15 +33,16 @@ std::string abi_text(uint32_t version) {
            std::to_string(TICKERD_ABI_VERSION_MINOR(version));
 }
 
-// Boost.DLL wraps the dynamic loader's message in its own words and an unrelated errno;
-// the loader's sentence ("undefined symbol: …", "file too short") is what helps.
-std::string loader_message(std::string_view what) {
-    constexpr std::string_view marker = "dlerror system message: ";
-    auto start = what.find(marker);
-    if (start == std::string_view::npos) return std::string(what);
-    start += marker.size();
-    auto end = what.find("): ", start);
-    return std::string(what.substr(start, end == std::string_view::npos ? what.npos : end - start));
+// Boost.DLL's error code for a failed load is an unrelated errno; the dynamic loader's own
+// sentence ("undefined symbol: …", "file too short") is what helps. It names the private
+// copy it was given (`shown`); the user knows the file.
+std::string loader_message(const boost::dll::fs::error_code& failed, const std::string& shown,
+                           const std::filesystem::path& file) {
+    const char* said = ::dlerror();
+    std::string why = said ? said : failed.message();
+    if (auto at = why.find(shown); at != std::string::npos)
+        why.replace(at, shown.size(), file.string());
+    return why;
 }
 
 bool valid_plugin_name(const char* name) {
@@ -56,85 +57,114 @@ std::string text_or_empty(const char* text) {
     return text ? text : "";
 }
 
-// Checks the descriptor's shape; returns the refusal reason, or "" when it is usable.
-std::string check_descriptor(const tickerd_plugin& d) {
+// The file never reached the descriptor check: the loader, or our checks before it, said no.
+Refusal cannot_load(RefusalReason reason, const std::string& why) {
+    return {reason, "cannot load: " + why};
+}
+
+// Checks the descriptor's shape.
+Result<void, Refusal> check_descriptor(const tickerd_plugin& d) {
     // struct_size and abi_version open every descriptor of every ABI version, so they can be
     // read before anything else is known; the major version decides what the rest means.
     if (TICKERD_ABI_VERSION_MAJOR(d.abi_version) != TICKERD_ABI_MAJOR) {
-        return "built for plugin ABI " + abi_text(d.abi_version) + ", this tickerd speaks " +
-               std::to_string(TICKERD_ABI_MAJOR) + ".x";
+        return Refusal{RefusalReason::abi_major, "built for plugin ABI " + abi_text(d.abi_version) +
+                                                     ", this tickerd speaks " +
+                                                     std::to_string(TICKERD_ABI_MAJOR) + ".x"};
     }
     // Old plugins keep working in a newer host; a newer plugin may rely on host services
     // this host does not have, so it is refused rather than left to fail mid-call.
     if (TICKERD_ABI_VERSION_MINOR(d.abi_version) > TICKERD_ABI_MINOR) {
-        return "built for plugin ABI " + abi_text(d.abi_version) + ", newer than this tickerd's " +
-               abi_text(TICKERD_ABI_VERSION) + " (upgrade tickerd)";
+        return Refusal{RefusalReason::abi_newer_minor,
+                       "built for plugin ABI " + abi_text(d.abi_version) +
+                           ", newer than this tickerd's " + abi_text(TICKERD_ABI_VERSION) +
+                           " (upgrade tickerd)"};
     }
     if (d.struct_size < kMinimumDescriptorSize) {
-        return "descriptor too small (" + std::to_string(d.struct_size) + " bytes, ABI 1.0 needs " +
-               std::to_string(kMinimumDescriptorSize) + ")";
+        return Refusal{RefusalReason::descriptor_too_small,
+                       "descriptor too small (" + std::to_string(d.struct_size) +
+                           " bytes, ABI 1.0 needs " + std::to_string(kMinimumDescriptorSize) + ")"};
     }
     if (!valid_plugin_name(d.name)) {
-        return "invalid plugin name '" + text_or_empty(d.name) + "' (use [a-z0-9_], 1-64 chars)";
+        return Refusal{
+            RefusalReason::invalid_name,
+            "invalid plugin name '" + text_or_empty(d.name) + "' (use [a-z0-9_], 1-64 chars)"};
     }
-    if (d.create == nullptr) return "descriptor incomplete: missing create";
-    if (d.destroy == nullptr) return "descriptor incomplete: missing destroy";
-    if (d.fetch == nullptr) return "descriptor incomplete: missing fetch";
-    if (d.data_type_count == 0 || d.data_types == nullptr) return "declares no data types";
-    return "";
+    auto incomplete = [](const char* missing) {
+        return Refusal{RefusalReason::incomplete_descriptor,
+                       std::string("descriptor incomplete: missing ") + missing};
+    };
+    if (d.create == nullptr) return incomplete("create");
+    if (d.destroy == nullptr) return incomplete("destroy");
+    if (d.fetch == nullptr) return incomplete("fetch");
+    if (d.data_type_count == 0 || d.data_types == nullptr)
+        return Refusal{RefusalReason::no_data_types, "declares no data types"};
+    return {};
 }
 
 // A truncated ELF file (a copy still in progress) can pass the loader's own checks and then
 // fault while it is relocated, taking the process down. So every part the file's headers
-// point to must be inside it before it is handed to the loader. "" when it is whole.
-std::string truncation_problem(int fd, off_t size) {
+// point to must be inside it before it is handed to the loader.
+Result<void, Refusal> check_whole_elf(int fd, off_t size) {
     ElfW(Ehdr) header{};
     if (::pread(fd, &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header) ||
         std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
-        return "not an ELF shared object";
+        return cannot_load(RefusalReason::not_elf, "not an ELF shared object");
     }
     if (header.e_ident[EI_CLASS] != (sizeof(void*) == 8 ? ELFCLASS64 : ELFCLASS32))
-        return "an ELF object for another word size";
+        return cannot_load(RefusalReason::wrong_word_size, "an ELF object for another word size");
     auto inside = [size](uint64_t offset, uint64_t length) {
         return offset <= static_cast<uint64_t>(size) &&
                length <= static_cast<uint64_t>(size) - offset;
     };
+    auto truncated = [] {
+        return cannot_load(RefusalReason::truncated, "truncated (a copy still in progress?)");
+    };
     if (!inside(header.e_shoff, uint64_t{header.e_shnum} * header.e_shentsize) ||
         !inside(header.e_phoff, uint64_t{header.e_phnum} * sizeof(ElfW(Phdr)))) {
-        return "truncated (a copy still in progress?)";
+        return truncated();
     }
     for (uint16_t i = 0; i < header.e_phnum; ++i) {
         ElfW(Phdr) segment{};
         auto at = static_cast<off_t>(header.e_phoff + i * sizeof segment);
         if (::pread(fd, &segment, sizeof segment, at) != static_cast<ssize_t>(sizeof segment) ||
             !inside(segment.p_offset, segment.p_filesz)) {
-            return "truncated (a copy still in progress?)";
+            return truncated();
         }
     }
-    return "";
+    return {};
 }
 
 }  // namespace
 
-PrivateCopy::PrivateCopy(const std::filesystem::path& file) {
+void throw_exception_from_error(const Refusal& refusal, const boost::source_location&) {
+    throw std::logic_error("Result::value() on a refusal: " + refusal.detail);
+}
+
+Result<std::unique_ptr<PrivateCopy>, Refusal> PrivateCopy::create(
+    const std::filesystem::path& file) {
     int source = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (source < 0) throw std::runtime_error(file.string() + ": " + std::strerror(errno));
+    if (source < 0) {
+        return cannot_load(RefusalReason::unreadable, file.string() + ": " + std::strerror(errno));
+    }
     struct stat info {};
-    fd_ = ::fstat(source, &info) == 0 ? ::memfd_create(file.filename().c_str(), MFD_CLOEXEC) : -1;
+    int fd =
+        ::fstat(source, &info) == 0 ? ::memfd_create(file.filename().c_str(), MFD_CLOEXEC) : -1;
     off_t offset = 0;
-    bool copied = fd_ >= 0;
+    bool copied = fd >= 0;
     while (copied && offset < info.st_size) {
-        auto sent = ::sendfile(fd_, source, &offset, static_cast<size_t>(info.st_size - offset));
+        auto sent = ::sendfile(fd, source, &offset, static_cast<size_t>(info.st_size - offset));
         copied = sent > 0 || (sent < 0 && errno == EINTR);
     }
     int error = errno;
     ::close(source);
-    std::string problem = copied ? truncation_problem(fd_, info.st_size)
-                                 : std::string("copying failed: ") + std::strerror(error);
-    if (!problem.empty()) {
-        if (fd_ >= 0) ::close(fd_);
-        throw std::runtime_error(problem);
+    auto whole = copied ? check_whole_elf(fd, info.st_size)
+                        : cannot_load(RefusalReason::copy_failed,
+                                      std::string("copying failed: ") + std::strerror(error));
+    if (!whole) {
+        if (fd >= 0) ::close(fd);
+        return whole.error();
     }
+    return std::unique_ptr<PrivateCopy>(new PrivateCopy(fd));
 }
 
 PrivateCopy::~PrivateCopy() {
@@ -152,53 +182,46 @@ std::string PrivateCopy::path() const {
     return "/proc/self/fd/" + std::to_string(fd_);
 }
 
-std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginInfo& info) {
-    info = PluginInfo{};
+Result<std::shared_ptr<Module>, Refusal> Module::load(const std::filesystem::path& file) {
+    PluginInfo info;
     info.file = file.string();
-    info.state = "refused";
     info.loaded_at = std::chrono::system_clock::now();
-    auto refuse = [&info](std::string why) {
-        info.error = std::move(why);
-        return nullptr;
-    };
 
     // The library is mapped from a private copy, so the user's file can be rewritten in
     // place (a plain `cp` over it) without changing code this process is running. Declared
     // before the library: it must outlive it.
-    std::unique_ptr<PrivateCopy> copy;
+    auto copy = PrivateCopy::create(file);
+    if (!copy) return copy.error();
     boost::dll::shared_library library;
-    try {
-        copy = std::make_unique<PrivateCopy>(file);
-        // RTLD_NOW: an unresolved symbol is a refusal now, not a crash mid-call later.
-        // RTLD_LOCAL: two plugins' internal symbols never clash.
-        library.load(boost::dll::fs::path(copy->path()),
-                     boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    } catch (const std::exception& e) {
-        // The loader names the private copy; the user knows the file.
-        auto why = loader_message(e.what());
-        if (copy) {
-            auto shown = copy->path();
-            if (auto at = why.find(shown); at != std::string::npos)
-                why.replace(at, shown.size(), file.string());
-        }
-        return refuse("cannot load: " + why);
+    boost::dll::fs::error_code failed;
+    // RTLD_NOW: an unresolved symbol is a refusal now, not a crash mid-call later.
+    // RTLD_LOCAL: two plugins' internal symbols never clash.
+    library.load(boost::dll::fs::path((*copy)->path()),
+                 boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, failed);
+    if (failed) {
+        return cannot_load(RefusalReason::load_failed,
+                           loader_message(failed, (*copy)->path(), file));
     }
     if (!library.has(TICKERD_PLUGIN_ENTRY_SYMBOL)) {
-        return refuse("no tickerd_plugin_entry symbol: not a tickerd plugin");
+        return Refusal{RefusalReason::no_entry_symbol,
+                       "no tickerd_plugin_entry symbol: not a tickerd plugin"};
     }
     auto& entry = library.get<const tickerd_plugin*(uint32_t)>(TICKERD_PLUGIN_ENTRY_SYMBOL);
     const tickerd_plugin* descriptor = entry(TICKERD_ABI_VERSION);
     if (descriptor == nullptr) {
-        return refuse("tickerd_plugin_entry returned no descriptor for host ABI " +
-                      abi_text(TICKERD_ABI_VERSION) + " (built for another major version?)");
+        return Refusal{RefusalReason::no_descriptor,
+                       "tickerd_plugin_entry returned no descriptor for host ABI " +
+                           abi_text(TICKERD_ABI_VERSION) + " (built for another major version?)"};
     }
-    if (auto why = check_descriptor(*descriptor); !why.empty()) return refuse(why);
+    if (auto usable = check_descriptor(*descriptor); !usable) return usable.error();
 
     std::vector<DataType> types;
     for (uint32_t i = 0; i < descriptor->data_type_count; ++i) {
         std::string name = text_or_empty(descriptor->data_types[i]);
         auto type = parse_data_type(name);
-        if (!type) return refuse("unknown data type '" + name + "'");
+        if (!type) {
+            return Refusal{RefusalReason::unknown_data_type, "unknown data type '" + name + "'"};
+        }
         if (std::find(types.begin(), types.end(), *type) == types.end()) types.push_back(*type);
         info.data_types.push_back(name);
     }
@@ -207,9 +230,9 @@ std::shared_ptr<Module> Module::load(const std::filesystem::path& file, PluginIn
     info.description = text_or_empty(descriptor->description);
     info.abi_version = abi_text(descriptor->abi_version);
     info.default_priority = descriptor->default_priority;
-    info.state = "loaded";
-    return std::shared_ptr<Module>(
-        new Module(std::move(copy), std::move(library), descriptor, info, std::move(types)));
+    info.state = PluginState::loaded;
+    return std::shared_ptr<Module>(new Module(std::move(*copy), std::move(library), descriptor,
+                                              std::move(info), std::move(types)));
 }
 
 Module::Module(std::unique_ptr<PrivateCopy> copy, boost::dll::shared_library library,

@@ -17,24 +17,26 @@ inline tickerd_str sdk_str(std::string_view text) {
 }
 
 // An in-memory copy of a plugin file (memfd) that the dynamic loader maps through
-// /proc/self/fd/N. Throws std::runtime_error when the file cannot be read.
+// /proc/self/fd/N.
 class PrivateCopy {
   public:
-    explicit PrivateCopy(const std::filesystem::path& file);
+    // Copies `file`; refused when it cannot be read or is not a whole ELF object of ours.
+    static Result<std::unique_ptr<PrivateCopy>, Refusal> create(const std::filesystem::path& file);
     ~PrivateCopy();
     PrivateCopy(const PrivateCopy&) = delete;
     PrivateCopy& operator=(const PrivateCopy&) = delete;
     std::string path() const;
 
   private:
-    int fd_ = -1;
+    explicit PrivateCopy(int fd) : fd_(fd) {}
+    int fd_;
 };
 
 class Module {
   public:
-    // Loads `file` and checks its descriptor. Returns nullptr when the file cannot be used;
-    // `info` then says why (state "refused", error = one line a user can act on).
-    static std::shared_ptr<Module> load(const std::filesystem::path& file, PluginInfo& info);
+    // Loads `file` and checks its descriptor; a file that cannot be used is refused with
+    // its reason and one line a user can act on.
+    static Result<std::shared_ptr<Module>, Refusal> load(const std::filesystem::path& file);
 
     const tickerd_plugin& descriptor() const { return *descriptor_; }
     const PluginInfo& info() const { return info_; }

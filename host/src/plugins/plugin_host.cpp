@@ -5,6 +5,7 @@
 // go when their last call returns).
 #include "plugins/module.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/log.hpp"
 
 #include <sys/stat.h>
@@ -42,6 +43,13 @@ struct PluginHost::State {
         std::optional<FileStamp> stamp;
         PluginInfo info;
         std::shared_ptr<Module> module;  // null when refused
+
+        // This version no longer serves: its entry says why.
+        void refuse(Refusal refusal) {
+            info.state = PluginState::refused;
+            info.refusal = std::move(refusal);
+            module.reset();
+        }
     };
 
     std::vector<std::filesystem::path> plugin_dirs;
@@ -59,12 +67,12 @@ struct PluginHost::State {
     std::vector<InstancePtr> instances;
     std::vector<InstanceInfo> instance_infos;
 
+    File load_version(const std::filesystem::path& path) const;
     PluginInfo add_file(const std::filesystem::path& path);
     bool update_file(const std::filesystem::path& path, std::map<std::string, InstancePtr>& made);
     void remove_file(const std::string& path);
     std::vector<std::string> reconcile(std::map<std::string, InstancePtr> made);
     std::vector<InstanceConfig> wanted_instances() const;
-    void refuse_if_duplicate(File& file, const std::string& path) const;
 };
 
 namespace {
@@ -88,31 +96,40 @@ std::vector<std::filesystem::path> plugin_files(const std::filesystem::path& dir
 }
 
 void log_outcome(const PluginInfo& info, std::string_view verb) {
-    if (info.state == "loaded") {
+    if (info.state == PluginState::loaded) {
         BOOST_LOG_TRIVIAL(info) << "plugin " << info.name << " " << info.version << " (ABI "
                                 << info.abi_version << ") " << verb << " from " << info.file;
     } else {
-        BOOST_LOG_TRIVIAL(error) << "plugin " << info.file << " refused: " << info.error;
+        BOOST_LOG_TRIVIAL(error) << "plugin " << info.file << " refused: " << info.refusal->detail;
     }
 }
 
 }  // namespace
 
-// Two files may not serve one plugin name: the one loaded first keeps it.
-void PluginHost::State::refuse_if_duplicate(File& file, const std::string& path) const {
-    if (!file.module) return;
+// Loads the file as it is now. Two files may not serve one plugin name: the one loaded
+// first keeps it.
+PluginHost::State::File PluginHost::State::load_version(const std::filesystem::path& path) const {
+    File file{stamp_of(path), {}, nullptr};
+    auto module = Module::load(path);
+    if (!module) {
+        file.info.file = path.string();
+        file.info.loaded_at = std::chrono::system_clock::now();
+        file.refuse(module.error());
+        return file;
+    }
+    file.module = *module;
+    file.info = file.module->info();
     auto found = modules.find(file.info.name);
-    if (found == modules.end() || found->second->info().file == path) return;
-    file.info.state = "refused";
-    file.info.error = "duplicate plugin name '" + file.info.name + "' (already loaded from " +
-                      found->second->info().file + ")";
-    file.module.reset();
+    if (found != modules.end() && found->second->info().file != path.string()) {
+        file.refuse({RefusalReason::duplicate_name, "duplicate plugin name '" + file.info.name +
+                                                        "' (already loaded from " +
+                                                        found->second->info().file + ")"});
+    }
+    return file;
 }
 
 PluginInfo PluginHost::State::add_file(const std::filesystem::path& path) {
-    File file{stamp_of(path), {}, nullptr};
-    file.module = Module::load(path, file.info);
-    refuse_if_duplicate(file, path.string());
+    auto file = load_version(path);
     log_outcome(file.info, "loaded");
     std::lock_guard lock(mutex);
     if (file.module) modules[file.info.name] = file.module;
@@ -126,9 +143,7 @@ PluginInfo PluginHost::State::add_file(const std::filesystem::path& path) {
 bool PluginHost::State::update_file(const std::filesystem::path& path,
                                     std::map<std::string, InstancePtr>& made) {
     auto& file = files.at(path.string());
-    File next{stamp_of(path), {}, nullptr};
-    next.module = Module::load(path, next.info);
-    refuse_if_duplicate(next, path.string());
+    auto next = load_version(path);
     std::map<std::string, InstancePtr> created;
     for (const auto& config : wanted_instances()) {
         if (!next.module) break;
@@ -136,12 +151,13 @@ bool PluginHost::State::update_file(const std::filesystem::path& path,
             config.plugin == next.info.name || (!configs_given && config.plugin == file.info.name);
         if (!uses) continue;
         auto priority = config.priority.value_or(next.info.default_priority);
-        try {
-            created[config.name] = Instance::create(next.module, config, priority, http);
-        } catch (const std::exception& e) {
-            next.info.state = "refused";
-            next.info.error = "vendor '" + config.name + "': create failed: " + e.what();
-            next.module.reset();
+        auto instance = Instance::create(next.module, config, priority, http);
+        if (instance) {
+            created[config.name] = *instance;
+        } else {
+            next.refuse(
+                {RefusalReason::create_failed,
+                 "vendor '" + config.name + "': create failed: " + instance.error().detail});
         }
     }
     if (!next.module) {
@@ -152,10 +168,9 @@ bool PluginHost::State::update_file(const std::filesystem::path& path,
             log_outcome(file.info, "");
             return false;
         }
-        file.info.update_error = next.info.error;
-        file.info.update_refused_at = std::chrono::system_clock::now();
+        file.info.update_refused = {*next.info.refusal, std::chrono::system_clock::now()};
         BOOST_LOG_TRIVIAL(error) << "plugin " << path.string()
-                                 << " changed, new version refused: " << next.info.error
+                                 << " changed, new version refused: " << next.info.refusal->detail
                                  << "; version " << file.info.version << " keeps serving";
         return false;
     }
@@ -202,8 +217,8 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
     std::vector<InstanceInfo> infos;
     std::set<std::string> names;
     for (const auto& config : wanted_instances()) {
-        InstanceInfo info{config.name,    config.plugin, config.priority.value_or(0),
-                          config.enabled, "failed",      "",
+        InstanceInfo info{config.name,    config.plugin,         config.priority.value_or(0),
+                          config.enabled, InstanceState::failed, "",
                           std::nullopt};
         auto module = modules.find(config.plugin);
         if (!names.insert(config.name).second) {
@@ -216,20 +231,23 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
                 return i->name() == config.name && i->config() == config &&
                        i->module() == module->second.get();
             });
-            try {
-                if (made.contains(config.name)) {
-                    next.push_back(made.at(config.name));
-                } else if (kept != instances.end()) {
-                    next.push_back(*kept);
-                } else {
-                    next.push_back(Instance::create(module->second, config, info.priority, http));
-                }
-                info.state = "ready";
-            } catch (const std::exception& e) {
-                info.error = std::string("create failed: ") + e.what();
+            InstancePtr instance;
+            if (made.contains(config.name)) {
+                instance = made.at(config.name);
+            } else if (kept != instances.end()) {
+                instance = *kept;
+            } else if (auto created =
+                           Instance::create(module->second, config, info.priority, http)) {
+                instance = *created;
+            } else {
+                info.error = "create failed: " + created.error().detail;
+            }
+            if (instance) {
+                next.push_back(std::move(instance));
+                info.state = InstanceState::ready;
             }
         }
-        if (info.state != "ready") {
+        if (info.state != InstanceState::ready) {
             problems.push_back("vendor '" + config.name + "': " + info.error);
             BOOST_LOG_TRIVIAL(error) << "vendor " << config.name << " unavailable: " << info.error;
         }
@@ -290,7 +308,7 @@ RescanReport PluginHost::rescan() {
         auto known = state_->files.find(path);
         if (known == state_->files.end()) {
             auto info = state_->add_file(file);
-            (info.state == "loaded" ? report.loaded : report.refused).push_back(path);
+            (info.state == PluginState::loaded ? report.loaded : report.refused).push_back(path);
         } else if (known->second.stamp != stamp_of(file)) {
             (state_->update_file(file, made) ? report.reloaded : report.refused).push_back(path);
         }
@@ -347,6 +365,54 @@ std::vector<InstanceInfo> PluginHost::instances() const {
     return infos;
 }
 
+namespace {
+
+// The JSON names, indexed by the enums' values: a new value is added to both, in order.
+constexpr std::array<std::string_view, 17> kRefusalReasonNames = {
+    "unreadable",
+    "copy_failed",
+    "not_elf",
+    "wrong_word_size",
+    "truncated",
+    "load_failed",
+    "no_entry_symbol",
+    "no_descriptor",
+    "abi_major",
+    "abi_newer_minor",
+    "descriptor_too_small",
+    "invalid_name",
+    "incomplete_descriptor",
+    "no_data_types",
+    "unknown_data_type",
+    "duplicate_name",
+    "create_failed",
+};
+static_assert(kRefusalReasonNames.size() == std::size_t(RefusalReason::create_failed) + 1);
+constexpr std::array<std::string_view, 2> kPluginStateNames = {"loaded", "refused"};
+constexpr std::array<std::string_view, 2> kInstanceStateNames = {"ready", "failed"};
+
+}  // namespace
+
+std::string_view to_string(RefusalReason reason) {
+    return name_of(kRefusalReasonNames, reason);
+}
+
+std::string_view to_string(PluginState state) {
+    return name_of(kPluginStateNames, state);
+}
+
+std::optional<PluginState> parse_plugin_state(std::string_view text) {
+    return parse_name<PluginState>(kPluginStateNames, text);
+}
+
+std::string_view to_string(InstanceState state) {
+    return name_of(kInstanceStateNames, state);
+}
+
+std::optional<InstanceState> parse_instance_state(std::string_view text) {
+    return parse_name<InstanceState>(kInstanceStateNames, text);
+}
+
 boost::json::object to_json(const PluginInfo& info) {
     boost::json::array types;
     for (const auto& type : info.data_types)
@@ -358,12 +424,16 @@ boost::json::object to_json(const PluginInfo& info) {
                             {"abi_version", info.abi_version},
                             {"priority", info.default_priority},
                             {"data_types", std::move(types)},
-                            {"state", info.state},
+                            {"state", to_string(info.state)},
                             {"loaded_at", iso8601_utc(info.loaded_at)}};
-    if (!info.error.empty()) out["error"] = info.error;
-    if (info.update_refused_at) {
-        out["update_refused"] = {{"error", info.update_error},
-                                 {"at", iso8601_utc(*info.update_refused_at)}};
+    if (info.refusal) {
+        out["error"] = info.refusal->detail;
+        out["reason"] = to_string(info.refusal->reason);
+    }
+    if (info.update_refused) {
+        out["update_refused"] = {{"error", info.update_refused->refusal.detail},
+                                 {"reason", to_string(info.update_refused->refusal.reason)},
+                                 {"at", iso8601_utc(info.update_refused->at)}};
     }
     return out;
 }
@@ -392,7 +462,7 @@ boost::json::object to_json(const InstanceInfo& info) {
                             {"plugin", info.plugin},
                             {"priority", info.priority},
                             {"enabled", info.enabled},
-                            {"state", info.state}};
+                            {"state", to_string(info.state)}};
     if (!info.error.empty()) out["error"] = info.error;
     if (info.budget) out["budget"] = *info.budget;
     return out;

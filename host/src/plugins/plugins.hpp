@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/model.hpp"
+#include "core/result.hpp"
 #include "webclient/webclient.hpp"
 
 #include <tickerd/abi.h>
@@ -17,11 +18,45 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tickerd::plugins {
 
-// A loaded plugin file, or one that was refused (state == "refused", with the reason).
+// Why a plugin file (or a new version of one) is not used. Named in the JSON as "reason".
+enum class RefusalReason {
+    unreadable,             // the file cannot be opened
+    copy_failed,            // the private in-memory copy cannot be made
+    not_elf,                // not an ELF shared object
+    wrong_word_size,        // an ELF object for another word size
+    truncated,              // the headers point past the end (a copy still in progress?)
+    load_failed,            // the dynamic loader refused it (unresolved symbol, …)
+    no_entry_symbol,        // no tickerd_plugin_entry: not a tickerd plugin
+    no_descriptor,          // tickerd_plugin_entry returned null for this host's ABI
+    abi_major,              // built for another ABI major version
+    abi_newer_minor,        // built for a newer minor than this host speaks
+    descriptor_too_small,   // struct_size below the ABI 1.0 descriptor
+    invalid_name,           // the name is not [a-z0-9_], 1-64 chars
+    incomplete_descriptor,  // create, destroy or fetch is missing
+    no_data_types,          // declares no data types
+    unknown_data_type,      // declares a data type tickerd does not know
+    duplicate_name,         // another file already serves this plugin name
+    create_failed,          // the plugin refused to create a configured instance
+};
+std::string_view to_string(RefusalReason reason);  // "abi_major", …
+
+struct Refusal {
+    RefusalReason reason;
+    std::string detail;  // one sentence a plugin author can act on (the JSON's "error")
+};
+// What Result<T, Refusal>::value() throws when it holds a refusal: a bug in the caller.
+[[noreturn]] void throw_exception_from_error(const Refusal& refusal, const boost::source_location&);
+
+enum class PluginState { loaded, refused };
+std::string_view to_string(PluginState state);  // "loaded" | "refused"
+std::optional<PluginState> parse_plugin_state(std::string_view text);
+
+// A loaded plugin file, or one that was refused (state refused, with the refusal).
 struct PluginInfo {
     std::string name;  // the plugin's declared name ("" when refused before reading it)
     std::string version;
@@ -30,12 +65,15 @@ struct PluginInfo {
     std::string abi_version;  // "1.0"
     int default_priority = 0;
     std::vector<std::string> data_types;
-    std::string state;  // "loaded" | "refused"
-    std::string error;  // why it was refused
+    PluginState state = PluginState::refused;
+    std::optional<Refusal> refusal;  // set exactly when state is refused
     std::chrono::system_clock::time_point loaded_at;
     // The file changed and its new contents were refused; this version keeps serving.
-    std::string update_error;
-    std::optional<std::chrono::system_clock::time_point> update_refused_at;
+    struct RefusedUpdate {
+        Refusal refusal;
+        std::chrono::system_clock::time_point at;
+    };
+    std::optional<RefusedUpdate> update_refused;
 };
 boost::json::object to_json(const PluginInfo& info);
 
@@ -109,11 +147,12 @@ struct InstanceContext;  // the host-services table one plugin instance was give
 
 class Instance {
   public:
-    // Asks the plugin to create the instance; throws std::runtime_error with the plugin's
-    // reason when it refuses (bad settings, missing credentials).
+    // Asks the plugin to create the instance; when it refuses (bad settings, missing
+    // credentials) the refusal is create_failed with the plugin's reason as its detail.
     // `http` serves the plugin's HTTP requests.
-    static std::shared_ptr<Instance> create(std::shared_ptr<Module> module, InstanceConfig config,
-                                            int priority, std::shared_ptr<webclient::Client> http);
+    static Result<std::shared_ptr<Instance>, Refusal> create(
+        std::shared_ptr<Module> module, InstanceConfig config, int priority,
+        std::shared_ptr<webclient::Client> http);
     ~Instance();
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
@@ -152,12 +191,16 @@ class Instance {
 };
 using InstancePtr = std::shared_ptr<Instance>;
 
+enum class InstanceState { ready, failed };
+std::string_view to_string(InstanceState state);  // "ready" | "failed"
+std::optional<InstanceState> parse_instance_state(std::string_view text);
+
 struct InstanceInfo {
     std::string name;
     std::string plugin;
     int priority = 0;
     bool enabled = true;
-    std::string state;  // "ready" | "failed" (create failed or plugin missing)
+    InstanceState state = InstanceState::failed;  // failed: create failed or plugin missing
     std::string error;
     std::optional<boost::json::object> budget;  // limits and calls spent, when limited
 };
@@ -179,7 +222,7 @@ class PluginHost {
 
     const std::vector<std::filesystem::path>& plugin_dirs() const;
     // Loads every *.so in the plugin folders. A file that cannot be used is refused with one
-    // log line and a "refused" PluginInfo; the others keep working.
+    // log line and a refused PluginInfo; the others keep working.
     void load_all();
     // Loads a single file (also used by --check-config and tests).
     PluginInfo load_file(const std::filesystem::path& file);
