@@ -179,7 +179,7 @@ struct StreamFixture {
     telemetry::Store telemetry;
     scheduler::WorkerManager workers;
     gateway::Services services;
-    gateway::StreamRegistry registry;
+    gateway::ClosableRegistry registry;
     bus::ChannelSequencer sequencer;
     tcp::acceptor acceptor;
     std::vector<std::thread> threads;

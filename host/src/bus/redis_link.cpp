@@ -57,8 +57,12 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     struct Watch {
         Impl* owner;  // outlives the watch's use: every handler checks `closed` first
         asio::posix::stream_descriptor descriptor;
-        bool want_read = false, want_write = false;
-        bool reading = false, writing = false;
+        // What hiredis wants watched, each way, and whether a wait is armed for it.
+        struct Interest {
+            bool wanted = false;
+            bool waiting = false;
+        };
+        Interest read, write;
         bool closed = false;
         Watch(Impl* impl, int fd) : owner(impl), descriptor(impl->strand, fd) {}
     };
@@ -107,29 +111,26 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // ---- event hooks (called by hiredis on the strand) ----
     static Watch& of(void* privdata) { return *static_cast<Watch*>(privdata); }
 
-    static void arm_read(const std::shared_ptr<Watch>& w) {
-        if (w->closed || w->reading || !w->want_read) return;
-        w->reading = true;
-        w->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
-                                 [w](const boost::system::error_code& ec) {
-                                     w->reading = false;
-                                     if (ec || w->closed || !w->want_read) return;
-                                     redisAsyncHandleRead(w->owner->context);
-                                     arm_read(w);
-                                 });
+    // Waits for the socket to be ready one way while hiredis wants that way watched, and
+    // lets hiredis handle it each time it is.
+    template <Watch::Interest Watch::*kWay, asio::posix::descriptor_base::wait_type kWait,
+              void (*kHandle)(redisAsyncContext*)>
+    static void arm(const std::shared_ptr<Watch>& w) {
+        auto& way = (*w).*kWay;
+        if (w->closed || way.waiting || !way.wanted) return;
+        way.waiting = true;
+        w->descriptor.async_wait(kWait, [w](const boost::system::error_code& ec) {
+            auto& way = (*w).*kWay;
+            way.waiting = false;
+            if (ec || w->closed || !way.wanted) return;
+            kHandle(w->owner->context);
+            arm<kWay, kWait, kHandle>(w);
+        });
     }
-
-    static void arm_write(const std::shared_ptr<Watch>& w) {
-        if (w->closed || w->writing || !w->want_write) return;
-        w->writing = true;
-        w->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                                 [w](const boost::system::error_code& ec) {
-                                     w->writing = false;
-                                     if (ec || w->closed || !w->want_write) return;
-                                     redisAsyncHandleWrite(w->owner->context);
-                                     arm_write(w);
-                                 });
-    }
+    static constexpr auto arm_read =
+        &arm<&Watch::read, asio::posix::descriptor_base::wait_read, &redisAsyncHandleRead>;
+    static constexpr auto arm_write =
+        &arm<&Watch::write, asio::posix::descriptor_base::wait_write, &redisAsyncHandleWrite>;
 
     static std::shared_ptr<Watch> current(void* privdata) {
         auto& impl = *of(privdata).owner;
@@ -137,20 +138,20 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     }
     static void add_read(void* p) {
         auto w = current(p);
-        w->want_read = true;
+        w->read.wanted = true;
         arm_read(w);
     }
-    static void del_read(void* p) { of(p).want_read = false; }
+    static void del_read(void* p) { of(p).read.wanted = false; }
     static void add_write(void* p) {
         auto w = current(p);
-        w->want_write = true;
+        w->write.wanted = true;
         arm_write(w);
     }
-    static void del_write(void* p) { of(p).want_write = false; }
+    static void del_write(void* p) { of(p).write.wanted = false; }
     static void cleanup(void* p) {
         auto& w = of(p);
         w.closed = true;
-        w.want_read = w.want_write = false;
+        w.read.wanted = w.write.wanted = false;
         boost::system::error_code ignored;
         w.descriptor.cancel(ignored);
         w.descriptor.release();  // hiredis closes the fd itself

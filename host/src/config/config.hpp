@@ -110,6 +110,9 @@ enum class Applies {
     reload,   // on SIGHUP
     seed,     // never again: it seeds the state store, which the API changes from then on
 };
+// As the README's table says it.
+inline constexpr std::array<std::string_view, 3> kAppliesNames = {"restart", "`SIGHUP`",
+                                                                  "first start (then the API)"};
 struct SettingInfo {
     std::string_view key;         // in the config file ("redis.port"); "" when not there
     std::string_view env;         // environment variable; "" when none

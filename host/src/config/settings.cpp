@@ -61,16 +61,38 @@ Result<std::string> json_string(const json::value& v) {
     return std::string(v.get_string());
 }
 
-// A kind knows a setting's C++ type and how its text (environment, flag) and JSON (file)
-// forms read and show. `from_text` gets every value given (flags may repeat: the last wins
-// unless the kind takes a list); an empty result means "nothing to set".
+// A JSON list read item by item; an item's error names its index ("[2]: …").
+template <class Read>
+auto json_list(const json::value& v, std::string_view expected, Read read)
+    -> Result<std::vector<typename decltype(read(v))::value_type>> {
+    if (!v.is_array()) return bad("expected " + std::string(expected));
+    std::vector<typename decltype(read(v))::value_type> items;
+    for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+        auto item = read(v.get_array()[i]);
+        if (!item) return Error::invalid("[" + std::to_string(i) + "]", item.error().detail);
+        items.push_back(std::move(*item));
+    }
+    return items;
+}
+
+// A list shown as JSON strings.
+template <class List, class Show>
+json::value json_strings(const List& list, Show show) {
+    json::array strings;
+    for (const auto& item : list)
+        strings.emplace_back(show(item));
+    return strings;
+}
+
+// A kind knows a setting's C++ type and how its forms read: `parse_text` reads an
+// environment variable or a flag (a flag given twice: the last wins), `from_json` the file's
+// value, `show` writes it as JSON. A kind whose values are lists reads every value given at
+// once with `from_texts` instead; it may find nothing to set.
 
 struct Text {
     using type = std::string;
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
-        return std::optional<type>(values.back());
+    static Result<type> parse_text(const Setting&, std::string_view text) {
+        return std::string(text);
     }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
         return json_string(v);
@@ -91,28 +113,22 @@ struct Name : Text {
 };
 
 struct Listen : Text {
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
-        if (auto parsed = parse_listen(values.back()); !parsed) return parsed.error();
-        return std::optional<type>(values.back());
+    static Result<type> parse_text(const Setting&, std::string_view text) {
+        if (auto parsed = parse_listen(text); !parsed) return parsed.error();
+        return std::string(text);
     }
-    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path& base) {
-        auto text = Text::from_json(s, v, base);
-        if (!text) return text;
-        if (auto parsed = parse_listen(*text); !parsed) return parsed.error();
-        return text;
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path&) {
+        auto text = json_string(v);
+        return text ? parse_text(s, *text) : text;
     }
 };
 
 struct Boolean {
     using type = bool;
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
-        auto parsed = parse_bool(values.back());
-        if (!parsed) return bad("expected a boolean, got '" + values.back() + "'");
-        return std::optional<type>(*parsed);
+    static Result<type> parse_text(const Setting&, std::string_view text) {
+        auto parsed = parse_bool(text);
+        if (!parsed) return bad("expected a boolean, got '" + std::string(text) + "'");
+        return *parsed;
     }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
         if (!v.is_bool()) return bad("expected true or false");
@@ -125,15 +141,13 @@ struct Boolean {
 template <class Int>
 struct Integer {
     using type = Int;
-    static Result<std::optional<type>> from_text(const Setting& s,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
-        auto parsed = parse_whole_number(values.back());
+    static Result<type> parse_text(const Setting& s, std::string_view text) {
+        auto parsed = parse_whole_number(text);
         if (!parsed || *parsed < s.min || *parsed > s.max) {
             return bad("expected an integer from " + std::to_string(s.min) + " to " +
-                       std::to_string(s.max) + ", got '" + values.back() + "'");
+                       std::to_string(s.max) + ", got '" + std::string(text) + "'");
         }
-        return std::optional<type>(static_cast<type>(*parsed));
+        return static_cast<type>(*parsed);
     }
     static Result<type> from_json(const Setting& s, const json::value& v, const fs::path&) {
         auto value = detail::json_integer(v, s.min, s.max);
@@ -156,11 +170,7 @@ Result<fs::path> json_path(const json::value& v, const fs::path& base) {
 
 struct Path {
     using type = fs::path;
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
-        return std::optional<type>(values.back());
-    }
+    static Result<type> parse_text(const Setting&, std::string_view text) { return fs::path(text); }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
         return json_path(v, base);
     }
@@ -169,10 +179,8 @@ struct Path {
 
 struct OptionalPath {
     using type = std::optional<fs::path>;
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
-        return std::optional<type>(fs::path(values.back()));
+    static Result<type> parse_text(const Setting&, std::string_view text) {
+        return type(fs::path(text));
     }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
         auto path = json_path(v, base);
@@ -186,9 +194,8 @@ struct OptionalPath {
 
 // systemd's STATE_DIRECTORY lists one folder per StateDirectory= entry; the first is ours.
 struct FirstOfPaths : Path {
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
+    static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
+                                                  TextOrigin) {
         auto parts = split(values.back(), ':');
         if (parts.empty()) return std::optional<type>();
         return std::optional<type>(parts.front());
@@ -198,9 +205,8 @@ struct FirstOfPaths : Path {
 // Folders: ':'-separated in a variable, one per flag occurrence, a list in the file.
 struct PathList {
     using type = std::vector<fs::path>;
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin origin) {
+    static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
+                                                  TextOrigin origin) {
         if (origin == TextOrigin::flag)
             return std::optional<type>(type(values.begin(), values.end()));
         auto parts = split(values.back(), ':');
@@ -208,20 +214,11 @@ struct PathList {
         return std::optional<type>(type(parts.begin(), parts.end()));
     }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
-        if (!v.is_array()) return bad("expected a list");
-        type paths;
-        for (std::size_t i = 0; i < v.get_array().size(); ++i) {
-            auto path = json_path(v.get_array()[i], base);
-            if (!path) return Error::invalid("[" + std::to_string(i) + "]", path.error().detail);
-            paths.push_back(std::move(*path));
-        }
-        return paths;
+        return json_list(v, "a list",
+                         [&](const json::value& item) { return json_path(item, base); });
     }
     static json::value show(const type& value) {
-        json::array list;
-        for (const auto& path : value)
-            list.emplace_back(path.string());
-        return list;
+        return json_strings(value, [](const fs::path& path) { return path.string(); });
     }
 };
 
@@ -234,9 +231,8 @@ Result<bus::HostPort> host_port(std::string_view text) {
 // HOST:PORT addresses: ','-separated in a variable, a list in the file.
 struct Addresses {
     using type = std::vector<bus::HostPort>;
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
+    static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
+                                                  TextOrigin) {
         type addresses;
         for (const auto& part : split(values.back(), ',')) {
             auto address = host_port(part);
@@ -246,22 +242,13 @@ struct Addresses {
         return std::optional<type>(std::move(addresses));
     }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
-        if (!v.is_array()) return bad("expected a list of HOST:PORT");
-        type addresses;
-        for (const auto& item : v.get_array()) {
+        return json_list(v, "a list of HOST:PORT", [](const json::value& item) {
             auto text = json_string(item);
-            if (!text) return text.error();
-            auto address = host_port(*text);
-            if (!address) return address.error();
-            addresses.push_back(std::move(*address));
-        }
-        return addresses;
+            return text ? host_port(*text) : Result<bus::HostPort>(text.error());
+        });
     }
     static json::value show(const type& value) {
-        json::array list;
-        for (const auto& address : value)
-            list.emplace_back(address.describe());
-        return list;
+        return json_strings(value, [](const bus::HostPort& address) { return address.describe(); });
     }
 };
 
@@ -269,22 +256,15 @@ struct Addresses {
 template <class Enum, const auto& kNames, std::optional<Enum> (*kParse)(std::string_view)>
 struct Choice {
     using type = Enum;
-    static Result<type> parse(std::string_view text) {
+    static Result<type> parse_text(const Setting&, std::string_view text) {
         auto value = kParse(text);
         if (!value) return bad("expected " + choices(kNames) + ", got '" + std::string(text) + "'");
         return *value;
     }
-    static Result<std::optional<type>> from_text(const Setting&,
-                                                 const std::vector<std::string>& values,
-                                                 TextOrigin) {
-        auto value = parse(values.back());
-        if (!value) return value.error();
-        return std::optional<type>(*value);
-    }
-    static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path&) {
         auto text = json_string(v);
         if (!text) return text.error();
-        return parse(*text);
+        return parse_text(s, *text);
     }
     static json::value show(type value) { return json::value(name_of(kNames, value)); }
 };
@@ -311,9 +291,15 @@ Setting row(SettingInfo info, Extras extras = {}) {
     setting.read_text = [](const Setting& s, DaemonConfig& config,
                            const std::vector<std::string>& values,
                            TextOrigin origin) -> Result<void> {
-        auto value = Kind::from_text(s, values, origin);
-        if (!value) return value.error();
-        if (*value) field<Members...>(config) = std::move(**value);
+        if constexpr (requires { Kind::from_texts(values, origin); }) {
+            auto value = Kind::from_texts(values, origin);
+            if (!value) return value.error();
+            if (*value) field<Members...>(config) = std::move(**value);
+        } else {
+            auto value = Kind::parse_text(s, values.back());
+            if (!value) return value.error();
+            field<Members...>(config) = std::move(*value);
+        }
         return {};
     };
     setting.read_json = [](const Setting& s, DaemonConfig& config, const json::value& v,
@@ -438,18 +424,6 @@ std::vector<Setting> with_defaults(std::vector<Setting> table) {
     return table;
 }
 
-std::string_view applies_text(Applies applies) {
-    switch (applies) {
-        case restart:
-            return "restart";
-        case reload:
-            return "`SIGHUP`";
-        case seed:
-            return "first start (then the API)";
-    }
-    return "";
-}
-
 }  // namespace
 
 namespace detail {
@@ -528,8 +502,8 @@ std::string settings_markdown() {
                 ? "—"
                 : cell("`--" + std::string(info.flag) + " " + std::string(info.value_name) + "`");
         table += "| " + code(info.key) + " | " + flag + " | " + code(info.env) + " | " +
-                 info.default_text + " | " + std::string(applies_text(info.applies)) + " | " +
-                 std::string(info.help) + " |\n";
+                 info.default_text + " | " + std::string(name_of(kAppliesNames, info.applies)) +
+                 " | " + std::string(info.help) + " |\n";
     }
     return table;
 }

@@ -5,7 +5,8 @@
 //   enum class Role { all, worker, edge };
 //   inline constexpr std::array<std::string_view, 3> kRoleNames = {"all", "worker", "edge"};
 //   std::string_view to_string(Role role) { return name_of(kRoleNames, role); }
-//   std::optional<Role> parse_role(std::string_view text) { return parse_name<Role>(kRoleNames, text); }
+//   std::optional<Role> parse_role(std::string_view text) { return parse_name<Role>(kRoleNames,
+//   text); }
 #pragma once
 
 #include <array>

@@ -162,25 +162,11 @@ bool Instrument::serves(DataType type) const {
 }
 
 Cadence default_cadence(DataType type) {
+    // CONTRACT.md §2's defaults, in kAllDataTypes' order.
+    constexpr std::array<double, 5> kDefaultIntervals = {60, 300, 3600, 600, 1800};
     Cadence cadence;
     cadence.data_type = type;
-    switch (type) {
-        case DataType::market_data:
-            cadence.interval_seconds = 60;
-            break;
-        case DataType::news:
-            cadence.interval_seconds = 300;
-            break;
-        case DataType::fundamentals:
-            cadence.interval_seconds = 3600;
-            break;
-        case DataType::analytics:
-            cadence.interval_seconds = 600;
-            break;
-        case DataType::insider_data:
-            cadence.interval_seconds = 1800;
-            break;
-    }
+    cadence.interval_seconds = kDefaultIntervals[static_cast<std::size_t>(type)];
     return cadence;
 }
 

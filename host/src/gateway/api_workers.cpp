@@ -13,25 +13,33 @@ namespace {
 
 constexpr int kDefaultTelemetryLimit = 100;
 
-std::optional<DataType> worker_from_path(const RouteArgs& args, Reply& error) {
+Result<DataType> worker_from_path(const RouteArgs& args) {
     auto type = parse_worker_id(args.params.at(0));
-    if (!type) error = error_reply({404, "Worker " + args.params.at(0) + " not found"});
-    return type;
+    if (!type) return Error::not_found("Worker " + args.params.at(0) + " not found");
+    return *type;
 }
 
 // limit: an integer from 1 to the store's capacity; absent means the default.
-std::optional<int> telemetry_limit(std::string_view query, Reply& error) {
+Result<int> telemetry_limit(std::string_view query) {
     auto text = query_param(query, "limit");
     if (!text) return kDefaultTelemetryLimit;
     int limit = 0;
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
     constexpr int kMax = static_cast<int>(telemetry::Store::kCapacity);
     if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMax) {
-        error = error_reply({422, "limit: must be an integer from 1 to " + std::to_string(kMax) +
-                                      ", not '" + *text + "'"});
-        return std::nullopt;
+        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(kMax) +
+                                           ", not '" + *text + "'");
     }
     return limit;
+}
+
+// Starts or stops the worker the path names (both idempotent).
+template <class Change>
+Reply change_worker(const RouteArgs& args, Change change) {
+    auto type = worker_from_path(args);
+    if (!type) return error_reply(type.error());
+    change(*type);
+    return no_content();
 }
 
 }  // namespace
@@ -44,25 +52,17 @@ Reply list_workers(Services& services, const RouteArgs&) {
 }
 
 Reply get_worker(Services& services, const RouteArgs& args) {
-    Reply error;
-    auto type = worker_from_path(args, error);
-    return type ? json_reply(200, to_json(services.workers.status(*type))) : error;
+    auto type = worker_from_path(args);
+    if (!type) return error_reply(type.error());
+    return json_reply(200, to_json(services.workers.status(*type)));
 }
 
 Reply start_worker(Services& services, const RouteArgs& args) {
-    Reply error;
-    auto type = worker_from_path(args, error);
-    if (!type) return error;
-    services.workers.start(*type);
-    return no_content();
+    return change_worker(args, [&](DataType type) { services.workers.start(type); });
 }
 
 Reply stop_worker(Services& services, const RouteArgs& args) {
-    Reply error;
-    auto type = worker_from_path(args, error);
-    if (!type) return error;
-    services.workers.stop(*type);
-    return no_content();
+    return change_worker(args, [&](DataType type) { services.workers.stop(type); });
 }
 
 Reply start_all_workers(Services& services, const RouteArgs&) {
@@ -77,10 +77,10 @@ Reply stop_all_workers(Services& services, const RouteArgs&) {
 
 Reply get_telemetry(Services& services, const RouteArgs& args) {
     auto type = parse_data_type(args.params.at(0));
-    if (!type) return error_reply({404, "unknown data type '" + args.params.at(0) + "'"});
-    Reply error;
-    auto limit = telemetry_limit(args.query, error);
-    if (!limit) return error;
+    if (!type)
+        return error_reply(Error::not_found("unknown data type '" + args.params.at(0) + "'"));
+    auto limit = telemetry_limit(args.query);
+    if (!limit) return error_reply(limit.error());
     json::array records;
     for (const auto& record : services.telemetry.newest(*type, static_cast<std::size_t>(*limit))) {
         records.push_back(to_json(record));

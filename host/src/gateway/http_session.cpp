@@ -35,23 +35,6 @@ std::optional<Error> answerable(beast::error_code ec) {
 
 }  // namespace
 
-void GatewayState::track(const std::shared_ptr<HttpSession>& session) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
-    sessions_.push_back(session);
-}
-
-void GatewayState::close_idle_connections() {
-    std::vector<std::weak_ptr<HttpSession>> sessions;
-    {
-        std::lock_guard lock(mutex_);
-        sessions.swap(sessions_);
-    }
-    for (const auto& weak : sessions) {
-        if (auto session = weak.lock()) session->close();
-    }
-}
-
 HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway)
     : stream_(std::move(socket)), gateway_(std::move(gateway)) {}
 
@@ -59,7 +42,7 @@ void HttpSession::run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
 }
 
-void HttpSession::close() {
+void HttpSession::close_for_shutdown() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
         if (self->handed_over_) return;
         beast::error_code ignored;

@@ -10,9 +10,7 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <vector>
 
 namespace tickerd::gateway {
 
@@ -23,28 +21,21 @@ class HttpSession;
 struct GatewayState {
     GatewayState(Services& services, Limits limits) : services(services), limits(limits) {}
 
-    // Remembers a connection so stop() can close it; forgets the dead ones as it goes.
-    void track(const std::shared_ptr<HttpSession>& session);
-    void close_idle_connections();
-
     Services& services;
     const Limits limits;
-    StreamRegistry streams;
+    ClosableRegistry streams;
+    ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
     boost::asio::thread_pool config_thread{1};
     std::atomic<bool> stopping{false};
-
-  private:
-    std::mutex mutex_;
-    std::vector<std::weak_ptr<HttpSession>> sessions_;
 };
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public Closable, public std::enable_shared_from_this<HttpSession> {
   public:
     HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway);
     void run();
     // Closes the connection unless it has become a stream (streams close themselves).
-    void close();
+    void close_for_shutdown() override;
 
   private:
     void read_request();

@@ -47,7 +47,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         socket.set_option(tcp::no_delay(true), ec);  // streams are latency-bound
         auto session = std::make_shared<HttpSession>(std::move(socket), gateway);
-        gateway->track(session);
+        gateway->connections.add(session);
         session->run();
         accept();
     }
@@ -85,7 +85,7 @@ void Server::stop() {
         impl->retry_timer.cancel();
     });
     impl_->gateway->streams.close_all();
-    impl_->gateway->close_idle_connections();
+    impl_->gateway->connections.close_all();
 }
 
 }  // namespace tickerd::gateway

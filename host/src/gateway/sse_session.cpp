@@ -60,8 +60,6 @@ void SseSession::frame_batch(const std::vector<Outgoing>& items, Buffers& buffer
         buffers.push_back(asio::buffer(*item.bytes));
 }
 
-void SseSession::on_client_bytes(std::string_view) {}
-
 StreamSession::Clock::time_point SseSession::on_tick(Clock::time_point now) {
     if (writing() && now - last_write_at() >= write_stall_timeout(limits())) {
         BOOST_LOG_TRIVIAL(warning) << "sse " << peer() << ": client stopped reading, closing";
@@ -73,10 +71,6 @@ StreamSession::Clock::time_point SseSession::on_tick(Clock::time_point now) {
     }
     return std::max(last_write_at() + limits().keepalive_interval,
                     now + std::chrono::milliseconds(10));
-}
-
-void SseSession::on_slow_consumer() {
-    finish("slow consumer");
 }
 
 // Stop taking messages, let what is queued go out (briefly), then end the body.

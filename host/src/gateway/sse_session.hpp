@@ -15,9 +15,7 @@ class SseSession final : public StreamSession {
   private:
     Outgoing frame_of(const bus::MessagePtr& message) const override;
     void frame_batch(const std::vector<Outgoing>& items, Buffers& buffers) override;
-    void on_client_bytes(std::string_view bytes) override;
     Clock::time_point on_tick(Clock::time_point now) override;
-    void on_slow_consumer() override;
     void on_shutdown() override;
 
     ChannelSet requested_;  // until run() subscribes

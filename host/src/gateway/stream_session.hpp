@@ -54,12 +54,12 @@ class StreamSession : public bus::Subscriber,
     virtual Outgoing frame_of(const bus::MessagePtr& message) const = 0;
     // The buffers a batch of queued items is written as, appended to `buffers`.
     virtual void frame_batch(const std::vector<Outgoing>& items, Buffers& buffers) = 0;
-    // Bytes the client sent.
-    virtual void on_client_bytes(std::string_view bytes) = 0;
+    // Bytes the client sent. By default they only show that it is still there.
+    virtual void on_client_bytes(std::string_view) {}
     // The keepalive timer fired while open; returns when it should fire next.
     virtual Clock::time_point on_tick(Clock::time_point now) = 0;
-    // The client cannot keep up: its queue overflowed.
-    virtual void on_slow_consumer() = 0;
+    // The client cannot keep up: its queue overflowed. By default the stream is cut.
+    virtual void on_slow_consumer() { finish("slow consumer"); }
     // The server is stopping and the stream is open.
     virtual void on_shutdown() = 0;
     // Everything, the last words included, has been sent. By default the stream ends.

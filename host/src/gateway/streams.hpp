@@ -64,25 +64,27 @@ Result<ChannelRequest> read_channel_request(
 class Closable {
   public:
     virtual ~Closable() = default;
-    virtual void close_for_shutdown() = 0;  // SSE: end the body; WS: close 1001 "going away"
+    // SSE: end the body; WS: close 1001 "going away"; an idle HTTP connection: close it.
+    virtual void close_for_shutdown() = 0;
 };
 
-// Tracks the open streams so Server::stop() can close them all.
-class StreamRegistry {
+// What Server::stop() closes: the open streams, the HTTP connections. Held weakly: each
+// one's lifetime belongs to its own async operations.
+class ClosableRegistry {
   public:
-    void add(const std::shared_ptr<Closable>& stream);
+    void add(const std::shared_ptr<Closable>& closable);
     void close_all();
     std::size_t open_count();
 
   private:
     std::mutex mutex_;
-    std::vector<std::weak_ptr<Closable>> streams_;
+    std::vector<std::weak_ptr<Closable>> entries_;
 };
 
 struct StreamContext {
     Services& services;
     const Limits& limits;
-    StreamRegistry& registry;
+    ClosableRegistry& registry;
 };
 
 // Take over a connection whose request asked for an event stream / a WebSocket upgrade.

@@ -4,6 +4,7 @@
 
 #include "core/log.hpp"
 
+#include <array>
 #include <cstring>
 #include <deque>
 
@@ -166,24 +167,11 @@ class InFlightSlot {
 }  // namespace
 
 std::string_view status_name(tickerd_status status) {
-    switch (status) {
-        case TICKERD_OK:
-            return "ok";
-        case TICKERD_E_TRANSIENT:
-            return "transient";
-        case TICKERD_E_RATE_LIMITED:
-            return "rate_limited";
-        case TICKERD_E_NOT_FOUND:
-            return "not_found";
-        case TICKERD_E_UNSUPPORTED:
-            return "unsupported";
-        case TICKERD_E_AUTH:
-            return "auth";
-        case TICKERD_E_PERMANENT:
-            return "permanent";
-        default:
-            return "unknown";
-    }
+    // The error classes as telemetry names them, in the ABI's numbering (TICKERD_OK = 0 …).
+    constexpr std::array<std::string_view, 7> kNames = {
+        "ok", "transient", "rate_limited", "not_found", "unsupported", "auth", "permanent"};
+    if (!known_status(status)) return "unknown";
+    return kNames[static_cast<std::size_t>(status)];
 }
 
 Result<std::shared_ptr<Instance>, Refusal> Instance::create(

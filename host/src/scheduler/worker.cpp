@@ -63,14 +63,7 @@ void Worker::start() {
 void Worker::stop() {
     std::lock_guard lock(mutex_);
     if (!running_) return;
-    running_ = false;
-    status_.status = WorkerState::stopped;
-    status_.next_run.reset();
-    cancel_timers();
-    // Polls waiting to retry give up now; a vendor call already running finishes (and
-    // publishes when it succeeds), but no further call starts.
-    for (auto& [symbol, poll] : polls_)
-        poll->backoff.cancel();
+    halt();
     BOOST_LOG_TRIVIAL(info) << id_ << ": stopped";
 }
 
@@ -78,18 +71,24 @@ void Worker::close() {
     std::lock_guard lock(mutex_);
     if (closed_) return;
     closed_ = true;
+    halt();
+    for (auto& [symbol, poll] : polls_) {
+        if (!poll->call) continue;
+        poll->call->cancel.cancelled = true;
+        poll->call->timeout.cancel();
+    }
+    polls_.clear();
+}
+
+// Nothing new starts: polls waiting to retry give up now; a vendor call already running
+// finishes (and publishes when it succeeds) unless close() cancels it too.
+void Worker::halt() {
     running_ = false;
     status_.status = WorkerState::stopped;
     status_.next_run.reset();
     cancel_timers();
-    for (auto& [symbol, poll] : polls_) {
+    for (auto& [symbol, poll] : polls_)
         poll->backoff.cancel();
-        if (poll->call) {
-            poll->call->cancel.cancelled = true;
-            poll->call->timeout.cancel();
-        }
-    }
-    polls_.clear();
 }
 
 WorkerStatus Worker::status() const {

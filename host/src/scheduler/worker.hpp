@@ -138,6 +138,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     void begin_cycle(SteadyTime start);
     void arm_cycle_timer(SteadyTime when);
     void restart_cycle();
+    void halt();  // stop() and close() both; under the mutex
     void cancel_timers();
     void dispatch_next_poll(const std::shared_ptr<Cycle>& cycle);
     void skip_poll(Cycle& cycle, const std::string& symbol);
