@@ -8,6 +8,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-log1.81-dev libboost-filesystem1.81-dev
     libboost-thread1.81-dev libboost-test1.81-dev
     libboost-url1.81-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libsystemd-dev
+    libjwt-dev  # JWT verification and signing (host/src/access)
     redis-server curl
     lintian rpm  # packaging/check.sh: the package checks and the .rpm build
 )

@@ -1,5 +1,6 @@
 // tickerd: wires the parts together and runs them. No logic of its own beyond start-up order
 // and the shutdown sequence.
+#include "access/access.hpp"
 #include "bus/bus.hpp"
 #include "cluster/cluster.hpp"
 #include "config/config.hpp"
@@ -104,16 +105,41 @@ std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonCon
                                     std::chrono::seconds(cfg.runtime.global.cache_ttl_seconds)});
 }
 
+// The access settings, and protected mode: without auth the daemon serves loopback only,
+// unless told explicitly (and then it says so at every start).
+std::shared_ptr<access::Gatekeeper> open_gate(const config::DaemonConfig& cfg,
+                                              const asio::ip::tcp::endpoint& endpoint) {
+    auto gatekeeper = access::Gatekeeper::make(cfg.access);
+    if (!gatekeeper) throw config::ConfigError(gatekeeper.error().detail);
+    if (cfg.access.enabled || endpoint.address().is_loopback()) return *gatekeeper;
+    if (!cfg.access.allow_unauthenticated_remote) {
+        throw config::ConfigError(
+            "listen: " + cfg.listen +
+            " is not loopback and auth is off: anyone who can reach it could change the "
+            "configuration and read every stream. Turn auth on (auth.enabled, with keys), or set "
+            "auth.allow_unauthenticated_remote to serve it anyway");
+    }
+    BOOST_LOG_TRIVIAL(warning) << "listening on " << cfg.listen
+                               << " without auth (auth.allow_unauthenticated_remote): anyone who "
+                                  "can reach it can change the configuration";
+    return *gatekeeper;
+}
+
 using ConfigLoader = std::function<config::DaemonConfig()>;
 
 // SIGHUP: the config file is read again and what can change while running does (the log
 // level, the vendor instances), then the plugin folders are rescanned. A config that does
 // not load is refused with one log line and the running one is kept.
 void reload(const ConfigLoader& load_config, const config::DaemonConfig& running,
-            plugins::PluginHost& plugin_host) {
+            plugins::PluginHost& plugin_host, access::Gatekeeper& gatekeeper) {
     try {
         auto next = load_config();
         log::set_level(next.log_level);
+        // Keys and secrets are read again; a key file that cannot be read keeps the old ones.
+        if (auto reloaded = gatekeeper.reload(next.access); !reloaded) {
+            BOOST_LOG_TRIVIAL(error) << "SIGHUP: the access settings are refused, the running "
+                                     << "ones are kept: " << reloaded.error().detail;
+        }
         for (const auto& problem : plugin_host.configure(next.vendors, next.vendors_given))
             BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;
         for (const auto& key : config::restart_only_changes(running, next)) {
@@ -165,9 +191,11 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                                 << scheduling.instance;
     }
     scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry, scheduling);
-    gateway::Services services{
-        cfg, state, workers, plugin_host, *bus, telemetry, std::chrono::steady_clock::now()};
-    gateway::Server server(io, resolve_listen(io, cfg.listen), services);
+    auto endpoint = resolve_listen(io, cfg.listen);
+    auto gatekeeper = open_gate(cfg, endpoint);
+    gateway::Services services{cfg,  state,     workers,     plugin_host,
+                               *bus, telemetry, *gatekeeper, std::chrono::steady_clock::now()};
+    gateway::Server server(io, endpoint, services);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
                             << server.port();
@@ -204,7 +232,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                     << (cfg.config_path ? cfg.config_path->string() : "the configuration");
                 systemd::notify_reloading();
                 asio::post(reloader, [&] {
-                    reload(load_config, cfg, plugin_host);
+                    reload(load_config, cfg, plugin_host, *gatekeeper);
                     systemd::notify_ready("reloaded");
                 });
             } else {

@@ -110,6 +110,7 @@ struct StreamFixture {
                    plugins,
                    *bus,
                    telemetry,
+                   *gatekeeper,
                    std::chrono::steady_clock::now()},
           acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
         plugins.load_all();
@@ -138,7 +139,8 @@ struct StreamFixture {
         acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
             if (ec) return;
             std::make_shared<Connection>(std::move(s),
-                                         gateway::StreamContext{services, limits, registry})
+                                         gateway::StreamContext{services, limits, registry,
+                                                                reader, {}})
                 ->run();
             do_accept();
         });
@@ -178,6 +180,10 @@ struct StreamFixture {
     std::unique_ptr<bus::Bus> bus;
     telemetry::Store telemetry;
     scheduler::WorkerManager workers;
+    std::shared_ptr<access::Gatekeeper> gatekeeper =
+        access::Gatekeeper::make(access::AccessSettings{}).value();
+    // Auth is the HTTP side's; these streams are opened as someone who may read everything.
+    access::Principal reader{"test", {access::Scope::read}, {}, std::nullopt};
     gateway::Services services;
     gateway::ClosableRegistry registry;
     bus::ChannelSequencer sequencer;

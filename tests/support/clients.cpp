@@ -382,24 +382,29 @@ SseClient::~SseClient() {
 
 namespace {
 http::request<http::string_body> sse_request(http::verb verb, std::string_view target,
-                                             const std::string& host, unsigned short port) {
+                                             const std::string& host, unsigned short port,
+                                             const Headers& extra_headers) {
     http::request<http::string_body> request{verb, target, 11};
     request.set(http::field::host, host + ":" + std::to_string(port));
     request.set(http::field::accept, "text/event-stream");
     request.set(http::field::user_agent, "tickerd-test");
+    for (const auto& [name, value] : extra_headers)
+        request.set(name, value);
     return request;
 }
 }  // namespace
 
-SseOpenResult SseClient::open_get(std::string_view target, std::chrono::milliseconds timeout) {
-    auto request = sse_request(http::verb::get, target, impl_->host, impl_->port);
+SseOpenResult SseClient::open_get(std::string_view target, std::chrono::milliseconds timeout,
+                                  const Headers& extra_headers) {
+    auto request = sse_request(http::verb::get, target, impl_->host, impl_->port, extra_headers);
     request.prepare_payload();
     return impl_->open(std::move(request), timeout);
 }
 
 SseOpenResult SseClient::open_post(std::string_view target, std::string_view json_body,
-                                   std::chrono::milliseconds timeout) {
-    auto request = sse_request(http::verb::post, target, impl_->host, impl_->port);
+                                   std::chrono::milliseconds timeout,
+                                   const Headers& extra_headers) {
+    auto request = sse_request(http::verb::post, target, impl_->host, impl_->port, extra_headers);
     request.set(http::field::content_type, "application/json");
     request.body() = std::string(json_body);
     request.prepare_payload();
@@ -494,8 +499,13 @@ WsClient::~WsClient() {
     beast::get_lowest_layer(impl_->ws).close();
 }
 
-void WsClient::connect(std::string_view target, std::chrono::milliseconds timeout) {
+void WsClient::connect(std::string_view target, std::chrono::milliseconds timeout,
+                       const Headers& extra_headers) {
     auto& impl = *impl_;
+    impl.ws.set_option(websocket::stream_base::decorator([extra_headers](auto& request) {
+        for (const auto& [name, value] : extra_headers)
+            request.set(name, value);
+    }));
     auto deadline = Clock::now() + timeout;
     Completion step;
     beast::get_lowest_layer(impl.ws).async_connect(endpoint_of(impl.host, impl.port),

@@ -103,9 +103,11 @@ class SseClient {
     ~SseClient();
 
     SseOpenResult open_get(std::string_view target,
-                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                           const Headers& extra_headers = {});
     SseOpenResult open_post(std::string_view target, std::string_view json_body,
-                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                            const Headers& extra_headers = {});
 
     // The next block (data, retry-only or comment-only); nullopt on timeout or end of stream.
     std::optional<SseEvent> next_event(std::chrono::milliseconds timeout);
@@ -132,7 +134,8 @@ class WsClient {
 
     // Throws on connection failure, refused upgrade or timeout.
     void connect(std::string_view target,
-                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                 const Headers& extra_headers = {});
     // The HTTP status of a refused upgrade (0 when the upgrade succeeded or never answered).
     unsigned refused_status() const;
 

@@ -213,7 +213,7 @@ void DaemonProcess::wait_ready(std::chrono::milliseconds timeout) {
         if (!running()) fail("it exited (" + describe(*exit_status_) + ")");
         try {
             HttpClient client("127.0.0.1", port_, 2s);
-            auto response = client.get("/");
+            auto response = client.get("/livez");
             if (response.status == 200) return;
             last_problem = "GET / answered " + std::to_string(response.status);
         } catch (const std::exception& e) {

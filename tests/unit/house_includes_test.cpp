@@ -101,10 +101,13 @@ BOOST_AUTO_TEST_CASE(parts_include_only_the_parts_they_link) {
         {"telemetry", {"core"}},
         {"webclient", {"core"}},
         {"plugins", {"core", "webclient"}},
-        {"config", {"core", "webclient", "plugins", "bus"}},
-        {"scheduler", {"core", "webclient", "plugins", "bus", "config", "telemetry"}},
-        {"gateway", {"core", "webclient", "plugins", "bus", "config", "telemetry", "scheduler"}},
-        {"cluster", {"core", "webclient", "plugins", "bus", "config", "telemetry", "scheduler"}},
+        {"access", {"core"}},
+        {"config", {"core", "webclient", "plugins", "bus", "access"}},
+        {"scheduler", {"core", "webclient", "plugins", "bus", "access", "config", "telemetry"}},
+        {"gateway",
+         {"core", "webclient", "plugins", "bus", "access", "config", "telemetry", "scheduler"}},
+        {"cluster",
+         {"core", "webclient", "plugins", "bus", "access", "config", "telemetry", "scheduler"}},
     };
     for (const auto& folder : fs::directory_iterator(kSources)) {
         if (!folder.is_directory()) continue;

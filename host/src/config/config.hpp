@@ -3,6 +3,7 @@
 // written durably to the state folder before the API answers.
 #pragma once
 
+#include "access/access.hpp"
 #include "bus/bus.hpp"
 #include "core/log.hpp"
 #include "core/model.hpp"
@@ -73,6 +74,7 @@ struct DaemonConfig {
     log::Level log_level = log::Level::info;
     log::Format log_format = log::Format::automatic;
     bus::RedisSettings redis;
+    access::AccessSettings access;  // "auth" and "cors"
     bool streaming_enabled = true;
     bool auto_start_workers = false;
     // Records, read by their own readers (config_file.cpp).

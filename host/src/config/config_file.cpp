@@ -91,6 +91,12 @@ class FileReader {
 
     const fs::path& base_dir() const { return base_dir_; }
 
+    fs::path path(const json::value& v, const std::string& key_path) const {
+        auto path = detail::json_path(v, base_dir_);
+        if (!path) fail(key_path, path.error());
+        return *path;
+    }
+
   private:
     std::string origin_;
     fs::path base_dir_;
@@ -220,12 +226,38 @@ void read_cadences(DaemonConfig& config, const FileReader& in, const json::value
     }
 }
 
-// The records a file may hold besides plain settings, by top-level key.
+// {"name": "ops", "sha256": "<hex>", "scopes": ["admin"]} or {…, "key_file": "…"}; what the
+// values mean is checked when the keys are loaded (access/keys.cpp).
+void read_keys(DaemonConfig& config, const FileReader& in, const json::value& v) {
+    const auto& list = in.array(v, "auth.keys");
+    std::vector<access::KeySettings> keys;
+    for (size_t i = 0; i < list.size(); ++i) {
+        auto path = indexed("auth.keys", i);
+        const auto& key = in.object(list[i], path, {"name", "sha256", "key_file", "scopes"});
+        access::KeySettings out;
+        if (const auto* x = key.if_contains("name"))
+            out.name = in.non_empty_string(*x, join(path, "name"));
+        if (const auto* x = key.if_contains("sha256"))
+            out.sha256 = in.string(*x, join(path, "sha256"));
+        if (const auto* x = key.if_contains("key_file")) {
+            out.key_file = in.path(*x, join(path, "key_file"));
+        }
+        if (const auto* x = key.if_contains("scopes")) {
+            for (const auto& scope : in.array(*x, join(path, "scopes")))
+                out.scopes.push_back(in.string(scope, join(path, "scopes[]")));
+        }
+        keys.push_back(std::move(out));
+    }
+    config.access.keys = std::move(keys);
+}
+
+// The records a file may hold besides plain settings, by key path.
 using RecordReader = void (*)(DaemonConfig&, const FileReader&, const json::value&);
 const std::map<std::string_view, RecordReader> kRecords = {
     {"vendors", &read_vendors},
     {"instruments", &read_instruments},
     {"cadences", &read_cadences},
+    {"auth.keys", &read_keys},
 };
 
 // What `section` ("" for the top level, "redis") holds according to the settings table:
@@ -233,22 +265,28 @@ const std::map<std::string_view, RecordReader> kRecords = {
 struct SectionKeys {
     std::map<std::string, const detail::Setting*> settings;
     std::set<std::string> sections;
+    std::set<std::string> records;
 };
 
 SectionKeys keys_of(std::string_view section) {
     SectionKeys keys;
     std::string prefix = section.empty() ? "" : std::string(section) + ".";
-    for (const auto& setting : detail::settings()) {
-        std::string_view key = setting.info.key;
-        if (key.empty() || !key.starts_with(prefix)) continue;
+    auto add = [&](std::string_view key, const detail::Setting* setting) {
+        if (key.empty() || !key.starts_with(prefix)) return;
         key.remove_prefix(prefix.size());
         auto dot = key.find('.');
-        if (dot == std::string_view::npos) {
-            keys.settings.emplace(key, &setting);
-        } else {
+        if (dot != std::string_view::npos) {
             keys.sections.emplace(key.substr(0, dot));
+        } else if (setting) {
+            keys.settings.emplace(key, setting);
+        } else {
+            keys.records.emplace(key);
         }
-    }
+    };
+    for (const auto& setting : detail::settings())
+        add(setting.info.key, &setting);
+    for (const auto& [key, reader] : kRecords)
+        add(key, nullptr);
     return keys;
 }
 
@@ -260,10 +298,8 @@ void read_section(DaemonConfig& config, const FileReader& in, const json::value&
         known.push_back(key);
     for (const auto& key : keys.sections)
         known.push_back(key);
-    if (section.empty()) {
-        for (const auto& [key, reader] : kRecords)
-            known.push_back(key);
-    }
+    for (const auto& key : keys.records)
+        known.push_back(key);
     const auto& object = in.object(v, section, known);
     for (const auto& [key, value] : object) {
         std::string path = join(section, key);
@@ -274,7 +310,7 @@ void read_section(DaemonConfig& config, const FileReader& in, const json::value&
         } else if (keys.sections.contains(key)) {
             read_section(config, in, value, path);
         } else {
-            kRecords.at(key)(config, in, value);
+            kRecords.at(path)(config, in, value);
         }
     }
 }

@@ -157,22 +157,11 @@ struct Integer {
     static json::value show(type value) { return json::value(value); }
 };
 
-// Relative paths in a config file mean "next to this file", not "wherever the daemon
-// happened to be started".
-Result<fs::path> json_path(const json::value& v, const fs::path& base) {
-    auto text = json_string(v);
-    if (!text) return text.error();
-    if (text->empty()) return bad("must not be empty");
-    fs::path path = *text;
-    if (path.is_relative()) path = (base / path).lexically_normal();
-    return path;
-}
-
 struct Path {
     using type = fs::path;
     static Result<type> parse_text(const Setting&, std::string_view text) { return fs::path(text); }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
-        return json_path(v, base);
+        return detail::json_path(v, base);
     }
     static json::value show(const type& value) { return json::value(value.string()); }
 };
@@ -183,7 +172,7 @@ struct OptionalPath {
         return type(fs::path(text));
     }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
-        auto path = json_path(v, base);
+        auto path = detail::json_path(v, base);
         if (!path) return path.error();
         return type(*path);
     }
@@ -215,7 +204,7 @@ struct PathList {
     }
     static Result<type> from_json(const Setting&, const json::value& v, const fs::path& base) {
         return json_list(v, "a list",
-                         [&](const json::value& item) { return json_path(item, base); });
+                         [&](const json::value& item) { return detail::json_path(item, base); });
     }
     static json::value show(const type& value) {
         return json_strings(value, [](const fs::path& path) { return path.string(); });
@@ -249,6 +238,25 @@ struct Addresses {
     }
     static json::value show(const type& value) {
         return json_strings(value, [](const bus::HostPort& address) { return address.describe(); });
+    }
+};
+
+// Strings: ','-separated in a variable, a list in the file.
+struct TextList {
+    using type = std::vector<std::string>;
+    static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
+                                                  TextOrigin) {
+        return std::optional<type>(split(values.back(), ','));
+    }
+    static Result<type> from_json(const Setting&, const json::value& v, const fs::path&) {
+        return json_list(v, "a list of strings", [](const json::value& item) {
+            auto text = json_string(item);
+            if (text && text->empty()) return Result<std::string>(bad("must not be empty"));
+            return text;
+        });
+    }
+    static json::value show(const type& value) {
+        return json_strings(value, [](const std::string& text) { return text; });
     }
 };
 
@@ -319,6 +327,7 @@ using enum Applies;
 using C = DaemonConfig;
 using R = bus::RedisSettings;
 using A = bus::RedisAddress;
+using X = access::AccessSettings;
 constexpr long long kIntMax = std::numeric_limits<int>::max();
 
 // Defaults are shown as DaemonConfig{} has them, unless the row says otherwise (those that
@@ -390,6 +399,35 @@ std::vector<Setting> make_table() {
             {"redis.lease_ms", "", "", "MS", "", restart,
              "the work-sharing lease among polling instances"},
             {300, 600'000}),
+        row<Boolean, &C::access, &X::enabled>(
+            {"auth.enabled", "TICKERD_AUTH_ENABLED", "", "BOOL", "", restart,
+             "require a credential (an API key or a token) on every route but the open ones"}),
+        row<Boolean, &C::access, &X::allow_unauthenticated_remote>(
+            {"auth.allow_unauthenticated_remote", "", "", "BOOL", "", restart,
+             "without auth, listen on an address other than loopback anyway (a warning at every "
+             "start)"}),
+        row<Boolean, &C::access, &X::protect_metrics>(
+            {"auth.protect_metrics", "", "", "BOOL", "", reload,
+             "`GET /metrics` needs the `read` scope too"}),
+        row<TextList, &C::access, &X::allowed_hosts>(
+            {"auth.allowed_hosts", "", "", "NAME,…", "none", reload,
+             "without auth, the `Host` names answered besides `localhost`, `127.0.0.1`, `[::1]` "
+             "and the listener's address"}),
+        row<OptionalPath, &C::access, &X::hs256_secret_file>(
+            {"auth.jwt.hs256_secret_file", "", "", "PATH", "none", reload,
+             "the HS256 secret (32 bytes or more) that verifies tokens and signs the minted ones"}),
+        row<OptionalPath, &C::access, &X::public_key_file>(
+            {"auth.jwt.public_key_file", "", "", "PATH", "none", reload,
+             "a PEM public key verifying RS256 (RSA) or ES256 (P-256) tokens"}),
+        row<Integer<int>, &C::access, &X::token_ttl_seconds>(
+            {"auth.jwt.token_ttl_seconds", "", "", "SECONDS", "", reload,
+             "the longest a token from `POST /streaming/tokens` lives"},
+            {1, 86400}),
+        row<Name, &C::access, &X::audience>(
+            {"auth.jwt.audience", "", "", "NAME", "", reload, "what a token's `aud` must name"}),
+        row<TextList, &C::access, &X::allowed_origins>(
+            {"cors.allowed_origins", "", "", "ORIGIN,…", "none", reload,
+             "web origins allowed to call the API and open streams (`*`: any origin may read)"}),
         row<Boolean, &C::streaming_enabled>(
             {"streaming.enabled", "STREAMING_ENABLED", "", "BOOL", "", restart,
              "the seed's switch; `false` never auto-starts workers"}),
@@ -427,6 +465,17 @@ std::vector<Setting> with_defaults(std::vector<Setting> table) {
 }  // namespace
 
 namespace detail {
+
+// Relative paths in a config file mean "next to this file", not "wherever the daemon
+// happened to be started".
+Result<fs::path> json_path(const json::value& v, const fs::path& base) {
+    auto text = json_string(v);
+    if (!text) return text.error();
+    if (text->empty()) return bad("must not be empty");
+    fs::path path = *text;
+    if (path.is_relative()) path = (base / path).lexically_normal();
+    return path;
+}
 
 Result<long long> json_integer(const json::value& v, long long min, long long max) {
     long long value = 0;

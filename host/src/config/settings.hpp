@@ -37,6 +37,10 @@ struct Setting {
 // the config file is read with.
 Result<long long> json_integer(const boost::json::value& v, long long min, long long max);
 
+// A path in the config file: a non-empty string, relative to the file's folder `base`.
+Result<std::filesystem::path> json_path(const boost::json::value& v,
+                                        const std::filesystem::path& base);
+
 // Every row, in the order they are documented and applied.
 const std::vector<Setting>& settings();
 const Setting* find_flag(std::string_view flag);

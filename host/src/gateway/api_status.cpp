@@ -86,6 +86,11 @@ Reply get_status(Services& services, const RouteArgs&) {
     return json_reply(200, status_document(services));
 }
 
+// The process runs and its I/O loop answers: all a liveness probe needs to know.
+Reply get_livez(Services&, const RouteArgs&) {
+    return {200, "{\"status\":\"alive\"}", {}};
+}
+
 Reply get_channels(Services& services, const RouteArgs&) {
     json::array channels;
     auto snapshot = services.state.snapshot();
@@ -111,22 +116,25 @@ Reply get_latest(Services& services, const RouteArgs& args) {
     const std::string& channel = args.params.at(0);
     auto key = parse_channel(channel);
     if (!key) {
-        return error_reply(
-            {404, "channel '" + channel + "' is not well-formed (stream:<data_type>:<SYMBOL>)"});
+        return error_reply(Error::not_found("channel '" + channel +
+                                            "' is not well-formed (stream:<data_type>:<SYMBOL>)"));
+    }
+    if (auto allowed = authorize_channels(args.principal, {channel}); !allowed) {
+        return error_reply(allowed.error());
     }
     auto snapshot = services.state.snapshot();
     const Instrument* instrument = snapshot->find_instrument(key->symbol);
     if (!instrument || !instrument->serves(key->data_type)) {
-        return error_reply({404, "channel '" + channel + "' is not configured"});
+        return error_reply(Error::not_found("channel '" + channel + "' is not configured"));
     }
     auto message = services.bus.latest(channel);
     if (!message) {
         // "None yet" cannot be told from "Redis could not be asked" without Redis.
         auto bus = services.bus.health();
         if (!bus.connected) {
-            return error_reply({503, "Redis is unreachable (" +
-                                         bus.last_error.value_or("not connected yet") +
-                                         "); the latest message cannot be read"});
+            return error_reply(Error::unavailable("Redis is unreachable (" +
+                                                  bus.last_error.value_or("not connected yet") +
+                                                  "); the latest message cannot be read"));
         }
         return {200, "{\"message\":null}", {}};
     }

@@ -1,6 +1,7 @@
 // The gateway: HTTP/1.1 REST API, Server-Sent Events and WebSocket on one listener.
 #pragma once
 
+#include "access/access.hpp"
 #include "bus/bus.hpp"
 #include "config/config.hpp"
 #include "plugins/plugins.hpp"
@@ -24,6 +25,7 @@ struct Services {
     plugins::PluginHost& plugins;
     bus::Bus& bus;
     telemetry::Store& telemetry;
+    access::Gatekeeper& access;
     std::chrono::steady_clock::time_point started_at;
 };
 

@@ -77,22 +77,29 @@ void HttpSession::dispatch_request() {
     std::string_view path = target.substr(0, question);
     std::string_view query =
         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
+    bool keep_alive = request_.keep_alive();
 
+    Gate gate(gateway_->services.access, gateway_->listener, request_);
+    cors_ = gate.cors_headers();
+    if (auto host = gate.check_host(); !host) return answer(error_reply(host.error()), false);
+    if (request_.method() == http::verb::options) return answer(gate.preflight(), keep_alive);
     auto match = match_route(request_.method(), path);
-    if (!match) {
-        answer(error_reply(match.error()), request_.keep_alive());
-        return;
+    if (!match) return answer(error_reply(match.error()), keep_alive);
+    const Route& route = *match->route;
+    if (auto origin = gate.check_origin(route); !origin) {
+        return answer(error_reply(origin.error()), keep_alive);
     }
-    if (match->route->kind == RouteKind::sse || match->route->kind == RouteKind::websocket) {
-        start_stream(*match->route, query);
+    auto principal = gate.admit(route, query);
+    if (!principal) return answer(principal.error(), keep_alive);
+    if (route.kind == RouteKind::sse || route.kind == RouteKind::websocket) {
+        start_stream(route, query, gate, std::move(*principal));
     } else {
-        run_handler(*match, query);
+        run_handler(*match, query, std::move(*principal));
     }
 }
 
-void HttpSession::start_stream(const Route& route, std::string_view query) {
-    StreamContext context{gateway_->services, gateway_->limits, gateway_->streams};
-    stream_.expires_never();  // streams keep themselves alive with keepalives
+void HttpSession::start_stream(const Route& route, std::string_view query, const Gate& gate,
+                               access::Principal principal) {
     if (route.kind == RouteKind::websocket) {
         if (!beast::websocket::is_upgrade(request_)) {
             answer(
@@ -100,37 +107,58 @@ void HttpSession::start_stream(const Route& route, std::string_view query) {
                 request_.keep_alive());
             return;
         }
+        if (auto origin = gate.check_websocket_origin(); !origin) {
+            answer(error_reply(origin.error()), false);
+            return;
+        }
+    }
+    StreamContext context{gateway_->services, gateway_->limits, gateway_->streams,
+                          std::move(principal), cors_};
+    stream_.expires_never();  // streams keep themselves alive with keepalives
+    if (route.kind == RouteKind::websocket) {
         handed_over_ = true;
-        start_websocket(std::move(stream_), std::move(request_), context);
+        start_websocket(std::move(stream_), std::move(request_), std::move(context));
         return;
     }
-    auto channels = requested_channels(route, query);
+    auto channels = requested_channels(route, query, context.principal);
     if (!channels) {
         answer(error_reply(channels.error()), request_.keep_alive());
         return;
     }
     handed_over_ = true;
-    start_sse(std::move(stream_), request_, std::move(*channels), context);
+    start_sse(std::move(stream_), request_, std::move(*channels), std::move(context));
 }
 
-// An SSE stream's channels: from the JSON body of a POST, from the query of a GET.
-Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::string_view query) {
+// An SSE stream's channels: from the JSON body of a POST, from the query of a GET; each one
+// the credential may read.
+Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::string_view query,
+                                                   const access::Principal& principal) {
     auto max = gateway_->limits.max_channels_per_stream;
-    if (!route.takes_body) return resolve_channels_from_query(query, max);
-    auto body = read_json_body(request_);
-    if (!body) return body.error();
-    return resolve_channels_from_body(*body, max);
+    Result<ChannelSet> channels = ChannelSet{};
+    if (route.takes_body) {
+        auto body = read_json_body(request_);
+        if (!body) return body.error();
+        channels = resolve_channels_from_body(*body, max);
+    } else {
+        channels = resolve_channels_from_query(query, max);
+    }
+    if (!channels) return channels;
+    if (auto allowed = authorize_channels(principal, *channels); !allowed) return allowed.error();
+    return channels;
 }
 
-void HttpSession::run_handler(const RouteMatch& match, std::string_view query) {
-    auto call = [self = shared_from_this(), route = match.route, params = match.params, query] {
-        RouteArgs args{self->request_, params, query};
+void HttpSession::run_handler(const RouteMatch& match, std::string_view query,
+                              access::Principal principal) {
+    auto call = [self = shared_from_this(), route = match.route, params = match.params, query,
+                 principal = std::move(principal)] {
+        RouteArgs args{self->request_, params, query, principal};
         try {
             return route->handler(self->gateway_->services, args);
         } catch (const std::exception& e) {
             // Bad input never lands here (handlers answer 4xx); this is a bug, so say so.
             BOOST_LOG_TRIVIAL(error)
-                << "internal error on " << self->request_.target() << ": " << e.what();
+                << "internal error on " << redacted_target(self->request_.target()) << ": "
+                << e.what();
             return error_reply(Error(500, "internal error"));
         }
     };
@@ -153,7 +181,10 @@ void HttpSession::answer(Reply reply, bool keep_alive) {
                  request_.version() ? request_.version() : 11};
     response_.set(http::field::server, kServerHeader);
     if (!reply.body.empty()) response_.set(http::field::content_type, "application/json");
-    if (!reply.allow.empty()) response_.set(http::field::allow, reply.allow);
+    for (const auto& [field, value] : reply.headers)
+        response_.set(field, value);
+    for (const auto& [field, value] : cors_)
+        response_.set(field, value);
     response_.body() = std::move(reply.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();

@@ -2,6 +2,7 @@
 // hands the connection over to an SSE or WebSocket session when a request asks for a stream.
 #pragma once
 
+#include "gateway/gate.hpp"
 #include "gateway/rest.hpp"
 
 #include <boost/asio/thread_pool.hpp>
@@ -19,10 +20,12 @@ class HttpSession;
 // What every connection of one server shares. Owned jointly by the server and its sessions,
 // because a session can outlive the Server object by a few handlers at shutdown.
 struct GatewayState {
-    GatewayState(Services& services, Limits limits) : services(services), limits(limits) {}
+    GatewayState(Services& services, Limits limits, ListenerInfo listener)
+        : services(services), limits(limits), listener(std::move(listener)) {}
 
     Services& services;
     const Limits limits;
+    const ListenerInfo listener;
     ClosableRegistry streams;
     ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
@@ -41,9 +44,11 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     void read_request();
     void on_read(boost::beast::error_code ec);
     void dispatch_request();
-    void start_stream(const Route& route, std::string_view query);
-    Result<ChannelSet> requested_channels(const Route& route, std::string_view query);
-    void run_handler(const RouteMatch& match, std::string_view query);
+    void start_stream(const Route& route, std::string_view query, const Gate& gate,
+                      access::Principal principal);
+    Result<ChannelSet> requested_channels(const Route& route, std::string_view query,
+                                          const access::Principal& principal);
+    void run_handler(const RouteMatch& match, std::string_view query, access::Principal principal);
     void answer(Reply reply, bool keep_alive);
     void on_written(bool keep_alive, boost::beast::error_code ec);
 
@@ -52,6 +57,7 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request request_;
     boost::beast::http::response<boost::beast::http::string_body> response_;
+    Headers cors_;  // for the request being answered
     std::shared_ptr<GatewayState> gateway_;
     bool handed_over_ = false;  // the stream belongs to an SSE / WebSocket session now
 };

@@ -5,6 +5,8 @@
 
 #include "gateway/streams.hpp"
 
+#include "access/access.hpp"
+
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
 
@@ -14,11 +16,14 @@
 
 namespace tickerd::gateway {
 
+// Response headers besides the ones every answer has.
+using Headers = std::vector<std::pair<boost::beast::http::field, std::string>>;
+
 // What a REST handler produces; the HTTP session turns it into a response.
 struct Reply {
     unsigned status = 200;
-    std::string body;   // JSON text; empty for 204
-    std::string allow;  // the Allow header of a 405
+    std::string body;  // JSON text; empty for 204
+    Headers headers;   // Allow of a 405, WWW-Authenticate of a 401, …
 };
 Reply json_reply(unsigned status, const boost::json::value& body);
 Reply error_reply(const Error& error);
@@ -29,6 +34,7 @@ struct RouteArgs {
     const Request& request;
     std::vector<std::string> params;  // the {} segments of the pattern, percent-decoded
     std::string_view query;           // after '?', not decoded
+    const access::Principal& principal;
 };
 
 using Handler = Reply (*)(Services&, const RouteArgs&);
@@ -40,12 +46,22 @@ enum class RouteKind {
     websocket,
 };
 
+// What a route needs of the credential (when auth is on).
+enum class Need {
+    nothing,     // open: /livez, /readyz
+    credential,  // any valid credential (POST /streaming/tokens)
+    read,        // the scopes, as CONTRACT.md §6 gives them
+    publish,
+    admin,
+};
+
 struct Route {
     boost::beast::http::verb method;
     std::string_view pattern;  // "/streaming/config/instruments/{}"
     RouteKind kind;
     Handler handler;  // null for streams
     bool takes_body;  // a JSON body is read (and its Content-Type checked)
+    Need need;
 };
 
 struct RouteMatch {
@@ -58,6 +74,8 @@ struct RouteMiss {
     Error error;
     std::string allow;
 };
+// Every method some route takes for `path` ("GET, POST"), for a preflight.
+std::string methods_for(std::string_view path);
 Result<RouteMatch, RouteMiss> match_route(boost::beast::http::verb method, std::string_view path);
 Reply error_reply(const RouteMiss& miss);
 
@@ -70,6 +88,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 
 // Handlers, one file per resource.
 Reply get_status(Services&, const RouteArgs&);           // api_status.cpp
+Reply get_livez(Services&, const RouteArgs&);            // api_status.cpp
 Reply get_channels(Services&, const RouteArgs&);         // api_status.cpp
 Reply get_latest(Services&, const RouteArgs&);           // api_status.cpp
 Reply list_instruments(Services&, const RouteArgs&);     // api_config.cpp
@@ -90,5 +109,6 @@ Reply stop_all_workers(Services&, const RouteArgs&);     // api_workers.cpp
 Reply get_telemetry(Services&, const RouteArgs&);        // api_workers.cpp
 Reply list_vendors(Services&, const RouteArgs&);         // api_workers.cpp
 Reply reload_vendors(Services&, const RouteArgs&);       // api_workers.cpp
+Reply mint_token(Services&, const RouteArgs&);           // api_tokens.cpp
 
 }  // namespace tickerd::gateway

@@ -19,35 +19,49 @@ using enum RouteKind;
 using http::verb;
 
 // Literal segments win over {} when both match ("workers/start-all" is not a worker id),
-// because the table lists them first.
+// because the table lists them first. The last column is what a credential must allow
+// (CONTRACT.md §6): reading needs `read`, changing the configuration `admin`.
 const std::array kRoutes = {
-    Route{verb::get, "/", inline_rest, &get_status, false},
-    Route{verb::get, "/streaming/channels", inline_rest, &get_channels, false},
+    Route{verb::get, "/", inline_rest, &get_status, false, Need::read},
+    Route{verb::get, "/livez", inline_rest, &get_livez, false, Need::nothing},
+    Route{verb::get, "/streaming/channels", inline_rest, &get_channels, false, Need::read},
     // Off the I/O threads: with Redis, a channel nobody here subscribes to is read from Redis.
-    Route{verb::get, "/streaming/latest/{}", blocking_rest, &get_latest, false},
-    Route{verb::post, "/streaming/subscribe/sse", sse, nullptr, true},
-    Route{verb::get, "/streaming/subscribe/sse", sse, nullptr, false},
-    Route{verb::get, "/streaming/ws", websocket, nullptr, false},
-    Route{verb::get, "/streaming/config/instruments", inline_rest, &list_instruments, false},
-    Route{verb::post, "/streaming/config/instruments", blocking_rest, &put_instrument, true},
-    Route{verb::get, "/streaming/config/instruments/{}", inline_rest, &get_instrument, false},
+    Route{verb::get, "/streaming/latest/{}", blocking_rest, &get_latest, false, Need::read},
+    Route{verb::post, "/streaming/subscribe/sse", sse, nullptr, true, Need::read},
+    Route{verb::get, "/streaming/subscribe/sse", sse, nullptr, false, Need::read},
+    Route{verb::get, "/streaming/ws", websocket, nullptr, false, Need::read},
+    Route{verb::post, "/streaming/tokens", inline_rest, &mint_token, true, Need::credential},
+    Route{verb::get, "/streaming/config/instruments", inline_rest, &list_instruments, false,
+          Need::read},
+    Route{verb::post, "/streaming/config/instruments", blocking_rest, &put_instrument, true,
+          Need::admin},
+    Route{verb::get, "/streaming/config/instruments/{}", inline_rest, &get_instrument, false,
+          Need::read},
     Route{verb::delete_, "/streaming/config/instruments/{}", blocking_rest, &delete_instrument,
-          false},
-    Route{verb::get, "/streaming/config/cadences", inline_rest, &list_cadences, false},
-    Route{verb::get, "/streaming/config/cadences/{}", inline_rest, &get_cadence, false},
-    Route{verb::put, "/streaming/config/cadences/{}", blocking_rest, &put_cadence, true},
-    Route{verb::get, "/streaming/config/config", inline_rest, &get_global_settings, false},
-    Route{verb::put, "/streaming/config/config", blocking_rest, &put_global_settings, true},
-    Route{verb::get, "/streaming/config/workers", inline_rest, &list_workers, false},
-    Route{verb::post, "/streaming/config/workers/start-all", inline_rest, &start_all_workers,
-          false},
-    Route{verb::post, "/streaming/config/workers/stop-all", inline_rest, &stop_all_workers, false},
-    Route{verb::get, "/streaming/config/workers/{}", inline_rest, &get_worker, false},
-    Route{verb::post, "/streaming/config/workers/{}/start", inline_rest, &start_worker, false},
-    Route{verb::post, "/streaming/config/workers/{}/stop", inline_rest, &stop_worker, false},
-    Route{verb::get, "/streaming/config/telemetry/{}", inline_rest, &get_telemetry, false},
-    Route{verb::get, "/streaming/config/vendors", inline_rest, &list_vendors, false},
-    Route{verb::post, "/streaming/config/vendors/reload", blocking_rest, &reload_vendors, false},
+          false, Need::admin},
+    Route{verb::get, "/streaming/config/cadences", inline_rest, &list_cadences, false, Need::read},
+    Route{verb::get, "/streaming/config/cadences/{}", inline_rest, &get_cadence, false, Need::read},
+    Route{verb::put, "/streaming/config/cadences/{}", blocking_rest, &put_cadence, true,
+          Need::admin},
+    Route{verb::get, "/streaming/config/config", inline_rest, &get_global_settings, false,
+          Need::read},
+    Route{verb::put, "/streaming/config/config", blocking_rest, &put_global_settings, true,
+          Need::admin},
+    Route{verb::get, "/streaming/config/workers", inline_rest, &list_workers, false, Need::read},
+    Route{verb::post, "/streaming/config/workers/start-all", inline_rest, &start_all_workers, false,
+          Need::admin},
+    Route{verb::post, "/streaming/config/workers/stop-all", inline_rest, &stop_all_workers, false,
+          Need::admin},
+    Route{verb::get, "/streaming/config/workers/{}", inline_rest, &get_worker, false, Need::read},
+    Route{verb::post, "/streaming/config/workers/{}/start", inline_rest, &start_worker, false,
+          Need::admin},
+    Route{verb::post, "/streaming/config/workers/{}/stop", inline_rest, &stop_worker, false,
+          Need::admin},
+    Route{verb::get, "/streaming/config/telemetry/{}", inline_rest, &get_telemetry, false,
+          Need::read},
+    Route{verb::get, "/streaming/config/vendors", inline_rest, &list_vendors, false, Need::read},
+    Route{verb::post, "/streaming/config/vendors/reload", blocking_rest, &reload_vendors, false,
+          Need::admin},
 };
 
 std::vector<std::string_view> split_path(std::string_view path) {
@@ -102,7 +116,7 @@ Reply error_reply(const Error& error) {
 
 Reply error_reply(const RouteMiss& miss) {
     Reply reply = error_reply(miss.error);
-    reply.allow = miss.allow;
+    if (!miss.allow.empty()) reply.headers.emplace_back(http::field::allow, miss.allow);
     return reply;
 }
 
@@ -110,18 +124,25 @@ Reply no_content() {
     return {204, {}, {}};
 }
 
+std::string methods_for(std::string_view path) {
+    auto segments = split_path(path);
+    std::vector<std::string_view> params;
+    std::string methods;
+    for (const auto& route : kRoutes) {
+        if (!matches(route.pattern, segments, params)) continue;
+        std::string name(http::to_string(route.method));
+        if (methods.find(name) == std::string::npos)
+            methods += (methods.empty() ? "" : ", ") + name;
+    }
+    return methods;
+}
+
 Result<RouteMatch, RouteMiss> match_route(http::verb method, std::string_view path) {
     auto segments = split_path(path);
     std::vector<std::string_view> params;
-    std::string allow;
     for (const auto& route : kRoutes) {
-        if (!matches(route.pattern, segments, params)) continue;
-        if (route.method != method) {
-            // Another route may match this path with this method (a literal before {}).
-            std::string name(http::to_string(route.method));
-            if (allow.find(name) == std::string::npos) allow += (allow.empty() ? "" : ", ") + name;
-            continue;
-        }
+        // Another route may match this path with this method (a literal before {}).
+        if (route.method != method || !matches(route.pattern, segments, params)) continue;
         RouteMatch match{&route, {}};
         for (auto param : params) {
             auto decoded = percent_decode(param);
@@ -131,7 +152,9 @@ Result<RouteMatch, RouteMiss> match_route(http::verb method, std::string_view pa
         }
         return match;
     }
-    if (!allow.empty()) return RouteMiss{Error(405, "Method Not Allowed"), allow};
+    if (auto allow = methods_for(path); !allow.empty()) {
+        return RouteMiss{Error(405, "Method Not Allowed"), allow};
+    }
     return RouteMiss{Error::not_found("Not Found"), {}};
 }
 

@@ -25,7 +25,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         : io(io),
           acceptor(asio::make_strand(io), endpoint),
           retry_timer(acceptor.get_executor()),
-          gateway(std::make_shared<GatewayState>(services, limits)) {}
+          gateway(std::make_shared<GatewayState>(
+              services, limits,
+              ListenerInfo{endpoint.address().is_loopback(), endpoint.address().to_string()})) {}
 
     void accept() {
         acceptor.async_accept(

@@ -12,15 +12,25 @@ namespace asio = boost::asio;
 
 namespace {
 
-// The response header and the reconnect delay, identical for every stream.
-const std::shared_ptr<const std::string> kPreamble = std::make_shared<const std::string>(
-    "HTTP/1.1 200 OK\r\n"
-    "Content-Type: text/event-stream; charset=utf-8\r\n"
-    "Cache-Control: no-cache\r\n"
-    "X-Accel-Buffering: no\r\n"
-    "Connection: close\r\n"
-    "\r\n"
-    "retry: 3000\n\n");
+// The response header and the reconnect delay: one for every stream, or one of its own for a
+// page of another origin (CORS headers).
+std::shared_ptr<const std::string> preamble(const StreamContext& context) {
+    auto text = [](std::string_view extra) {
+        return std::make_shared<const std::string>(
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/event-stream; charset=utf-8\r\n"
+            "Cache-Control: no-cache\r\n"
+            "X-Accel-Buffering: no\r\n"
+            "Connection: close\r\n" +
+            std::string(extra) + "\r\nretry: 3000\n\n");
+    };
+    static const auto shared = text("");
+    if (context.cors.empty()) return shared;
+    std::string extra;
+    for (const auto& [field, value] : context.cors)
+        extra += std::string(boost::beast::http::to_string(field)) + ": " + value + "\r\n";
+    return text(extra);
+}
 const std::shared_ptr<const std::string> kKeepalive =
     std::make_shared<const std::string>(": keepalive\n\n");
 
@@ -39,13 +49,14 @@ std::chrono::seconds write_stall_timeout(const Limits& limits) {
 SseSession::SseSession(boost::beast::tcp_stream stream, ChannelSet channels,
                        const StreamContext& context)
     : StreamSession(std::move(stream), context, "sse", kReadBufferSize),
-      requested_(std::move(channels)) {}
+      requested_(std::move(channels)),
+      preamble_(preamble(context)) {}
 
 void SseSession::run() {
     asio::dispatch(strand(), [self = shared_from_this(), this] {
         if (phase() != Phase::starting) return;  // closed for shutdown meanwhile
         // The header first; each channel's latest message follows it in the same write.
-        queue(Outgoing{kPreamble});
+        queue(Outgoing{std::exchange(preamble_, nullptr)});
         subscribe(std::exchange(requested_, {}));
         open();
     });

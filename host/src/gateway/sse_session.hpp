@@ -18,7 +18,8 @@ class SseSession final : public StreamSession {
     Clock::time_point on_tick(Clock::time_point now) override;
     void on_shutdown() override;
 
-    ChannelSet requested_;  // until run() subscribes
+    ChannelSet requested_;                         // until run() subscribes
+    std::shared_ptr<const std::string> preamble_;  // the response header and retry
 };
 
 }  // namespace tickerd::gateway

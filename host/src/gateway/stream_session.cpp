@@ -19,6 +19,14 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+std::optional<std::chrono::steady_clock::time_point> steady_expiry(
+    const access::Principal& principal) {
+    if (!principal.expires_at) return std::nullopt;
+    auto left = *principal.expires_at - std::chrono::system_clock::now();
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+}
+
 std::string describe_peer(beast::tcp_stream& stream) {
     boost::system::error_code ec;
     auto endpoint = stream.socket().remote_endpoint(ec);
@@ -37,6 +45,8 @@ StreamSession::StreamSession(beast::tcp_stream stream, const StreamContext& cont
       limits_(context.limits),
       protocol_(protocol),
       peer_(describe_peer(stream_)),
+      principal_(context.principal),
+      expires_at_(steady_expiry(principal_)),
       queue_(limits_.max_queued_messages, limits_.max_queued_bytes),
       read_buffer_(read_buffer_size) {}
 
@@ -183,7 +193,7 @@ void StreamSession::on_read(boost::system::error_code ec, std::size_t bytes) {
 // ---- The timer, the slow consumer, the end -------------------------------------------
 
 void StreamSession::arm_timer(Clock::time_point when) {
-    timer_.expires_at(when);
+    timer_.expires_at(expires_at_ ? std::min(when, *expires_at_) : when);
     timer_.async_wait(asio::bind_executor(
         strand_,
         [self = shared_from_this()](boost::system::error_code ec) { self->on_timer(ec); }));
@@ -193,7 +203,9 @@ void StreamSession::arm_timer(Clock::time_point when) {
 void StreamSession::on_timer(boost::system::error_code ec) {
     if (ec || phase_ == Phase::finished) return;
     if (phase_ != Phase::open) return finish("closing timed out");
-    auto next = on_tick(Clock::now());
+    auto now = Clock::now();
+    if (expires_at_ && now >= *expires_at_) return on_expired();
+    auto next = on_tick(now);
     if (phase_ == Phase::open) arm_timer(next);
 }
 

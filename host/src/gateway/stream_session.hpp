@@ -64,6 +64,8 @@ class StreamSession : public bus::Subscriber,
     virtual void on_shutdown() = 0;
     // Everything, the last words included, has been sent. By default the stream ends.
     virtual void on_closed() { finish("closed"); }
+    // The credential that opened the stream has expired. By default the stream just ends.
+    virtual void on_expired() { finish("credential expired"); }
 
     // ---- What the core does for a protocol (strand only) ----
     // Starts streaming: the socket goes non-blocking, the read loop and the timer start, and
@@ -90,6 +92,7 @@ class StreamSession : public bus::Subscriber,
     Clock::time_point last_read_at() const { return last_read_at_; }
     const std::string& peer() const { return peer_; }
     const Limits& limits() const { return limits_; }
+    const access::Principal& principal() const { return principal_; }
     boost::beast::tcp_stream& stream() { return stream_; }
     const boost::asio::strand<boost::asio::any_io_executor>& strand() const { return strand_; }
 
@@ -99,7 +102,7 @@ class StreamSession : public bus::Subscriber,
     void do_write();
     void on_write(boost::system::error_code ec);
     void batch_sent();
-    void arm_timer(Clock::time_point when);
+    void arm_timer(Clock::time_point when);  // no later than the credential's expiry
     void on_timer(boost::system::error_code ec);
     void on_overflow();
 
@@ -110,6 +113,8 @@ class StreamSession : public bus::Subscriber,
     const Limits limits_;
     const char* const protocol_;
     const std::string peer_;
+    const access::Principal principal_;
+    const std::optional<Clock::time_point> expires_at_;  // the principal's, on this clock
     SendQueue queue_;
 
     // Owned by the strand.

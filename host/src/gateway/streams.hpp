@@ -4,6 +4,8 @@
 
 #include "gateway/gateway.hpp"
 
+#include <boost/beast/http/field.hpp>
+
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -85,7 +87,12 @@ struct StreamContext {
     Services& services;
     const Limits& limits;
     ClosableRegistry& registry;
+    access::Principal principal;                                          // who opened the stream
+    std::vector<std::pair<boost::beast::http::field, std::string>> cors;  // response headers
 };
+
+// 403 naming the first channel `principal` may not read.
+Result<void> authorize_channels(const access::Principal& principal, const ChannelSet& channels);
 
 // Take over a connection whose request asked for an event stream / a WebSocket upgrade.
 // The HTTP side has already validated the route; these own the connection from now on.

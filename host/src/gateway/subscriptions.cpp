@@ -204,4 +204,13 @@ Result<ChannelSet> resolve_channels_from_body(const json::value& body, std::size
                             empty);
 }
 
+Result<void> authorize_channels(const access::Principal& principal, const ChannelSet& channels) {
+    for (const auto& channel : channels) {
+        if (!principal.may_read(channel)) {
+            return Error(403, "channels: this credential may not read '" + channel + "'");
+        }
+    }
+    return {};
+}
+
 }  // namespace tickerd::gateway

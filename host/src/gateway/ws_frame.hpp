@@ -27,6 +27,8 @@ inline constexpr uint16_t kCloseTooBig = 1009;
 // The client did not read fast enough and its send queue filled up. 4000–4499: the client
 // may reconnect (Centrifugo's convention for its "slow" 3008, moved to the private range).
 inline constexpr uint16_t kCloseSlowConsumer = 4008;
+// The token the connection was opened with has expired: get a new one, then reconnect.
+inline constexpr uint16_t kCloseTokenExpired = 4001;
 
 // A server frame's header: FIN set, no mask, 2–10 bytes. The same for every subscriber of
 // a message, and it never touches the payload.

@@ -5,8 +5,9 @@
 //   1000 normal (answering the client's close), 1001 "server shutting down",
 //   1002 protocol error, 1009 message too big (client messages are capped at 64 KiB),
 //   4008 "slow consumer: send queue full" (the client did not read fast enough; reconnecting
-//   is fine). A client that answers nothing (not even pings) for three keepalive intervals
-//   is dropped without a close frame.
+//   is fine), 4001 "token expired" (the credential the connection was opened with expired:
+//   get a new token, then reconnect). A client that answers nothing (not even pings) for three
+//   keepalive intervals is dropped without a close frame.
 // A bad channel in the upgrade URL does not refuse the connection (a browser could not see
 // why): the client gets {"type":"connected","channels":[]} and then a {"type":"error"}
 // naming the problem, and can subscribe at run time.
@@ -93,6 +94,11 @@ void WebSocketSession::on_accept(boost::system::error_code ec, const std::string
                                                  EmptyChannels::allow);
     open();
     if (phase() != Phase::open) return;
+    if (requested) {
+        if (auto allowed = authorize_channels(principal(), *requested); !allowed) {
+            requested = allowed.error();
+        }
+    }
     ChannelSet initial = requested ? *requested : ChannelSet{};
     reply({{"type", "connected"}, {"channels", to_json_array(initial)}}, nullptr);
     if (!requested) reply_error(requested.error().detail, nullptr);
@@ -268,12 +274,15 @@ void WebSocketSession::on_unsubscribe(const json::object& request, const json::v
     reply({{"type", "unsubscribed"}, {"channels", to_json_array(channels())}}, id);
 }
 
-// The channels a subscribe or unsubscribe action names.
+// The channels a subscribe or unsubscribe action names, each one the credential may read.
 Result<ChannelSet> WebSocketSession::channels_of_action(const json::object& request) const {
     auto asked = read_channel_request(request, {"action", "id"});
     if (!asked) return asked.error();
-    return resolve_channels(asked->channels, asked->data_types, asked->symbols,
-                            limits().max_channels_per_stream);
+    auto channels = resolve_channels(asked->channels, asked->data_types, asked->symbols,
+                                     limits().max_channels_per_stream);
+    if (!channels) return channels;
+    if (auto allowed = authorize_channels(principal(), *channels); !allowed) return allowed.error();
+    return channels;
 }
 
 void WebSocketSession::reply(json::object body, const json::value* id) {
@@ -303,6 +312,10 @@ StreamSession::Clock::time_point WebSocketSession::on_tick(Clock::time_point now
 void WebSocketSession::on_slow_consumer() {
     close_with(ws::kCloseSlowConsumer, "slow consumer: send queue full",
                /*discard_pending=*/true);
+}
+
+void WebSocketSession::on_expired() {
+    close_with(ws::kCloseTokenExpired, "token expired", /*discard_pending=*/false);
 }
 
 void WebSocketSession::on_shutdown() {

@@ -40,6 +40,7 @@ class WebSocketSession final : public StreamSession {
     void on_slow_consumer() override;
     void on_shutdown() override;
     void on_closed() override;
+    void on_expired() override;
     // Client frames.
     void on_frame(ws::ClientFrame&& frame);
     void on_peer_close(const std::string& payload);
