@@ -422,8 +422,18 @@ std::string with_commas(double value) {
 
 }  // namespace
 
+// Thousands of clients from one address, opened at once: above the per-address limits a
+// daemon holds ordinary clients to.
+std::filesystem::path bench_config(const TempDir& dir) {
+    return write_config(dir, {{"limits",
+                               {{"max_connections_per_ip", 1'000'000},
+                                {"max_connections", 1'000'000},
+                                {"requests_per_minute", 0}}}});
+}
+
 int main(int argc, char** argv) {
     auto options = parse_options(argc, argv);
+    TempDir files("tickerd-fanout-bench");
     std::size_t connections = static_cast<std::size_t>(options.sse + options.ws);
     raise_file_limit(2 * connections + 256);  // before spawning: the daemon inherits it
 
@@ -436,6 +446,7 @@ int main(int argc, char** argv) {
         redis = std::make_unique<RedisServer>();
         auto instance = [&](const std::string& role) {
             DaemonOptions daemon_options;
+            daemon_options.config_file = bench_config(files);
             daemon_options.env = {{"REDIS_ENABLED", "true"},
                                   {"REDIS_HOST", "127.0.0.1"},
                                   {"REDIS_PORT", std::to_string(redis->port())},
@@ -447,7 +458,9 @@ int main(int argc, char** argv) {
         worker = instance("worker");
         daemon = instance("edge");
     } else if (options.port == 0) {
-        daemon = std::make_unique<DaemonProcess>();
+        DaemonOptions daemon_options;
+        daemon_options.config_file = bench_config(files);
+        daemon = std::make_unique<DaemonProcess>(daemon_options);
         daemon->wait_ready();
     }
     if (daemon) {

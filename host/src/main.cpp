@@ -195,7 +195,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     auto gatekeeper = open_gate(cfg, endpoint);
     gateway::Services services{cfg,  state,     workers,     plugin_host,
                                *bus, telemetry, *gatekeeper, std::chrono::steady_clock::now()};
-    gateway::Server server(io, endpoint, services);
+    gateway::Server server(io, endpoint, services, cfg.limits);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
                             << server.port();

@@ -63,7 +63,7 @@ void expect_error(const HttpResponse& response, unsigned status, const std::stri
 }
 
 std::string oversized_instrument() {
-    return R"({"symbol": "AAPL", "custom_config": {"padding": ")" + std::string(100 * 1024, 'x') +
+    return R"({"symbol": "AAPL", "custom_config": {"padding": ")" + std::string(1100 * 1024, 'x') +
            R"("}})";
 }
 
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(bad_input) {
     expect_error(http.put("/streaming/config/cadences/weather", R"({"interval_seconds": 5})"), 404,
                  "weather");
     expect_error(http.request("PUT", path, R"({"interval_seconds": 5})", "text/plain"), 415);
-    expect_error(http.put(path, std::string(100 * 1024, ' ') + "{}"), 413);
+    expect_error(http.put(path, std::string(1100 * 1024, ' ') + "{}"), 413);
     auto unchanged = http.get(path).json();
     BOOST_TEST(find_path(unchanged, "/interval_seconds")->to_number<double>() == 60.0);
 }

@@ -140,7 +140,7 @@ struct StreamFixture {
             if (ec) return;
             std::make_shared<Connection>(std::move(s),
                                          gateway::StreamContext{services, limits, registry,
-                                                                reader, {}})
+                                                                reader, {}, nullptr})
                 ->run();
             do_accept();
         });

@@ -130,3 +130,20 @@ BOOST_AUTO_TEST_CASE(concurrent_publish_and_subscribe_lose_nothing) {
             BOOST_TEST(s->seen[i]->seq == uint64_t(i + 1));
     }
 }
+
+BOOST_AUTO_TEST_CASE(channels_nobody_follows_and_nothing_was_published_on_are_forgotten) {
+    auto bus = bus::make_embedded_bus();
+    auto collector = std::make_shared<Collector>();
+    bus->publish(quote("AAPL", 1, 10), 300s);
+    // One client subscribing to made-up names, then leaving.
+    for (int i = 0; i < 10000; ++i)
+        bus->subscribe("stream:market_data:X" + std::to_string(i), collector);
+    bus->subscribe("stream:market_data:AAPL", collector);
+    BOOST_TEST(bus->health().channels == 10001u);
+    for (int i = 0; i < 10000; ++i)
+        bus->unsubscribe("stream:market_data:X" + std::to_string(i), collector.get());
+    bus->unsubscribe("stream:market_data:AAPL", collector.get());
+    // AAPL stays: it holds a latest message for the next subscriber.
+    BOOST_TEST(bus->health().channels == 1u);
+    BOOST_TEST(bus->latest("stream:market_data:AAPL") != nullptr);
+}

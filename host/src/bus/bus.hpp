@@ -89,6 +89,7 @@ struct BusHealth {
     std::size_t buffered = 0;        // messages waiting for Redis
     uint64_t dropped = 0;            // messages dropped from a full buffer, oldest first
     std::optional<HostPort> master;  // with Sentinel: the master in use (or last tried)
+    std::size_t channels = 0;        // channels held here (followed, or with a latest message)
 };
 
 struct ChannelStats {

@@ -79,7 +79,20 @@ class EmbeddedBus final : public Bus {
         for (const auto& entry : *it->second.subscribers) {
             if (entry.identity != s && !entry.subscriber.expired()) next->push_back(entry);
         }
+        // A channel nobody follows and nothing was published on is forgotten: subscribing
+        // to made-up names must not grow the daemon for good.
+        if (next->empty() && !it->second.latest) {
+            channels_.erase(it);
+            return;
+        }
         it->second.subscribers = std::move(next);
+    }
+
+    BusHealth health() override {
+        BusHealth health;
+        std::lock_guard lock(mutex_);
+        health.channels = channels_.size();
+        return health;
     }
 
     ChannelStats stats(const std::string& name) override {

@@ -124,6 +124,7 @@ class RedisBus final : public Bus {
         health.buffered = buffered_;
         health.dropped = dropped_;
         if (!options_.address.sentinels.empty()) health.master = publisher_.server();
+        health.channels = local_->health().channels;
         return health;
     }
 

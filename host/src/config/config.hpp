@@ -75,6 +75,7 @@ struct DaemonConfig {
     log::Format log_format = log::Format::automatic;
     bus::RedisSettings redis;
     access::AccessSettings access;  // "auth" and "cors"
+    access::Limits limits;
     bool streaming_enabled = true;
     bool auto_start_workers = false;
     // Records, read by their own readers (config_file.cpp).

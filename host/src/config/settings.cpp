@@ -157,6 +157,22 @@ struct Integer {
     static json::value show(type value) { return json::value(value); }
 };
 
+// Seconds, within the row's [min, max].
+struct Seconds {
+    using type = std::chrono::seconds;
+    static Result<type> parse_text(const Setting& s, std::string_view text) {
+        auto value = Integer<long long>::parse_text(s, text);
+        if (!value) return value.error();
+        return type(*value);
+    }
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path& base) {
+        auto value = Integer<long long>::from_json(s, v, base);
+        if (!value) return value.error();
+        return type(*value);
+    }
+    static json::value show(type value) { return json::value(value.count()); }
+};
+
 struct Path {
     using type = fs::path;
     static Result<type> parse_text(const Setting&, std::string_view text) { return fs::path(text); }
@@ -328,6 +344,7 @@ using C = DaemonConfig;
 using R = bus::RedisSettings;
 using A = bus::RedisAddress;
 using X = access::AccessSettings;
+using L = access::Limits;
 constexpr long long kIntMax = std::numeric_limits<int>::max();
 
 // Defaults are shown as DaemonConfig{} has them, unless the row says otherwise (those that
@@ -428,6 +445,63 @@ std::vector<Setting> make_table() {
         row<TextList, &C::access, &X::allowed_origins>(
             {"cors.allowed_origins", "", "", "ORIGIN,…", "none", reload,
              "web origins allowed to call the API and open streams (`*`: any origin may read)"}),
+        row<Integer<std::size_t>, &C::limits, &L::max_header_bytes>(
+            {"limits.max_header_bytes", "", "", "BYTES", "", restart,
+             "a request's line and headers; more is answered 431"},
+            {1024, 1024 * 1024}),
+        row<Integer<std::size_t>, &C::limits, &L::max_body_bytes>(
+            {"limits.max_body_bytes", "", "", "BYTES", "", restart,
+             "a request's body; more is answered 413"},
+            {1024, 64 * 1024 * 1024}),
+        row<Integer<int>, &C::limits, &L::max_json_depth>(
+            {"limits.max_json_depth", "", "", "N", "", restart,
+             "nesting in a JSON body or WebSocket message; deeper is answered 400 / an error frame"},
+            {2, 256}),
+        row<Integer<std::size_t>, &C::limits, &L::max_connections>(
+            {"limits.max_connections", "", "", "N", "", restart,
+             "connections open at once; more are answered 503 and closed"},
+            {1, 1'000'000}),
+        row<Integer<std::size_t>, &C::limits, &L::max_connections_per_ip>(
+            {"limits.max_connections_per_ip", "", "", "N", "", restart,
+             "connections from one address; more are answered 503 and closed"},
+            {1, 1'000'000}),
+        row<Integer<std::size_t>, &C::limits, &L::max_channels_per_connection>(
+            {"limits.max_channels_per_connection", "", "", "N", "", restart,
+             "channels one stream subscribes to; more is a 422 (SSE) or an error frame (WebSocket)"},
+            {1, 1'000'000}),
+        row<Integer<std::size_t>, &C::limits, &L::max_ws_message_bytes>(
+            {"limits.max_ws_message_bytes", "", "", "BYTES", "", restart,
+             "one WebSocket message from a client; more closes it with 1009"},
+            {125, 16 * 1024 * 1024}),
+        row<Integer<int>, &C::limits, &L::requests_per_minute>(
+            {"limits.requests_per_minute", "", "", "N", "", restart,
+             "REST requests per credential (per address without auth): 429 with Retry-After; "
+             "WebSocket requests per connection: an error frame, then 1008 (0: no limit)"},
+            {0, 10'000'000}),
+        row<Seconds, &C::limits, &L::header_timeout>(
+            {"limits.header_timeout_seconds", "", "", "SECONDS", "", restart,
+             "a request's line and headers must arrive within it (a slow sender is cut)"},
+            {1, 3600}),
+        row<Seconds, &C::limits, &L::idle_timeout>(
+            {"limits.idle_timeout_seconds", "", "", "SECONDS", "", restart,
+             "a kept-alive connection that sends no request is closed after it"},
+            {1, 86400}),
+        row<Seconds, &C::limits, &L::request_timeout>(
+            {"limits.request_timeout_seconds", "", "", "SECONDS", "", restart,
+             "a request's body must arrive, and an answer be taken, within it"},
+            {1, 3600}),
+        row<Integer<std::size_t>, &C::limits, &L::max_queued_messages>(
+            {"limits.max_queued_messages", "", "", "N", "", restart,
+             "messages waiting for one slow stream before it is cut (WebSocket: 4008)"},
+            {16, 10'000'000}),
+        row<Integer<std::size_t>, &C::limits, &L::max_queued_bytes>(
+            {"limits.max_queued_bytes", "", "", "BYTES", "", restart,
+             "bytes waiting for one slow stream before it is cut"},
+            {64 * 1024, 1024L * 1024 * 1024}),
+        row<Seconds, &C::limits, &L::keepalive_interval>(
+            {"limits.keepalive_seconds", "", "", "SECONDS", "", restart,
+             "an idle stream gets an SSE comment or a WebSocket ping this often"},
+            {1, 3600}),
         row<Boolean, &C::streaming_enabled>(
             {"streaming.enabled", "STREAMING_ENABLED", "", "BOOL", "", restart,
              "the seed's switch; `false` never auto-starts workers"}),
@@ -465,6 +539,7 @@ std::vector<Setting> with_defaults(std::vector<Setting> table) {
 }  // namespace
 
 namespace detail {
+
 
 // Relative paths in a config file mean "next to this file", not "wherever the daemon
 // happened to be started".

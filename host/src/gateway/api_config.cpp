@@ -58,7 +58,7 @@ Reply get_instrument(Services& services, const RouteArgs& args) {
 }
 
 Reply put_instrument(Services& services, const RouteArgs& args) {
-    auto body = read_json_body(args.request);
+    auto body = read_json_body(args);
     if (!body) return error_reply(body.error());
     auto instrument = parse_instrument(*body);
     if (!instrument) return error_reply(instrument.error());
@@ -90,7 +90,7 @@ Reply get_cadence(Services& services, const RouteArgs& args) {
 Reply put_cadence(Services& services, const RouteArgs& args) {
     auto type = data_type_from_path(args);
     if (!type) return error_reply(type.error());
-    auto body = read_json_body(args.request);
+    auto body = read_json_body(args);
     if (!body) return error_reply(body.error());
     auto cadence = parse_cadence(*body, *type);
     if (!cadence) return error_reply(cadence.error());
@@ -102,7 +102,7 @@ Reply get_global_settings(Services& services, const RouteArgs&) {
 }
 
 Reply put_global_settings(Services& services, const RouteArgs& args) {
-    auto body = read_json_body(args.request);
+    auto body = read_json_body(args);
     if (!body) return error_reply(body.error());
     auto settings = parse_global_settings(*body, services.state.snapshot()->global);
     if (!settings) return error_reply(settings.error());

@@ -66,8 +66,7 @@ Reply mint_token(Services& services, const RouteArgs& args) {
         return error_reply(Error(409, "auth is off (auth.enabled): streams need no token"));
     }
     json::value empty = json::object();
-    auto body =
-        args.request.body().empty() ? Result<json::value>(empty) : read_json_body(args.request);
+    auto body = args.request.body().empty() ? Result<json::value>(empty) : read_json_body(args);
     if (!body) return error_reply(body.error());
     auto request = read_token_request(*body);
     if (!request) return error_reply(request.error());

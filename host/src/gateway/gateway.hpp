@@ -32,14 +32,8 @@ struct Services {
 // GET /'s document as JSON text (also what SIGUSR1 logs).
 std::string status_json(Services& services);
 
-struct Limits {
-    std::size_t max_body_bytes = 64 * 1024;          // larger requests get 413
-    std::size_t max_queued_messages = 4096;          // per stream; beyond it the client is cut
-    std::size_t max_queued_bytes = 8 * 1024 * 1024;  // per stream
-    std::size_t max_channels_per_stream = 1000;
-    std::chrono::seconds keepalive_interval{15};  // SSE comment / WS ping when idle
-    std::chrono::seconds request_timeout{30};     // reading a request
-};
+// The limits clients are held to (CONTRACT.md §6).
+using Limits = access::Limits;
 
 class Server {
   public:

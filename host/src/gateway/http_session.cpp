@@ -19,6 +19,23 @@ namespace http = beast::http;
 namespace {
 
 const std::string kServerHeader = std::string("tickerd/") + TICKERD_VERSION;
+// The first read of a request; the rest follows through the parser.
+constexpr std::size_t kFirstRead = 4096;
+
+// Whether `bytes` can start a request: a method this daemon answers, then a space. Checked
+// on what has arrived so far, so a prefix ("PO") passes and "Pf" or binary bytes do not.
+bool could_be_request(const beast::flat_buffer& buffer) {
+    static constexpr std::string_view kMethods[] = {"GET ",    "HEAD ",    "POST ", "PUT ",
+                                                    "DELETE ", "OPTIONS ", "PATCH "};
+    auto data = buffer.cdata();
+    std::string_view bytes(static_cast<const char*>(data.data()),
+                           std::min<std::size_t>(data.size(), 8));
+    for (auto method : kMethods) {
+        auto n = std::min(bytes.size(), method.size());
+        if (bytes.substr(0, n) == method.substr(0, n)) return true;
+    }
+    return false;
+}
 
 // Read errors that deserve an answer before the connection closes.
 std::optional<Error> answerable(beast::error_code ec) {
@@ -35,8 +52,9 @@ std::optional<Error> answerable(beast::error_code ec) {
 
 }  // namespace
 
-HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway)
-    : stream_(std::move(socket)), gateway_(std::move(gateway)) {}
+HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway,
+                         ConnectionCounter::Slot slot)
+    : stream_(std::move(socket)), gateway_(std::move(gateway)), slot_(std::move(slot)) {}
 
 void HttpSession::run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
@@ -51,10 +69,50 @@ void HttpSession::close_for_shutdown() {
     });
 }
 
+// A request is read in three steps, each with its own deadline: the first bytes (an idle
+// kept-alive connection is closed after idle_timeout), the line and headers (header_timeout:
+// a slow sender is cut), the body (request_timeout).
 void HttpSession::read_request() {
     if (gateway_->stopping) return;
     parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(gateway_->limits.max_header_bytes));
     parser_->body_limit(gateway_->limits.max_body_bytes);
+    if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+    stream_.expires_after(gateway_->limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                if (ec) return;  // the client went, or stayed silent: close
+                                self->buffer_.commit(n);
+                                self->read_header();
+                            });
+}
+
+void HttpSession::read_header() {
+    // Garbage is answered at once rather than when the header timeout runs out.
+    if (!could_be_request(buffer_)) {
+        return answer(error_reply(Error::malformed("malformed HTTP request: bad method")), false);
+    }
+    stream_.expires_after(gateway_->limits.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->on_read(ec);
+                                self->read_body();
+                            });
+}
+
+void HttpSession::read_body() {
+    // RFC 9112 §6.1: a body whose length cannot be known (Transfer-Encoding not ending in
+    // chunked) could hide another request, so it is refused and the connection closed.
+    const auto& header = parser_->get();
+    bool transfer_encoded = header.count(http::field::transfer_encoding) > 0;
+    if (transfer_encoded &&
+        (!parser_->chunked() || header.count(http::field::content_length) > 0)) {
+        return answer(
+            error_reply(Error::malformed("Transfer-Encoding must end in chunked, without a "
+                                         "Content-Length")),
+            false);
+    }
+    if (parser_->is_done()) return on_read({});
     stream_.expires_after(gateway_->limits.request_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
@@ -91,6 +149,8 @@ void HttpSession::dispatch_request() {
     }
     auto principal = gate.admit(route, query);
     if (!principal) return answer(principal.error(), keep_alive);
+    if (auto refused = rate_limited(route, *principal))
+        return answer(std::move(*refused), keep_alive);
     if (route.kind == RouteKind::sse || route.kind == RouteKind::websocket) {
         start_stream(route, query, gate, std::move(*principal));
     } else {
@@ -112,8 +172,9 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
             return;
         }
     }
-    StreamContext context{gateway_->services, gateway_->limits, gateway_->streams,
-                          std::move(principal), cors_};
+    StreamContext context{
+        gateway_->services, gateway_->limits, gateway_->streams, std::move(principal), cors_,
+        std::move(slot_)};
     stream_.expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         handed_over_ = true;
@@ -133,10 +194,10 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
 // the credential may read.
 Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::string_view query,
                                                    const access::Principal& principal) {
-    auto max = gateway_->limits.max_channels_per_stream;
+    auto max = gateway_->limits.max_channels_per_connection;
     Result<ChannelSet> channels = ChannelSet{};
     if (route.takes_body) {
-        auto body = read_json_body(request_);
+        auto body = read_json_body(request_, gateway_->limits.max_json_depth);
         if (!body) return body.error();
         channels = resolve_channels_from_body(*body, max);
     } else {
@@ -147,11 +208,32 @@ Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::stri
     return channels;
 }
 
+// 429 with Retry-After when the credential (or, without auth, the address) has spent its
+// requests for the minute.
+std::optional<Reply> HttpSession::rate_limited(const Route& route,
+                                               const access::Principal& principal) {
+    auto& limiter = gateway_->rate_limiter;
+    if (!limiter.enabled() || route.need == Need::nothing) return std::nullopt;
+    std::string key = "key:" + principal.name;
+    if (principal.name.empty()) {
+        boost::system::error_code ec;
+        key = "address:" + stream_.socket().remote_endpoint(ec).address().to_string();
+    }
+    auto wait = limiter.take(key);
+    if (wait.count() == 0) return std::nullopt;
+    auto seconds = std::to_string((wait.count() + 999) / 1000);
+    Reply reply = error_reply(Error(429, "too many requests (limits.requests_per_minute: " +
+                                             std::to_string(gateway_->limits.requests_per_minute) +
+                                             "); try again in " + seconds + " s"));
+    reply.headers.emplace_back(http::field::retry_after, seconds);
+    return reply;
+}
+
 void HttpSession::run_handler(const RouteMatch& match, std::string_view query,
                               access::Principal principal) {
     auto call = [self = shared_from_this(), route = match.route, params = match.params, query,
                  principal = std::move(principal)] {
-        RouteArgs args{self->request_, params, query, principal};
+        RouteArgs args{self->request_, params, query, principal, self->gateway_->limits};
         try {
             return route->handler(self->gateway_->services, args);
         } catch (const std::exception& e) {

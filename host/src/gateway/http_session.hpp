@@ -2,6 +2,7 @@
 // hands the connection over to an SSE or WebSocket session when a request asks for a stream.
 #pragma once
 
+#include "gateway/admission.hpp"
 #include "gateway/gate.hpp"
 #include "gateway/rest.hpp"
 
@@ -21,11 +22,18 @@ class HttpSession;
 // because a session can outlive the Server object by a few handlers at shutdown.
 struct GatewayState {
     GatewayState(Services& services, Limits limits, ListenerInfo listener)
-        : services(services), limits(limits), listener(std::move(listener)) {}
+        : services(services),
+          limits(limits),
+          listener(std::move(listener)),
+          counter(std::make_shared<ConnectionCounter>(limits.max_connections,
+                                                      limits.max_connections_per_ip)),
+          rate_limiter(limits.requests_per_minute) {}
 
     Services& services;
     const Limits limits;
     const ListenerInfo listener;
+    std::shared_ptr<ConnectionCounter> counter;
+    RateLimiter rate_limiter;  // REST requests per credential, or per address without auth
     ClosableRegistry streams;
     ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
@@ -35,13 +43,16 @@ struct GatewayState {
 
 class HttpSession : public Closable, public std::enable_shared_from_this<HttpSession> {
   public:
-    HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway);
+    HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway,
+                ConnectionCounter::Slot slot);
     void run();
     // Closes the connection unless it has become a stream (streams close themselves).
     void close_for_shutdown() override;
 
   private:
     void read_request();
+    void read_header();
+    void read_body();
     void on_read(boost::beast::error_code ec);
     void dispatch_request();
     void start_stream(const Route& route, std::string_view query, const Gate& gate,
@@ -49,6 +60,7 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     Result<ChannelSet> requested_channels(const Route& route, std::string_view query,
                                           const access::Principal& principal);
     void run_handler(const RouteMatch& match, std::string_view query, access::Principal principal);
+    std::optional<Reply> rate_limited(const Route& route, const access::Principal& principal);
     void answer(Reply reply, bool keep_alive);
     void on_written(bool keep_alive, boost::beast::error_code ec);
 
@@ -59,7 +71,8 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     boost::beast::http::response<boost::beast::http::string_body> response_;
     Headers cors_;  // for the request being answered
     std::shared_ptr<GatewayState> gateway_;
-    bool handed_over_ = false;  // the stream belongs to an SSE / WebSocket session now
+    ConnectionCounter::Slot slot_;  // passed on to the stream this connection may become
+    bool handed_over_ = false;      // the stream belongs to an SSE / WebSocket session now
 };
 
 }  // namespace tickerd::gateway

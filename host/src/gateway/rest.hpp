@@ -35,6 +35,7 @@ struct RouteArgs {
     std::vector<std::string> params;  // the {} segments of the pattern, percent-decoded
     std::string_view query;           // after '?', not decoded
     const access::Principal& principal;
+    const Limits& limits;
 };
 
 using Handler = Reply (*)(Services&, const RouteArgs&);
@@ -80,8 +81,13 @@ Result<RouteMatch, RouteMiss> match_route(boost::beast::http::verb method, std::
 Reply error_reply(const RouteMiss& miss);
 
 // The JSON body of a request: 415 unless the Content-Type is JSON (or absent), 400 when it
-// does not parse.
-Result<boost::json::value> read_json_body(const Request& request);
+// does not parse or nests deeper than `max_depth`.
+Result<boost::json::value> read_json_body(const Request& request, int max_depth);
+inline Result<boost::json::value> read_json_body(const RouteArgs& args) {
+    return read_json_body(args.request, args.limits.max_json_depth);
+}
+// JSON text with the same depth limit (WebSocket messages).
+Result<boost::json::value> parse_json(std::string_view text, int max_depth);
 
 // One query parameter, percent-decoded; nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view key);

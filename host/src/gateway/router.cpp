@@ -158,15 +158,26 @@ Result<RouteMatch, RouteMiss> match_route(http::verb method, std::string_view pa
     return RouteMiss{Error::not_found("Not Found"), {}};
 }
 
-Result<boost::json::value> read_json_body(const Request& request) {
+Result<boost::json::value> read_json_body(const Request& request, int max_depth) {
     auto type = request[http::field::content_type];
     if (!type.empty() && !is_json_content_type(type)) {
         return Error::unsupported("Content-Type must be application/json, not '" +
                                   std::string(type) + "'");
     }
+    auto value = parse_json(request.body(), max_depth);
+    if (!value) return Error::malformed("malformed JSON body: " + value.error().detail);
+    return value;
+}
+
+Result<boost::json::value> parse_json(std::string_view text, int max_depth) {
+    boost::json::parse_options options;
+    options.max_depth = static_cast<std::size_t>(max_depth);
     boost::system::error_code ec;
-    auto value = boost::json::parse(request.body(), ec);
-    if (ec) return Error::malformed("malformed JSON body: " + ec.message());
+    auto value = boost::json::parse(text, ec, {}, options);
+    if (ec == boost::json::error::too_deep) {
+        return Error::malformed("nested deeper than " + std::to_string(max_depth) + " levels");
+    }
+    if (ec) return Error::malformed(ec.message());
     return value;
 }
 

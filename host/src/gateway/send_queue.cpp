@@ -40,12 +40,24 @@ SendQueue::Push SendQueue::push_locked(Outgoing&& item) {
     return Push::wake_writer;
 }
 
-void SendQueue::take_all(std::vector<Outgoing>& into) {
+void SendQueue::take(std::vector<Outgoing>& into, std::size_t max_bytes) {
     into.clear();
     std::lock_guard lock(mutex_);
-    into.swap(pending_);
-    pending_bytes_ = 0;
-    writer_woken_ = false;
+    if (pending_bytes_ <= max_bytes) {
+        into.swap(pending_);
+        pending_bytes_ = 0;
+        writer_woken_ = false;
+        return;
+    }
+    std::size_t count = 0, bytes = 0;
+    while (count < pending_.size() &&
+           (count == 0 || bytes + pending_[count].bytes->size() <= max_bytes))
+        bytes += pending_[count++].bytes->size();
+    auto end = pending_.begin() + static_cast<std::ptrdiff_t>(count);
+    into.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(end));
+    pending_.erase(pending_.begin(), end);
+    pending_bytes_ -= bytes;
+    // The writer comes back for the rest: it is still woken.
 }
 
 void SendQueue::track(const std::string& channel) {

@@ -48,9 +48,12 @@ class SendQueue {
     // Session traffic (replies, keepalives, control frames); counts against the same limits.
     Push push(Outgoing item);
 
-    // Moves everything pending, in order, into `into` (cleared first) and empties the queue.
-    // The two vectors trade storage, so a session that keeps `into` allocates nothing here.
-    void take_all(std::vector<Outgoing>& into);
+    // Moves what is pending, in order, into `into` (cleared first): everything, or when that
+    // is more than `max_bytes`, the items from the front up to it (at least one). Taking
+    // everything trades the two vectors' storage, so a session that keeps `into` allocates
+    // nothing here; what is left stays queued, where a slow consumer's backlog can be
+    // dropped instead of written.
+    void take(std::vector<Outgoing>& into, std::size_t max_bytes);
 
     // Start accepting a channel's messages (its seq memory starts fresh, so a new
     // subscription gets the channel's latest message again) / stop accepting them.

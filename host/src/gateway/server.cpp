@@ -1,11 +1,19 @@
 // The listener: accepts connections and gives each one an HTTP session; stop() closes the
 // door, then every stream and idle connection.
+//
+// Out of file descriptors (EMFILE/ENFILE), accept() fails while the client waits in the
+// backlog. A descriptor is kept in reserve for that moment: it is given up to accept the
+// waiting client, answer it 503 and close it, so clients hear at once instead of hanging;
+// accepting resumes (and is logged once) as soon as descriptors free up.
 #include "gateway/http_session.hpp"
 
 #include "core/log.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/strand.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace tickerd::gateway {
 
@@ -14,9 +22,28 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// After a failed accept (out of file descriptors, say) wait before trying again, so the
-// loop cannot spin.
-constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// After a failed accept wait before trying again, so the loop cannot spin.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+// How often "out of file descriptors" is logged while it lasts.
+constexpr auto kComplainEvery = std::chrono::seconds(10);
+
+// One answer, sent as the connection is refused: the socket is new, so it fits.
+void refuse(tcp::socket& socket, const Error& error) {
+    std::string body = "{\"detail\":\"" + error.detail + "\"}";
+    std::string response =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(response), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+    return ec == asio::error::no_descriptors || ec.value() == ENFILE;
+}
 
 }  // namespace
 
@@ -39,25 +66,70 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     void on_accept(boost::system::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-        if (ec) {
-            BOOST_LOG_TRIVIAL(warning) << "accept failed: " << ec.message();
-            retry_timer.expires_after(kAcceptBackoff);
-            retry_timer.async_wait([self = shared_from_this()](boost::system::error_code wait) {
-                if (!wait) self->accept();
-            });
-            return;
+        if (ec) return on_accept_failed(ec);
+        if (refusals > 0) {
+            BOOST_LOG_TRIVIAL(info) << "accepting again: " << refusals
+                                    << " connection(s) were refused while out of file descriptors";
+            refusals = 0;
+        }
+        auto slot = gateway->counter->admit(endpoint_address(socket));
+        if (!slot) {
+            refuse(socket, slot.error());
+            return accept();
         }
         socket.set_option(tcp::no_delay(true), ec);  // streams are latency-bound
-        auto session = std::make_shared<HttpSession>(std::move(socket), gateway);
+        auto session = std::make_shared<HttpSession>(std::move(socket), gateway, std::move(*slot));
         gateway->connections.add(session);
         session->run();
         accept();
+    }
+
+    static asio::ip::address endpoint_address(const tcp::socket& socket) {
+        boost::system::error_code ec;
+        auto endpoint = socket.remote_endpoint(ec);
+        return ec ? asio::ip::address() : endpoint.address();
+    }
+
+    void on_accept_failed(const boost::system::error_code& ec) {
+        if (out_of_descriptors(ec)) {
+            refuse_with_reserve();
+        } else {
+            BOOST_LOG_TRIVIAL(warning) << "accept failed: " << ec.message();
+        }
+        retry_timer.expires_after(kAcceptBackoff);
+        retry_timer.async_wait([self = shared_from_this()](boost::system::error_code wait) {
+            if (!wait) self->accept();
+        });
+    }
+
+    // The reserve descriptor makes room to accept one waiting client and tell it why.
+    void refuse_with_reserve() {
+        auto now = std::chrono::steady_clock::now();
+        if (refusals++ == 0 || now - last_complaint >= kComplainEvery) {
+            BOOST_LOG_TRIVIAL(warning) << "out of file descriptors: new connections are answered "
+                                          "503 until some close ("
+                                       << refusals << " so far)";
+            last_complaint = now;
+        }
+        if (reserve >= 0) ::close(reserve);
+        boost::system::error_code ec;
+        tcp::socket waiting(acceptor.get_executor());
+        acceptor.accept(waiting, ec);
+        if (!ec) refuse(waiting, Error::unavailable("the server is out of file descriptors"));
+        reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+
+    ~Impl() {
+        if (reserve >= 0) ::close(reserve);
     }
 
     asio::io_context& io;
     tcp::acceptor acceptor;
     asio::steady_timer retry_timer;
     std::shared_ptr<GatewayState> gateway;
+    int reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    uint64_t refusals = 0;  // while out of descriptors
+    std::chrono::steady_clock::time_point last_complaint;
 };
 
 Server::Server(asio::io_context& io, const tcp::endpoint& endpoint, Services& services,

@@ -27,6 +27,10 @@ std::optional<std::chrono::steady_clock::time_point> steady_expiry(
            std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
 }
 
+// One write takes at most this much; the rest waits in the queue, where a slow consumer's
+// backlog is dropped at once, rather than in a write that has to finish first.
+constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+
 std::string describe_peer(beast::tcp_stream& stream) {
     boost::system::error_code ec;
     auto endpoint = stream.socket().remote_endpoint(ec);
@@ -46,6 +50,7 @@ StreamSession::StreamSession(beast::tcp_stream stream, const StreamContext& cont
       protocol_(protocol),
       peer_(describe_peer(stream_)),
       principal_(context.principal),
+      slot_(context.slot),
       expires_at_(steady_expiry(principal_)),
       queue_(limits_.max_queued_messages, limits_.max_queued_bytes),
       read_buffer_(read_buffer_size) {}
@@ -126,7 +131,7 @@ void StreamSession::send(Outgoing item) {
 
 void StreamSession::do_write() {
     while (!writing_ && (phase_ == Phase::open || phase_ == Phase::draining)) {
-        queue_.take_all(in_flight_);
+        queue_.take(in_flight_, kMaxBatchBytes);
         if (in_flight_.empty()) {
             if (phase_ != Phase::draining) return;
             if (!last_words_) {

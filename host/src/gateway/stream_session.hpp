@@ -114,6 +114,7 @@ class StreamSession : public bus::Subscriber,
     const char* const protocol_;
     const std::string peer_;
     const access::Principal principal_;
+    const std::shared_ptr<void> slot_;  // counted as an open connection while it lives
     const std::optional<Clock::time_point> expires_at_;  // the principal's, on this clock
     SendQueue queue_;
 

@@ -89,6 +89,7 @@ struct StreamContext {
     ClosableRegistry& registry;
     access::Principal principal;                                          // who opened the stream
     std::vector<std::pair<boost::beast::http::field, std::string>> cors;  // response headers
+    std::shared_ptr<void> slot;  // the connection's place in the count of open connections
 };
 
 // 403 naming the first channel `principal` may not read.

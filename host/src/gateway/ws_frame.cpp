@@ -1,5 +1,7 @@
 #include "gateway/ws_frame.hpp"
 
+#include <boost/beast/websocket/detail/utf8_checker.hpp>
+
 namespace tickerd::gateway::ws {
 
 FrameHeader encode_header(Opcode opcode, std::size_t payload_size) {
@@ -92,6 +94,12 @@ ParseResult parse_client_frame(std::string_view input, std::size_t max_payload) 
     result.status = ParseResult::complete;
     result.consumed = offset + length;
     return result;
+}
+
+// Beast's checker, which its own WebSocket stream uses: overlong forms, surrogates and
+// code points past U+10FFFF are refused too.
+bool is_utf8(std::string_view text) {
+    return boost::beast::websocket::detail::check_utf8(text.data(), text.size());
 }
 
 }  // namespace tickerd::gateway::ws

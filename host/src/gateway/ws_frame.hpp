@@ -23,6 +23,8 @@ enum Opcode : uint8_t {
 inline constexpr uint16_t kCloseNormal = 1000;
 inline constexpr uint16_t kCloseGoingAway = 1001;
 inline constexpr uint16_t kCloseProtocolError = 1002;
+inline constexpr uint16_t kCloseInvalidData = 1007;  // a text message that is not UTF-8
+inline constexpr uint16_t kClosePolicy = 1008;       // too many requests
 inline constexpr uint16_t kCloseTooBig = 1009;
 // The client did not read fast enough and its send queue filled up. 4000–4499: the client
 // may reconnect (Centrifugo's convention for its "slow" 3008, moved to the private range).
@@ -61,5 +63,7 @@ ParseResult parse_client_frame(std::string_view input, std::size_t max_payload);
 
 // Whether a close code from a client may be sent on the wire (RFC 6455 §7.4.1/7.4.2).
 bool is_valid_close_code(uint16_t code);
+// RFC 6455 §8.1: text messages (and close reasons) are UTF-8.
+bool is_utf8(std::string_view text);
 
 }  // namespace tickerd::gateway::ws

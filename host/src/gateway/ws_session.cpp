@@ -3,7 +3,8 @@
 //
 // Close codes sent by the server:
 //   1000 normal (answering the client's close), 1001 "server shutting down",
-//   1002 protocol error, 1009 message too big (client messages are capped at 64 KiB),
+//   1002 protocol error, 1007 a text message that is not UTF-8, 1008 too many requests
+//   (limits.requests_per_minute), 1009 message too big (limits.max_ws_message_bytes),
 //   4008 "slow consumer: send queue full" (the client did not read fast enough; reconnecting
 //   is fine), 4001 "token expired" (the credential the connection was opened with expired:
 //   get a new token, then reconnect). A client that answers nothing (not even pings) for three
@@ -12,6 +13,8 @@
 // why): the client gets {"type":"connected","channels":[]} and then a {"type":"error"}
 // naming the problem, and can subscribe at run time.
 #include "gateway/ws_session.hpp"
+
+#include "gateway/rest.hpp"
 
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
@@ -32,6 +35,8 @@ namespace {
 
 // How long the closing handshake (and the flush before it) may take.
 constexpr auto kCloseTimeout = std::chrono::seconds(3);
+// A slow consumer has a backlog of its own to read before the close frame: it gets longer.
+constexpr auto kSlowConsumerGrace = std::chrono::seconds(10);
 // Silence from the client, in keepalive intervals, after which it is considered gone.
 constexpr int kSilentIntervalsAllowed = 3;
 // One read from the client.
@@ -59,7 +64,9 @@ std::string_view query_of(std::string_view target) {
 }  // namespace
 
 WebSocketSession::WebSocketSession(beast::tcp_stream stream, const StreamContext& context)
-    : StreamSession(std::move(stream), context, "ws", kReadBufferSize) {}
+    : StreamSession(std::move(stream), context, "ws", kReadBufferSize) {
+    if (limits().requests_per_minute > 0) requests_.emplace(limits().requests_per_minute);
+}
 
 void WebSocketSession::run(Request request) {
     asio::dispatch(
@@ -90,8 +97,8 @@ void WebSocketSession::on_accept(boost::system::error_code ec, const std::string
         BOOST_LOG_TRIVIAL(debug) << "ws " << peer() << ": handshake failed: " << ec.message();
         return finish("handshake failed");
     }
-    auto requested = resolve_channels_from_query(query_of(target), limits().max_channels_per_stream,
-                                                 EmptyChannels::allow);
+    auto requested = resolve_channels_from_query(
+        query_of(target), limits().max_channels_per_connection, EmptyChannels::allow);
     open();
     if (phase() != Phase::open) return;
     if (requested) {
@@ -132,8 +139,8 @@ void WebSocketSession::on_client_bytes(std::string_view bytes) {
     inbox_.append(bytes);
     std::size_t offset = 0;
     while (input_ != Input::broken && phase() != Phase::finished) {
-        auto parsed =
-            ws::parse_client_frame(std::string_view(inbox_).substr(offset), kMaxClientMessage);
+        auto parsed = ws::parse_client_frame(std::string_view(inbox_).substr(offset),
+                                             limits().max_ws_message_bytes);
         if (parsed.status == ws::ParseResult::need_more) break;
         if (parsed.status == ws::ParseResult::error) {
             refuse_input(parsed.close_code, parsed.why);
@@ -151,6 +158,9 @@ void WebSocketSession::on_client_bytes(std::string_view bytes) {
 }
 
 void WebSocketSession::on_frame(ws::ClientFrame&& frame) {
+    bool control = frame.opcode == ws::kPing || frame.opcode == ws::kPong ||
+                   frame.opcode == ws::kClose;
+    if (input_ == Input::refused && !control) return;  // waiting for its close
     switch (frame.opcode) {
         case ws::kPing:
             send(
@@ -165,21 +175,22 @@ void WebSocketSession::on_frame(ws::ClientFrame&& frame) {
             if (input_ == Input::fragmented) {
                 return refuse_input(ws::kCloseProtocolError, "new message inside a fragmented one");
             }
-            if (frame.fin) return on_message(frame.payload);
+            if (frame.fin) return on_message(frame.opcode, frame.payload);
             input_ = Input::fragmented;
+            message_opcode_ = frame.opcode;
             fragments_ = std::move(frame.payload);
             return;
         case ws::kContinuation:
             if (input_ != Input::fragmented) {
                 return refuse_input(ws::kCloseProtocolError, "continuation without a message");
             }
-            if (fragments_.size() + frame.payload.size() > kMaxClientMessage) {
+            if (fragments_.size() + frame.payload.size() > limits().max_ws_message_bytes) {
                 return refuse_input(ws::kCloseTooBig, "message too big");
             }
             fragments_ += frame.payload;
             if (!frame.fin) return;
             input_ = Input::messages;
-            on_message(fragments_);
+            on_message(message_opcode_, fragments_);
             fragments_.clear();
             return;
     }
@@ -192,6 +203,8 @@ void WebSocketSession::on_peer_close(const std::string& payload) {
     uint16_t code = ws::kCloseNormal;
     if (payload.size() == 1) {
         code = ws::kCloseProtocolError;
+    } else if (payload.size() >= 2 && !ws::is_utf8(std::string_view(payload).substr(2))) {
+        code = ws::kCloseInvalidData;
     } else if (payload.size() >= 2) {
         code = static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) |
                                      static_cast<uint8_t>(payload[1]));
@@ -200,19 +213,24 @@ void WebSocketSession::on_peer_close(const std::string& payload) {
     close_with(code, "", /*discard_pending=*/true);
 }
 
-void WebSocketSession::refuse_input(uint16_t code, std::string_view why) {
-    input_ = Input::broken;
+void WebSocketSession::refuse_input(uint16_t code, std::string_view why, Input then) {
+    input_ = then;
     BOOST_LOG_TRIVIAL(debug) << "ws " << peer() << ": " << why;
     close_with(code, why, /*discard_pending=*/true);
 }
 
 // ---- Client requests -----------------------------------------------------------------
 
-void WebSocketSession::on_message(std::string_view text) {
+void WebSocketSession::on_message(ws::Opcode opcode, std::string_view text) {
     if (phase() != Phase::open) return;  // closing: requests are no longer answered
-    boost::system::error_code ec;
-    json::value value = json::parse(text, ec);
-    if (ec) return reply_error("malformed JSON: " + ec.message(), nullptr);
+    if (opcode == ws::kText && !ws::is_utf8(text)) {
+        return refuse_input(ws::kCloseInvalidData, "a text message that is not UTF-8",
+                            Input::refused);
+    }
+    if (!within_rate()) return;
+    auto parsed = parse_json(text, limits().max_json_depth);
+    if (!parsed) return reply_error("malformed JSON: " + parsed.error().detail, nullptr);
+    const json::value& value = *parsed;
     if (!value.is_object()) {
         return reply_error("expected a JSON object such as {\"action\":\"subscribe\",...}",
                            nullptr);
@@ -253,10 +271,10 @@ void WebSocketSession::on_subscribe(const json::object& request, const json::val
         }
     }
     auto total = channels().size() + added.size();
-    if (total > limits().max_channels_per_stream) {
+    if (total > limits().max_channels_per_connection) {
         return reply_error(
             "channels: subscribing would make " + std::to_string(total) + " channels, at most " +
-                std::to_string(limits().max_channels_per_stream) + " allowed per stream",
+                std::to_string(limits().max_channels_per_connection) + " allowed per stream",
             id);
     }
     // The acknowledgement goes first; each new channel's latest message follows it.
@@ -274,12 +292,32 @@ void WebSocketSession::on_unsubscribe(const json::object& request, const json::v
     reply({{"type", "unsubscribed"}, {"channels", to_json_array(channels())}}, id);
 }
 
+// limits.requests_per_minute: a request over it is answered with an error; a client that
+// goes on sending a minute's worth of refused requests is closed with 1008.
+bool WebSocketSession::within_rate() {
+    if (!requests_) return true;
+    auto wait = requests_->take(Clock::now());
+    if (wait.count() == 0) {
+        refused_requests_ = 0;
+        return true;
+    }
+    if (++refused_requests_ >= limits().requests_per_minute) {
+        refuse_input(ws::kClosePolicy, "too many requests", Input::refused);
+        return false;
+    }
+    reply_error("too many requests (limits.requests_per_minute: " +
+                    std::to_string(limits().requests_per_minute) + "); try again in " +
+                    std::to_string((wait.count() + 999) / 1000) + " s",
+                nullptr);
+    return false;
+}
+
 // The channels a subscribe or unsubscribe action names, each one the credential may read.
 Result<ChannelSet> WebSocketSession::channels_of_action(const json::object& request) const {
     auto asked = read_channel_request(request, {"action", "id"});
     if (!asked) return asked.error();
     auto channels = resolve_channels(asked->channels, asked->data_types, asked->symbols,
-                                     limits().max_channels_per_stream);
+                                     limits().max_channels_per_connection);
     if (!channels) return channels;
     if (auto allowed = authorize_channels(principal(), *channels); !allowed) return allowed.error();
     return channels;
@@ -309,9 +347,13 @@ StreamSession::Clock::time_point WebSocketSession::on_tick(Clock::time_point now
     return now + limits().keepalive_interval;
 }
 
+// What was already written goes on to the client; the backlog is dropped, and the close
+// frame follows what is in flight, so a client that reads again sees why it was cut.
 void WebSocketSession::on_slow_consumer() {
-    close_with(ws::kCloseSlowConsumer, "slow consumer: send queue full",
-               /*discard_pending=*/true);
+    close(Outgoing{std::make_shared<const std::string>(
+                       ws::close_payload(ws::kCloseSlowConsumer, "slow consumer: send queue full")),
+                   ws::kClose},
+          /*discard_pending=*/true, kSlowConsumerGrace);
 }
 
 void WebSocketSession::on_expired() {

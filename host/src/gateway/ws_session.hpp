@@ -3,6 +3,7 @@
 // whole queue in one gather-write, with each message's payload shared by all its subscribers.
 #pragma once
 
+#include "gateway/admission.hpp"
 #include "gateway/stream_session.hpp"
 #include "gateway/ws_frame.hpp"
 
@@ -15,9 +16,6 @@ namespace tickerd::gateway {
 
 class WebSocketSession final : public StreamSession {
   public:
-    // Largest message a client may send (a subscribe request for many channels fits).
-    static constexpr std::size_t kMaxClientMessage = 64 * 1024;
-
     WebSocketSession(boost::beast::tcp_stream stream, const StreamContext& context);
 
     void run(Request request);
@@ -27,8 +25,9 @@ class WebSocketSession final : public StreamSession {
     enum class Input {
         messages,          // between messages
         fragmented,        // inside a fragmented message (its parts gather in `fragments_`)
+        refused,           // its messages are refused (not UTF-8, too many): only its close counts
         closed_by_client,  // its close frame came: nothing after it counts
-        broken,            // it broke the protocol: nothing after it is trusted
+        broken,            // it broke the framing: nothing after it is trusted
     };
 
     void on_accept(boost::system::error_code ec, const std::string& target);
@@ -44,9 +43,11 @@ class WebSocketSession final : public StreamSession {
     // Client frames.
     void on_frame(ws::ClientFrame&& frame);
     void on_peer_close(const std::string& payload);
-    void refuse_input(uint16_t code, std::string_view why);
+    // Closes with `code`; `then` is what the client's further bytes are read as.
+    void refuse_input(uint16_t code, std::string_view why, Input then = Input::broken);
     // Client requests.
-    void on_message(std::string_view text);
+    void on_message(ws::Opcode opcode, std::string_view text);
+    bool within_rate();
     void on_subscribe(const boost::json::object& request, const boost::json::value* id);
     void on_unsubscribe(const boost::json::object& request, const boost::json::value* id);
     Result<ChannelSet> channels_of_action(const boost::json::object& request) const;
@@ -59,8 +60,11 @@ class WebSocketSession final : public StreamSession {
     std::optional<Request> upgrade_request_;
     // Owned by the strand.
     Input input_ = Input::messages;
-    std::string inbox_;      // received bytes not yet parsed into frames
-    std::string fragments_;  // a fragmented message being reassembled
+    std::string inbox_;                      // received bytes not yet parsed into frames
+    std::string fragments_;                  // a fragmented message being reassembled
+    ws::Opcode message_opcode_ = ws::kText;  // of the message being reassembled
+    std::optional<TokenBucket> requests_;    // limits.requests_per_minute; none: no limit
+    int refused_requests_ = 0;               // in a row
     std::vector<ws::FrameHeader> headers_;
 };
 
