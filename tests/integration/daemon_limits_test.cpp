@@ -288,7 +288,8 @@ BOOST_AUTO_TEST_CASE(websocket_requests_over_the_rate_get_errors_then_1008) {
                        0u);
         }
     }
-    BOOST_TEST_MESSAGE("pongs " << pongs << ", refusals " << refusals << " closed " << ws.closed() << " error " << ws.error());
+    BOOST_TEST_MESSAGE("pongs " << pongs << ", refusals " << refusals << " closed " << ws.closed()
+                                << " error " << ws.error());
     BOOST_TEST(pongs <= 31);
     BOOST_TEST(refusals >= 1);
     BOOST_TEST(ws.closed());
@@ -304,8 +305,8 @@ BOOST_AUTO_TEST_CASE(out_of_file_descriptors_clients_hear_503_at_once_and_servic
         ++in_use;
     // Room for a few connections more than the daemon holds now.
     auto limit = std::to_string(in_use + 6);
-    BOOST_REQUIRE(std::system(("prlimit --pid " + pid + " --nofile=" + limit + ":" + limit).c_str()) ==
-                  0);
+    BOOST_REQUIRE(
+        std::system(("prlimit --pid " + pid + " --nofile=" + limit + ":" + limit).c_str()) == 0);
     std::vector<std::unique_ptr<Raw>> held;
     int refused = 0;
     for (int i = 0; i < 20; ++i) {

@@ -104,14 +104,8 @@ struct StreamFixture {
           plugins({TICKERD_TEST_VENDOR_DIR}),
           bus(bus::make_embedded_bus()),
           workers(io, state, plugins, *bus, telemetry),
-          services{daemon_config,
-                   state,
-                   workers,
-                   plugins,
-                   *bus,
-                   telemetry,
-                   *gatekeeper,
-                   std::chrono::steady_clock::now()},
+          services{daemon_config, state,     workers,     plugins,
+                   *bus,          telemetry, *gatekeeper, std::chrono::steady_clock::now()},
           acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
         plugins.load_all();
         plugins.configure({}, false);
@@ -138,9 +132,9 @@ struct StreamFixture {
     void do_accept() {
         acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
             if (ec) return;
-            std::make_shared<Connection>(std::move(s),
-                                         gateway::StreamContext{services, limits, registry,
-                                                                reader, {}, nullptr})
+            std::make_shared<Connection>(
+                std::move(s),
+                gateway::StreamContext{services, limits, registry, reader, {}, nullptr})
                 ->run();
             do_accept();
         });

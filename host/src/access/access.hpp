@@ -81,20 +81,20 @@ struct AccessSettings {
 
 // What every client is held to (the "limits" settings); each limit has a named answer.
 struct Limits {
-    std::size_t max_header_bytes = 16 * 1024;      // request line and headers: 431
-    std::size_t max_body_bytes = 1024 * 1024;      // a request body: 413
-    int max_json_depth = 32;                       // nesting in a JSON body or message: 400
-    std::size_t max_connections = 18000;           // open at once: 503, then closed
-    std::size_t max_connections_per_ip = 1000;     // from one address: 503, then closed
+    std::size_t max_header_bytes = 16 * 1024;        // request line and headers: 431
+    std::size_t max_body_bytes = 1024 * 1024;        // a request body: 413
+    int max_json_depth = 32;                         // nesting in a JSON body or message: 400
+    std::size_t max_connections = 18000;             // open at once: 503, then closed
+    std::size_t max_connections_per_ip = 1000;       // from one address: 503, then closed
     std::size_t max_channels_per_connection = 1000;  // subscribed at once: 422 / error frame
-    std::size_t max_ws_message_bytes = 64 * 1024;  // one client message: close 1009
+    std::size_t max_ws_message_bytes = 64 * 1024;    // one client message: close 1009
     // REST requests per credential (or address, without auth) and WebSocket requests per
     // connection, per minute: 429 with Retry-After / an error frame, then close 1008. 0: none.
     int requests_per_minute = 600;
-    std::chrono::seconds header_timeout{10};    // a request's line and headers must arrive in it
-    std::chrono::seconds idle_timeout{60};      // a kept-alive connection with no request
-    std::chrono::seconds request_timeout{30};   // a request's body; writing an answer
-    std::size_t max_queued_messages = 4096;     // per stream: beyond it a slow client is cut
+    std::chrono::seconds header_timeout{10};   // a request's line and headers must arrive in it
+    std::chrono::seconds idle_timeout{60};     // a kept-alive connection with no request
+    std::chrono::seconds request_timeout{30};  // a request's body; writing an answer
+    std::size_t max_queued_messages = 4096;    // per stream: beyond it a slow client is cut
     std::size_t max_queued_bytes = 8 * 1024 * 1024;
     std::chrono::seconds keepalive_interval{15};  // SSE comment / WebSocket ping when idle
     bool operator==(const Limits&) const = default;

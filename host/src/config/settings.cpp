@@ -455,7 +455,8 @@ std::vector<Setting> make_table() {
             {1024, 64 * 1024 * 1024}),
         row<Integer<int>, &C::limits, &L::max_json_depth>(
             {"limits.max_json_depth", "", "", "N", "", restart,
-             "nesting in a JSON body or WebSocket message; deeper is answered 400 / an error frame"},
+             "nesting in a JSON body or WebSocket message; deeper is answered 400 / an error "
+             "frame"},
             {2, 256}),
         row<Integer<std::size_t>, &C::limits, &L::max_connections>(
             {"limits.max_connections", "", "", "N", "", restart,
@@ -467,7 +468,8 @@ std::vector<Setting> make_table() {
             {1, 1'000'000}),
         row<Integer<std::size_t>, &C::limits, &L::max_channels_per_connection>(
             {"limits.max_channels_per_connection", "", "", "N", "", restart,
-             "channels one stream subscribes to; more is a 422 (SSE) or an error frame (WebSocket)"},
+             "channels one stream subscribes to; more is a 422 (SSE) or an error frame "
+             "(WebSocket)"},
             {1, 1'000'000}),
         row<Integer<std::size_t>, &C::limits, &L::max_ws_message_bytes>(
             {"limits.max_ws_message_bytes", "", "", "BYTES", "", restart,
@@ -539,7 +541,6 @@ std::vector<Setting> with_defaults(std::vector<Setting> table) {
 }  // namespace
 
 namespace detail {
-
 
 // Relative paths in a config file mean "next to this file", not "wherever the daemon
 // happened to be started".

@@ -158,8 +158,8 @@ void WebSocketSession::on_client_bytes(std::string_view bytes) {
 }
 
 void WebSocketSession::on_frame(ws::ClientFrame&& frame) {
-    bool control = frame.opcode == ws::kPing || frame.opcode == ws::kPong ||
-                   frame.opcode == ws::kClose;
+    bool control =
+        frame.opcode == ws::kPing || frame.opcode == ws::kPong || frame.opcode == ws::kClose;
     if (input_ == Input::refused && !control) return;  // waiting for its close
     switch (frame.opcode) {
         case ws::kPing:
