@@ -105,6 +105,17 @@ std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonCon
                                     std::chrono::seconds(cfg.runtime.global.cache_ttl_seconds)});
 }
 
+// The main listener, and TLS on it or on a second one.
+gateway::Listeners listeners_of(asio::io_context& io, const config::DaemonConfig& cfg) {
+    gateway::Listeners listeners{resolve_listen(io, cfg.listen), std::nullopt, nullptr};
+    if (!cfg.tls.enabled()) return listeners;
+    auto context = gateway::TlsContext::make(cfg.tls);
+    if (!context) throw config::ConfigError(context.error().detail);
+    listeners.tls_context = *context;
+    if (!cfg.tls.listen.empty()) listeners.tls = resolve_listen(io, cfg.tls.listen);
+    return listeners;
+}
+
 // The access settings, and protected mode: without auth the daemon serves loopback only,
 // unless told explicitly (and then it says so at every start).
 std::shared_ptr<access::Gatekeeper> open_gate(const config::DaemonConfig& cfg,
@@ -131,10 +142,18 @@ using ConfigLoader = std::function<config::DaemonConfig()>;
 // level, the vendor instances), then the plugin folders are rescanned. A config that does
 // not load is refused with one log line and the running one is kept.
 void reload(const ConfigLoader& load_config, const config::DaemonConfig& running,
-            plugins::PluginHost& plugin_host, access::Gatekeeper& gatekeeper) {
+            plugins::PluginHost& plugin_host, access::Gatekeeper& gatekeeper,
+            const std::shared_ptr<gateway::TlsContext>& tls) {
     try {
         auto next = load_config();
         log::set_level(next.log_level);
+        // A renewed certificate serves new connections; open ones keep theirs.
+        if (tls && next.tls.enabled()) {
+            if (auto reloaded = tls->reload(next.tls); !reloaded) {
+                BOOST_LOG_TRIVIAL(error) << "SIGHUP: the TLS certificate is refused, the running "
+                                         << "one is kept: " << reloaded.error().detail;
+            }
+        }
         // Keys and secrets are read again; a key file that cannot be read keeps the old ones.
         if (auto reloaded = gatekeeper.reload(next.access); !reloaded) {
             BOOST_LOG_TRIVIAL(error) << "SIGHUP: the access settings are refused, the running "
@@ -191,14 +210,16 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                                 << scheduling.instance;
     }
     scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry, scheduling);
-    auto endpoint = resolve_listen(io, cfg.listen);
-    auto gatekeeper = open_gate(cfg, endpoint);
+    auto listeners = listeners_of(io, cfg);
+    auto gatekeeper = open_gate(cfg, listeners.main);
     gateway::Services services{cfg,  state,     workers,     plugin_host,
                                *bus, telemetry, *gatekeeper, std::chrono::steady_clock::now()};
-    gateway::Server server(io, endpoint, services, cfg.limits);
+    gateway::Server server(io, listeners, services, cfg.limits);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
-                            << server.port();
+                            << server.port()
+                            << (listeners.tls_context && !listeners.tls ? " (TLS)" : "");
+    if (server.tls_port() != 0) BOOST_LOG_TRIVIAL(info) << "TLS on port " << server.tls_port();
     if (cfg.port_file) write_port_file(*cfg.port_file, server.port());
     systemd::notify_ready("listening on port " + std::to_string(server.port()));
     // The watchdog hears from the I/O loop itself: a stalled loop stops the pings.
@@ -232,7 +253,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                     << (cfg.config_path ? cfg.config_path->string() : "the configuration");
                 systemd::notify_reloading();
                 asio::post(reloader, [&] {
-                    reload(load_config, cfg, plugin_host, *gatekeeper);
+                    reload(load_config, cfg, plugin_host, *gatekeeper, listeners.tls_context);
                     systemd::notify_ready("reloaded");
                 });
             } else {

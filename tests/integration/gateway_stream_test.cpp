@@ -60,11 +60,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   private:
     void route() {
-        if (websocket::is_upgrade(request_)) {
-            return gateway::start_websocket(std::move(stream_), std::move(request_), context_);
-        }
         std::string_view target = request_.target();
         auto question = target.find('?');
+        std::string_view query =
+            question == std::string_view::npos ? "" : target.substr(question + 1);
+        if (websocket::is_upgrade(request_)) {
+            auto greeting = gateway::accept_websocket(request_);
+            if (!greeting) return refuse(greeting.error());
+            return gateway::start_websocket(transport(), query, std::move(*greeting), context_);
+        }
         Result<gateway::ChannelSet> channels;
         if (request_.method() == http::verb::post) {
             boost::system::error_code ec;
@@ -72,11 +76,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
             if (ec) return refuse(Error::malformed("malformed JSON"));
             channels = gateway::resolve_channels_from_body(body, 100);
         } else {
-            channels = gateway::resolve_channels_from_query(
-                question == std::string_view::npos ? "" : target.substr(question + 1), 100);
+            channels = gateway::resolve_channels_from_query(query, 100);
         }
         if (!channels) return refuse(channels.error());
-        gateway::start_sse(std::move(stream_), request_, std::move(*channels), context_);
+        gateway::start_sse(transport(), std::move(*channels), context_);
+    }
+
+    std::unique_ptr<gateway::Transport> transport() {
+        return gateway::make_plain_transport(stream_.release_socket());
     }
 
     void refuse(const Error& error) {

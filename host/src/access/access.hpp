@@ -79,6 +79,18 @@ struct AccessSettings {
     bool operator==(const AccessSettings&) const = default;
 };
 
+// The "tls" settings: a PEM certificate (chain) and key, and optionally the CA that client
+// certificates must be signed by (mutual TLS).
+struct TlsSettings {
+    std::optional<std::filesystem::path> cert_file;
+    std::optional<std::filesystem::path> key_file;
+    std::optional<std::filesystem::path> client_ca_file;
+    // A second listener for TLS; empty: the main listener speaks TLS.
+    std::string listen;
+    bool enabled() const { return cert_file.has_value(); }
+    bool operator==(const TlsSettings&) const = default;
+};
+
 // What every client is held to (the "limits" settings); each limit has a named answer.
 struct Limits {
     std::size_t max_header_bytes = 16 * 1024;        // request line and headers: 431

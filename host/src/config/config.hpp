@@ -76,6 +76,7 @@ struct DaemonConfig {
     bus::RedisSettings redis;
     access::AccessSettings access;  // "auth" and "cors"
     access::Limits limits;
+    access::TlsSettings tls;
     bool streaming_enabled = true;
     bool auto_start_workers = false;
     // Records, read by their own readers (config_file.cpp).

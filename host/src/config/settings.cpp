@@ -345,6 +345,7 @@ using R = bus::RedisSettings;
 using A = bus::RedisAddress;
 using X = access::AccessSettings;
 using L = access::Limits;
+using T = access::TlsSettings;
 constexpr long long kIntMax = std::numeric_limits<int>::max();
 
 // Defaults are shown as DaemonConfig{} has them, unless the row says otherwise (those that
@@ -445,6 +446,17 @@ std::vector<Setting> make_table() {
         row<TextList, &C::access, &X::allowed_origins>(
             {"cors.allowed_origins", "", "", "ORIGIN,…", "none", reload,
              "web origins allowed to call the API and open streams (`*`: any origin may read)"}),
+        row<OptionalPath, &C::tls, &T::cert_file>(
+            {"tls.cert_file", "", "", "PATH", "none", reload,
+             "PEM certificate (with its chain): TLS on, for the main listener or `tls.listen`"}),
+        row<OptionalPath, &C::tls, &T::key_file>(
+            {"tls.key_file", "", "", "PATH", "none", reload, "its PEM private key"}),
+        row<OptionalPath, &C::tls, &T::client_ca_file>(
+            {"tls.client_ca_file", "", "", "PATH", "none", reload,
+             "clients must present a certificate signed by this CA (mutual TLS)"}),
+        row<Listen, &C::tls, &T::listen>(
+            {"tls.listen", "", "", "HOST:PORT", "none", restart,
+             "a second listener for TLS; without it the main listener speaks TLS"}),
         row<Integer<std::size_t>, &C::limits, &L::max_header_bytes>(
             {"limits.max_header_bytes", "", "", "BYTES", "", restart,
              "a request's line and headers; more is answered 431"},

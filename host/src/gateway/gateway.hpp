@@ -10,6 +10,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <optional>
 
 #include <chrono>
 #include <cstddef>
@@ -35,13 +39,35 @@ std::string status_json(Services& services);
 // The limits clients are held to (CONTRACT.md §6).
 using Limits = access::Limits;
 
+// The TLS certificate in force. reload() (SIGHUP) swaps in one read anew: new connections get
+// it, open ones keep the one they started with. Thread-safe.
+class TlsContext {
+  public:
+    // The certificate, key and client CA read and checked; a problem names the setting.
+    static Result<std::shared_ptr<TlsContext>> make(const access::TlsSettings& settings);
+    Result<void> reload(const access::TlsSettings& settings);
+    std::shared_ptr<boost::asio::ssl::context> current() const;
+
+  private:
+    explicit TlsContext(std::shared_ptr<boost::asio::ssl::context> context);
+    std::atomic<std::shared_ptr<boost::asio::ssl::context>> current_;
+};
+
+// Where the server listens: the main listener, and TLS on it or on a second one.
+struct Listeners {
+    boost::asio::ip::tcp::endpoint main;
+    std::optional<boost::asio::ip::tcp::endpoint> tls;  // a second listener, for TLS
+    std::shared_ptr<TlsContext> tls_context;            // null: no TLS anywhere
+};
+
 class Server {
   public:
-    Server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-           Services& services, Limits limits = {});
+    Server(boost::asio::io_context& io, const Listeners& listeners, Services& services,
+           Limits limits = {});
     ~Server();
 
-    unsigned short port() const;
+    unsigned short port() const;      // the main listener's
+    unsigned short tls_port() const;  // the second listener's; 0 when there is none
     void start();
     // Stops accepting, closes every stream cleanly (SSE: end of body; WS: close 1001).
     void stop();

@@ -52,20 +52,33 @@ std::optional<Error> answerable(beast::error_code ec) {
 
 }  // namespace
 
-HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway,
-                         ConnectionCounter::Slot slot)
-    : stream_(std::move(socket)), gateway_(std::move(gateway)), slot_(std::move(slot)) {}
+HttpSession::HttpSession(std::unique_ptr<Transport> transport,
+                         std::shared_ptr<GatewayState> gateway, ConnectionCounter::Slot slot,
+                         std::shared_ptr<const ListenerInfo> listener)
+    : transport_(std::move(transport)),
+      stream_(*transport_),
+      listener_(std::move(listener)),
+      gateway_(std::move(gateway)),
+      slot_(std::move(slot)) {}
 
+// A TLS handshake first (bounded like a request's headers), then requests.
 void HttpSession::run() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+    asio::dispatch(transport_->get_executor(), [self = shared_from_this()] {
+        self->transport_->expires_after(self->gateway_->limits.header_timeout);
+        self->transport_->async_start(
+            [self](boost::system::error_code ec) { self->on_started(ec); });
+    });
+}
+
+void HttpSession::on_started(boost::system::error_code ec) {
+    if (ec) return;  // a failed TLS handshake: nothing to answer in
+    read_request();
 }
 
 void HttpSession::close_for_shutdown() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    asio::dispatch(transport_->get_executor(), [self = shared_from_this()] {
         if (self->handed_over_) return;
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        self->stream_.close();
+        self->transport_->close();
     });
 }
 
@@ -78,13 +91,13 @@ void HttpSession::read_request() {
     parser_->header_limit(static_cast<std::uint32_t>(gateway_->limits.max_header_bytes));
     parser_->body_limit(gateway_->limits.max_body_bytes);
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
-    stream_.expires_after(gateway_->limits.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kFirstRead),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                if (ec) return;  // the client went, or stayed silent: close
-                                self->buffer_.commit(n);
-                                self->read_header();
-                            });
+    transport_->expires_after(gateway_->limits.idle_timeout);
+    transport_->async_read_some(buffer_.prepare(kFirstRead),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    if (ec) return;  // the client went, or stayed silent: close
+                                    self->buffer_.commit(n);
+                                    self->read_header();
+                                });
 }
 
 void HttpSession::read_header() {
@@ -92,7 +105,7 @@ void HttpSession::read_header() {
     if (!could_be_request(buffer_)) {
         return answer(error_reply(Error::malformed("malformed HTTP request: bad method")), false);
     }
-    stream_.expires_after(gateway_->limits.header_timeout);
+    transport_->expires_after(gateway_->limits.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                 if (ec) return self->on_read(ec);
@@ -113,7 +126,7 @@ void HttpSession::read_body() {
             false);
     }
     if (parser_->is_done()) return on_read({});
-    stream_.expires_after(gateway_->limits.request_timeout);
+    transport_->expires_after(gateway_->limits.request_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -137,7 +150,7 @@ void HttpSession::dispatch_request() {
         question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     bool keep_alive = request_.keep_alive();
 
-    Gate gate(gateway_->services.access, gateway_->listener, request_);
+    Gate gate(gateway_->services.access, *listener_, request_);
     cors_ = gate.cors_headers();
     if (auto host = gate.check_host(); !host) return answer(error_reply(host.error()), false);
     if (request_.method() == http::verb::options) return answer(gate.preflight(), keep_alive);
@@ -160,25 +173,22 @@ void HttpSession::dispatch_request() {
 
 void HttpSession::start_stream(const Route& route, std::string_view query, const Gate& gate,
                                access::Principal principal) {
+    std::string greeting;  // the 101 that opens a WebSocket
     if (route.kind == RouteKind::websocket) {
-        if (!beast::websocket::is_upgrade(request_)) {
-            answer(
-                error_reply(Error(426, "this endpoint speaks WebSocket: send an Upgrade request")),
-                request_.keep_alive());
-            return;
-        }
+        auto accepted = accept_websocket(request_);
+        if (!accepted) return answer(error_reply(accepted.error()), false);
         if (auto origin = gate.check_websocket_origin(); !origin) {
-            answer(error_reply(origin.error()), false);
-            return;
+            return answer(error_reply(origin.error()), false);
         }
+        greeting = std::move(*accepted);
     }
     StreamContext context{
         gateway_->services, gateway_->limits, gateway_->streams, std::move(principal), cors_,
         std::move(slot_)};
-    stream_.expires_never();  // streams keep themselves alive with keepalives
+    transport_->expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         handed_over_ = true;
-        start_websocket(std::move(stream_), std::move(request_), std::move(context));
+        start_websocket(std::move(transport_), query, std::move(greeting), std::move(context));
         return;
     }
     auto channels = requested_channels(route, query, context.principal);
@@ -187,7 +197,7 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
         return;
     }
     handed_over_ = true;
-    start_sse(std::move(stream_), request_, std::move(*channels), std::move(context));
+    start_sse(std::move(transport_), std::move(*channels), std::move(context));
 }
 
 // An SSE stream's channels: from the JSON body of a POST, from the query of a GET; each one
@@ -217,7 +227,7 @@ std::optional<Reply> HttpSession::rate_limited(const Route& route,
     std::string key = "key:" + principal.name;
     if (principal.name.empty()) {
         boost::system::error_code ec;
-        key = "address:" + stream_.socket().remote_endpoint(ec).address().to_string();
+        key = "address:" + transport_->remote_endpoint().address().to_string();
     }
     auto wait = limiter.take(key);
     if (wait.count() == 0) return std::nullopt;
@@ -251,7 +261,7 @@ void HttpSession::run_handler(const RouteMatch& match, std::string_view query,
     }
     asio::post(gateway_->config_thread, [self = shared_from_this(), call, keep_alive] {
         auto reply = call();
-        asio::post(self->stream_.get_executor(), [self, reply = std::move(reply), keep_alive] {
+        asio::post(self->transport_->get_executor(), [self, reply = std::move(reply), keep_alive] {
             self->answer(reply, keep_alive);
         });
     });
@@ -270,7 +280,7 @@ void HttpSession::answer(Reply reply, bool keep_alive) {
     response_.body() = std::move(reply.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
-    stream_.expires_after(gateway_->limits.request_timeout);
+    transport_->expires_after(gateway_->limits.request_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                           self->on_written(keep_alive, ec);
@@ -283,8 +293,7 @@ void HttpSession::on_written(bool keep_alive, beast::error_code ec) {
         read_request();
         return;
     }
-    beast::error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    transport_->shutdown_send();
 }
 
 }  // namespace tickerd::gateway

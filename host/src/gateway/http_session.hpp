@@ -5,6 +5,7 @@
 #include "gateway/admission.hpp"
 #include "gateway/gate.hpp"
 #include "gateway/rest.hpp"
+#include "gateway/transport.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,17 +22,15 @@ class HttpSession;
 // What every connection of one server shares. Owned jointly by the server and its sessions,
 // because a session can outlive the Server object by a few handlers at shutdown.
 struct GatewayState {
-    GatewayState(Services& services, Limits limits, ListenerInfo listener)
+    GatewayState(Services& services, Limits limits)
         : services(services),
           limits(limits),
-          listener(std::move(listener)),
           counter(std::make_shared<ConnectionCounter>(limits.max_connections,
                                                       limits.max_connections_per_ip)),
           rate_limiter(limits.requests_per_minute) {}
 
     Services& services;
     const Limits limits;
-    const ListenerInfo listener;
     std::shared_ptr<ConnectionCounter> counter;
     RateLimiter rate_limiter;  // REST requests per credential, or per address without auth
     ClosableRegistry streams;
@@ -43,13 +42,14 @@ struct GatewayState {
 
 class HttpSession : public Closable, public std::enable_shared_from_this<HttpSession> {
   public:
-    HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<GatewayState> gateway,
-                ConnectionCounter::Slot slot);
+    HttpSession(std::unique_ptr<Transport> transport, std::shared_ptr<GatewayState> gateway,
+                ConnectionCounter::Slot slot, std::shared_ptr<const ListenerInfo> listener);
     void run();
     // Closes the connection unless it has become a stream (streams close themselves).
     void close_for_shutdown() override;
 
   private:
+    void on_started(boost::system::error_code ec);
     void read_request();
     void read_header();
     void read_body();
@@ -64,7 +64,9 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     void answer(Reply reply, bool keep_alive);
     void on_written(bool keep_alive, boost::beast::error_code ec);
 
-    boost::beast::tcp_stream stream_;
+    std::unique_ptr<Transport> transport_;
+    TransportStream stream_;  // the transport, as Beast's HTTP reader and writer see it
+    std::shared_ptr<const ListenerInfo> listener_;  // the one it came in on
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request request_;

@@ -1,7 +1,5 @@
 #include "gateway/send_queue.hpp"
 
-#include <span>
-
 namespace tickerd::gateway {
 
 SendQueue::SendQueue(std::size_t max_messages, std::size_t max_bytes)
@@ -77,33 +75,6 @@ void SendQueue::close(bool discard_pending) {
         pending_.clear();
         pending_bytes_ = 0;
     }
-}
-
-void write_now(boost::asio::ip::tcp::socket& socket,
-               std::vector<boost::asio::const_buffer>& buffers, boost::system::error_code& ec) {
-    ec.clear();
-    std::size_t done = 0;  // buffers fully sent
-    while (done < buffers.size()) {
-        // One sendmsg takes a limited number of buffers (IOV_MAX), hence the loop.
-        std::span<const boost::asio::const_buffer> rest(buffers.data() + done,
-                                                        buffers.size() - done);
-        std::size_t sent = socket.write_some(rest, ec);
-        if (ec) {
-            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
-                ec.clear();
-            }
-            break;
-        }
-        while (done < buffers.size() && sent >= buffers[done].size()) {
-            sent -= buffers[done].size();
-            ++done;
-        }
-        if (done < buffers.size() && sent > 0) {
-            buffers[done] += sent;  // the socket took part of this buffer
-            break;                  // and is full for now
-        }
-    }
-    buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 }  // namespace tickerd::gateway

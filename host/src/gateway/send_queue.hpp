@@ -6,7 +6,6 @@
 #include "bus/bus.hpp"
 
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -75,13 +74,5 @@ class SendQueue {
     bool writer_woken_ = false;
     bool closed_ = false;
 };
-
-// Sends as much of `buffers` as the socket takes right now, without waiting, and removes what
-// went out from the front of `buffers`; `ec` is set only for a real error, not for "would
-// block". On a healthy connection the whole batch goes here, which saves a reactor round trip
-// and a handler dispatch per write; what is left goes out with an async write. The socket
-// must be in non-blocking mode.
-void write_now(boost::asio::ip::tcp::socket& socket,
-               std::vector<boost::asio::const_buffer>& buffers, boost::system::error_code& ec);
 
 }  // namespace tickerd::gateway

@@ -1,5 +1,5 @@
-// The listener: accepts connections and gives each one an HTTP session; stop() closes the
-// door, then every stream and idle connection.
+// The listeners: each accepts connections (plain or TLS) and gives each one an HTTP session;
+// stop() closes the doors, then every stream and idle connection.
 //
 // Out of file descriptors (EMFILE/ENFILE), accept() fails while the client waits in the
 // backlog. A descriptor is kept in reserve for that moment: it is given up to accept the
@@ -48,25 +48,45 @@ bool out_of_descriptors(const boost::system::error_code& ec) {
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-    Impl(asio::io_context& io, const tcp::endpoint& endpoint, Services& services, Limits limits)
-        : io(io),
-          acceptor(asio::make_strand(io), endpoint),
-          retry_timer(acceptor.get_executor()),
-          gateway(std::make_shared<GatewayState>(
-              services, limits,
-              ListenerInfo{endpoint.address().is_loopback(), endpoint.address().to_string()})) {}
+    struct Listener {
+        Listener(const asio::strand<asio::io_context::executor_type>& strand,
+                 const tcp::endpoint& endpoint, bool tls)
+            : acceptor(strand, endpoint),
+              retry_timer(acceptor.get_executor()),
+              info(std::make_shared<ListenerInfo>(
+                  ListenerInfo{endpoint.address().is_loopback(), endpoint.address().to_string()})),
+              tls(tls) {}
+        tcp::acceptor acceptor;
+        asio::steady_timer retry_timer;
+        std::shared_ptr<const ListenerInfo> info;
+        bool tls;
+    };
 
-    void accept() {
-        acceptor.async_accept(
-            asio::make_strand(io),
-            [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
-                self->on_accept(ec, std::move(socket));
-            });
+    Impl(asio::io_context& io, const Listeners& listeners, Services& services, Limits limits)
+        : io(io),
+          accept_strand(asio::make_strand(io)),
+          tls_context(listeners.tls_context),
+          gateway(std::make_shared<GatewayState>(services, limits)) {
+        bool tls_on_main = tls_context && !listeners.tls;
+        main.emplace(accept_strand, listeners.main, tls_on_main);
+        if (listeners.tls) second.emplace(accept_strand, *listeners.tls, true);
     }
 
-    void on_accept(boost::system::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-        if (ec) return on_accept_failed(ec);
+    ~Impl() {
+        if (reserve >= 0) ::close(reserve);
+    }
+
+    void accept(Listener& listener) {
+        listener.acceptor.async_accept(asio::make_strand(io),
+                                       [self = shared_from_this(), &listener](
+                                           boost::system::error_code ec, tcp::socket socket) {
+                                           self->on_accept(listener, ec, std::move(socket));
+                                       });
+    }
+
+    void on_accept(Listener& listener, boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !listener.acceptor.is_open()) return;
+        if (ec) return on_accept_failed(listener, ec);
         if (refusals > 0) {
             BOOST_LOG_TRIVIAL(info) << "accepting again: " << refusals
                                     << " connection(s) were refused while out of file descriptors";
@@ -75,13 +95,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         auto slot = gateway->counter->admit(endpoint_address(socket));
         if (!slot) {
             refuse(socket, slot.error());
-            return accept();
+            return accept(listener);
         }
         socket.set_option(tcp::no_delay(true), ec);  // streams are latency-bound
-        auto session = std::make_shared<HttpSession>(std::move(socket), gateway, std::move(*slot));
+        auto transport = listener.tls
+                             ? make_tls_transport(std::move(socket), tls_context->current())
+                             : make_plain_transport(std::move(socket));
+        auto session = std::make_shared<HttpSession>(std::move(transport), gateway,
+                                                     std::move(*slot), listener.info);
         gateway->connections.add(session);
         session->run();
-        accept();
+        accept(listener);
     }
 
     static asio::ip::address endpoint_address(const tcp::socket& socket) {
@@ -90,20 +114,21 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         return ec ? asio::ip::address() : endpoint.address();
     }
 
-    void on_accept_failed(const boost::system::error_code& ec) {
+    void on_accept_failed(Listener& listener, const boost::system::error_code& ec) {
         if (out_of_descriptors(ec)) {
-            refuse_with_reserve();
+            refuse_with_reserve(listener);
         } else {
             BOOST_LOG_TRIVIAL(warning) << "accept failed: " << ec.message();
         }
-        retry_timer.expires_after(kAcceptBackoff);
-        retry_timer.async_wait([self = shared_from_this()](boost::system::error_code wait) {
-            if (!wait) self->accept();
-        });
+        listener.retry_timer.expires_after(kAcceptBackoff);
+        listener.retry_timer.async_wait(
+            [self = shared_from_this(), &listener](boost::system::error_code wait) {
+                if (!wait) self->accept(listener);
+            });
     }
 
     // The reserve descriptor makes room to accept one waiting client and tell it why.
-    void refuse_with_reserve() {
+    void refuse_with_reserve(Listener& listener) {
         auto now = std::chrono::steady_clock::now();
         if (refusals++ == 0 || now - last_complaint >= kComplainEvery) {
             BOOST_LOG_TRIVIAL(warning) << "out of file descriptors: new connections are answered "
@@ -113,28 +138,34 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         if (reserve >= 0) ::close(reserve);
         boost::system::error_code ec;
-        tcp::socket waiting(acceptor.get_executor());
-        acceptor.accept(waiting, ec);
+        tcp::socket waiting(listener.acceptor.get_executor());
+        listener.acceptor.accept(waiting, ec);
         if (!ec) refuse(waiting, Error::unavailable("the server is out of file descriptors"));
         reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
 
-    ~Impl() {
-        if (reserve >= 0) ::close(reserve);
+    void close(Listener& listener) {
+        asio::dispatch(listener.acceptor.get_executor(), [self = shared_from_this(), &listener] {
+            boost::system::error_code ignored;
+            listener.acceptor.close(ignored);
+            listener.retry_timer.cancel();
+        });
     }
 
     asio::io_context& io;
-    tcp::acceptor acceptor;
-    asio::steady_timer retry_timer;
+    // Both listeners accept on one strand: they share the reserve descriptor below.
+    asio::strand<asio::io_context::executor_type> accept_strand;
+    std::shared_ptr<TlsContext> tls_context;
     std::shared_ptr<GatewayState> gateway;
+    std::optional<Listener> main;
+    std::optional<Listener> second;  // TLS, when it has a listener of its own
     int reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     uint64_t refusals = 0;  // while out of descriptors
     std::chrono::steady_clock::time_point last_complaint;
 };
 
-Server::Server(asio::io_context& io, const tcp::endpoint& endpoint, Services& services,
-               Limits limits)
-    : impl_(std::make_shared<Impl>(io, endpoint, services, limits)) {}
+Server::Server(asio::io_context& io, const Listeners& listeners, Services& services, Limits limits)
+    : impl_(std::make_shared<Impl>(io, listeners, services, limits)) {}
 
 Server::~Server() {
     // Joined here, not in the state's destructor: the state may be released last by a
@@ -144,20 +175,22 @@ Server::~Server() {
 }
 
 unsigned short Server::port() const {
-    return impl_->acceptor.local_endpoint().port();
+    return impl_->main->acceptor.local_endpoint().port();
+}
+
+unsigned short Server::tls_port() const {
+    return impl_->second ? impl_->second->acceptor.local_endpoint().port() : 0;
 }
 
 void Server::start() {
-    impl_->accept();
+    impl_->accept(*impl_->main);
+    if (impl_->second) impl_->accept(*impl_->second);
 }
 
 void Server::stop() {
     impl_->gateway->stopping = true;
-    asio::dispatch(impl_->acceptor.get_executor(), [impl = impl_] {
-        boost::system::error_code ignored;
-        impl->acceptor.close(ignored);
-        impl->retry_timer.cancel();
-    });
+    impl_->close(*impl_->main);
+    if (impl_->second) impl_->close(*impl_->second);
     impl_->gateway->streams.close_all();
     impl_->gateway->connections.close_all();
 }

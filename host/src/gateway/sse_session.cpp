@@ -46,9 +46,9 @@ std::chrono::seconds write_stall_timeout(const Limits& limits) {
 
 }  // namespace
 
-SseSession::SseSession(boost::beast::tcp_stream stream, ChannelSet channels,
+SseSession::SseSession(std::unique_ptr<Transport> transport, ChannelSet channels,
                        const StreamContext& context)
-    : StreamSession(std::move(stream), context, "sse", kReadBufferSize),
+    : StreamSession(std::move(transport), context, "sse", kReadBufferSize),
       requested_(std::move(channels)),
       preamble_(preamble(context)) {}
 
@@ -89,9 +89,8 @@ void SseSession::on_shutdown() {
     close(std::nullopt, /*discard_pending=*/false, kShutdownFlushTime);
 }
 
-void start_sse(boost::beast::tcp_stream stream, const Request& /*request*/, ChannelSet channels,
-               StreamContext context) {
-    auto session = std::make_shared<SseSession>(std::move(stream), std::move(channels), context);
+void start_sse(std::unique_ptr<Transport> transport, ChannelSet channels, StreamContext context) {
+    auto session = std::make_shared<SseSession>(std::move(transport), std::move(channels), context);
     context.registry.add(session);
     session->run();
 }

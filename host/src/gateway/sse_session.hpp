@@ -8,7 +8,8 @@ namespace tickerd::gateway {
 
 class SseSession final : public StreamSession {
   public:
-    SseSession(boost::beast::tcp_stream stream, ChannelSet channels, const StreamContext& context);
+    SseSession(std::unique_ptr<Transport> transport, ChannelSet channels,
+               const StreamContext& context);
 
     void run();
 

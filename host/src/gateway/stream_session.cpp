@@ -1,7 +1,8 @@
-// The stream core. Deliveries arrive on publisher threads and only append to the queue; the
-// writer, on the strand, takes everything pending at once and sends it with one gather-write
-// straight from the shared frames: at once when the socket takes it all (the usual case),
-// else the rest with an async write.
+// The stream core. Everything but deliver() runs on the connection's strand (the socket's
+// executor, a strand since accept). Deliveries arrive on publisher threads and only append to
+// the queue; the writer, on the strand, takes everything pending at once and sends it with one
+// gather-write straight from the shared frames: at once when the socket takes it all (the usual
+// case), else the rest with an async write.
 #include "gateway/stream_session.hpp"
 
 #include "core/log.hpp"
@@ -31,24 +32,22 @@ std::optional<std::chrono::steady_clock::time_point> steady_expiry(
 // backlog is dropped at once, rather than in a write that has to finish first.
 constexpr std::size_t kMaxBatchBytes = 256 * 1024;
 
-std::string describe_peer(beast::tcp_stream& stream) {
-    boost::system::error_code ec;
-    auto endpoint = stream.socket().remote_endpoint(ec);
-    if (ec) return "unknown peer";
+std::string describe_peer(const Transport& transport) {
+    auto endpoint = transport.remote_endpoint();
     return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
 }  // namespace
 
-StreamSession::StreamSession(beast::tcp_stream stream, const StreamContext& context,
+StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamContext& context,
                              const char* protocol, std::size_t read_buffer_size)
-    : stream_(std::move(stream)),
-      strand_(asio::make_strand(stream_.get_executor())),
+    : transport_(std::move(transport)),
+      strand_(transport_->get_executor()),
       timer_(strand_),
       bus_(context.services.bus),
       limits_(context.limits),
       protocol_(protocol),
-      peer_(describe_peer(stream_)),
+      peer_(describe_peer(*transport_)),
       principal_(context.principal),
       slot_(context.slot),
       expires_at_(steady_expiry(principal_)),
@@ -75,12 +74,8 @@ void StreamSession::close_for_shutdown() {
 
 void StreamSession::open() {
     if (phase_ != Phase::starting) return;  // closed for shutdown before it could start
-    // From here on the socket is the stream's: the HTTP side's request timeout no longer
-    // applies, and writes are attempted without waiting (write_now).
-    stream_.expires_never();
-    boost::system::error_code ec;
-    stream_.socket().non_blocking(true, ec);
-    if (ec) return finish("socket: " + ec.message());
+    // From here on the connection is the stream's: the HTTP side's timeouts no longer apply.
+    transport_->expires_never();
     phase_ = Phase::open;
     last_read_at_ = last_write_at_ = Clock::now();
     BOOST_LOG_TRIVIAL(debug) << protocol_ << " " << peer_ << ": open, " << channels_.size()
@@ -146,15 +141,14 @@ void StreamSession::do_write() {
         frame_batch(in_flight_, buffers_);
         last_write_at_ = Clock::now();
         boost::system::error_code ec;
-        write_now(stream_.socket(), buffers_, ec);
+        transport_->write_now(buffers_, ec);
         if (ec) return finish("write failed: " + ec.message());
         if (!buffers_.empty()) {
             writing_ = true;
-            asio::async_write(
-                stream_.socket(), buffers_,
-                asio::bind_executor(
-                    strand_, [self = shared_from_this()](boost::system::error_code ec,
-                                                         std::size_t) { self->on_write(ec); }));
+            transport_->async_write(
+                buffers_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                    self->on_write(ec);
+                });
             return;
         }
         batch_sent();
@@ -179,12 +173,11 @@ void StreamSession::batch_sent() {
 // ---- Reading -------------------------------------------------------------------------
 
 void StreamSession::do_read() {
-    stream_.async_read_some(
+    transport_->async_read_some(
         asio::buffer(read_buffer_),
-        asio::bind_executor(
-            strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
-                self->on_read(ec, bytes);
-            }));
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+            self->on_read(ec, bytes);
+        });
 }
 
 void StreamSession::on_read(boost::system::error_code ec, std::size_t bytes) {
@@ -199,9 +192,8 @@ void StreamSession::on_read(boost::system::error_code ec, std::size_t bytes) {
 
 void StreamSession::arm_timer(Clock::time_point when) {
     timer_.expires_at(expires_at_ ? std::min(when, *expires_at_) : when);
-    timer_.async_wait(asio::bind_executor(
-        strand_,
-        [self = shared_from_this()](boost::system::error_code ec) { self->on_timer(ec); }));
+    timer_.async_wait(
+        [self = shared_from_this()](boost::system::error_code ec) { self->on_timer(ec); });
 }
 
 // While open it is the keepalive; once closing, the deadline for the rest.
@@ -238,9 +230,7 @@ void StreamSession::finish(std::string_view why) {
     unsubscribe_all();
     queue_.close(/*discard_pending=*/true);
     timer_.cancel();
-    boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    transport_->close();
     BOOST_LOG_TRIVIAL(debug) << protocol_ << " " << peer_ << ": closed (" << why << ")";
 }
 

@@ -46,7 +46,7 @@ class StreamSession : public bus::Subscriber,
 
     // `protocol` prefixes log lines ("sse", "ws"); `read_buffer_size` is how much one read
     // from the client takes.
-    StreamSession(boost::beast::tcp_stream stream, const StreamContext& context,
+    StreamSession(std::unique_ptr<Transport> transport, const StreamContext& context,
                   const char* protocol, std::size_t read_buffer_size);
 
     // ---- What a protocol provides (all on the strand, bar frame_of) ----
@@ -93,8 +93,7 @@ class StreamSession : public bus::Subscriber,
     const std::string& peer() const { return peer_; }
     const Limits& limits() const { return limits_; }
     const access::Principal& principal() const { return principal_; }
-    boost::beast::tcp_stream& stream() { return stream_; }
-    const boost::asio::strand<boost::asio::any_io_executor>& strand() const { return strand_; }
+    const boost::asio::any_io_executor& strand() const { return strand_; }
 
   private:
     void do_read();
@@ -106,8 +105,8 @@ class StreamSession : public bus::Subscriber,
     void on_timer(boost::system::error_code ec);
     void on_overflow();
 
-    boost::beast::tcp_stream stream_;
-    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    std::unique_ptr<Transport> transport_;
+    boost::asio::any_io_executor strand_;  // the socket's, a strand
     boost::asio::steady_timer timer_;
     bus::Bus& bus_;
     const Limits limits_;

@@ -3,10 +3,10 @@
 #pragma once
 
 #include "gateway/gateway.hpp"
+#include "gateway/transport.hpp"
 
 #include <boost/beast/http/field.hpp>
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
@@ -97,8 +97,12 @@ Result<void> authorize_channels(const access::Principal& principal, const Channe
 
 // Take over a connection whose request asked for an event stream / a WebSocket upgrade.
 // The HTTP side has already validated the route; these own the connection from now on.
-void start_sse(boost::beast::tcp_stream stream, const Request& request, ChannelSet channels,
-               StreamContext context);
-void start_websocket(boost::beast::tcp_stream stream, Request request, StreamContext context);
+// The 101 that accepts a WebSocket opening handshake (RFC 6455 §4.2.2), or why not: 400, or
+// 426 for another protocol version.
+Result<std::string> accept_websocket(const Request& request);
+void start_sse(std::unique_ptr<Transport> transport, ChannelSet channels, StreamContext context);
+// `query` holds the channels to start with; `greeting` is the 101.
+void start_websocket(std::unique_ptr<Transport> transport, std::string_view query,
+                     std::string greeting, StreamContext context);
 
 }  // namespace tickerd::gateway

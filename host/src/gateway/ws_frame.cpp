@@ -2,6 +2,8 @@
 
 #include <boost/beast/websocket/detail/utf8_checker.hpp>
 
+#include <openssl/evp.h>
+
 namespace tickerd::gateway::ws {
 
 FrameHeader encode_header(Opcode opcode, std::size_t payload_size) {
@@ -94,6 +96,23 @@ ParseResult parse_client_frame(std::string_view input, std::size_t max_payload) 
     result.status = ParseResult::complete;
     result.consumed = offset + length;
     return result;
+}
+
+Result<std::string> accept_key(std::string_view client_key) {
+    constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char decoded[32];
+    bool sixteen_bytes =
+        client_key.size() == 24 && client_key.ends_with("==") &&
+        EVP_DecodeBlock(decoded, reinterpret_cast<const unsigned char*>(client_key.data()), 24) ==
+            18;
+    if (!sixteen_bytes) return Error::malformed("Sec-WebSocket-Key must be 16 bytes in base64");
+    std::string text = std::string(client_key) + std::string(kGuid);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha1(), nullptr);
+    unsigned char encoded[64];
+    int size = EVP_EncodeBlock(encoded, digest, static_cast<int>(length));
+    return std::string(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(size));
 }
 
 // Beast's checker, which its own WebSocket stream uses: overlong forms, surrogates and

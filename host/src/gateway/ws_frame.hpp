@@ -2,6 +2,8 @@
 // (unmasked, never fragmented) and client frames (always masked).
 #pragma once
 
+#include "core/result.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +19,7 @@ enum Opcode : uint8_t {
     kClose = 0x8,
     kPing = 0x9,
     kPong = 0xA,
+    kRaw = 0xFF,  // not a frame: bytes sent as they are (the handshake's 101)
 };
 
 // Close codes (RFC 6455 §7.4 and ours).
@@ -63,6 +66,10 @@ ParseResult parse_client_frame(std::string_view input, std::size_t max_payload);
 
 // Whether a close code from a client may be sent on the wire (RFC 6455 §7.4.1/7.4.2).
 bool is_valid_close_code(uint16_t code);
+// Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (RFC 6455 §4.2.2): the base64 of
+// the SHA-1 of the key and the protocol's GUID. 400 when the key is not 16 bytes in base64.
+Result<std::string> accept_key(std::string_view client_key);
+
 // RFC 6455 §8.1: text messages (and close reasons) are UTF-8.
 bool is_utf8(std::string_view text);
 

@@ -20,6 +20,7 @@
 #include "core/log.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -29,7 +30,6 @@ namespace tickerd::gateway {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace json = boost::json;
-namespace websocket = beast::websocket;
 
 namespace {
 
@@ -56,60 +56,34 @@ Outgoing text_frame(std::string text) {
     return Outgoing{std::make_shared<const std::string>(std::move(text)), ws::kText};
 }
 
-std::string_view query_of(std::string_view target) {
-    auto question = target.find('?');
-    return question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
-}
-
 }  // namespace
 
-WebSocketSession::WebSocketSession(beast::tcp_stream stream, const StreamContext& context)
-    : StreamSession(std::move(stream), context, "ws", kReadBufferSize) {
+WebSocketSession::WebSocketSession(std::unique_ptr<Transport> transport,
+                                   const StreamContext& context)
+    : StreamSession(std::move(transport), context, "ws", kReadBufferSize) {
     if (limits().requests_per_minute > 0) requests_.emplace(limits().requests_per_minute);
 }
 
-void WebSocketSession::run(Request request) {
-    asio::dispatch(
-        strand(), [self = shared_from_this(), this, request = std::move(request)]() mutable {
-            if (phase() != Phase::starting) return;  // closed for shutdown meanwhile
-            upgrade_request_ = std::move(request);
-            handshake_.emplace(stream());
-            // Beast's own timers stay off: after the handshake it no longer drives the socket.
-            handshake_->set_option(websocket::stream_base::timeout{
-                websocket::stream_base::none(), websocket::stream_base::none(), false});
-            stream().expires_after(limits().request_timeout);
-            // Not bound to the strand: Beast's accept op needs work tracking that a strand over
-            // any_io_executor lacks with BOOST_ASIO_NO_DEPRECATED; the handler hops over instead.
-            handshake_->async_accept(*upgrade_request_, [self, this](boost::system::error_code ec) {
-                asio::dispatch(strand(), [self, this, ec] {
-                    std::string target(upgrade_request_->target());
-                    upgrade_request_.reset();
-                    handshake_.reset();
-                    on_accept(ec, target);
-                });
-            });
-        });
-}
-
-void WebSocketSession::on_accept(boost::system::error_code ec, const std::string& target) {
-    if (phase() != Phase::starting) return;  // closed for shutdown while the handshake ran
-    if (ec) {
-        BOOST_LOG_TRIVIAL(debug) << "ws " << peer() << ": handshake failed: " << ec.message();
-        return finish("handshake failed");
-    }
-    auto requested = resolve_channels_from_query(
-        query_of(target), limits().max_channels_per_connection, EmptyChannels::allow);
-    open();
-    if (phase() != Phase::open) return;
-    if (requested) {
-        if (auto allowed = authorize_channels(principal(), *requested); !allowed) {
-            requested = allowed.error();
+// The 101 goes first, then {"type":"connected"}, then each channel's latest message.
+void WebSocketSession::run(std::string query, std::string greeting) {
+    asio::dispatch(strand(), [self = shared_from_this(), this, query = std::move(query),
+                              greeting = std::move(greeting)]() mutable {
+        if (phase() != Phase::starting) return;  // closed for shutdown meanwhile
+        queue(Outgoing{std::make_shared<const std::string>(std::move(greeting)), ws::kRaw});
+        auto requested = resolve_channels_from_query(query, limits().max_channels_per_connection,
+                                                     EmptyChannels::allow);
+        open();
+        if (phase() != Phase::open) return;
+        if (requested) {
+            if (auto allowed = authorize_channels(principal(), *requested); !allowed) {
+                requested = allowed.error();
+            }
         }
-    }
-    ChannelSet initial = requested ? *requested : ChannelSet{};
-    reply({{"type", "connected"}, {"channels", to_json_array(initial)}}, nullptr);
-    if (!requested) reply_error(requested.error().detail, nullptr);
-    subscribe(initial);
+        ChannelSet initial = requested ? *requested : ChannelSet{};
+        reply({{"type", "connected"}, {"channels", to_json_array(initial)}}, nullptr);
+        if (!requested) reply_error(requested.error().detail, nullptr);
+        subscribe(initial);
+    });
 }
 
 // ---- Writing -------------------------------------------------------------------------
@@ -125,6 +99,10 @@ void WebSocketSession::frame_batch(const std::vector<Outgoing>& items, Buffers& 
     headers_.reserve(items.size());  // the buffers point into it: it must not move
     buffers.reserve(2 * items.size());
     for (const auto& item : items) {
+        if (item.opcode == ws::kRaw) {  // the handshake's answer: bytes as they are
+            buffers.push_back(asio::buffer(*item.bytes));
+            continue;
+        }
         const auto& header = headers_.emplace_back(
             ws::encode_header(static_cast<ws::Opcode>(item.opcode), item.bytes->size()));
         buffers.push_back(asio::buffer(header.bytes.data(), header.size));
@@ -168,6 +146,8 @@ void WebSocketSession::on_frame(ws::ClientFrame&& frame) {
             return;
         case ws::kPong:
             return;  // receiving it already counted as activity
+        case ws::kRaw:
+            return;  // never parsed from a client
         case ws::kClose:
             return on_peer_close(frame.payload);
         case ws::kText:
@@ -377,10 +357,26 @@ void WebSocketSession::close_with(uint16_t code, std::string_view reason, bool d
         discard_pending, kCloseTimeout);
 }
 
-void start_websocket(beast::tcp_stream stream, Request request, StreamContext context) {
-    auto session = std::make_shared<WebSocketSession>(std::move(stream), context);
+void start_websocket(std::unique_ptr<Transport> transport, std::string_view query,
+                     std::string greeting, StreamContext context) {
+    auto session = std::make_shared<WebSocketSession>(std::move(transport), context);
     context.registry.add(session);
-    session->run(std::move(request));
+    session->run(std::string(query), std::move(greeting));
+}
+
+Result<std::string> accept_websocket(const Request& request) {
+    namespace http = beast::http;
+    if (!beast::websocket::is_upgrade(request)) {
+        return Error(426, "this endpoint speaks WebSocket: send an Upgrade request");
+    }
+    if (request[http::field::sec_websocket_version] != "13") {
+        return Error(426, "Sec-WebSocket-Version must be 13");
+    }
+    auto key = ws::accept_key(request[http::field::sec_websocket_key]);
+    if (!key) return key.error();
+    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Accept: " +
+           *key + "\r\n\r\n";
 }
 
 }  // namespace tickerd::gateway

@@ -7,7 +7,6 @@
 #include "gateway/stream_session.hpp"
 #include "gateway/ws_frame.hpp"
 
-#include <boost/beast/websocket/stream.hpp>
 #include <boost/json/object.hpp>
 
 #include <optional>
@@ -16,9 +15,10 @@ namespace tickerd::gateway {
 
 class WebSocketSession final : public StreamSession {
   public:
-    WebSocketSession(boost::beast::tcp_stream stream, const StreamContext& context);
+    WebSocketSession(std::unique_ptr<Transport> transport, const StreamContext& context);
 
-    void run(Request request);
+    // `query` names the channels to start with; `greeting` is the 101 that accepts it.
+    void run(std::string query, std::string greeting);
 
   private:
     // What the client's bytes are read as.
@@ -30,7 +30,6 @@ class WebSocketSession final : public StreamSession {
         broken,            // it broke the framing: nothing after it is trusted
     };
 
-    void on_accept(boost::system::error_code ec, const std::string& target);
     // StreamSession.
     Outgoing frame_of(const bus::MessagePtr& message) const override;
     void frame_batch(const std::vector<Outgoing>& items, Buffers& buffers) override;
@@ -55,9 +54,6 @@ class WebSocketSession final : public StreamSession {
     void reply_error(std::string detail, const boost::json::value* id);
     void close_with(uint16_t code, std::string_view reason, bool discard_pending);
 
-    // Until the handshake is done.
-    std::optional<boost::beast::websocket::stream<boost::beast::tcp_stream&>> handshake_;
-    std::optional<Request> upgrade_request_;
     // Owned by the strand.
     Input input_ = Input::messages;
     std::string inbox_;                      // received bytes not yet parsed into frames

@@ -1,0 +1,154 @@
+// Plain TCP and TLS transports. The plain one writes a batch straight away on its
+// non-blocking socket when it can (write_now: one sendmsg, no reactor round trip); the TLS one
+// lets Beast's ssl_stream gather a batch into as few records as it can.
+#include "gateway/transport.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <span>
+
+namespace tickerd::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Sends as much of `buffers` as the socket takes now and removes it from their front.
+void send_without_waiting(tcp::socket& socket, Transport::Buffers& buffers,
+                          boost::system::error_code& ec) {
+    ec.clear();
+    std::size_t done = 0;  // buffers fully sent
+    while (done < buffers.size()) {
+        // One sendmsg takes a limited number of buffers (IOV_MAX), hence the loop.
+        std::span<const asio::const_buffer> rest(buffers.data() + done, buffers.size() - done);
+        std::size_t sent = socket.write_some(rest, ec);
+        if (ec) {
+            if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+            break;
+        }
+        while (done < buffers.size() && sent >= buffers[done].size()) {
+            sent -= buffers[done].size();
+            ++done;
+        }
+        if (done < buffers.size() && sent > 0) {
+            buffers[done] += sent;  // the socket took part of this buffer
+            break;                  // and is full for now
+        }
+    }
+    buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(done));
+}
+
+tcp::endpoint endpoint_of(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    return ec ? tcp::endpoint() : endpoint;
+}
+
+void close_socket(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+}
+
+class PlainTransport final : public Transport {
+  public:
+    explicit PlainTransport(tcp::socket socket)
+        : remote_(endpoint_of(socket)), stream_(std::move(socket)) {}
+
+    asio::any_io_executor get_executor() override { return stream_.get_executor(); }
+    void async_start(Done done) override {
+        asio::dispatch(stream_.get_executor(), [done = std::move(done)] { done({}); });
+    }
+    void async_read_some(asio::mutable_buffer buffer, Handler handler) override {
+        stream_.async_read_some(buffer, std::move(handler));
+    }
+    void async_write_some(const Buffers& buffers, Handler handler) override {
+        stream_.async_write_some(buffers, std::move(handler));
+    }
+    void async_write(const Buffers& buffers, Handler handler) override {
+        asio::async_write(stream_.socket(), buffers, std::move(handler));
+    }
+    void write_now(Buffers& buffers, boost::system::error_code& ec) override {
+        if (!non_blocking_) {
+            stream_.socket().non_blocking(true, ec);
+            if (ec) return;
+            non_blocking_ = true;
+        }
+        send_without_waiting(stream_.socket(), buffers, ec);
+    }
+    void expires_after(std::chrono::steady_clock::duration timeout) override {
+        stream_.expires_after(timeout);
+    }
+    void expires_never() override { stream_.expires_never(); }
+    void shutdown_send() override {
+        boost::system::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    void close() override { close_socket(stream_.socket()); }
+    tcp::endpoint remote_endpoint() const override { return remote_; }
+    bool secure() const override { return false; }
+
+  private:
+    tcp::endpoint remote_;
+    beast::tcp_stream stream_;
+    bool non_blocking_ = false;
+};
+
+class TlsTransport final : public Transport {
+  public:
+    TlsTransport(tcp::socket socket, std::shared_ptr<asio::ssl::context> context)
+        : remote_(endpoint_of(socket)),
+          context_(std::move(context)),
+          stream_(beast::tcp_stream(std::move(socket)), *context_) {}
+
+    asio::any_io_executor get_executor() override { return stream_.get_executor(); }
+    // The handshake is bounded by whatever timeout the session set before it.
+    void async_start(Done done) override {
+        stream_.async_handshake(asio::ssl::stream_base::server, std::move(done));
+    }
+    void async_read_some(asio::mutable_buffer buffer, Handler handler) override {
+        stream_.async_read_some(buffer, std::move(handler));
+    }
+    void async_write_some(const Buffers& buffers, Handler handler) override {
+        stream_.async_write_some(buffers, std::move(handler));
+    }
+    void async_write(const Buffers& buffers, Handler handler) override {
+        asio::async_write(stream_, buffers, std::move(handler));
+    }
+    void write_now(Buffers&, boost::system::error_code& ec) override { ec.clear(); }
+    void expires_after(std::chrono::steady_clock::duration timeout) override {
+        beast::get_lowest_layer(stream_).expires_after(timeout);
+    }
+    void expires_never() override { beast::get_lowest_layer(stream_).expires_never(); }
+    // No close_notify: a client that waits for one must not hold the connection open.
+    void shutdown_send() override {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    void close() override { close_socket(beast::get_lowest_layer(stream_).socket()); }
+    tcp::endpoint remote_endpoint() const override { return remote_; }
+    bool secure() const override { return true; }
+
+  private:
+    tcp::endpoint remote_;
+    std::shared_ptr<asio::ssl::context> context_;  // the certificate this connection started with
+    beast::ssl_stream<beast::tcp_stream> stream_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_plain_transport(tcp::socket socket) {
+    return std::make_unique<PlainTransport>(std::move(socket));
+}
+
+std::unique_ptr<Transport> make_tls_transport(tcp::socket socket,
+                                              std::shared_ptr<asio::ssl::context> context) {
+    return std::make_unique<TlsTransport>(std::move(socket), std::move(context));
+}
+
+}  // namespace tickerd::gateway
