@@ -110,6 +110,23 @@ struct TlsClient {
         X509_free(peer);
         return value;
     }
+    // Sends the request of an SSE stream on `channel`; read_until() reads what follows.
+    void subscribe(const std::string& channel) {
+        http::request<http::empty_body> request{http::verb::get,
+                                                "/streaming/subscribe/sse?channels=" + channel, 11};
+        request.set(http::field::host, "127.0.0.1");
+        http::write(stream, request);
+    }
+    // Reads until `text` has arrived (or 10 s passed); returns everything read.
+    std::string read_until(const std::string& text) {
+        std::string received;
+        char chunk[4096];
+        auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (received.find(text) == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline)
+            received.append(chunk, stream.read_some(asio::buffer(chunk)));
+        return received;
+    }
     http::response<http::string_body> get(const std::string& target) {
         http::request<http::empty_body> request{http::verb::get, target, 11};
         request.set(http::field::host, "127.0.0.1");
@@ -179,17 +196,8 @@ BOOST_AUTO_TEST_CASE(rest_sse_and_websocket_over_tls) {
     // An SSE stream: a StreamMessage arrives over TLS.
     TlsClient sse(port, client_context());
     sse.handshake();
-    http::request<http::empty_body> request{http::verb::get,
-                                            "/streaming/subscribe/sse?channels=" + kAapl, 11};
-    request.set(http::field::host, "127.0.0.1");
-    http::write(sse.stream, request);
-    std::string received;
-    char chunk[4096];
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (received.find("\"channel\":\"" + kAapl + "\"") == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline) {
-        received.append(chunk, sse.stream.read_some(asio::buffer(chunk)));
-    }
+    sse.subscribe(kAapl);
+    auto received = sse.read_until("\"channel\":\"" + kAapl + "\"");
     BOOST_TEST(received.starts_with("HTTP/1.1 200 OK"));
     BOOST_TEST(received.find("\"channel\":\"" + kAapl + "\"") != std::string::npos);
 
@@ -247,12 +255,8 @@ BOOST_AUTO_TEST_CASE(a_renewed_certificate_serves_new_connections_while_a_stream
 
     TlsClient stream(port, client_context());
     stream.handshake();
-    http::request<http::empty_body> request{http::verb::get,
-                                            "/streaming/subscribe/sse?channels=" + kAapl, 11};
-    request.set(http::field::host, "127.0.0.1");
-    http::write(stream.stream, request);
-    char chunk[4096];
-    stream.stream.read_some(asio::buffer(chunk));
+    stream.subscribe(kAapl);
+    stream.read_until("data: ");
 
     certs.issue("renewed", "2002");
     std::filesystem::copy_file(certs.pem("renewed"), cert,
@@ -269,11 +273,7 @@ BOOST_AUTO_TEST_CASE(a_renewed_certificate_serves_new_connections_while_a_stream
     BOOST_TEST(fresh.serial() == 2002);
     // The stream opened before goes on, on the certificate it started with.
     BOOST_TEST(stream.serial() == 1001);
-    std::string more;
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (more.find("data: ") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-        more.append(chunk, stream.stream.read_some(asio::buffer(chunk)));
-    BOOST_TEST(more.find("data: ") != std::string::npos);
+    BOOST_TEST(stream.read_until("data: ").find("data: ") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_client_ca_demands_client_certificates) {
