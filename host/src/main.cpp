@@ -75,23 +75,6 @@ void write_port_file(const fs::path& path, unsigned short port) {
     fs::rename(tmp, path);
 }
 
-int check_config(const config::DaemonConfig& cfg) {
-    plugins::PluginHost host(cfg.plugin_dirs);
-    host.load_all();
-    std::vector<std::string> problems;
-    for (const auto& plugin : host.plugins()) {
-        if (plugin.state == plugins::PluginState::refused)
-            problems.push_back(plugin.file + ": " + plugin.refusal->detail);
-    }
-    for (auto& problem : host.configure(cfg.vendors, cfg.vendors_given)) {
-        problems.push_back(std::move(problem));
-    }
-    for (const auto& problem : problems)
-        std::cout << "problem: " << problem << "\n";
-    std::cout << (problems.empty() ? "configuration OK\n" : "configuration has problems\n");
-    return problems.empty() ? 0 : 1;
-}
-
 // "host-1234": unique among instances sharing one Redis, and readable in messages.
 std::string instance_name() {
     char host[256] = {};
@@ -134,6 +117,37 @@ std::shared_ptr<access::Gatekeeper> open_gate(const config::DaemonConfig& cfg,
                                << " without auth (auth.allow_unauthenticated_remote): anyone who "
                                   "can reach it can change the configuration";
     return *gatekeeper;
+}
+
+// Everything a start would refuse, said before starting: plugins that do not load or do not
+// match the vendors config, credentials or certificates that do not load, and a non-loopback
+// listener without auth.
+int check_config(const config::DaemonConfig& cfg) {
+    plugins::PluginHost host(cfg.plugin_dirs);
+    host.load_all();
+    std::vector<std::string> problems;
+    for (const auto& plugin : host.plugins()) {
+        if (plugin.state == plugins::PluginState::refused)
+            problems.push_back(plugin.file + ": " + plugin.refusal->detail);
+    }
+    for (auto& problem : host.configure(cfg.vendors, cfg.vendors_given)) {
+        problems.push_back(std::move(problem));
+    }
+    asio::io_context io;
+    try {
+        listeners_of(io, cfg);
+    } catch (const std::exception& e) {
+        problems.push_back(e.what());
+    }
+    try {
+        open_gate(cfg, resolve_listen(io, cfg.listen));
+    } catch (const std::exception& e) {
+        problems.push_back(e.what());
+    }
+    for (const auto& problem : problems)
+        std::cout << "problem: " << problem << "\n";
+    std::cout << (problems.empty() ? "configuration OK\n" : "configuration has problems\n");
+    return problems.empty() ? 0 : 1;
 }
 
 using ConfigLoader = std::function<config::DaemonConfig()>;

@@ -81,6 +81,27 @@ BOOST_AUTO_TEST_CASE(check_config_on_malformed_json) {
     BOOST_TEST(contains(result.output, "broken.json"), "names the file: " << result.output);
 }
 
+// The front door is checked too: what would stop a start stops --check-config first.
+BOOST_AUTO_TEST_CASE(check_config_refuses_an_open_remote_listener) {
+    TempDir dir("tickerd-cli");
+    auto config = write_config(dir, {{"listen", "0.0.0.0:0"}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.code == 1, describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output, "auth.allow_unauthenticated_remote"), result.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_refuses_credentials_and_certificates_that_do_not_load) {
+    TempDir dir("tickerd-cli");
+    auto missing = (dir / "missing.pem").string();
+    auto config =
+        write_config(dir, {{"auth", {{"enabled", true}, {"jwt", {{"public_key_file", missing}}}}},
+                           {"tls", {{"cert_file", missing}, {"key_file", missing}}}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.code == 1, describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output, "public_key_file"), result.output);
+    BOOST_TEST(contains(result.output, "tls.cert_file"), result.output);
+}
+
 BOOST_AUTO_TEST_CASE(bad_listen_exits_with_a_clear_message) {
     TempDir dir("tickerd-cli");
     for (const std::string listen : {"nonsense", "127.0.0.1:99999", "127.0.0.1:"}) {

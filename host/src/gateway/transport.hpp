@@ -87,7 +87,8 @@ class TransportStream {
     template <class Handler>
     static Transport::Handler shareable(Handler handler) {
         auto shared = std::make_shared<Handler>(std::move(handler));
-        return [shared](boost::system::error_code ec, std::size_t n) { std::move(*shared)(ec, n); };
+        return
+            [shared](boost::system::error_code ec, std::size_t n) { std::move (*shared)(ec, n); };
     }
 
     template <class MutableBuffers>
