@@ -27,8 +27,10 @@ constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
 // How often "out of file descriptors" is logged while it lasts.
 constexpr auto kComplainEvery = std::chrono::seconds(10);
 
-// One answer, sent as the connection is refused: the socket is new, so it fits.
-void refuse(tcp::socket& socket, const Error& error) {
+// One answer, sent as the connection is refused: the socket is new, so it fits. A TLS client
+// could not read it before a handshake, which a refused connection must not cost: it is
+// closed without one.
+void refuse(tcp::socket& socket, const Error& error, bool tls) {
     std::string body = "{\"detail\":\"" + error.detail + "\"}";
     std::string response =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -36,7 +38,7 @@ void refuse(tcp::socket& socket, const Error& error) {
         std::to_string(body.size()) + "\r\n\r\n" + body;
     boost::system::error_code ignored;
     socket.non_blocking(true, ignored);
-    socket.write_some(asio::buffer(response), ignored);
+    if (!tls) socket.write_some(asio::buffer(response), ignored);
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
 }
@@ -94,7 +96,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         auto slot = gateway->counter->admit(endpoint_address(socket));
         if (!slot) {
-            refuse(socket, slot.error());
+            refuse(socket, slot.error(), listener.tls);
             return accept(listener);
         }
         socket.set_option(tcp::no_delay(true), ec);  // streams are latency-bound
@@ -140,7 +142,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         boost::system::error_code ec;
         tcp::socket waiting(listener.acceptor.get_executor());
         listener.acceptor.accept(waiting, ec);
-        if (!ec) refuse(waiting, Error::unavailable("the server is out of file descriptors"));
+        if (!ec)
+            refuse(waiting, Error::unavailable("the server is out of file descriptors"),
+                   listener.tls);
         reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
 
