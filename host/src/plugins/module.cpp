@@ -230,6 +230,9 @@ Result<std::shared_ptr<Module>, Refusal> Module::load(const std::filesystem::pat
     info.description = text_or_empty(descriptor->description);
     info.abi_version = abi_text(descriptor->abi_version);
     info.default_priority = descriptor->default_priority;
+    // Read whatever minor the plugin was built for: a plugin of 1.0 or 1.1 could not set it
+    // (so it is real), and saying "simulated" can only make a plugin used less.
+    info.simulated = (descriptor->flags & TICKERD_PLUGIN_SIMULATED) != 0;
     info.state = PluginState::loaded;
     return std::shared_ptr<Module>(new Module(std::move(*copy), std::move(library), descriptor,
                                               std::move(info), std::move(types)));

@@ -42,6 +42,7 @@ class Module {
     const PluginInfo& info() const { return info_; }
     bool serves(DataType type) const;
     bool thread_safe() const { return (descriptor_->flags & TICKERD_PLUGIN_THREADSAFE) != 0; }
+    bool simulated() const { return info_.simulated; }
 
   private:
     Module(std::unique_ptr<PrivateCopy> copy, boost::dll::shared_library library,

@@ -424,6 +424,7 @@ boost::json::object to_json(const PluginInfo& info) {
                             {"abi_version", info.abi_version},
                             {"priority", info.default_priority},
                             {"data_types", std::move(types)},
+                            {"simulated", info.simulated},
                             {"state", to_string(info.state)},
                             {"loaded_at", iso8601_utc(info.loaded_at)}};
     if (info.refusal) {

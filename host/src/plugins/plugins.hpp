@@ -65,6 +65,8 @@ struct PluginInfo {
     std::string abi_version;  // "1.0"
     int default_priority = 0;
     std::vector<std::string> data_types;
+    // Declares TICKERD_PLUGIN_SIMULATED: made-up data, used only where a vendors entry names it.
+    bool simulated = false;
     PluginState state = PluginState::refused;
     std::optional<Refusal> refusal;  // set exactly when state is refused
     std::chrono::system_clock::time_point loaded_at;
