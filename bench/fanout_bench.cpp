@@ -432,10 +432,14 @@ int main(int argc, char** argv) {
     std::unique_ptr<DaemonProcess> worker;  // with --redis: polls; `daemon` is the edge
     int pid = options.pid;
     unsigned short port = static_cast<unsigned short>(options.port);
+    // Our own daemons poll the mock, which runs only when the config names it.
+    TempDir files("tickerd-fanout-bench");
+    DaemonOptions own;
+    own.config_file = write_config(files, {{"vendors", mock_vendors()}});
     if (options.redis) {
         redis = std::make_unique<RedisServer>();
         auto instance = [&](const std::string& role) {
-            DaemonOptions daemon_options;
+            DaemonOptions daemon_options = own;
             daemon_options.env = {{"REDIS_ENABLED", "true"},
                                   {"REDIS_HOST", "127.0.0.1"},
                                   {"REDIS_PORT", std::to_string(redis->port())},
@@ -447,7 +451,7 @@ int main(int argc, char** argv) {
         worker = instance("worker");
         daemon = instance("edge");
     } else if (options.port == 0) {
-        daemon = std::make_unique<DaemonProcess>();
+        daemon = std::make_unique<DaemonProcess>(own);
         daemon->wait_ready();
     }
     if (daemon) {

@@ -275,6 +275,10 @@ CommandResult run_daemon_command(const std::vector<std::string>& args, const Env
     return result;
 }
 
+boost::json::array mock_vendors() {
+    return {{{"name", "mock"}, {"plugin", "mock"}}};
+}
+
 std::filesystem::path write_config(const TempDir& dir, const boost::json::value& config,
                                    const std::string& name) {
     return dir.write(name, boost::json::serialize(config));
