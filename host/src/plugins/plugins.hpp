@@ -167,6 +167,7 @@ class Instance {
     bool enabled() const { return config_.enabled; }
     int timeout_ms() const { return config_.timeout_ms; }
     bool serves(DataType type) const;
+    bool simulated() const;  // its plugin serves made-up data: its messages say so
 
     // Calls spent against the configured budget (nothing when none is configured).
     std::optional<boost::json::object> budget_json();
