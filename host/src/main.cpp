@@ -26,6 +26,7 @@
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -74,6 +75,28 @@ void write_port_file(const fs::path& path, unsigned short port) {
     fs::rename(tmp, path);
 }
 
+// What --check-config says about made-up data: the vendors that serve it, and the simulated
+// plugins left unused because no vendors entry names them.
+std::vector<std::string> simulated_vendors(const plugins::PluginHost& host) {
+    std::vector<std::string> lines;
+    std::set<std::string> used;
+    for (const auto& instance : host.instances()) {
+        if (!instance.simulated) continue;
+        used.insert(instance.plugin);
+        lines.push_back("vendor '" + instance.name + "' (plugin " + instance.plugin +
+                        ") serves simulated data; its messages carry \"metadata\": "
+                        "{\"simulated\": true}");
+    }
+    for (const auto& plugin : host.plugins()) {
+        if (plugin.simulated && !used.contains(plugin.name)) {
+            lines.push_back("plugin " + plugin.name +
+                            " serves simulated data and is not used (no \"vendors\" entry names "
+                            "it)");
+        }
+    }
+    return lines;
+}
+
 int check_config(const config::DaemonConfig& cfg) {
     plugins::PluginHost host(cfg.plugin_dirs);
     host.load_all();
@@ -85,6 +108,8 @@ int check_config(const config::DaemonConfig& cfg) {
     for (auto& problem : host.configure(cfg.vendors, cfg.vendors_given)) {
         problems.push_back(std::move(problem));
     }
+    for (const auto& line : simulated_vendors(host))
+        std::cout << "simulated: " << line << "\n";
     for (const auto& problem : problems)
         std::cout << "problem: " << problem << "\n";
     std::cout << (problems.empty() ? "configuration OK\n" : "configuration has problems\n");

@@ -72,6 +72,12 @@ static tickerd_status fixture_fetch(void* instance, const tickerd_request* reque
 #ifdef FIXTURE_UNRESOLVED
     if (tickerd_fixture_symbol_nobody_defines()) return TICKERD_E_PERMANENT;
 #endif
+#ifdef FIXTURE_FAILING_FETCH
+    (void)self;
+    snprintf(result->message, sizeof result->message, "upstream unreachable");
+    result->status = TICKERD_E_TRANSIENT;
+    return TICKERD_E_TRANSIENT;
+#endif
     char json[256];
     int len = snprintf(
         json, sizeof json,

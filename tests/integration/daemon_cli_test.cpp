@@ -51,6 +51,22 @@ BOOST_AUTO_TEST_CASE(check_config_accepts_a_good_config) {
               {"cadences", {{"news", {{"interval_seconds", 120}, {"retry_attempts", 2}}}}}});
     auto result = run_daemon_command(check_config_args(config));
     BOOST_TEST(result.status.success(), describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output,
+                        "simulated: vendor 'mock_a' (plugin mock) serves simulated "
+                        "data; its messages carry \"metadata\": {\"simulated\": "
+                        "true}"),
+               result.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_says_an_unnamed_simulated_plugin_is_not_used) {
+    TempDir dir("tickerd-cli");
+    auto config = write_config(dir, {{"streaming", {{"enabled", true}}}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.success(), describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output,
+                        "simulated: plugin mock serves simulated data and is not "
+                        "used (no \"vendors\" entry names it)"),
+               result.output);
 }
 
 BOOST_AUTO_TEST_CASE(check_config_names_an_unknown_key) {

@@ -73,6 +73,9 @@ struct PluginHost::State {
     void remove_file(const std::string& path);
     std::vector<std::string> reconcile(std::map<std::string, InstancePtr> made);
     std::vector<InstanceConfig> wanted_instances() const;
+    void tell_about_unused_simulated();
+
+    std::set<std::string> told_simulated;  // simulated plugins the log has said are unused
 };
 
 namespace {
@@ -198,15 +201,35 @@ void PluginHost::State::remove_file(const std::string& path) {
 
 std::vector<InstanceConfig> PluginHost::State::wanted_instances() const {
     if (configs_given) return configs;
-    // No vendors list: every plugin runs once, under its own name.
+    // No vendors list: every plugin serving real data runs once, under its own name. One
+    // serving simulated data (the mock) runs only where a vendors entry names it, so made-up
+    // prices never reach a client by default or as a fallback.
     std::vector<InstanceConfig> wanted;
     for (const auto& [name, module] : modules) {
+        if (module->simulated()) continue;
         InstanceConfig config;
         config.name = name;
         config.plugin = name;
         wanted.push_back(std::move(config));
     }
     return wanted;
+}
+
+// With no vendors list, says once per plugin how to use a simulated one it leaves out.
+void PluginHost::State::tell_about_unused_simulated() {
+    if (configs_given) return;
+    std::vector<std::string> names;
+    for (const auto& [name, module] : modules) {
+        if (module->simulated() && told_simulated.insert(name).second) names.push_back(name);
+    }
+    if (names.empty()) return;
+    std::string listed;
+    for (const auto& name : names)
+        listed += (listed.empty() ? "" : ", ") + name;
+    BOOST_LOG_TRIVIAL(info) << "simulated plugins not used: " << listed
+                            << " (made-up data runs only where a \"vendors\" entry of the config "
+                               "names it, e.g. \"vendors\": [{\"name\": \""
+                            << names.front() << "\", \"plugin\": \"" << names.front() << "\"}])";
 }
 
 // Makes the instance list match the wanted one: instances in `made` are used as they are,
@@ -221,6 +244,7 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
                           config.enabled, InstanceState::failed, "",
                           std::nullopt};
         auto module = modules.find(config.plugin);
+        if (module != modules.end()) info.simulated = module->second->simulated();
         if (!names.insert(config.name).second) {
             info.error = "duplicate vendor name '" + config.name + "'";
         } else if (module == modules.end()) {
@@ -253,6 +277,7 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
         }
         infos.push_back(std::move(info));
     }
+    tell_about_unused_simulated();
     std::lock_guard lock(mutex);
     instances.swap(next);
     instance_infos.swap(infos);
@@ -459,11 +484,9 @@ std::string describe(const RescanReport& report) {
 }
 
 boost::json::object to_json(const InstanceInfo& info) {
-    boost::json::object out{{"name", info.name},
-                            {"plugin", info.plugin},
-                            {"priority", info.priority},
-                            {"enabled", info.enabled},
-                            {"state", to_string(info.state)}};
+    boost::json::object out{{"name", info.name},           {"plugin", info.plugin},
+                            {"priority", info.priority},   {"enabled", info.enabled},
+                            {"simulated", info.simulated}, {"state", to_string(info.state)}};
     if (!info.error.empty()) out["error"] = info.error;
     if (info.budget) out["budget"] = *info.budget;
     return out;

@@ -206,6 +206,7 @@ struct InstanceInfo {
     InstanceState state = InstanceState::failed;  // failed: create failed or plugin missing
     std::string error;
     std::optional<boost::json::object> budget;  // limits and calls spent, when limited
+    bool simulated = false;                     // its plugin serves made-up data
 };
 boost::json::object to_json(const InstanceInfo& info);
 
@@ -236,9 +237,10 @@ class PluginHost {
     // (create/destroy): call it off the I/O threads. Thread-safe.
     RescanReport rescan();
 
-    // Creates the vendor instances. With no configs, every loaded plugin runs as one instance
-    // named after it at its declared priority. Returns the problems found (one line each).
-    // Instances whose plugin and config are unchanged are kept as they are.
+    // Creates the vendor instances. With no configs, every loaded plugin serving real data
+    // runs as one instance named after it at its declared priority; a simulated plugin runs
+    // only as a config names it. Returns the problems found (one line each). Instances whose
+    // plugin and config are unchanged are kept as they are.
     std::vector<std::string> configure(const std::vector<InstanceConfig>& configs,
                                        bool configs_given);
 
