@@ -98,7 +98,7 @@ std::vector<std::string> simulated_vendors(const plugins::PluginHost& host) {
 }
 
 int check_config(const config::DaemonConfig& cfg) {
-    plugins::PluginHost host(cfg.plugin_dirs);
+    plugins::PluginHost host(cfg.plugin_dirs, cfg.plugin_host);
     host.load_all();
     std::vector<std::string> problems;
     for (const auto& plugin : host.plugins()) {
@@ -160,7 +160,8 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     }
     // An edge serves clients from Redis only: it loads no vendors and polls nothing.
     bool polls = cfg.role != config::Role::edge;
-    plugins::PluginHost plugin_host(polls ? cfg.plugin_dirs : std::vector<fs::path>{});
+    plugins::PluginHost plugin_host(polls ? cfg.plugin_dirs : std::vector<fs::path>{},
+                                    cfg.plugin_host);
     plugin_host.load_all();
     for (const auto& problem : plugin_host.configure(cfg.vendors, cfg.vendors_given)) {
         BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;

@@ -30,12 +30,11 @@ void copy_over(const fs::path& from, const fs::path& to) {
 
 struct HotFolder {
     TempDir files{"tickerd-hot"};
-    fs::path plugins = files.path() / "vendors";
+    fs::path plugins = files.folder("vendors");
     fs::path plugin = plugins / "hot.so";
     std::unique_ptr<DaemonProcess> daemon;
 
     HotFolder() {
-        fs::create_directories(plugins);
         copy_over(kVersions / "v1.so", plugin);
         DaemonOptions options;
         options.config_file = write_config(
@@ -165,12 +164,8 @@ BOOST_AUTO_TEST_CASE(a_broken_replacement_is_refused_and_the_previous_version_se
     BOOST_TEST_REQUIRE(wait_for_version(client, "1.0.0", seqs, 10s));
 
     // A half-copied file is what a slow copy leaves for a moment.
-    auto half = hot.files.path() / "half.so";
-    {
-        auto whole = read_file(kVersions / "v2.so");
-        std::ofstream(half, std::ios::binary)
-            .write(whole.data(), static_cast<std::streamsize>(whole.size() / 2));
-    }
+    auto whole = read_file(kVersions / "v2.so");
+    auto half = hot.files.write("half.so", whole.substr(0, whole.size() / 2));
     std::string last_error;
     // Each replacement, and the reason its refusal names in the JSON.
     const std::vector<std::pair<fs::path, std::string>> replacements = {
@@ -290,8 +285,7 @@ BOOST_AUTO_TEST_CASE(a_call_in_flight_finishes_on_the_version_it_started_on) {
     // The mock answers after 800 ms, so a call is almost always in flight when its file is
     // replaced; every call must still succeed (its library stays mapped until it returns).
     TempDir files("tickerd-hot-inflight");
-    auto plugins = files.path() / "vendors";
-    fs::create_directories(plugins);
+    auto plugins = files.folder("vendors");
     auto plugin = plugins / "mock.so";
     auto mock = fs::path(TICKERD_TEST_VENDOR_DIR) / "mock.so";
     copy_over(mock, plugin);

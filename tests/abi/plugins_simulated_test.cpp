@@ -45,10 +45,9 @@ std::set<std::string> names_of(const std::vector<plugins::InstancePtr>& instance
 // A plugin folder of its own holding copies of `files` (a TempDir is private to us).
 struct PluginFolder {
     TempDir files{"tickerd-simulated"};
-    fs::path plugins = files.path() / "vendors";
+    fs::path plugins = files.folder("vendors");
 
     explicit PluginFolder(std::initializer_list<fs::path> sources) {
-        fs::create_directories(plugins);
         for (const auto& source : sources)
             fs::copy_file(source, plugins / source.filename());
     }
@@ -103,8 +102,8 @@ BOOST_AUTO_TEST_CASE(without_a_vendors_list_only_real_plugins_run) {
     BOOST_TEST(!host.load_file(kFixtures / "good.so").simulated);
     BOOST_TEST(host.configure({}, false).empty());
 
-    BOOST_TEST((names_of(host.ranked_for(DataType::market_data)) ==
-                std::set<std::string>{"abi_good"}));
+    BOOST_TEST(
+        (names_of(host.ranked_for(DataType::market_data)) == std::set<std::string>{"abi_good"}));
     BOOST_TEST(host.ranked_for(DataType::fundamentals).empty(), "only the mock serves it");
     BOOST_TEST_REQUIRE(host.instances().size() == 1u);
     BOOST_TEST(!host.instances().front().simulated);
@@ -114,8 +113,8 @@ BOOST_AUTO_TEST_CASE(a_vendors_entry_naming_a_simulated_plugin_runs_it) {
     plugins::PluginHost host({});
     host.load_file(kMock);
     host.load_file(kFixtures / "good.so");
-    BOOST_TEST(host.configure({named("drill", "mock", 1), named("real", "abi_good", 2)}, true)
-                   .empty());
+    BOOST_TEST(
+        host.configure({named("drill", "mock", 1), named("real", "abi_good", 2)}, true).empty());
     auto ranked = host.ranked_for(DataType::market_data);
     BOOST_TEST_REQUIRE(ranked.size() == 2u);
     BOOST_TEST(ranked[0]->name() == "drill");
@@ -162,9 +161,9 @@ BOOST_AUTO_TEST_CASE(a_failing_real_vendor_never_falls_back_to_the_mock) {
     PluginFolder folder({kMock, kFixtures / "failing_fetch.so"});
     auto daemon = folder.start({});
     HttpClient http("127.0.0.1", daemon->port());
-    BOOST_TEST_REQUIRE(wait_until([&] { return calls_by_vendor(http)["abi_unreachable"].first >= 5; },
-                                  15s),
-                       daemon->log_tail());
+    BOOST_TEST_REQUIRE(
+        wait_until([&] { return calls_by_vendor(http)["abi_unreachable"].first >= 5; }, 15s),
+        daemon->log_tail());
     auto calls = calls_by_vendor(http);
     BOOST_TEST(calls.size() == 1u, "only the real vendor was called");
     BOOST_TEST(calls["abi_unreachable"].second == 0);
@@ -177,9 +176,11 @@ BOOST_AUTO_TEST_CASE(a_failing_real_vendor_never_falls_back_to_the_mock) {
 // says it is simulated; the real vendor's do not.
 BOOST_AUTO_TEST_CASE(a_named_mock_marks_every_message_simulated) {
     PluginFolder folder({kMock, kFixtures / "good.so"});
-    json::array vendors = {
-        {{"name", "drill"}, {"plugin", "mock"}, {"priority", 1}, {"settings", {{"fail_rate", 0.5}}}},
-        {{"name", "real"}, {"plugin", "abi_good"}, {"priority", 2}}};
+    json::array vendors = {{{"name", "drill"},
+                            {"plugin", "mock"},
+                            {"priority", 1},
+                            {"settings", {{"fail_rate", 0.5}}}},
+                           {{"name", "real"}, {"plugin", "abi_good"}, {"priority", 2}}};
     auto daemon = folder.start({{"vendors", vendors}});
     HttpClient http("127.0.0.1", daemon->port());
 

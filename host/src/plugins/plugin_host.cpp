@@ -21,10 +21,13 @@ namespace tickerd::plugins {
 namespace {
 
 // What identifies one version of a file: rewritten in place or replaced, one of these moves.
+// So does a new owner or mode of its folder, which decides whether the file may load.
 struct FileStamp {
     ino_t inode = 0;
     off_t size = 0;
     int64_t mtime_ns = 0, ctime_ns = 0;
+    uid_t folder_owner = 0;
+    mode_t folder_mode = 0;
     bool operator==(const FileStamp&) const = default;
 };
 
@@ -32,7 +35,12 @@ std::optional<FileStamp> stamp_of(const std::filesystem::path& file) {
     struct stat info {};
     if (::stat(file.c_str(), &info) != 0) return std::nullopt;
     auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
-    return FileStamp{info.st_ino, info.st_size, ns(info.st_mtim), ns(info.st_ctim)};
+    FileStamp stamp{info.st_ino, info.st_size, ns(info.st_mtim), ns(info.st_ctim), 0, 0};
+    if (::stat(file.parent_path().c_str(), &info) == 0) {
+        stamp.folder_owner = info.st_uid;
+        stamp.folder_mode = info.st_mode;
+    }
+    return stamp;
 }
 
 }  // namespace
@@ -53,6 +61,7 @@ struct PluginHost::State {
     };
 
     std::vector<std::filesystem::path> plugin_dirs;
+    HostSettings settings;
     // Shared by every instance (each holds it: an instance may outlive the host in a call).
     std::shared_ptr<webclient::Client> http = std::make_shared<webclient::Client>();
     // Held by whoever changes files, modules or instances (rescans and configure), for
@@ -113,7 +122,7 @@ void log_outcome(const PluginInfo& info, std::string_view verb) {
 // first keeps it.
 PluginHost::State::File PluginHost::State::load_version(const std::filesystem::path& path) const {
     File file{stamp_of(path), {}, nullptr};
-    auto module = Module::load(path);
+    auto module = Module::load(path, settings);
     if (!module) {
         file.info.file = path.string();
         file.info.loaded_at = std::chrono::system_clock::now();
@@ -285,9 +294,10 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
                       // their destroy() runs plugin code
 }
 
-PluginHost::PluginHost(std::vector<std::filesystem::path> plugin_dirs)
+PluginHost::PluginHost(std::vector<std::filesystem::path> plugin_dirs, HostSettings settings)
     : state_(std::make_unique<State>()) {
     state_->plugin_dirs = std::move(plugin_dirs);
+    state_->settings = settings;
 }
 
 PluginHost::~PluginHost() = default;
@@ -393,7 +403,9 @@ std::vector<InstanceInfo> PluginHost::instances() const {
 namespace {
 
 // The JSON names, indexed by the enums' values: a new value is added to both, in order.
-constexpr std::array<std::string_view, 17> kRefusalReasonNames = {
+constexpr std::array<std::string_view, 19> kRefusalReasonNames = {
+    "insecure_folder",
+    "insecure_file",
     "unreadable",
     "copy_failed",
     "not_elf",

@@ -25,6 +25,8 @@ namespace tickerd::plugins {
 
 // Why a plugin file (or a new version of one) is not used. Named in the JSON as "reason".
 enum class RefusalReason {
+    insecure_folder,        // its folder is writable by group or others, or owned by a stranger
+    insecure_file,          // the file is writable by group or others, or owned by a stranger
     unreadable,             // the file cannot be opened
     copy_failed,            // the private in-memory copy cannot be made
     not_elf,                // not an ELF shared object
@@ -51,6 +53,14 @@ struct Refusal {
 };
 // What Result<T, Refusal>::value() throws when it holds a refusal: a bug in the caller.
 [[noreturn]] void throw_exception_from_error(const Refusal& refusal, const boost::source_location&);
+
+// The `plugins` section of the config file: how the host treats plugin files.
+struct HostSettings {
+    // Loads plugin files and folders that someone other than root or tickerd's own user could
+    // rewrite (each with a warning), instead of refusing them: for development only.
+    bool allow_insecure_files = false;
+    bool operator==(const HostSettings&) const = default;
+};
 
 enum class PluginState { loaded, refused };
 std::string_view to_string(PluginState state);  // "loaded" | "refused"
@@ -221,12 +231,15 @@ std::string describe(const RescanReport& report);
 
 class PluginHost {
   public:
-    explicit PluginHost(std::vector<std::filesystem::path> plugin_dirs);
+    explicit PluginHost(std::vector<std::filesystem::path> plugin_dirs, HostSettings settings = {});
     ~PluginHost();
 
     const std::vector<std::filesystem::path>& plugin_dirs() const;
     // Loads every *.so in the plugin folders. A file that cannot be used is refused with one
-    // log line and a refused PluginInfo; the others keep working.
+    // log line and a refused PluginInfo; the others keep working. Unless the settings allow
+    // it, a file is refused when it or its folder is writable by group or others or owned by
+    // a user other than root or the one tickerd runs as: whoever can rewrite a plugin runs
+    // code inside tickerd.
     void load_all();
     // Loads a single file (also used by --check-config and tests).
     PluginInfo load_file(const std::filesystem::path& file);
