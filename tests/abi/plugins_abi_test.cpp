@@ -4,7 +4,7 @@
 #define BOOST_TEST_MODULE plugins_abi
 #include <boost/test/unit_test.hpp>
 
-#include "plugins/plugins.hpp"
+#include "abi/plugin_checks.hpp"
 #include "support/support.hpp"
 
 #include <boost/json.hpp>
@@ -13,7 +13,6 @@
 
 #include <filesystem>
 #include <map>
-#include <ostream>
 #include <string>
 #include <tuple>
 
@@ -23,19 +22,6 @@ using namespace tickerd::testing;
 using plugins::InstanceState;
 using plugins::PluginState;
 using plugins::RefusalReason;
-
-// Boost.Test prints what it compares: the states and reasons by their JSON names.
-namespace tickerd::plugins {
-std::ostream& boost_test_print_type(std::ostream& out, PluginState state) {
-    return out << to_string(state);
-}
-std::ostream& boost_test_print_type(std::ostream& out, InstanceState state) {
-    return out << to_string(state);
-}
-std::ostream& boost_test_print_type(std::ostream& out, RefusalReason reason) {
-    return out << to_string(reason);
-}
-}  // namespace tickerd::plugins
 
 namespace {
 
@@ -51,14 +37,6 @@ void check_refused(const fs::path& file, RefusalReason reason, const std::string
         BOOST_TEST(info.refusal->detail.find(detail) != std::string::npos,
                    "'" << info.refusal->detail << "' should contain '" << detail << "'");
     }
-}
-
-plugins::InstanceConfig instance_config(std::string name, std::string plugin, int priority) {
-    plugins::InstanceConfig config;
-    config.name = std::move(name);
-    config.plugin = std::move(plugin);
-    config.priority = priority;
-    return config;
 }
 
 plugins::FetchOutcome fetch_once(const plugins::InstancePtr& instance, const std::string& symbol) {

@@ -7,7 +7,7 @@
 #define BOOST_TEST_MODULE plugins_file_safety
 #include <boost/test/unit_test.hpp>
 
-#include "plugins/plugins.hpp"
+#include "abi/plugin_checks.hpp"
 #include "support/support.hpp"
 
 #include <boost/json.hpp>
@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <ostream>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -25,15 +24,6 @@ using namespace tickerd::testing;
 using namespace std::chrono_literals;
 using plugins::PluginState;
 using plugins::RefusalReason;
-
-namespace tickerd::plugins {
-std::ostream& boost_test_print_type(std::ostream& out, PluginState state) {
-    return out << to_string(state);
-}
-std::ostream& boost_test_print_type(std::ostream& out, RefusalReason reason) {
-    return out << to_string(reason);
-}
-}  // namespace tickerd::plugins
 
 namespace {
 
@@ -130,10 +120,10 @@ BOOST_AUTO_TEST_CASE(a_plugin_file_or_folder_owned_by_another_user_is_refused) {
     BOOST_TEST(load(folder.plugin, kRelaxed).state == PluginState::loaded);
     // Both wrong at once: both fixes.
     set_mode(folder.plugin, 0775);
-    expect_refused(load(folder.plugin), RefusalReason::insecure_file,
-                   {"owned by nobody", "and writable by group",
-                    "fix: chown root " + folder.plugin.string() + " && chmod go-w " +
-                        folder.plugin.string()});
+    expect_refused(
+        load(folder.plugin), RefusalReason::insecure_file,
+        {"owned by nobody", "and writable by group",
+         "fix: chown root " + folder.plugin.string() + " && chmod go-w " + folder.plugin.string()});
     set_mode(folder.plugin, 0755);
     set_owner(folder.plugin, 0);
 
@@ -243,8 +233,9 @@ BOOST_AUTO_TEST_CASE(the_daemon_names_each_refusal_and_loads_the_file_once_it_is
                error);
     auto open = unsafe.entry("abi_1_1.so");
     BOOST_TEST(open.at("reason") == "insecure_folder", json::serialize(open));
-    BOOST_TEST(std::string(open.at("error").as_string()).find(unsafe.open.string() + " (mode 0777") !=
-               std::string::npos);
+    BOOST_TEST(
+        std::string(open.at("error").as_string()).find(unsafe.open.string() + " (mode 0777") !=
+        std::string::npos);
     if (::geteuid() == 0) BOOST_TEST(unsafe.entry("abi_1_0.so").at("reason") == "insecure_file");
     BOOST_TEST(unsafe.daemon->log().find("good.so refused: insecure plugin file") !=
                std::string::npos);
@@ -255,7 +246,8 @@ BOOST_AUTO_TEST_CASE(the_daemon_names_each_refusal_and_loads_the_file_once_it_is
     if (::geteuid() == 0) set_owner(unsafe.safe / "abi_1_0.so", 0);
     for (const char* name : {"good.so", "abi_1_1.so", "abi_1_0.so"}) {
         BOOST_TEST(wait_until([&] { return unsafe.loaded(name); }, 5s),
-                   name << "\n" << unsafe.daemon->log_tail());
+                   name << "\n"
+                        << unsafe.daemon->log_tail());
     }
     HttpClient http("127.0.0.1", unsafe.daemon->port());
     BOOST_TEST(wait_until(
@@ -273,7 +265,6 @@ BOOST_AUTO_TEST_CASE(the_relaxing_setting_loads_them_with_a_warning_each) {
         BOOST_TEST(unsafe.loaded(name), name);
     auto expected = ::geteuid() == 0 ? 3u : 2u;
     BOOST_TEST(count_occurrences(unsafe.daemon->log(),
-                                 "(loaded anyway: plugins.allow_insecure_files is on)") ==
-                   expected,
+                                 "(loaded anyway: plugins.allow_insecure_files is on)") == expected,
                unsafe.daemon->log_tail());
 }

@@ -5,7 +5,7 @@
 #define BOOST_TEST_MODULE plugins_simulated
 #include <boost/test/unit_test.hpp>
 
-#include "plugins/plugins.hpp"
+#include "abi/plugin_checks.hpp"
 #include "support/support.hpp"
 
 #include <boost/json.hpp>
@@ -26,14 +26,6 @@ namespace {
 const fs::path kFixtures = TICKERD_TEST_ABI_PLUGIN_DIR;
 const fs::path kMock = fs::path(TICKERD_TEST_VENDOR_DIR) / "mock.so";
 const std::string kChannel = "stream:market_data:AAPL";
-
-plugins::InstanceConfig named(std::string name, std::string plugin, int priority) {
-    plugins::InstanceConfig config;
-    config.name = std::move(name);
-    config.plugin = std::move(plugin);
-    config.priority = priority;
-    return config;
-}
 
 std::set<std::string> names_of(const std::vector<plugins::InstancePtr>& instances) {
     std::set<std::string> names;
@@ -114,7 +106,9 @@ BOOST_AUTO_TEST_CASE(a_vendors_entry_naming_a_simulated_plugin_runs_it) {
     host.load_file(kMock);
     host.load_file(kFixtures / "good.so");
     BOOST_TEST(
-        host.configure({named("drill", "mock", 1), named("real", "abi_good", 2)}, true).empty());
+        host.configure(
+                {instance_config("drill", "mock", 1), instance_config("real", "abi_good", 2)}, true)
+            .empty());
     auto ranked = host.ranked_for(DataType::market_data);
     BOOST_TEST_REQUIRE(ranked.size() == 2u);
     BOOST_TEST(ranked[0]->name() == "drill");
