@@ -87,33 +87,38 @@ std::string octal(mode_t mode) {
     return text.data();
 }
 
-// What is wrong with `path` (a plugin "file" or "folder", as `info` describes it), and how to
-// fix it; nothing when only trusted users can write it.
-std::optional<Refusal> untrusted(const std::string& kind, const std::filesystem::path& path,
+// Who besides the owner may write, by the mode's bits: "group", "others", both, or "".
+std::string other_writers(mode_t mode) {
+    const bool group = (mode & S_IWGRP) != 0;
+    const bool others = (mode & S_IWOTH) != 0;
+    if (group && others) return "group and others";
+    return group ? "group" : others ? "others" : "";
+}
+
+// What is wrong with `path`, a plugin file or folder as `info` describes it, and how to fix
+// it, refused for `reason` (insecure_file or insecure_folder); nothing when only trusted
+// users can write it.
+std::optional<Refusal> untrusted(RefusalReason reason, const std::filesystem::path& path,
                                  const struct stat& info) {
     const uid_t own = ::geteuid();
     const bool stranger = info.st_uid != 0 && info.st_uid != own;
-    const bool group = (info.st_mode & S_IWGRP) != 0;
-    const bool others = (info.st_mode & S_IWOTH) != 0;
-    if (!stranger && !group && !others) return std::nullopt;
+    const auto writers = other_writers(info.st_mode);
+    if (!stranger && writers.empty()) return std::nullopt;
     std::string why, fix;
     if (stranger) {
         why = "owned by " + user_name(info.st_uid) + ", neither root nor tickerd's own user" +
               (own == 0 ? "" : " (" + user_name(own) + ")");
         fix = "chown root " + path.string();
     }
-    if (group || others) {
-        why += std::string(why.empty() ? "" : " and ") + "writable by " +
-               (group && others ? "group and others"
-                : group         ? "group"
-                                : "others");
-        fix += std::string(fix.empty() ? "" : " && ") + "chmod go-w " + path.string();
+    if (!writers.empty()) {
+        why += (why.empty() ? "writable by " : " and writable by ") + writers;
+        fix += (fix.empty() ? "chmod go-w " : " && chmod go-w ") + path.string();
     }
-    auto reason = kind == "folder" ? RefusalReason::insecure_folder : RefusalReason::insecure_file;
-    return Refusal{reason, "insecure plugin " + kind + " " + path.string() + " (mode " +
-                               octal(info.st_mode) + ", owner " + user_name(info.st_uid) +
-                               "): " + why + ", so someone else could swap the code tickerd " +
-                               "runs; fix: " + fix};
+    const char* kind = reason == RefusalReason::insecure_folder ? "folder" : "file";
+    return Refusal{reason, "insecure plugin " + std::string(kind) + " " + path.string() +
+                               " (mode " + octal(info.st_mode) + ", owner " +
+                               user_name(info.st_uid) + "): " + why +
+                               ", so someone else could swap the code tickerd runs; fix: " + fix};
 }
 
 // A problem found by `untrusted` refuses the file, unless the settings relax the rule for
@@ -143,7 +148,8 @@ Result<void, Refusal> check_folders(const std::filesystem::path& file,
         if (folder.empty()) folder = ".";
         struct stat info {};
         if (::stat(folder.c_str(), &info) != 0) continue;  // then the file cannot be read either
-        if (auto ok = unless_allowed(untrusted("folder", folder, info), settings); !ok) return ok;
+        auto problem = untrusted(RefusalReason::insecure_folder, folder, info);
+        if (auto ok = unless_allowed(std::move(problem), settings); !ok) return ok;
     }
     return {};
 }
@@ -235,8 +241,9 @@ Result<std::unique_ptr<PrivateCopy>, Refusal> PrivateCopy::create(const std::fil
     struct stat info {};
     bool stated = ::fstat(source, &info) == 0;
     // The file as opened is the one copied, whatever replaces it at that path meanwhile.
-    if (auto trusted = stated ? unless_allowed(untrusted("file", file, info), settings)
-                              : Result<void, Refusal>();
+    if (auto trusted =
+            stated ? unless_allowed(untrusted(RefusalReason::insecure_file, file, info), settings)
+                   : Result<void, Refusal>();
         !trusted) {
         ::close(source);
         return trusted.error();
@@ -325,8 +332,9 @@ Result<std::shared_ptr<Module>, Refusal> Module::load(const std::filesystem::pat
     info.description = text_or_empty(descriptor->description);
     info.abi_version = abi_text(descriptor->abi_version);
     info.default_priority = descriptor->default_priority;
-    // Read whatever minor the plugin was built for: a plugin of 1.0 or 1.1 could not set it
-    // (so it is real), and saying "simulated" can only make a plugin used less.
+    // Read whatever minor the plugin was built for: ABI 1.0 and 1.1 had no such flag (so their
+    // plugins are real), and a plugin setting the bit anyway is taken at its word, which can
+    // only make it used less.
     info.simulated = (descriptor->flags & TICKERD_PLUGIN_SIMULATED) != 0;
     info.state = PluginState::loaded;
     return std::shared_ptr<Module>(new Module(std::move(*copy), std::move(library), descriptor,
