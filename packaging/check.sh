@@ -67,7 +67,8 @@ cat > "$root/mock.json" <<JSON
  "instruments": [{"symbol": "AAPL", "data_types": ["market_data"]}],
  "cadences": {"market_data": {"interval_seconds": 0.2}}}
 JSON
-mkdir -p "$root/drop-in"
+# Modes set, not left to the umask: the daemon refuses plugins group or others can write.
+mkdir -p -m 755 "$root/drop-in"
 "$root/usr/bin/tickerd" --config "$root/mock.json" --plugin-dir "$root/usr/lib/tickerd/vendors" \
     --plugin-dir "$root/drop-in" --state-dir "$root/state" --listen 127.0.0.1:0 \
     --port-file "$root/port" >"$root/daemon.log" 2>&1 &
@@ -86,7 +87,7 @@ dpkg -x "$dev" "$root"
 cp -r "$root/usr/share/tickerd/plugin-template" "$root/hello"
 cmake -S "$root/hello" -B "$root/hello/build" -G Ninja -DCMAKE_PREFIX_PATH="$root/usr" >/dev/null
 cmake --build "$root/hello/build" >/dev/null
-cp "$root/hello/build/hello.so" "$root/drop-in/"
+install -m 755 "$root/hello/build/hello.so" "$root/drop-in/"
 expect_message_from hello "the dropped-in plugin"
 cd "$here"
 echo "packages OK"

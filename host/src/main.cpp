@@ -27,6 +27,7 @@
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -73,6 +74,28 @@ void write_port_file(const fs::path& path, unsigned short port) {
         if (!out) throw std::runtime_error("cannot write port file " + tmp.string());
     }
     fs::rename(tmp, path);
+}
+
+// What --check-config says about made-up data: the vendors that serve it, and the simulated
+// plugins left unused because no vendors entry names them.
+std::vector<std::string> simulated_vendors(const plugins::PluginHost& host) {
+    std::vector<std::string> lines;
+    std::set<std::string> used;
+    for (const auto& instance : host.instances()) {
+        if (!instance.simulated) continue;
+        used.insert(instance.plugin);
+        lines.push_back("vendor '" + instance.name + "' (plugin " + instance.plugin +
+                        ") serves simulated data; its messages carry \"metadata\": "
+                        "{\"simulated\": true}");
+    }
+    for (const auto& plugin : host.plugins()) {
+        if (plugin.simulated && !used.contains(plugin.name)) {
+            lines.push_back("plugin " + plugin.name +
+                            " serves simulated data and is not used (no \"vendors\" entry names "
+                            "it)");
+        }
+    }
+    return lines;
 }
 
 // "host-1234": unique among instances sharing one Redis, and readable in messages.
@@ -123,7 +146,7 @@ std::shared_ptr<access::Gatekeeper> open_gate(const config::DaemonConfig& cfg,
 // match the vendors config, credentials or certificates that do not load, and a non-loopback
 // listener without auth.
 int check_config(const config::DaemonConfig& cfg) {
-    plugins::PluginHost host(cfg.plugin_dirs);
+    plugins::PluginHost host(cfg.plugin_dirs, cfg.plugin_host);
     host.load_all();
     std::vector<std::string> problems;
     for (const auto& plugin : host.plugins()) {
@@ -144,6 +167,8 @@ int check_config(const config::DaemonConfig& cfg) {
     } catch (const std::exception& e) {
         problems.push_back(e.what());
     }
+    for (const auto& line : simulated_vendors(host))
+        std::cout << "simulated: " << line << "\n";
     for (const auto& problem : problems)
         std::cout << "problem: " << problem << "\n";
     std::cout << (problems.empty() ? "configuration OK\n" : "configuration has problems\n");
@@ -194,7 +219,8 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     }
     // An edge serves clients from Redis only: it loads no vendors and polls nothing.
     bool polls = cfg.role != config::Role::edge;
-    plugins::PluginHost plugin_host(polls ? cfg.plugin_dirs : std::vector<fs::path>{});
+    plugins::PluginHost plugin_host(polls ? cfg.plugin_dirs : std::vector<fs::path>{},
+                                    cfg.plugin_host);
     plugin_host.load_all();
     for (const auto& problem : plugin_host.configure(cfg.vendors, cfg.vendors_given)) {
         BOOST_LOG_TRIVIAL(error) << "vendor configuration: " << problem;

@@ -14,6 +14,12 @@
 #ifndef FIXTURE_VERSION
 #define FIXTURE_VERSION "0.0.1"
 #endif
+/* The descriptor flags; FIXTURE_SIMULATED declares made-up data. */
+#ifdef FIXTURE_SIMULATED
+#define FIXTURE_FLAGS TICKERD_PLUGIN_SIMULATED
+#else
+#define FIXTURE_FLAGS 0
+#endif
 
 #ifdef FIXTURE_BAD_TYPE
 static const char* const data_types[] = {"market_data", "quotes"};
@@ -66,6 +72,12 @@ static tickerd_status fixture_fetch(void* instance, const tickerd_request* reque
 #ifdef FIXTURE_UNRESOLVED
     if (tickerd_fixture_symbol_nobody_defines()) return TICKERD_E_PERMANENT;
 #endif
+#ifdef FIXTURE_FAILING_FETCH
+    (void)self;
+    snprintf(result->message, sizeof result->message, "upstream unreachable");
+    result->status = TICKERD_E_TRANSIENT;
+    return TICKERD_E_TRANSIENT;
+#endif
     char json[256];
     int len = snprintf(
         json, sizeof json,
@@ -97,6 +109,8 @@ static const fixture_descriptor descriptor = {
         (uint32_t)((2u << 16) | 0u),
 #elif defined(FIXTURE_NEWER_MINOR)
         (uint32_t)((TICKERD_ABI_MAJOR << 16) | 7u),
+#elif defined(FIXTURE_ABI_MINOR) /* a plugin built with an older SDK */
+        (uint32_t)((TICKERD_ABI_MAJOR << 16) | FIXTURE_ABI_MINOR),
 #else
         TICKERD_ABI_VERSION,
 #endif
@@ -104,7 +118,7 @@ static const fixture_descriptor descriptor = {
         FIXTURE_VERSION,
         "ABI test fixture",
         7,
-        0,
+        FIXTURE_FLAGS,
         data_types,
         sizeof data_types / sizeof data_types[0],
         fixture_create,

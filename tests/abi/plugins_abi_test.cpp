@@ -4,7 +4,7 @@
 #define BOOST_TEST_MODULE plugins_abi
 #include <boost/test/unit_test.hpp>
 
-#include "plugins/plugins.hpp"
+#include "abi/plugin_checks.hpp"
 #include "support/support.hpp"
 
 #include <boost/json.hpp>
@@ -13,8 +13,8 @@
 
 #include <filesystem>
 #include <map>
-#include <ostream>
 #include <string>
+#include <tuple>
 
 namespace fs = std::filesystem;
 using namespace tickerd;
@@ -22,19 +22,6 @@ using namespace tickerd::testing;
 using plugins::InstanceState;
 using plugins::PluginState;
 using plugins::RefusalReason;
-
-// Boost.Test prints what it compares: the states and reasons by their JSON names.
-namespace tickerd::plugins {
-std::ostream& boost_test_print_type(std::ostream& out, PluginState state) {
-    return out << to_string(state);
-}
-std::ostream& boost_test_print_type(std::ostream& out, InstanceState state) {
-    return out << to_string(state);
-}
-std::ostream& boost_test_print_type(std::ostream& out, RefusalReason reason) {
-    return out << to_string(reason);
-}
-}  // namespace tickerd::plugins
 
 namespace {
 
@@ -52,14 +39,6 @@ void check_refused(const fs::path& file, RefusalReason reason, const std::string
     }
 }
 
-plugins::InstanceConfig instance_config(std::string name, std::string plugin, int priority) {
-    plugins::InstanceConfig config;
-    config.name = std::move(name);
-    config.plugin = std::move(plugin);
-    config.priority = priority;
-    return config;
-}
-
 plugins::FetchOutcome fetch_once(const plugins::InstancePtr& instance, const std::string& symbol) {
     plugins::CancelFlag cancel;
     return instance->fetch(DataType::market_data, symbol,
@@ -74,7 +53,8 @@ BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
     BOOST_TEST(info.state == PluginState::loaded);
     BOOST_TEST(!info.refusal.has_value());
     BOOST_TEST(info.name == "abi_good");
-    BOOST_TEST(info.abi_version == "1.1");
+    BOOST_TEST(info.abi_version == "1.2");
+    BOOST_TEST(!info.simulated);
     BOOST_TEST(info.default_priority == 7);
     BOOST_TEST((info.data_types == std::vector<std::string>{"market_data", "news"}));
 
@@ -90,6 +70,35 @@ BOOST_AUTO_TEST_CASE(good_plugin_loads_and_answers) {
     BOOST_TEST(data.at("instance").as_string() == "abi_good");
 }
 
+// A plugin built with an older SDK keeps loading, and it serves real data: those ABIs had no
+// way to say otherwise.
+BOOST_AUTO_TEST_CASE(plugins_built_for_older_minors_load_as_real_vendors) {
+    for (auto [file, name, abi] : {std::tuple{"abi_1_0.so", "abi_old_1_0", "1.0"},
+                                   std::tuple{"abi_1_1.so", "abi_old_1_1", "1.1"}}) {
+        BOOST_TEST_CONTEXT(file) {
+            plugins::PluginHost host({});
+            auto info = host.load_file(kFixtures / file);
+            BOOST_TEST(info.state == PluginState::loaded);
+            BOOST_TEST(info.abi_version == abi);
+            BOOST_TEST(!info.simulated);
+            BOOST_TEST(plugins::to_json(info).at("simulated") == false);
+            BOOST_TEST(host.configure({}, false).empty());
+            auto ranked = host.ranked_for(DataType::market_data);
+            BOOST_TEST_REQUIRE(ranked.size() == 1u);
+            BOOST_TEST(ranked.front()->name() == name);
+            BOOST_TEST(fetch_once(ranked.front(), "AAPL").status == TICKERD_OK);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_simulated_flag_is_read_from_the_descriptor) {
+    plugins::PluginHost host({});
+    auto info = host.load_file(kFixtures / "simulated.so");
+    BOOST_TEST(info.state == PluginState::loaded);
+    BOOST_TEST(info.simulated);
+    BOOST_TEST(plugins::to_json(info).at("simulated") == true);
+}
+
 BOOST_AUTO_TEST_CASE(each_broken_plugin_is_refused_with_its_reason) {
     using enum RefusalReason;
     const struct {
@@ -99,7 +108,7 @@ BOOST_AUTO_TEST_CASE(each_broken_plugin_is_refused_with_its_reason) {
     } broken[] = {
         {"wrong_major.so", abi_major, "built for plugin ABI 2.0, this tickerd speaks 1.x"},
         {"newer_minor.so", abi_newer_minor,
-         "built for plugin ABI 1.7, newer than this tickerd's 1.1"},
+         "built for plugin ABI 1.7, newer than this tickerd's 1.2"},
         {"entry_null.so", no_descriptor, "tickerd_plugin_entry returned no descriptor"},
         {"no_entry.so", no_entry_symbol, "no tickerd_plugin_entry symbol: not a tickerd plugin"},
         {"small_struct.so", descriptor_too_small, "descriptor too small (16 bytes"},

@@ -30,12 +30,11 @@ void copy_over(const fs::path& from, const fs::path& to) {
 
 struct HotFolder {
     TempDir files{"tickerd-hot"};
-    fs::path plugins = files.path() / "vendors";
+    fs::path plugins = files.folder("vendors");
     fs::path plugin = plugins / "hot.so";
     std::unique_ptr<DaemonProcess> daemon;
 
     HotFolder() {
-        fs::create_directories(plugins);
         copy_over(kVersions / "v1.so", plugin);
         DaemonOptions options;
         options.config_file = write_config(
@@ -165,12 +164,8 @@ BOOST_AUTO_TEST_CASE(a_broken_replacement_is_refused_and_the_previous_version_se
     BOOST_TEST_REQUIRE(wait_for_version(client, "1.0.0", seqs, 10s));
 
     // A half-copied file is what a slow copy leaves for a moment.
-    auto half = hot.files.path() / "half.so";
-    {
-        auto whole = read_file(kVersions / "v2.so");
-        std::ofstream(half, std::ios::binary)
-            .write(whole.data(), static_cast<std::streamsize>(whole.size() / 2));
-    }
+    auto whole = read_file(kVersions / "v2.so");
+    auto half = hot.files.write("half.so", whole.substr(0, whole.size() / 2));
     std::string last_error;
     // Each replacement, and the reason its refusal names in the JSON.
     const std::vector<std::pair<fs::path, std::string>> replacements = {
@@ -248,12 +243,49 @@ BOOST_AUTO_TEST_CASE(a_removed_plugin_unloads_and_a_new_one_loads) {
     BOOST_TEST(reload.json().at("plugins").as_array().size() == 1);
 }
 
+// A plugin rebuilt as simulated stops serving at once (no vendors list names it), stays
+// simulated across reloads, and serves again when a real build replaces it.
+BOOST_AUTO_TEST_CASE(a_plugin_rebuilt_as_simulated_stops_serving_until_a_real_build_returns) {
+    HotFolder hot;
+    HttpClient http("127.0.0.1", hot.daemon->port());
+    SseClient client("127.0.0.1", hot.daemon->port());
+    BOOST_TEST_REQUIRE(client.open_get("/streaming/subscribe/sse?channels=" + kChannel).status ==
+                       200);
+    std::vector<int64_t> seqs;
+    BOOST_TEST_REQUIRE(wait_for_version(client, "1.0.0", seqs, 10s));
+
+    for (int round = 0; round < 2; ++round) {  // replaced by itself: reloaded, still simulated
+        copy_over(kVersions / "simulated.so", hot.plugin);
+        BOOST_TEST_REQUIRE(wait_until(
+                               [&] {
+                                   auto entry = hot.plugin_entry();
+                                   return entry.is_object() && entry.at("version") == "3.0.0" &&
+                                          entry.at("simulated") == true &&
+                                          !entry.as_object().contains("update_refused");
+                               },
+                               5s),
+                           "round " << round << "\n"
+                                    << hot.daemon->log_tail());
+        auto instances = http.get("/streaming/config/vendors").json().at("instances");
+        BOOST_TEST(instances.as_array().empty(), json::serialize(instances));
+    }
+    // What was published before the swap may still be on its way; nothing after it.
+    std::optional<SseEvent> event;
+    for (int read = 0; read < 50 && (event = client.next_data_event(1s)); ++read)
+        BOOST_TEST(version_of(*event) == "1.0.0");
+    BOOST_TEST(!event.has_value(), "messages go on after the swap");
+    BOOST_TEST(count_occurrences(hot.daemon->log(), "simulated plugins not used: abi_hot") == 1u);
+
+    copy_over(kVersions / "v2.so", hot.plugin);
+    BOOST_TEST(wait_for_version(client, "2.0.0", seqs, 5s), hot.daemon->log_tail());
+    BOOST_TEST(hot.plugin_entry().at("simulated") == false);
+}
+
 BOOST_AUTO_TEST_CASE(a_call_in_flight_finishes_on_the_version_it_started_on) {
     // The mock answers after 800 ms, so a call is almost always in flight when its file is
     // replaced; every call must still succeed (its library stays mapped until it returns).
     TempDir files("tickerd-hot-inflight");
-    auto plugins = files.path() / "vendors";
-    fs::create_directories(plugins);
+    auto plugins = files.folder("vendors");
     auto plugin = plugins / "mock.so";
     auto mock = fs::path(TICKERD_TEST_VENDOR_DIR) / "mock.so";
     copy_over(mock, plugin);
@@ -271,14 +303,25 @@ BOOST_AUTO_TEST_CASE(a_call_in_flight_finishes_on_the_version_it_started_on) {
     SseClient client("127.0.0.1", daemon.port());
     BOOST_TEST_REQUIRE(client.open_get("/streaming/subscribe/sse?channels=" + kChannel).status ==
                        200);
-    BOOST_TEST_REQUIRE(client.next_data_event(10s).has_value());
+    // The mock is simulated, whichever copy of it answers.
+    auto simulated = [](const SseEvent& event) {
+        return event.json().at("metadata").at("simulated") == true;
+    };
+    auto first = client.next_data_event(10s);
+    BOOST_TEST_REQUIRE(first.has_value());
+    BOOST_TEST(simulated(*first));
     for (int round = 0; round < 5; ++round) {
         std::this_thread::sleep_for(300ms);  // into the next call
         copy_over(mock, plugin);
-        BOOST_TEST_REQUIRE(client.next_data_event(5s).has_value(), "round " << round);
+        auto event = client.next_data_event(5s);
+        BOOST_TEST_REQUIRE(event.has_value(), "round " << round);
+        BOOST_TEST(simulated(*event), "round " << round);
     }
     auto log = daemon.log();
     BOOST_TEST(count_occurrences(log, "plugin mock reloaded") >= 5u);
+    auto vendors = http.get("/streaming/config/vendors").json();
+    BOOST_TEST(vendors.at("plugins").at(0).at("simulated") == true);
+    BOOST_TEST(vendors.at("instances").at(0).at("simulated") == true);
     auto records = http.get("/streaming/config/telemetry/market_data?limit=1000").json();
     std::size_t calls = 0;
     for (const auto& record : records.as_array()) {

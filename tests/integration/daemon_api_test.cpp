@@ -27,7 +27,8 @@ struct ApiDaemon {
     ApiDaemon() {
         DaemonOptions options;
         options.config_file = write_config(
-            files, {{"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}}});
+            files, {{"vendors", mock_vendors()},
+                    {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}}});
         daemon = std::make_unique<DaemonProcess>(options);
         daemon->wait_ready();
     }
@@ -285,9 +286,15 @@ BOOST_AUTO_TEST_CASE(vendors_lists_the_mock) {
     BOOST_TEST(response.status == 200u);
     bool mock_loaded = false;
     for (const auto& plugin : items_of(response.json(), {"vendors", "plugins"})) {
-        if (text(plugin, "/name") == "mock") mock_loaded = text(plugin, "/state") == "loaded";
+        if (text(plugin, "/name") != "mock") continue;
+        mock_loaded = text(plugin, "/state") == "loaded";
+        BOOST_TEST(plugin.at("simulated") == true, json::serialize(plugin));
     }
     BOOST_TEST(mock_loaded, response.body);
+    auto instances = items_of(response.json(), "instances");
+    BOOST_TEST_REQUIRE(instances.size() == 1u, response.body);
+    BOOST_TEST(text(instances[0], "/plugin") == "mock");
+    BOOST_TEST(instances[0].at("simulated") == true, response.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

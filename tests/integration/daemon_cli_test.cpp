@@ -51,6 +51,40 @@ BOOST_AUTO_TEST_CASE(check_config_accepts_a_good_config) {
               {"cadences", {{"news", {{"interval_seconds", 120}, {"retry_attempts", 2}}}}}});
     auto result = run_daemon_command(check_config_args(config));
     BOOST_TEST(result.status.success(), describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output,
+                        "simulated: vendor 'mock_a' (plugin mock) serves simulated "
+                        "data; its messages carry \"metadata\": {\"simulated\": "
+                        "true}"),
+               result.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_config_says_an_unnamed_simulated_plugin_is_not_used) {
+    TempDir dir("tickerd-cli");
+    auto config = write_config(dir, {{"streaming", {{"enabled", true}}}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.success(), describe(result.status) << "\n" << result.output);
+    BOOST_TEST(contains(result.output,
+                        "simulated: plugin mock serves simulated data and is not "
+                        "used (no \"vendors\" entry names it)"),
+               result.output);
+}
+
+// With every packaged plugin installed: the default config never runs the mock, the quick
+// start's runs it alone.
+BOOST_AUTO_TEST_CASE(the_shipped_configs_run_the_mock_only_in_the_quick_start) {
+    auto check = [](const std::string& config) {
+        return run_daemon_command({"--check-config", "--config",
+                                   std::string(TICKERD_SOURCE_DIR) + "/etc/" + config,
+                                   "--plugin-dir", TICKERD_ALL_VENDORS_DIR})
+            .output;
+    };
+    auto packaged = check("tickerd.json");
+    BOOST_TEST(contains(packaged, "simulated: plugin mock serves simulated data and is not used"),
+               packaged);
+    BOOST_TEST(!contains(packaged, "vendor 'mock'"), packaged);
+    auto quickstart = check("quickstart.json");
+    BOOST_TEST(contains(quickstart, "simulated: vendor 'mock' (plugin mock)"), quickstart);
+    BOOST_TEST(contains(quickstart, "configuration OK"), quickstart);
 }
 
 BOOST_AUTO_TEST_CASE(check_config_names_an_unknown_key) {

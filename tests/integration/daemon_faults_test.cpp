@@ -136,7 +136,8 @@ BOOST_AUTO_TEST_CASE(a_hanging_vendor_blocks_neither_other_workers_nor_the_api) 
 
 BOOST_AUTO_TEST_CASE(sigterm_ends_streams_cleanly_and_exits_0) {
     TempDir files("tickerd-faults");
-    auto daemon = start_daemon(files, {{"instruments", one_instrument({"market_data"})},
+    auto daemon = start_daemon(files, {{"vendors", mock_vendors()},
+                                       {"instruments", one_instrument({"market_data"})},
                                        {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}});
 
     SseClient sse("127.0.0.1", daemon->port());

@@ -1,5 +1,6 @@
 // The quick start, run against the real daemon binary: a config file with four instruments,
-// market data every second, workers started by AUTO_START_WORKERS, the mock vendor; then
+// market data every second, workers started by AUTO_START_WORKERS, the mock vendor named (as
+// etc/quickstart.json does: it serves simulated data, so it runs only when named); then
 // the seed's curl, SSE and WebSocket examples unchanged.
 #define BOOST_TEST_MODULE daemon_quickstart
 #include <boost/test/unit_test.hpp>
@@ -25,7 +26,8 @@ json::value quickstart_config() {
     for (const char* symbol : {"AAPL", "MSFT", "TSLA", "NVDA"}) {
         instruments.push_back({{"symbol", symbol}, {"data_types", {"market_data"}}});
     }
-    return {{"instruments", instruments},
+    return {{"vendors", mock_vendors()},
+            {"instruments", instruments},
             {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}};
 }
 
@@ -115,6 +117,8 @@ BOOST_AUTO_TEST_CASE(latest_market_data_arrives_within_15_seconds) {
     const auto* price = find_path(*message, "/data/price");
     BOOST_TEST((price && price->is_number()), "data.price is a number");
     BOOST_TEST(text(*message, "/vendor") == "mock");
+    const auto* simulated = find_path(*message, "/metadata/simulated");
+    BOOST_TEST((simulated && *simulated == true), "the mock's data says it is simulated");
     BOOST_TEST(text(*message, "/metadata/worker_id") == "worker_market_data");
     BOOST_TEST(text(*message, "/update_type") == "snapshot");
 }

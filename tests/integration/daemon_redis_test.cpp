@@ -22,7 +22,8 @@ const std::string kChannel = "stream:market_data:AAPL";
 // Redis that `redis_env` names.
 std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, EnvVars redis_env,
                                             const std::string& role, double interval) {
-    json::value config = {{"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
+    json::value config = {{"vendors", mock_vendors()},
+                          {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
                           {"cadences", {{"market_data", {{"interval_seconds", interval}}}}}};
     DaemonOptions options;
     options.config_file = write_config(files, config, role + ".json");
@@ -225,6 +226,7 @@ BOOST_AUTO_TEST_CASE(three_workers_share_sixty_instruments_and_survive_a_kill) {
         instruments.push_back(
             {{"symbol", "S" + std::to_string(i)}, {"data_types", {"market_data"}}});
     json::value config = {{"redis", {{"lease_ms", 1000}}},
+                          {"vendors", mock_vendors()},
                           {"instruments", instruments},
                           {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}};
     auto config_file = write_config(files, config, "workers.json");

@@ -45,10 +45,15 @@ BOOST_AUTO_TEST_CASE(a_plugin_built_against_the_installed_sdk_serves_when_droppe
          TICKERD_CMAKE_GENERATOR, "-DCMAKE_PREFIX_PATH=" + prefix.string()});
     run(work, "build", {TICKERD_CMAKE_COMMAND, "--build", build.string()});
     BOOST_TEST_REQUIRE(fs::exists(build / "hello.so"));
+    // As `install -m 755` would leave it: the daemon refuses a plugin that group or others
+    // can write, which the linker's output is under a umask of 002.
+    auto built = work.path() / "hello.so";
+    fs::copy_file(build / "hello.so", built);
+    fs::permissions(built, fs::perms::group_write | fs::perms::others_write,
+                    fs::perm_options::remove);
 
     // A daemon with an empty drop-in folder, then the plugin copied in.
-    auto drop_in = work.path() / "vendors";
-    fs::create_directories(drop_in);
+    auto drop_in = work.folder("vendors");
     DaemonOptions options;
     options.config_file = write_config(
         work, {{"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
@@ -60,7 +65,7 @@ BOOST_AUTO_TEST_CASE(a_plugin_built_against_the_installed_sdk_serves_when_droppe
     HttpClient http("127.0.0.1", daemon.port());
 
     auto dropped_at = std::chrono::steady_clock::now();
-    fs::copy_file(build / "hello.so", drop_in / "hello.so");
+    fs::copy_file(built, drop_in / "hello.so");
     std::optional<boost::json::value> message;
     wait_until(
         [&] {

@@ -29,11 +29,23 @@ using namespace std::chrono_literals;
 // Variables the daemon reads: a test states them explicitly, so whatever the developer's
 // shell exports cannot change a test's outcome.
 bool is_daemon_variable(std::string_view name) {
-    static const char* const kNames[] = {
-        "TICKERD_CONFIG",     "TICKERD_LISTEN",    "TICKERD_PLUGIN_DIR", "TICKERD_STATE_DIR",
-        "STATE_DIRECTORY",    "TICKERD_ROLE",      "REDIS_ENABLED",      "REDIS_HOST",
-        "REDIS_PORT",         "REDIS_PASSWORD",    "REDIS_DB",           "STREAMING_ENABLED",
-        "AUTO_START_WORKERS", "TICKERD_LOG_LEVEL", "NOTIFY_SOCKET",      "REDIS_SOCKET"};
+    static const char* const kNames[] = {"TICKERD_CONFIG",
+                                         "TICKERD_LISTEN",
+                                         "TICKERD_PLUGIN_DIR",
+                                         "TICKERD_STATE_DIR",
+                                         "STATE_DIRECTORY",
+                                         "TICKERD_ROLE",
+                                         "REDIS_ENABLED",
+                                         "REDIS_HOST",
+                                         "REDIS_PORT",
+                                         "REDIS_PASSWORD",
+                                         "REDIS_DB",
+                                         "STREAMING_ENABLED",
+                                         "AUTO_START_WORKERS",
+                                         "TICKERD_LOG_LEVEL",
+                                         "NOTIFY_SOCKET",
+                                         "REDIS_SOCKET",
+                                         "TICKERD_ALLOW_INSECURE_PLUGINS"};
     for (const char* known : kNames) {
         if (name == known) return true;
     }
@@ -273,6 +285,10 @@ CommandResult run_daemon_command(const std::vector<std::string>& args, const Env
     }
     result.output = read_file(output);
     return result;
+}
+
+boost::json::array mock_vendors() {
+    return {{{"name", "mock"}, {"plugin", "mock"}}};
 }
 
 std::filesystem::path write_config(const TempDir& dir, const boost::json::value& config,

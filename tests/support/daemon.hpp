@@ -4,6 +4,7 @@
 
 #include "support/temp_dir.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include <sys/types.h>
@@ -99,6 +100,10 @@ double own_cpu_seconds();
 
 // Waits up to `timeout` for the child's exit; nullopt while it still runs.
 std::optional<ExitStatus> reap_process(pid_t pid, std::chrono::milliseconds timeout);
+
+// A config's "vendors" list naming the mock once: it serves simulated data, so a daemon runs
+// it only where a vendors entry names it.
+boost::json::array mock_vendors();
 
 // Writes `config` as JSON to <dir>/<name> and returns the path.
 std::filesystem::path write_config(const TempDir& dir, const boost::json::value& config,

@@ -24,12 +24,35 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ignored);
 }
 
+namespace {
+
+// Takes write access away from group and others on `path` and the folders up to `top`.
+void make_safe(const std::filesystem::path& top, std::filesystem::path path) {
+    using std::filesystem::perms;
+    for (; path != top && path.has_relative_path(); path = path.parent_path()) {
+        std::filesystem::permissions(path, perms::group_write | perms::others_write,
+                                     std::filesystem::perm_options::remove);
+    }
+}
+
+}  // namespace
+
 std::filesystem::path TempDir::write(const std::string& name, const std::string& text) const {
     auto target = path_ / name;
     std::filesystem::create_directories(target.parent_path());
-    std::ofstream out(target, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + target.string());
+    {
+        std::ofstream out(target, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out) throw std::runtime_error("cannot write " + target.string());
+    }
+    make_safe(path_, target);
+    return target;
+}
+
+std::filesystem::path TempDir::folder(const std::string& name) const {
+    auto target = path_ / name;
+    std::filesystem::create_directories(target);
+    make_safe(path_, target);
     return target;
 }
 

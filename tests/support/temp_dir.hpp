@@ -1,5 +1,6 @@
 // A private folder under /tmp for one test's files, removed with everything in it when the
-// object goes away.
+// object goes away. What it makes is never writable by group or others, whatever the umask:
+// the daemon refuses plugin files and folders that are (a test about that makes them so).
 #pragma once
 
 #include <filesystem>
@@ -19,6 +20,8 @@ class TempDir {
 
     // Writes `text` to <dir>/<name> (creating parent folders) and returns the full path.
     std::filesystem::path write(const std::string& name, const std::string& text) const;
+    // Creates the folder <dir>/<name> (and its parents) and returns the full path.
+    std::filesystem::path folder(const std::string& name) const;
 
   private:
     std::filesystem::path path_;

@@ -43,11 +43,21 @@ BOOST_AUTO_TEST_CASE(message_is_serialised_once_with_both_frames) {
     BOOST_TEST(metadata.at("seq").as_int64() == 7);
     BOOST_TEST(metadata.at("retry_count").as_int64() == 2);
     BOOST_TEST(metadata.at("fallback_used").as_bool());
+    BOOST_TEST(!metadata.contains("simulated"), "real data says nothing about simulation");
     BOOST_TEST(m->sse_frame == "id: 1000-7\ndata: " + m->json + "\n\n");
     auto ws = json::parse(m->ws_frame).as_object();
     BOOST_TEST(ws.at("type").as_string() == "data");
     BOOST_TEST(ws.at("channel").as_string() == "stream:news:AAPL");
     BOOST_TEST(json::serialize(ws.at("message")) == m->json);
+}
+
+BOOST_AUTO_TEST_CASE(simulated_data_is_marked_in_the_metadata) {
+    bus::Envelope envelope{
+        DataType::market_data, "AAPL", "mock", {{"price", 1.0}}, 0, false, 1.5, "", true};
+    auto m = bus::make_message(envelope, 1, std::chrono::system_clock::now());
+    auto metadata = json::parse(m->json).at("metadata").as_object();
+    BOOST_TEST(metadata.at("simulated") == true);
+    BOOST_TEST(metadata.at("worker_id").as_string() == "worker_market_data");
 }
 
 BOOST_AUTO_TEST_CASE(message_from_json_rebuilds_the_same_frames) {

@@ -264,3 +264,16 @@ BOOST_AUTO_TEST_CASE(process_environment_reads_the_real_environment) {
     BOOST_TEST(env("TICKERD_CONFIG_TEST_VARIABLE").value() == "value");
     BOOST_TEST(!env("TICKERD_CONFIG_TEST_UNSET_VARIABLE").has_value());
 }
+
+BOOST_AUTO_TEST_CASE(insecure_plugin_files_load_only_when_the_file_or_the_environment_says_so) {
+    BOOST_TEST(!load_with({}).plugin_host.allow_insecure_files, "strict by default");
+    TempDir dir("tickerd-config");
+    auto file = dir.write("tickerd.json", R"({"plugins": {"allow_insecure_files": true}})");
+    BOOST_TEST(load_with({"--config", file.string()}).plugin_host.allow_insecure_files);
+    BOOST_TEST(load_with({}, {{"TICKERD_ALLOW_INSECURE_PLUGINS", "yes"}})
+                   .plugin_host.allow_insecure_files);
+    BOOST_TEST(!load_with({"--config", file.string()}, {{"TICKERD_ALLOW_INSECURE_PLUGINS", "0"}})
+                    .plugin_host.allow_insecure_files);
+    expect_error({}, {{"TICKERD_ALLOW_INSECURE_PLUGINS", "maybe"}},
+                 {"TICKERD_ALLOW_INSECURE_PLUGINS", "expected a boolean"});
+}

@@ -89,6 +89,8 @@ class Mock {
 
 }  // namespace
 
+// Simulated: the daemon runs it only where a "vendors" entry names it, and its messages carry
+// "metadata": {"simulated": true}.
 TICKERD_DECLARE_PLUGIN(Mock, "mock", "1.0.0", "Deterministic simulated data with fault injection",
-                       100, TICKERD_PLUGIN_THREADSAFE, "market_data", "news", "fundamentals",
-                       "analytics", "insider_data")
+                       100, TICKERD_PLUGIN_THREADSAFE | TICKERD_PLUGIN_SIMULATED, "market_data",
+                       "news", "fundamentals", "analytics", "insider_data")

@@ -42,7 +42,8 @@ struct Envelope {
     int retry_count = 0;
     bool fallback_used = false;
     double latency_ms = 0;
-    std::string instance;  // which tickerd polled it, when several share the work
+    std::string instance;    // which tickerd polled it, when several share the work
+    bool simulated = false;  // made-up data (a plugin declaring TICKERD_PLUGIN_SIMULATED)
 };
 
 // Builds the message (and both wire frames) once.

@@ -58,7 +58,10 @@ MessagePtr make_message(const Envelope& envelope, uint64_t seq,
           {"fallback_used", envelope.fallback_used},
           {"latency_ms", std::round(envelope.latency_ms * 10) / 10}}},
     };
-    if (!envelope.instance.empty()) body["metadata"].as_object()["instance"] = envelope.instance;
+    auto& metadata = body["metadata"].as_object();
+    if (!envelope.instance.empty()) metadata["instance"] = envelope.instance;
+    // Only made-up data says anything: a real message is as it always was.
+    if (envelope.simulated) metadata["simulated"] = true;
     msg->json = write_json(body);
     frame(*msg);
     return msg;

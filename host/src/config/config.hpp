@@ -69,6 +69,7 @@ struct DaemonConfig {
     std::string listen = "127.0.0.1:8000";
     std::optional<std::filesystem::path> port_file;
     std::vector<std::filesystem::path> plugin_dirs;
+    plugins::HostSettings plugin_host;  // the `plugins` section
     std::filesystem::path state_dir;
     Role role = Role::all;
     log::Level log_level = log::Level::info;

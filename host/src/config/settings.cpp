@@ -365,6 +365,13 @@ std::vector<Setting> make_table() {
              restart,
              "folders scanned for vendor plugins and watched for hot reload; the flag repeats, "
              "the variable is `:`-separated"}),
+        // The file and the environment only: a development machine sets it once, not per run.
+        row<Boolean, &C::plugin_host, &plugins::HostSettings::allow_insecure_files>(
+            {"plugins.allow_insecure_files", "TICKERD_ALLOW_INSECURE_PLUGINS", "", "BOOL", "",
+             restart,
+             "load plugin files and folders that a user other than root or tickerd's own could "
+             "rewrite (group- or world-writable, or a stranger's), with a warning each, instead "
+             "of refusing them: for development only"}),
         // Before TICKERD_STATE_DIR, which wins when both are set.
         row<FirstOfPaths, &C::state_dir>(
             {"", "STATE_DIRECTORY", "", "DIR", "none", restart,

@@ -235,6 +235,10 @@ bool Instance::serves(DataType type) const {
     return module_->serves(type);
 }
 
+bool Instance::simulated() const {
+    return module_->simulated();
+}
+
 FetchOutcome Instance::fetch(DataType type, const std::string& symbol,
                              std::chrono::system_clock::time_point deadline,
                              const CancelFlag& cancel) {

@@ -2,6 +2,8 @@
 // one sentence naming what is wrong, because the person reading it is a plugin author.
 #include "plugins/module.hpp"
 
+#include "core/log.hpp"
+
 #include <boost/dll/shared_library_load_mode.hpp>
 
 #include <dlfcn.h>
@@ -9,15 +11,19 @@
 #include <link.h>
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 namespace tickerd::plugins {
@@ -60,6 +66,92 @@ std::string text_or_empty(const char* text) {
 // The file never reached the descriptor check: the loader, or our checks before it, said no.
 Refusal cannot_load(RefusalReason reason, const std::string& why) {
     return {reason, "cannot load: " + why};
+}
+
+// ---- Who could have written a plugin ----------------------------------------------------
+// Whoever can rewrite a plugin file, or replace it in its folder, runs code inside tickerd.
+// Trusted: root and the user tickerd runs as; nobody else may own or write either.
+
+std::string user_name(uid_t uid) {
+    passwd entry{};
+    passwd* found = nullptr;
+    std::array<char, 1024> buffer{};
+    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr)
+        return found->pw_name;
+    return "uid " + std::to_string(uid);
+}
+
+std::string octal(mode_t mode) {
+    std::array<char, 8> text{};
+    std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode & 07777));
+    return text.data();
+}
+
+// Who besides the owner may write, by the mode's bits: "group", "others", both, or "".
+std::string other_writers(mode_t mode) {
+    const bool group = (mode & S_IWGRP) != 0;
+    const bool others = (mode & S_IWOTH) != 0;
+    if (group && others) return "group and others";
+    return group ? "group" : others ? "others" : "";
+}
+
+// What is wrong with `path`, a plugin file or folder as `info` describes it, and how to fix
+// it, refused for `reason` (insecure_file or insecure_folder); nothing when only trusted
+// users can write it.
+std::optional<Refusal> untrusted(RefusalReason reason, const std::filesystem::path& path,
+                                 const struct stat& info) {
+    const uid_t own = ::geteuid();
+    const bool stranger = info.st_uid != 0 && info.st_uid != own;
+    const auto writers = other_writers(info.st_mode);
+    if (!stranger && writers.empty()) return std::nullopt;
+    std::string why, fix;
+    if (stranger) {
+        why = "owned by " + user_name(info.st_uid) + ", neither root nor tickerd's own user" +
+              (own == 0 ? "" : " (" + user_name(own) + ")");
+        fix = "chown root " + path.string();
+    }
+    if (!writers.empty()) {
+        why += (why.empty() ? "writable by " : " and writable by ") + writers;
+        fix += (fix.empty() ? "chmod go-w " : " && chmod go-w ") + path.string();
+    }
+    const char* kind = reason == RefusalReason::insecure_folder ? "folder" : "file";
+    return Refusal{reason, "insecure plugin " + std::string(kind) + " " + path.string() +
+                               " (mode " + octal(info.st_mode) + ", owner " +
+                               user_name(info.st_uid) + "): " + why +
+                               ", so someone else could swap the code tickerd runs; fix: " + fix};
+}
+
+// A problem found by `untrusted` refuses the file, unless the settings relax the rule for
+// development: then it is loaded with a warning.
+Result<void, Refusal> unless_allowed(std::optional<Refusal> problem, const HostSettings& settings) {
+    if (!problem) return {};
+    if (settings.allow_insecure_files) {
+        BOOST_LOG_TRIVIAL(warning)
+            << problem->detail << " (loaded anyway: plugins.allow_insecure_files is on)";
+        return {};
+    }
+    problem->detail += ", or set plugins.allow_insecure_files for development";
+    return *problem;
+}
+
+// The folder holding `file`, and the one holding what a symbolic link `file` points to: whoever
+// can write either can swap the plugin.
+Result<void, Refusal> check_folders(const std::filesystem::path& file,
+                                    const HostSettings& settings) {
+    std::vector<std::filesystem::path> folders{file.parent_path()};
+    std::error_code ec;
+    if (std::filesystem::is_symlink(file, ec)) {
+        auto target = std::filesystem::canonical(file, ec);
+        if (!ec) folders.push_back(target.parent_path());
+    }
+    for (auto folder : folders) {
+        if (folder.empty()) folder = ".";
+        struct stat info {};
+        if (::stat(folder.c_str(), &info) != 0) continue;  // then the file cannot be read either
+        auto problem = untrusted(RefusalReason::insecure_folder, folder, info);
+        if (auto ok = unless_allowed(std::move(problem), settings); !ok) return ok;
+    }
+    return {};
 }
 
 // Checks the descriptor's shape.
@@ -140,15 +232,23 @@ void throw_exception_from_error(const Refusal& refusal, const boost::source_loca
     throw std::logic_error("Result::value() on a refusal: " + refusal.detail);
 }
 
-Result<std::unique_ptr<PrivateCopy>, Refusal> PrivateCopy::create(
-    const std::filesystem::path& file) {
+Result<std::unique_ptr<PrivateCopy>, Refusal> PrivateCopy::create(const std::filesystem::path& file,
+                                                                  const HostSettings& settings) {
     int source = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (source < 0) {
         return cannot_load(RefusalReason::unreadable, file.string() + ": " + std::strerror(errno));
     }
     struct stat info {};
-    int fd =
-        ::fstat(source, &info) == 0 ? ::memfd_create(file.filename().c_str(), MFD_CLOEXEC) : -1;
+    bool stated = ::fstat(source, &info) == 0;
+    // The file as opened is the one copied, whatever replaces it at that path meanwhile.
+    if (auto trusted =
+            stated ? unless_allowed(untrusted(RefusalReason::insecure_file, file, info), settings)
+                   : Result<void, Refusal>();
+        !trusted) {
+        ::close(source);
+        return trusted.error();
+    }
+    int fd = stated ? ::memfd_create(file.filename().c_str(), MFD_CLOEXEC) : -1;
     off_t offset = 0;
     bool copied = fd >= 0;
     while (copied && offset < info.st_size) {
@@ -182,15 +282,17 @@ std::string PrivateCopy::path() const {
     return "/proc/self/fd/" + std::to_string(fd_);
 }
 
-Result<std::shared_ptr<Module>, Refusal> Module::load(const std::filesystem::path& file) {
+Result<std::shared_ptr<Module>, Refusal> Module::load(const std::filesystem::path& file,
+                                                      const HostSettings& settings) {
     PluginInfo info;
     info.file = file.string();
     info.loaded_at = std::chrono::system_clock::now();
+    if (auto trusted = check_folders(file, settings); !trusted) return trusted.error();
 
     // The library is mapped from a private copy, so the user's file can be rewritten in
     // place (a plain `cp` over it) without changing code this process is running. Declared
     // before the library: it must outlive it.
-    auto copy = PrivateCopy::create(file);
+    auto copy = PrivateCopy::create(file, settings);
     if (!copy) return copy.error();
     boost::dll::shared_library library;
     boost::dll::fs::error_code failed;
@@ -230,6 +332,10 @@ Result<std::shared_ptr<Module>, Refusal> Module::load(const std::filesystem::pat
     info.description = text_or_empty(descriptor->description);
     info.abi_version = abi_text(descriptor->abi_version);
     info.default_priority = descriptor->default_priority;
+    // Read whatever minor the plugin was built for: ABI 1.0 and 1.1 had no such flag (so their
+    // plugins are real), and a plugin setting the bit anyway is taken at its word, which can
+    // only make it used less.
+    info.simulated = (descriptor->flags & TICKERD_PLUGIN_SIMULATED) != 0;
     info.state = PluginState::loaded;
     return std::shared_ptr<Module>(new Module(std::move(*copy), std::move(library), descriptor,
                                               std::move(info), std::move(types)));

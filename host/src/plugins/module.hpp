@@ -20,8 +20,10 @@ inline tickerd_str sdk_str(std::string_view text) {
 // /proc/self/fd/N.
 class PrivateCopy {
   public:
-    // Copies `file`; refused when it cannot be read or is not a whole ELF object of ours.
-    static Result<std::unique_ptr<PrivateCopy>, Refusal> create(const std::filesystem::path& file);
+    // Copies `file`; refused when it cannot be read, is not a whole ELF object of ours, or
+    // (unless `settings` allow it) could have been written by someone tickerd does not trust.
+    static Result<std::unique_ptr<PrivateCopy>, Refusal> create(const std::filesystem::path& file,
+                                                                const HostSettings& settings);
     ~PrivateCopy();
     PrivateCopy(const PrivateCopy&) = delete;
     PrivateCopy& operator=(const PrivateCopy&) = delete;
@@ -34,14 +36,17 @@ class PrivateCopy {
 
 class Module {
   public:
-    // Loads `file` and checks its descriptor; a file that cannot be used is refused with
-    // its reason and one line a user can act on.
-    static Result<std::shared_ptr<Module>, Refusal> load(const std::filesystem::path& file);
+    // Checks who could have written `file` and its folder (as `settings` say), loads it and
+    // checks its descriptor; a file that cannot be used is refused with its reason and one
+    // line a user can act on.
+    static Result<std::shared_ptr<Module>, Refusal> load(const std::filesystem::path& file,
+                                                         const HostSettings& settings);
 
     const tickerd_plugin& descriptor() const { return *descriptor_; }
     const PluginInfo& info() const { return info_; }
     bool serves(DataType type) const;
     bool thread_safe() const { return (descriptor_->flags & TICKERD_PLUGIN_THREADSAFE) != 0; }
+    bool simulated() const { return info_.simulated; }
 
   private:
     Module(std::unique_ptr<PrivateCopy> copy, boost::dll::shared_library library,

@@ -21,10 +21,13 @@ namespace tickerd::plugins {
 namespace {
 
 // What identifies one version of a file: rewritten in place or replaced, one of these moves.
+// So does a new owner or mode of its folder, which decides whether the file may load.
 struct FileStamp {
     ino_t inode = 0;
     off_t size = 0;
     int64_t mtime_ns = 0, ctime_ns = 0;
+    uid_t folder_owner = 0;
+    mode_t folder_mode = 0;
     bool operator==(const FileStamp&) const = default;
 };
 
@@ -32,7 +35,12 @@ std::optional<FileStamp> stamp_of(const std::filesystem::path& file) {
     struct stat info {};
     if (::stat(file.c_str(), &info) != 0) return std::nullopt;
     auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
-    return FileStamp{info.st_ino, info.st_size, ns(info.st_mtim), ns(info.st_ctim)};
+    FileStamp stamp{info.st_ino, info.st_size, ns(info.st_mtim), ns(info.st_ctim), 0, 0};
+    if (::stat(file.parent_path().c_str(), &info) == 0) {
+        stamp.folder_owner = info.st_uid;
+        stamp.folder_mode = info.st_mode;
+    }
+    return stamp;
 }
 
 }  // namespace
@@ -53,6 +61,7 @@ struct PluginHost::State {
     };
 
     std::vector<std::filesystem::path> plugin_dirs;
+    HostSettings settings;
     // Shared by every instance (each holds it: an instance may outlive the host in a call).
     std::shared_ptr<webclient::Client> http = std::make_shared<webclient::Client>();
     // Held by whoever changes files, modules or instances (rescans and configure), for
@@ -73,6 +82,9 @@ struct PluginHost::State {
     void remove_file(const std::string& path);
     std::vector<std::string> reconcile(std::map<std::string, InstancePtr> made);
     std::vector<InstanceConfig> wanted_instances() const;
+    void tell_about_unused_simulated();
+
+    std::set<std::string> told_simulated;  // simulated plugins the log has said are unused
 };
 
 namespace {
@@ -110,7 +122,7 @@ void log_outcome(const PluginInfo& info, std::string_view verb) {
 // first keeps it.
 PluginHost::State::File PluginHost::State::load_version(const std::filesystem::path& path) const {
     File file{stamp_of(path), {}, nullptr};
-    auto module = Module::load(path);
+    auto module = Module::load(path, settings);
     if (!module) {
         file.info.file = path.string();
         file.info.loaded_at = std::chrono::system_clock::now();
@@ -198,15 +210,35 @@ void PluginHost::State::remove_file(const std::string& path) {
 
 std::vector<InstanceConfig> PluginHost::State::wanted_instances() const {
     if (configs_given) return configs;
-    // No vendors list: every plugin runs once, under its own name.
+    // No vendors list: every plugin serving real data runs once, under its own name. One
+    // serving simulated data (the mock) runs only where a vendors entry names it, so made-up
+    // prices never reach a client by default or as a fallback.
     std::vector<InstanceConfig> wanted;
     for (const auto& [name, module] : modules) {
+        if (module->simulated()) continue;
         InstanceConfig config;
         config.name = name;
         config.plugin = name;
         wanted.push_back(std::move(config));
     }
     return wanted;
+}
+
+// With no vendors list, says once per plugin how to use a simulated one it leaves out.
+void PluginHost::State::tell_about_unused_simulated() {
+    if (configs_given) return;
+    std::vector<std::string> names;
+    for (const auto& [name, module] : modules) {
+        if (module->simulated() && told_simulated.insert(name).second) names.push_back(name);
+    }
+    if (names.empty()) return;
+    std::string listed;
+    for (const auto& name : names)
+        listed += (listed.empty() ? "" : ", ") + name;
+    BOOST_LOG_TRIVIAL(info) << "simulated plugins not used: " << listed
+                            << " (made-up data runs only where a \"vendors\" entry of the config "
+                               "names it, e.g. \"vendors\": [{\"name\": \""
+                            << names.front() << "\", \"plugin\": \"" << names.front() << "\"}])";
 }
 
 // Makes the instance list match the wanted one: instances in `made` are used as they are,
@@ -221,6 +253,7 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
                           config.enabled, InstanceState::failed, "",
                           std::nullopt};
         auto module = modules.find(config.plugin);
+        if (module != modules.end()) info.simulated = module->second->simulated();
         if (!names.insert(config.name).second) {
             info.error = "duplicate vendor name '" + config.name + "'";
         } else if (module == modules.end()) {
@@ -253,6 +286,7 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
         }
         infos.push_back(std::move(info));
     }
+    tell_about_unused_simulated();
     std::lock_guard lock(mutex);
     instances.swap(next);
     instance_infos.swap(infos);
@@ -260,9 +294,10 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
                       // their destroy() runs plugin code
 }
 
-PluginHost::PluginHost(std::vector<std::filesystem::path> plugin_dirs)
+PluginHost::PluginHost(std::vector<std::filesystem::path> plugin_dirs, HostSettings settings)
     : state_(std::make_unique<State>()) {
     state_->plugin_dirs = std::move(plugin_dirs);
+    state_->settings = settings;
 }
 
 PluginHost::~PluginHost() = default;
@@ -368,7 +403,9 @@ std::vector<InstanceInfo> PluginHost::instances() const {
 namespace {
 
 // The JSON names, indexed by the enums' values: a new value is added to both, in order.
-constexpr std::array<std::string_view, 17> kRefusalReasonNames = {
+constexpr std::array<std::string_view, 19> kRefusalReasonNames = {
+    "insecure_folder",
+    "insecure_file",
     "unreadable",
     "copy_failed",
     "not_elf",
@@ -424,6 +461,7 @@ boost::json::object to_json(const PluginInfo& info) {
                             {"abi_version", info.abi_version},
                             {"priority", info.default_priority},
                             {"data_types", std::move(types)},
+                            {"simulated", info.simulated},
                             {"state", to_string(info.state)},
                             {"loaded_at", iso8601_utc(info.loaded_at)}};
     if (info.refusal) {
@@ -458,11 +496,9 @@ std::string describe(const RescanReport& report) {
 }
 
 boost::json::object to_json(const InstanceInfo& info) {
-    boost::json::object out{{"name", info.name},
-                            {"plugin", info.plugin},
-                            {"priority", info.priority},
-                            {"enabled", info.enabled},
-                            {"state", to_string(info.state)}};
+    boost::json::object out{{"name", info.name},           {"plugin", info.plugin},
+                            {"priority", info.priority},   {"enabled", info.enabled},
+                            {"simulated", info.simulated}, {"state", to_string(info.state)}};
     if (!info.error.empty()) out["error"] = info.error;
     if (info.budget) out["budget"] = *info.budget;
     return out;

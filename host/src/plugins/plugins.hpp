@@ -25,6 +25,8 @@ namespace tickerd::plugins {
 
 // Why a plugin file (or a new version of one) is not used. Named in the JSON as "reason".
 enum class RefusalReason {
+    insecure_folder,        // its folder is writable by group or others, or owned by a stranger
+    insecure_file,          // the file is writable by group or others, or owned by a stranger
     unreadable,             // the file cannot be opened
     copy_failed,            // the private in-memory copy cannot be made
     not_elf,                // not an ELF shared object
@@ -52,6 +54,14 @@ struct Refusal {
 // What Result<T, Refusal>::value() throws when it holds a refusal: a bug in the caller.
 [[noreturn]] void throw_exception_from_error(const Refusal& refusal, const boost::source_location&);
 
+// The `plugins` section of the config file: how the host treats plugin files.
+struct HostSettings {
+    // Loads plugin files and folders that someone other than root or tickerd's own user could
+    // rewrite (each with a warning), instead of refusing them: for development only.
+    bool allow_insecure_files = false;
+    bool operator==(const HostSettings&) const = default;
+};
+
 enum class PluginState { loaded, refused };
 std::string_view to_string(PluginState state);  // "loaded" | "refused"
 std::optional<PluginState> parse_plugin_state(std::string_view text);
@@ -65,6 +75,8 @@ struct PluginInfo {
     std::string abi_version;  // "1.0"
     int default_priority = 0;
     std::vector<std::string> data_types;
+    // Declares TICKERD_PLUGIN_SIMULATED: made-up data, used only where a vendors entry names it.
+    bool simulated = false;
     PluginState state = PluginState::refused;
     std::optional<Refusal> refusal;  // set exactly when state is refused
     std::chrono::system_clock::time_point loaded_at;
@@ -165,6 +177,7 @@ class Instance {
     bool enabled() const { return config_.enabled; }
     int timeout_ms() const { return config_.timeout_ms; }
     bool serves(DataType type) const;
+    bool simulated() const;  // its plugin serves made-up data: its messages say so
 
     // Calls spent against the configured budget (nothing when none is configured).
     std::optional<boost::json::object> budget_json();
@@ -203,6 +216,7 @@ struct InstanceInfo {
     InstanceState state = InstanceState::failed;  // failed: create failed or plugin missing
     std::string error;
     std::optional<boost::json::object> budget;  // limits and calls spent, when limited
+    bool simulated = false;                     // its plugin serves made-up data
 };
 boost::json::object to_json(const InstanceInfo& info);
 
@@ -217,12 +231,15 @@ std::string describe(const RescanReport& report);
 
 class PluginHost {
   public:
-    explicit PluginHost(std::vector<std::filesystem::path> plugin_dirs);
+    explicit PluginHost(std::vector<std::filesystem::path> plugin_dirs, HostSettings settings = {});
     ~PluginHost();
 
     const std::vector<std::filesystem::path>& plugin_dirs() const;
     // Loads every *.so in the plugin folders. A file that cannot be used is refused with one
-    // log line and a refused PluginInfo; the others keep working.
+    // log line and a refused PluginInfo; the others keep working. Unless the settings allow
+    // it, a file is refused when it or its folder is writable by group or others or owned by
+    // a user other than root or the one tickerd runs as: whoever can rewrite a plugin runs
+    // code inside tickerd.
     void load_all();
     // Loads a single file (also used by --check-config and tests).
     PluginInfo load_file(const std::filesystem::path& file);
@@ -233,9 +250,10 @@ class PluginHost {
     // (create/destroy): call it off the I/O threads. Thread-safe.
     RescanReport rescan();
 
-    // Creates the vendor instances. With no configs, every loaded plugin runs as one instance
-    // named after it at its declared priority. Returns the problems found (one line each).
-    // Instances whose plugin and config are unchanged are kept as they are.
+    // Creates the vendor instances. With no configs, every loaded plugin serving real data
+    // runs as one instance named after it at its declared priority; a simulated plugin runs
+    // only as a config names it. Returns the problems found (one line each). Instances whose
+    // plugin and config are unchanged are kept as they are.
     std::vector<std::string> configure(const std::vector<InstanceConfig>& configs,
                                        bool configs_given);
 

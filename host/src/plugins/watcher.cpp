@@ -31,7 +31,9 @@ namespace {
 // Events closer together than this are one change (a package upgrade replaces several).
 constexpr std::chrono::milliseconds kQuietPeriod{300};
 
-constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
+// IN_ATTRIB: a new mode or owner can make a refused file (or a folder's files) loadable.
+constexpr uint32_t kEvents =
+    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB;
 
 }  // namespace
 
@@ -48,8 +50,10 @@ struct PluginWatcher::Impl : std::enable_shared_from_this<Impl> {
     std::map<int, std::filesystem::path> folders;  // by watch descriptor
     std::atomic<bool> stopped{false};
 
-    bool names_a_plugin(const inotify_event& event) const {
-        if (event.len == 0 || !std::string_view(event.name).ends_with(".so")) return false;
+    bool concerns_plugins(const inotify_event& event) const {
+        // An event without a name is about the folder itself: its mode or owner changed.
+        if (event.len == 0) return (event.mask & IN_ATTRIB) != 0;
+        if (!std::string_view(event.name).ends_with(".so")) return false;
         if (!(event.mask & IN_CREATE)) return true;
         // A regular file just created is still being written (its IN_CLOSE_WRITE follows);
         // a symbolic link is complete when it appears.
@@ -98,7 +102,7 @@ struct PluginWatcher::Impl : std::enable_shared_from_this<Impl> {
             if (n <= 0) return relevant;  // EAGAIN: all read
             for (ssize_t at = 0; at < n;) {
                 const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + at);
-                relevant = relevant || names_a_plugin(*event) || (event->mask & IN_Q_OVERFLOW);
+                relevant = relevant || concerns_plugins(*event) || (event->mask & IN_Q_OVERFLOW);
                 at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
             }
         }

@@ -214,10 +214,15 @@ void Worker::on_attempt_failed(const std::shared_ptr<Poll>& poll) {
 
 void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
     const std::string& vendor = call.instance->name();
-    bus::Envelope envelope{type_,           poll.symbol,
-                           vendor,          std::move(data),
-                           poll.attempt,    vendor != poll.primary,
-                           call.latency_ms, services_->options.instance};
+    bus::Envelope envelope{type_,
+                           poll.symbol,
+                           vendor,
+                           std::move(data),
+                           poll.attempt,
+                           vendor != poll.primary,
+                           call.latency_ms,
+                           services_->options.instance,
+                           call.instance->simulated()};
     auto channel = channel_name(type_, poll.symbol);
     if (const auto& share = services_->options.share)
         services_->sequencer.continue_after(channel, share->seq_floor(channel));

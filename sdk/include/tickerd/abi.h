@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 #define TICKERD_ABI_MAJOR 1
-#define TICKERD_ABI_MINOR 1
+#define TICKERD_ABI_MINOR 2
 #define TICKERD_ABI_VERSION ((uint32_t)((TICKERD_ABI_MAJOR << 16) | TICKERD_ABI_MINOR))
 #define TICKERD_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define TICKERD_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xffffu)
@@ -41,8 +41,12 @@ typedef int32_t tickerd_status;
 #define TICKERD_LOG_WARNING 2
 #define TICKERD_LOG_ERROR 3
 
-/* Descriptor flags. */
+/* Descriptor flags. A host ignores a flag it does not know. */
 #define TICKERD_PLUGIN_THREADSAFE 1u /* fetch may run concurrently on one instance */
+/* ABI 1.2: the data is made up (a mock, a replay, a simulator). The host runs such a plugin
+ * only where the config names it, never by default or as a fallback, and marks every message
+ * it produces "metadata": {"simulated": true}. */
+#define TICKERD_PLUGIN_SIMULATED 2u
 
 /* A string borrowed for the duration of one call; not NUL-terminated. */
 typedef struct tickerd_str {

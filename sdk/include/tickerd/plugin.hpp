@@ -10,6 +10,11 @@
 //
 // The constructor may throw (the message becomes the refusal reason in the daemon log);
 // fetch may throw too (reported as a permanent error). Nothing escapes into the host.
+//
+// The flags are abi.h's TICKERD_PLUGIN_*, or-ed: TICKERD_PLUGIN_THREADSAFE when fetch may run
+// concurrently on one instance; TICKERD_PLUGIN_SIMULATED (ABI 1.2) when the data is made up
+// (the daemon then runs the plugin only where its config names it, and marks its messages
+// "simulated"), e.g. TICKERD_PLUGIN_THREADSAFE | TICKERD_PLUGIN_SIMULATED.
 #ifndef TICKERD_PLUGIN_HPP
 #define TICKERD_PLUGIN_HPP
 
