@@ -4,7 +4,7 @@
 // connection and CPU per million deliveries. A tool, not a test: see --help.
 //
 //   fanout_bench [--sse 1000] [--ws 1000] [--rate 100] [--duration 30]
-//                [--port P [--pid PID]] [--symbol BENCH] [--redis on]
+//                [--port P [--pid PID]] [--symbol BENCH] [--redis on] [--auth on] [--tls on]
 //
 // Without --port it starts its own daemon (TICKERD_DAEMON_BINARY, mock vendor). With
 // --redis on it starts a redis-server, a worker instance and an edge instance instead, and
@@ -12,13 +12,20 @@
 // it attaches to a running one and reconfigures it through the API (adds the instrument, sets
 // the market_data cadence to 1/rate seconds, starts worker_market_data); --pid lets it read
 // that daemon's memory and CPU from /proc.
+//
+// --auth on turns auth on in its own daemon: SSE clients send an API key in Authorization,
+// WebSocket clients a minted token in ?access_token=, as browsers do. --tls on adds a TLS
+// listener (a throwaway self-signed certificate) and every client streams over TLS. Compare
+// the CPU per million deliveries with and without.
 #include "support/support.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <sys/resource.h>
@@ -31,14 +38,17 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -58,12 +68,15 @@ struct Options {
     int connect_timeout_s = 120;
     int io_threads = 2;
     bool redis = false;  // worker + Redis + edge instead of one daemon
+    bool auth = false;   // own daemon: auth on, clients present credentials
+    bool tls = false;    // own daemon: clients stream over TLS
 };
 
 void usage() {
     std::cout << "usage: fanout_bench [--sse N] [--ws M] [--rate MSG_PER_S] [--duration SECONDS]\n"
                  "                    [--port PORT [--pid PID]] [--host H] [--symbol SYM]\n"
                  "                    [--connect-timeout SECONDS] [--threads N] [--redis on]\n"
+                 "                    [--auth on] [--tls on]\n"
                  "defaults: 1000 SSE + 1000 WebSocket, 100 msg/s, 30 s, own daemon\n";
 }
 
@@ -103,6 +116,10 @@ Options parse_options(int argc, char** argv) {
                 options.io_threads = std::stoi(value);
             else if (flag == "--redis")
                 options.redis = value == "on";
+            else if (flag == "--auth")
+                options.auth = value == "on";
+            else if (flag == "--tls")
+                options.tls = value == "on";
             else {
                 std::cerr << "fanout_bench: unknown flag " << flag << "\n";
                 usage();
@@ -117,6 +134,10 @@ Options parse_options(int argc, char** argv) {
         options.duration_s <= 0 || options.io_threads <= 0) {
         std::cerr << "fanout_bench: counts >= 0, 0 < rate <= 100 (the cadence floor is 0.01 s), "
                      "duration > 0\n";
+        std::exit(2);
+    }
+    if ((options.auth || options.tls) && (options.port != 0 || options.redis)) {
+        std::cerr << "fanout_bench: --auth and --tls configure the bench's own single daemon\n";
         std::exit(2);
     }
     return options;
@@ -220,19 +241,63 @@ struct SequenceTracker {
 
 // --------------------------------------------------------------------------------- subscribers
 
-class SseSubscriber : public std::enable_shared_from_this<SseSubscriber> {
-  public:
-    SseSubscriber(asio::io_context& io, Totals& totals) : stream_(io), totals_(totals) {}
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-    void start(const tcp::endpoint& endpoint, const std::string& target) {
-        request_ = {http::verb::get, target, 11};
-        request_.set(http::field::host, endpoint.address().to_string());
+// What a subscriber needs to open its stream: where, and with which credential and TLS.
+struct Subscription {
+    tcp::endpoint endpoint;
+    std::string target;
+    std::string authorization;    // "Bearer …", or empty
+    ssl::context* tls = nullptr;  // set: streams over TLS
+};
+
+// Connects `stream` and, over TLS, shakes hands; then `next`, or `fail` with the reason.
+template <class Stream, class Next, class Fail>
+void open_stream(Stream& stream, const tcp::endpoint& endpoint, Next next, Fail fail) {
+    beast::get_lowest_layer(stream).async_connect(endpoint, [&stream, next,
+                                                             fail](beast::error_code ec) {
+        if (ec) return fail("connect: " + ec.message());
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            stream.async_handshake(ssl::stream_base::client, [next, fail](beast::error_code ec) {
+                if (ec) return fail("TLS handshake: " + ec.message());
+                next();
+            });
+        } else {
+            next();
+        }
+    });
+}
+
+template <class Stream>
+Stream make_stream(asio::io_context& io, ssl::context* tls) {
+    if constexpr (std::is_same_v<Stream, TlsStream>)
+        return Stream(io, *tls);
+    else
+        return Stream(io);
+}
+
+template <class Stream>
+class SseSubscriber : public std::enable_shared_from_this<SseSubscriber<Stream>> {
+  public:
+    SseSubscriber(asio::io_context& io, Totals& totals, ssl::context* tls)
+        : stream_(make_stream<Stream>(io, tls)), totals_(totals) {}
+
+    void start(const Subscription& subscription) {
+        request_ = {http::verb::get, subscription.target, 11};
+        request_.set(http::field::host, subscription.endpoint.address().to_string());
         request_.set(http::field::accept, "text/event-stream");
-        stream_.async_connect(endpoint, [self = shared_from_this()](beast::error_code ec) {
-            if (ec) return self->fail("connect: " + ec.message());
-            http::async_write(self->stream_, self->request_,
-                              [self](beast::error_code ec, std::size_t) { self->on_write(ec); });
-        });
+        if (!subscription.authorization.empty())
+            request_.set(http::field::authorization, subscription.authorization);
+        auto self = this->shared_from_this();
+        open_stream(
+            stream_, subscription.endpoint,
+            [self] {
+                http::async_write(
+                    self->stream_, self->request_,
+                    [self](beast::error_code ec, std::size_t) { self->on_write(ec); });
+            },
+            [self](const std::string& why) { self->fail(why); });
     }
 
   private:
@@ -240,9 +305,8 @@ class SseSubscriber : public std::enable_shared_from_this<SseSubscriber> {
         if (ec) return fail("write: " + ec.message());
         parser_.body_limit(boost::none);
         http::async_read_header(stream_, buffer_, parser_,
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                    self->on_header(ec);
-                                });
+                                [self = this->shared_from_this()](
+                                    beast::error_code ec, std::size_t) { self->on_header(ec); });
     }
 
     void on_header(beast::error_code ec) {
@@ -258,9 +322,10 @@ class SseSubscriber : public std::enable_shared_from_this<SseSubscriber> {
     void read_more() {
         parser_.get().body().data = chunk_;
         parser_.get().body().size = sizeof chunk_;
-        http::async_read_some(
-            stream_, buffer_, parser_,
-            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        http::async_read_some(stream_, buffer_, parser_,
+                              [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                  self->on_read(ec);
+                              });
     }
 
     void on_read(beast::error_code ec) {
@@ -278,7 +343,7 @@ class SseSubscriber : public std::enable_shared_from_this<SseSubscriber> {
         totals_.note_error(why);
     }
 
-    beast::tcp_stream stream_;
+    Stream stream_;
     Totals& totals_;
     http::request<http::empty_body> request_;
     beast::flat_buffer buffer_;
@@ -289,19 +354,24 @@ class SseSubscriber : public std::enable_shared_from_this<SseSubscriber> {
     bool subscribed_ = false;
 };
 
-class WsSubscriber : public std::enable_shared_from_this<WsSubscriber> {
+template <class Stream>
+class WsSubscriber : public std::enable_shared_from_this<WsSubscriber<Stream>> {
   public:
-    WsSubscriber(asio::io_context& io, Totals& totals) : ws_(io), totals_(totals) {}
+    WsSubscriber(asio::io_context& io, Totals& totals, ssl::context* tls)
+        : ws_(make_stream<Stream>(io, tls)), totals_(totals) {}
 
-    void start(const tcp::endpoint& endpoint, const std::string& target) {
+    void start(const Subscription& subscription) {
+        const auto& endpoint = subscription.endpoint;
         host_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-        target_ = target;
-        beast::get_lowest_layer(ws_).async_connect(
-            endpoint, [self = shared_from_this()](beast::error_code ec) {
-                if (ec) return self->fail("connect: " + ec.message());
+        target_ = subscription.target;
+        auto self = this->shared_from_this();
+        open_stream(
+            ws_.next_layer(), endpoint,
+            [self] {
                 self->ws_.async_handshake(self->host_, self->target_,
                                           [self](beast::error_code ec) { self->on_handshake(ec); });
-            });
+            },
+            [self](const std::string& why) { self->fail(why); });
     }
 
   private:
@@ -311,9 +381,8 @@ class WsSubscriber : public std::enable_shared_from_this<WsSubscriber> {
     }
 
     void read_more() {
-        ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_read(ec);
-        });
+        ws_.async_read(buffer_, [self = this->shared_from_this()](
+                                    beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
     void on_read(beast::error_code ec) {
@@ -342,7 +411,7 @@ class WsSubscriber : public std::enable_shared_from_this<WsSubscriber> {
         totals_.note_error(why);
     }
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<Stream> ws_;
     Totals& totals_;
     std::string host_;
     std::string target_;
@@ -402,14 +471,18 @@ void expect_status(const HttpResponse& response, unsigned status, const std::str
 
 // One instrument, market data every 1/rate seconds, no retries (a failed poll would show up
 // as a missing message, which a fault-free mock never produces), worker running.
-void configure_channel(HttpClient& http, const Options& options) {
-    expect_status(http.post_json("/streaming/config/instruments",
-                                 {{"symbol", options.symbol}, {"data_types", {"market_data"}}}),
+void configure_channel(HttpClient& http, const Options& options, const Headers& admin) {
+    auto send = [&](std::string_view method, std::string_view target, const json::value& body) {
+        return http.request(method, target, body.is_null() ? "" : json::serialize(body),
+                            "application/json", admin);
+    };
+    expect_status(send("POST", "/streaming/config/instruments",
+                       {{"symbol", options.symbol}, {"data_types", {"market_data"}}}),
                   201, "adding the instrument");
-    expect_status(http.put_json("/streaming/config/cadences/market_data",
-                                {{"interval_seconds", 1.0 / options.rate}, {"retry_attempts", 0}}),
+    expect_status(send("PUT", "/streaming/config/cadences/market_data",
+                       {{"interval_seconds", 1.0 / options.rate}, {"retry_attempts", 0}}),
                   200, "setting the cadence");
-    expect_status(http.post("/streaming/config/workers/worker_market_data/start"), 204,
+    expect_status(send("POST", "/streaming/config/workers/worker_market_data/start", nullptr), 204,
                   "starting the worker");
 }
 
@@ -422,16 +495,74 @@ std::string with_commas(double value) {
 
 }  // namespace
 
-// Thousands of clients from one address, opened at once: above the per-address limits a
-// daemon holds ordinary clients to.
+// The credentials of a bench daemon with auth on: an admin key to configure it, a read key for
+// the SSE clients, and the secret that signs the WebSocket clients' tokens.
+struct BenchKeys {
+    std::string admin = "bench-admin-key-0123456789abcdef0123456789abcdef";
+    std::string reader = "bench-read-key-0123456789abcdef0123456789abcdef0";
+    std::string secret = "bench-hs256-secret-0123456789abcdef0123456789abcdef";
+};
+
+json::object auth_config(const TempDir& dir, const BenchKeys& keys) {
+    auto key = [&](const std::string& name, const std::string& value, const char* scope) {
+        return json::object{
+            {"name", name}, {"key_file", dir.write(name, value).string()}, {"scopes", {scope}}};
+    };
+    return {{"enabled", true},
+            {"keys",
+             {key("bench-admin", keys.admin, "admin"), key("bench-reader", keys.reader, "read")}},
+            {"jwt",
+             {{"hs256_secret_file", dir.write("jwt.secret", keys.secret).string()},
+              {"token_ttl_seconds", 86400}}}};
+}
+
+// A throwaway self-signed certificate for 127.0.0.1, and a second listener on a free port.
+json::object tls_config(const TempDir& dir) {
+    auto cert = (dir / "bench.pem").string();
+    auto key = (dir / "bench.key").string();
+    std::string command =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert + " 2>/dev/null";
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed");
+    return {{"cert_file", cert}, {"key_file", key}, {"listen", "127.0.0.1:0"}};
+}
+
 // Our own daemons poll the mock, which runs only when the config names it, and lift the limits
-// meant for hostile clients (the bench is one address with many connections).
-std::filesystem::path bench_config(const TempDir& dir) {
-    return write_config(dir, {{"vendors", mock_vendors()},
-                              {"limits",
-                               {{"max_connections_per_ip", 1'000'000},
-                                {"max_connections", 1'000'000},
-                                {"requests_per_minute", 0}}}});
+// meant for hostile clients: thousands of clients from one address, opened at once.
+std::filesystem::path bench_config(const TempDir& dir, const Options& options,
+                                   const BenchKeys& keys) {
+    json::object config{{"vendors", mock_vendors()},
+                        {"limits",
+                         {{"max_connections_per_ip", 1'000'000},
+                          {"max_connections", 1'000'000},
+                          {"requests_per_minute", 0}}}};
+    if (options.auth) config["auth"] = auth_config(dir, keys);
+    if (options.tls) config["tls"] = tls_config(dir);
+    return write_config(dir, config);
+}
+
+// The daemon's log says "TLS on port N" once its second listener is open.
+unsigned short tls_port_of(const DaemonProcess& daemon) {
+    static const std::regex pattern("TLS on port ([0-9]+)");
+    std::smatch match;
+    std::string log;
+    wait_until(
+        [&] {
+            log = daemon.log();
+            return std::regex_search(log, match, pattern);
+        },
+        10s);
+    if (match.empty()) throw std::runtime_error("the daemon never said 'TLS on port N'");
+    return static_cast<unsigned short>(std::stoi(match[1].str()));
+}
+
+// A token for the WebSocket clients, minted with the read key as a browser's backend would.
+std::string mint_token(HttpClient& http, const BenchKeys& keys) {
+    auto response = http.request("POST", "/streaming/tokens", "{}", "application/json",
+                                 {{"Authorization", "Bearer " + keys.reader}});
+    expect_status(response, 200, "minting a token");
+    return std::string(response.json().at("token").as_string());
 }
 
 int main(int argc, char** argv) {
@@ -445,11 +576,12 @@ int main(int argc, char** argv) {
     std::unique_ptr<DaemonProcess> worker;  // with --redis: polls; `daemon` is the edge
     int pid = options.pid;
     unsigned short port = static_cast<unsigned short>(options.port);
+    BenchKeys keys;
     if (options.redis) {
         redis = std::make_unique<RedisServer>();
         auto instance = [&](const std::string& role) {
             DaemonOptions daemon_options;
-            daemon_options.config_file = bench_config(files);
+            daemon_options.config_file = bench_config(files, options, keys);
             daemon_options.env = {{"REDIS_ENABLED", "true"},
                                   {"REDIS_HOST", "127.0.0.1"},
                                   {"REDIS_PORT", std::to_string(redis->port())},
@@ -462,7 +594,7 @@ int main(int argc, char** argv) {
         daemon = instance("edge");
     } else if (options.port == 0) {
         DaemonOptions daemon_options;
-        daemon_options.config_file = bench_config(files);
+        daemon_options.config_file = bench_config(files, options, keys);
         daemon = std::make_unique<DaemonProcess>(daemon_options);
         daemon->wait_ready();
     }
@@ -475,12 +607,14 @@ int main(int argc, char** argv) {
     if (worker) {
         // The edge only needs to know the channel; the worker polls it.
         HttpClient worker_http(options.host, worker->port());
-        configure_channel(worker_http, options);
+        configure_channel(worker_http, options, {});
         expect_status(http.post_json("/streaming/config/instruments",
                                      {{"symbol", options.symbol}, {"data_types", {"market_data"}}}),
                       201, "adding the instrument to the edge");
     } else {
-        configure_channel(http, options);
+        Headers admin;
+        if (options.auth) admin.emplace_back("Authorization", "Bearer " + keys.admin);
+        configure_channel(http, options, admin);
     }
 
     auto idle = read_usage(pid);
@@ -493,21 +627,37 @@ int main(int argc, char** argv) {
         threads.emplace_back([&] { io.run(); });
 
     // Connect in batches so the listener's backlog never overflows.
-    tcp::endpoint endpoint(asio::ip::make_address(options.host), port);
-    const std::string sse_target = "/streaming/subscribe/sse?channels=" + channel;
-    const std::string ws_target = "/streaming/ws?channels=" + channel;
+    ssl::context client_tls(ssl::context::tls_client);
+    client_tls.set_verify_mode(ssl::verify_none);  // our own throwaway certificate
+    auto stream_port = options.tls ? tls_port_of(*daemon) : port;
+    tcp::endpoint endpoint(asio::ip::make_address(options.host), stream_port);
+    Subscription sse{endpoint, "/streaming/subscribe/sse?channels=" + channel, "",
+                     options.tls ? &client_tls : nullptr};
+    Subscription ws = sse;
+    ws.target = "/streaming/ws?channels=" + channel;
+    if (options.auth) {
+        sse.authorization = "Bearer " + keys.reader;
+        ws.target += "&access_token=" + mint_token(http, keys);
+    }
+    auto subscribe = [&](bool over_sse) {
+        const auto& subscription = over_sse ? sse : ws;
+        if (options.tls && over_sse)
+            std::make_shared<SseSubscriber<TlsStream>>(io, totals, &client_tls)
+                ->start(subscription);
+        else if (options.tls)
+            std::make_shared<WsSubscriber<TlsStream>>(io, totals, &client_tls)->start(subscription);
+        else if (over_sse)
+            std::make_shared<SseSubscriber<PlainStream>>(io, totals, nullptr)->start(subscription);
+        else
+            std::make_shared<WsSubscriber<PlainStream>>(io, totals, nullptr)->start(subscription);
+    };
     auto connect_deadline = Clock::now() + std::chrono::seconds(options.connect_timeout_s);
     std::size_t started = 0;
     auto connect_started = Clock::now();
     while (started < connections && Clock::now() < connect_deadline) {
         std::size_t batch_end = std::min(connections, started + 100);
-        for (; started < batch_end; ++started) {
-            if (started < static_cast<std::size_t>(options.sse)) {
-                std::make_shared<SseSubscriber>(io, totals)->start(endpoint, sse_target);
-            } else {
-                std::make_shared<WsSubscriber>(io, totals)->start(endpoint, ws_target);
-            }
-        }
+        for (; started < batch_end; ++started)
+            subscribe(started < static_cast<std::size_t>(options.sse));
         wait_until(
             [&] { return totals.ready + totals.failed + totals.dropped >= started; },
             std::chrono::duration_cast<std::chrono::milliseconds>(connect_deadline - Clock::now()),
@@ -535,9 +685,11 @@ int main(int argc, char** argv) {
     double deliveries = static_cast<double>(totals.delivered.load()) / measured;
     double expected = published * static_cast<double>(totals.ready.load() - totals.dropped.load());
 
-    std::printf(
-        "\ntickerd fan-out benchmark (%s)\n",
-        daemon ? "own daemon, mock vendor" : ("attached to port " + std::to_string(port)).c_str());
+    std::string setup =
+        daemon ? "own daemon, mock vendor" : "attached to port " + std::to_string(port);
+    if (options.auth) setup += ", auth on";
+    if (options.tls) setup += ", TLS";
+    std::printf("\ntickerd fan-out benchmark (%s)\n", setup.c_str());
     std::printf("  %-22s %d SSE + %d WebSocket on %s\n", "subscribers", options.sse, options.ws,
                 channel.c_str());
     std::printf("  %-22s %" PRIu64 " ready, %" PRIu64 " failed, %" PRIu64
