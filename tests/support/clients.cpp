@@ -547,7 +547,14 @@ void WsClient::send_text(std::string_view text, std::chrono::milliseconds timeou
             impl.io, [&] { return impl.arm_read(), step.done; }, Clock::now() + timeout)) {
         throw_error(beast::error::timeout, "WebSocket write");
     }
-    if (step.ec) throw_error(step.ec, "WebSocket write");
+    // The server may close while the frame is on its way (a rate limit's 1008, say): Beast
+    // then cancels the write. That is a close, which closed() and close_code() report, not a
+    // failure of the client.
+    if (!step.ec) return;
+    drive(
+        impl.io, [&] { return impl.arm_read(), impl.closed; },
+        Clock::now() + std::chrono::seconds(1));
+    if (!impl.closed) throw_error(step.ec, "WebSocket write");
 }
 
 void WsClient::send_json(const json::value& value, std::chrono::milliseconds timeout) {
