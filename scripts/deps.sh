@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing tickerd needs on Debian 12 (as root, or via sudo).
-# Skips apt entirely when everything is already there, so repeated runs are fast.
+# Skips apt and npm entirely when everything is already there, so repeated runs are fast.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
     build-essential cmake ninja-build ccache pkg-config clang
@@ -11,17 +12,26 @@ packages=(
     libjwt-dev  # JWT verification and signing (host/src/access)
     redis-server curl
     lintian rpm  # packaging/check.sh: the package checks and the .rpm build
+    chromium     # the browser test (tests/browser), driven by Playwright as /usr/bin/chromium
 )
 
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # The Debian package starts a system Redis; tests start their own on a free port instead.
+fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "installing: ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The Debian package starts a system Redis; tests start their own on a free port instead.
+# The browser test's Playwright, as tests/browser/package-lock.json pins it: the library only
+# (playwright-core downloads no browser), with the machine's Node.js 20 and npm.
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    command -v npm >/dev/null || { echo "deps.sh: the browser test needs Node.js 20 and npm" >&2; exit 1; }
+    echo "installing: tests/browser's npm packages (npm ci)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
