@@ -9,6 +9,7 @@
 #include <jwt.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -50,6 +51,14 @@ std::optional<std::string> base64url_decode(std::string_view text) {
     if (length < 0 || static_cast<std::size_t>(length) < padding) return std::nullopt;
     out.resize(static_cast<std::size_t>(length) - padding);
     return out;
+}
+
+// Three parts of base64url without padding (RFC 7515 §3.1, §2), joined by dots.
+bool is_base64url_token(std::string_view token) {
+    return std::all_of(token.begin(), token.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.';
+    });
 }
 
 // The "alg" of the token's header; only used to pick among the configured keys.
@@ -149,6 +158,9 @@ bool looks_like_jwt(std::string_view credential) {
 }
 
 Result<Principal> verify_jwt(const Credentials& credentials, std::string_view token) {
+    // libjwt's base64 decoder skips what is not base64 (and a NUL ends its string): the
+    // signed token must be all there is, so one token has one spelling.
+    if (!is_base64url_token(token)) return unauthorized("malformed token");
     auto choice = choose_key(credentials, token);
     if (!choice) return choice.error();
     jwt_t* raw = nullptr;
