@@ -15,6 +15,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 
 using namespace tickerd::testing;
@@ -269,6 +270,25 @@ BOOST_AUTO_TEST_CASE(an_expired_token_closes_the_websocket_4001_and_ends_the_sse
     auto expired = call("GET", "/streaming/channels", token);
     BOOST_TEST(expired.status == 401u);
     BOOST_TEST(expired.json().at("detail").as_string() == "the token has expired");
+}
+
+// An exp past the year 2262, where the clock's nanoseconds overflow (a backend's "never"), was
+// read as a time long past: the stream closed at once, minting failed (found by
+// tests/fuzz/credentials_fuzz.cpp).
+BOOST_AUTO_TEST_CASE(a_token_valid_past_what_the_clock_holds_streams_and_mints) {
+    auto port = shared().daemon->port();
+    for (int64_t exp : {int64_t{17960137994}, std::numeric_limits<int64_t>::max()}) {
+        auto far = claims("read");
+        far["exp"] = exp;
+        auto token = sign(far, JWT_ALG_HS256, kSecret);
+        WsClient ws("127.0.0.1", port);
+        ws.connect("/streaming/ws?channels=" + kAapl + "&access_token=" + token);
+        BOOST_TEST(ws.next_of_type("data", 10s).has_value(), exp);
+        BOOST_TEST(ws.next_of_type("data", 10s).has_value(), exp);
+        BOOST_TEST(!ws.closed(), exp);
+        auto minted = call("POST", "/streaming/tokens", token, R"({"ttl_seconds":60})");
+        BOOST_TEST(minted.status == 200u, minted.body);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(forged_expired_foreign_and_confused_tokens_are_refused) {

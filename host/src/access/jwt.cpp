@@ -21,6 +21,8 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
+constexpr int64_t kLatestExpiry = 7258118400;  // 2200-01-01T00:00:00Z
+
 Error unauthorized(std::string why) {
     return Error(401, std::move(why));
 }
@@ -125,8 +127,10 @@ Result<Principal> principal_of(const json::object& claims, const std::string& au
     if (!sub || !sub->is_string() || sub->get_string().empty()) {
         return unauthorized("the token has no sub");
     }
-    Principal principal{
-        std::string(sub->get_string()), {}, {}, Clock::time_point(std::chrono::seconds(*exp))};
+    // The clock counts nanoseconds in 64 bits, up to the year 2262: a later exp (a backend's
+    // "never") is held as kLatestExpiry, so that nothing computing with it overflows.
+    auto expires = Clock::time_point(std::chrono::seconds(std::min(*exp, kLatestExpiry)));
+    Principal principal{std::string(sub->get_string()), {}, {}, expires};
     if (const auto* scope = claims.if_contains("scope"); scope && scope->is_string()) {
         std::string_view names = scope->get_string();
         while (!names.empty()) {
