@@ -27,6 +27,8 @@ constexpr std::string_view kRealm = "Bearer realm=\"tickerd\"";
 // How long a browser may remember a preflight's answer.
 constexpr std::string_view kPreflightMaxAge = "600";
 constexpr std::string_view kAllowedHeaders = "Authorization, Content-Type, Last-Event-ID";
+// Where a stream's credential may sit in the query, for browsers.
+constexpr std::string_view kAccessTokenParam = "access_token";
 
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -76,7 +78,7 @@ std::string credential_of(const Request& request, const Route& route, std::strin
     }
     bool stream = route.kind == RouteKind::sse || route.kind == RouteKind::websocket;
     if (stream) {
-        if (auto token = query_param(query, "access_token")) return *token;
+        if (auto token = query_param(query, kAccessTokenParam)) return *token;
     }
     return {};
 }
@@ -180,14 +182,26 @@ Headers Gate::cors_headers() const {
             {http::field::vary, "Origin"}};
 }
 
+// Every query parameter the credential could be read from, parsed as query_param() parses
+// it: a value of another parameter that merely contains "access_token=" is not one.
 std::string redacted_target(std::string_view target) {
-    std::string out(target);
-    auto at = out.find("access_token=");
-    if (at == std::string::npos) return out;
-    at += std::string_view("access_token=").size();
-    auto end = out.find('&', at);
-    out.replace(at, end == std::string::npos ? std::string::npos : end - at, "…");
-    return out;
+    auto question = target.find('?');
+    if (question == std::string_view::npos) return std::string(target);
+    std::string out(target.substr(0, question + 1));
+    auto query = target.substr(question + 1);
+    while (true) {
+        auto amp = query.find('&');
+        auto pair = query.substr(0, amp);
+        auto equals = pair.find('=');
+        if (equals != std::string_view::npos && pair.substr(0, equals) == kAccessTokenParam) {
+            out.append(pair.substr(0, equals + 1)).append("…");
+        } else {
+            out.append(pair);
+        }
+        if (amp == std::string_view::npos) return out;
+        out += '&';
+        query.remove_prefix(amp + 1);
+    }
 }
 
 }  // namespace tickerd::gateway

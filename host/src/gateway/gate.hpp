@@ -51,7 +51,7 @@ class Gate {
     std::string_view origin_;
 };
 
-// The request target with an access_token's value replaced, for logs.
+// The request target with the value of every access_token query parameter replaced, for logs.
 std::string redacted_target(std::string_view target);
 
 }  // namespace tickerd::gateway
