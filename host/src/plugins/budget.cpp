@@ -53,7 +53,8 @@ std::optional<std::chrono::milliseconds> BudgetMeter::try_spend(Clock::time_poin
           std::pair{budget_.per_day, kDay}}) {
         if (limit <= 0) continue;
         auto first_inside =
-            std::find_if(spent_.begin(), spent_.end(), [&](auto at) { return now - at < window; });
+            std::find_if(spent_.begin(), spent_.end(),
+                         [&, window = window](auto at) { return now - at < window; });
         auto inside = spent_.end() - first_inside;
         if (inside < limit) continue;
         auto oldest_needed =
