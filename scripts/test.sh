@@ -2,7 +2,8 @@
 # The test command: installs dependencies, builds tickerd three times — a Debug build and an
 # ASan+UBSan build, both with -Werror, each running the whole suite, and a Release build with
 # the default options, as users and packagers build it, whose packages are built and checked —
-# then fuzzes the vendor parsers briefly.
+# then fuzzes the vendor parsers and the front door (HTTP, WebSocket, config, credentials)
+# briefly.
 # Exit status 0 = everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +41,5 @@ echo "== test: asan+ubsan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan -j "$jobs" --timeout 600
 
-echo "== fuzz: vendor parsers"
+echo "== fuzz: vendor parsers and the front door"
 scripts/fuzz.sh 20
