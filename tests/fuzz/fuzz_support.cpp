@@ -1,11 +1,12 @@
 #include "fuzz_support.hpp"
 
+#include "support/keys.hpp"
+
 #include <boost/json.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -38,20 +39,6 @@ std::string sha256(std::string_view data) {
     return std::string(reinterpret_cast<char*>(digest), length);
 }
 
-std::string pem_of(EVP_PKEY* key, bool private_key) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (private_key) {
-        PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    } else {
-        PEM_write_bio_PUBKEY(bio, key);
-    }
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio, &data);
-    std::string pem(data, static_cast<std::size_t>(size));
-    BIO_free(bio);
-    return pem;
-}
-
 // The temp folder of the key files, removed when the run ends normally.
 struct Folder {
     fs::path path;
@@ -76,11 +63,9 @@ FuzzKeys make_keys() {
     keys.read_key = "fuzz-read-key-0123456789";
     keys.admin_key = "fuzz-admin-key-0123456789";
     keys.hs256_secret = "a fuzzing HS256 secret, 32 bytes or more";
-    EVP_PKEY* rsa = EVP_RSA_gen(2048);
-    if (!rsa) throw std::runtime_error("cannot make an RSA key");
-    keys.rsa_public_pem = pem_of(rsa, false);
-    keys.rsa_private_pem = pem_of(rsa, true);
-    EVP_PKEY_free(rsa);
+    auto rsa = testing::make_rsa_key_pair();
+    keys.rsa_public_pem = rsa.public_pem;
+    keys.rsa_private_pem = rsa.private_pem;
 
     auto& settings = keys.settings;
     settings.enabled = true;

@@ -5,6 +5,7 @@
 #include "support/daemon.hpp"
 #include "support/fixture_files.hpp"
 #include "support/fixture_server.hpp"
+#include "support/keys.hpp"
 #include "support/messages.hpp"
 #include "support/redis_server.hpp"
 #include "support/reference_bars.hpp"

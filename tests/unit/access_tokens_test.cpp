@@ -4,11 +4,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include "access/access.hpp"
+#include "support/keys.hpp"
 #include "support/temp_dir.hpp"
 
 #include <jwt.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -18,20 +17,6 @@ using tickerd::testing::TempDir;
 
 namespace {
 
-std::string pem_of(EVP_PKEY* key, bool private_key) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (private_key) {
-        PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    } else {
-        PEM_write_bio_PUBKEY(bio, key);
-    }
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio, &data);
-    std::string pem(data, static_cast<std::size_t>(size));
-    BIO_free(bio);
-    return pem;
-}
-
 // A gatekeeper with an HS256 secret and an RSA public key, and a token signed with each.
 struct Keys {
     TempDir files{"tickerd-access-tokens"};
@@ -39,15 +24,13 @@ struct Keys {
     std::shared_ptr<access::Gatekeeper> gatekeeper;
 
     Keys() {
-        EVP_PKEY* rsa = EVP_RSA_gen(2048);
-        BOOST_TEST_REQUIRE(rsa != nullptr);
-        private_pem = pem_of(rsa, true);
+        auto rsa = tickerd::testing::make_rsa_key_pair();
+        private_pem = rsa.private_pem;
         access::AccessSettings settings;
         settings.enabled = true;
         settings.hs256_secret_file =
             files.write("jwt.secret", "a secret for the access_tokens test, long enough");
-        settings.public_key_file = files.write("jwt.pub", pem_of(rsa, false));
-        EVP_PKEY_free(rsa);
+        settings.public_key_file = files.write("jwt.pub", rsa.public_pem);
         auto made = access::Gatekeeper::make(settings);
         BOOST_TEST_REQUIRE(made.has_value());
         gatekeeper = *made;

@@ -1,0 +1,37 @@
+#include "support/keys.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <stdexcept>
+
+namespace tickerd::testing {
+
+namespace {
+
+std::string pem_of(EVP_PKEY* key, bool private_key) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (private_key) {
+        PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    } else {
+        PEM_write_bio_PUBKEY(bio, key);
+    }
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio, &data);
+    std::string pem(data, static_cast<std::size_t>(size));
+    BIO_free(bio);
+    return pem;
+}
+
+}  // namespace
+
+RsaKeyPair make_rsa_key_pair() {
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    if (!key) throw std::runtime_error("cannot make an RSA key");
+    RsaKeyPair pair{pem_of(key, true), pem_of(key, false)};
+    EVP_PKEY_free(key);
+    return pair;
+}
+
+}  // namespace tickerd::testing

@@ -1,0 +1,16 @@
+// Key material made for one test run: nothing secret is kept in the tree.
+#pragma once
+
+#include <string>
+
+namespace tickerd::testing {
+
+// An RSA key pair as PEM text: the private key signs RS256 tokens, the public one is what
+// auth.jwt.public_key_file holds. Needs only OpenSSL (the fuzz targets use it too).
+struct RsaKeyPair {
+    std::string private_pem;
+    std::string public_pem;
+};
+RsaKeyPair make_rsa_key_pair();
+
+}  // namespace tickerd::testing
