@@ -60,6 +60,7 @@ struct Folder {
 FuzzKeys make_keys() {
     static Folder folder;
     FuzzKeys keys;
+    keys.folder = folder.path;
     keys.read_key = "fuzz-read-key-0123456789";
     keys.admin_key = "fuzz-admin-key-0123456789";
     keys.hs256_secret = "a fuzzing HS256 secret, 32 bytes or more";

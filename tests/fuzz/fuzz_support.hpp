@@ -5,6 +5,7 @@
 
 #include "access/access.hpp"
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ struct FuzzKeys {
     access::AccessSettings settings;
     std::shared_ptr<access::Gatekeeper> gatekeeper;  // auth on, with the settings above
     std::shared_ptr<access::Gatekeeper> open;        // auth off (loopback Host checks)
+    std::filesystem::path folder;                    // the run's temp folder
 };
 const FuzzKeys& fuzz_keys();
 
