@@ -193,6 +193,18 @@ void check_handler(const Request& request, const RouteMatch& match, std::string_
     if (reply.status >= 400) FUZZ_REQUIRE(!reply.body.empty());
 }
 
+// The 101 of a WebSocket opening handshake, or a 400 / 426 saying why not.
+void check_handshake(const Request& request) {
+    auto accepted = accept_websocket(request);
+    if (!accepted) {
+        auto status = accepted.error().status;
+        FUZZ_REQUIRE(status == 400 || status == 426);
+        return;
+    }
+    FUZZ_REQUIRE(accepted->starts_with("HTTP/1.1 101 ") && accepted->ends_with("\r\n\r\n"));
+    FUZZ_REQUIRE(accepted->find("\r\n\r\n") == accepted->size() - 4);  // nothing injected
+}
+
 void dispatch(const Request& request) {
     std::string_view target = request.target();
     auto question = target.find('?');
@@ -206,6 +218,7 @@ void dispatch(const Request& request) {
         if (!body) check_error(body.error());
     }
     if (match) check_handler(request, *match, query);
+    if (match && match->route->kind == RouteKind::websocket) check_handshake(request);
     check_channels(resolve_channels_from_query(query, kMaxChannels));
     check_redaction(target, query);
     check_gate(*fuzz_keys().gatekeeper, request, match, query);

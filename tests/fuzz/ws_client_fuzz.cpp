@@ -1,10 +1,13 @@
 // libFuzzer target for what a WebSocket client sends (scripts/fuzz.sh): bytes →
 // ws::parse_client_frame again and again, as the session reads them, the data frames'
-// messages put together and read as actions; and the same bytes read as one action's payload
-// (read_channel_request + resolve_channels, as a subscribe does).
+// messages put together and read as the session reads them (UTF-8, JSON within the depth
+// limit, an action's channels: read_channel_request + resolve_channels); the same bytes as
+// one message; the start of them as a Sec-WebSocket-Key (ws::accept_key).
 // Never a crash; a frame is consumed whole and within the input, a control frame is short
 // and final, one byte less of a complete frame is "need more", an error names 1002 or 1009;
-// an action's channels are valid, distinct and within the limit, its error a 4xx.
+// an action's channels are valid, distinct and within the limit, its error a 4xx; is_utf8
+// agrees with Boost.JSON's UTF-8 check; an accept key is 28 characters or a 400.
+#include "gateway/rest.hpp"
 #include "gateway/streams.hpp"
 #include "gateway/ws_frame.hpp"
 
@@ -14,6 +17,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 
@@ -23,7 +27,8 @@ namespace json = boost::json;
 
 namespace {
 
-const std::size_t kMaxMessage = Limits{}.max_ws_message_bytes;  // the daemon's default
+const Limits kLimits;  // the daemon's defaults
+const std::size_t kMaxMessage = kLimits.max_ws_message_bytes;
 constexpr std::size_t kMaxChannels = 50;
 
 void check_channels(const Result<ChannelSet>& channels) {
@@ -41,12 +46,30 @@ void check_channels(const Result<ChannelSet>& channels) {
     }
 }
 
-// What a subscribe or unsubscribe action reads.
-void read_action(std::string_view text) {
+// RFC 6455 wants text in UTF-8: what is_utf8 takes, Boost.JSON's own check takes too (as a
+// JSON string, where it has no quote, backslash or control character to escape).
+void check_utf8(std::string_view text) {
+    bool plain = std::none_of(text.begin(), text.end(), [](char c) {
+        return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+    });
+    if (!plain) return;
     boost::system::error_code ec;
-    auto value = json::parse(text, ec);
-    if (ec || !value.is_object()) return;
-    auto request = read_channel_request(value.get_object(), {"action", "id"});
+    json::parse("\"" + std::string(text) + "\"", ec);
+    FUZZ_REQUIRE(ws::is_utf8(text) == !ec);
+}
+
+// What the session does with a text message: not UTF-8, it closes 1007; else it reads JSON
+// no deeper than the limit, and a subscribe or unsubscribe action's channels.
+void read_action(std::string_view text) {
+    check_utf8(text);
+    if (!ws::is_utf8(text)) return;
+    auto value = parse_json(text, kLimits.max_json_depth);
+    if (!value) {
+        FUZZ_REQUIRE(value.error().status == 400 && !value.error().detail.empty());
+        return;
+    }
+    if (!value->is_object()) return;
+    auto request = read_channel_request(value->get_object(), {"action", "id"});
     if (!request) {
         FUZZ_REQUIRE(request.error().status == 422);
         return;
@@ -93,11 +116,22 @@ void read_frames(std::string_view input) {
     }
 }
 
+// Sec-WebSocket-Accept for a client's key: 28 characters of base64, or a 400.
+void check_accept_key(std::string_view key) {
+    auto accept = ws::accept_key(key);
+    if (!accept) {
+        FUZZ_REQUIRE(accept.error().status == 400);
+        return;
+    }
+    FUZZ_REQUIRE(accept->size() == 28 && accept->find_first_of("\r\n") == std::string::npos);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view input(reinterpret_cast<const char*>(data), size);
     read_frames(input);
     read_action(input);
+    check_accept_key(input.substr(0, 64));
     return 0;
 }
