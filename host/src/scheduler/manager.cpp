@@ -81,6 +81,28 @@ WorkerStatus WorkerManager::status(DataType type) const {
     return impl_->worker(type).status();
 }
 
+Result<std::string> WorkerManager::publish(const bus::Publication& publication) {
+    auto& services = *impl_->services;
+    auto type = publication.channel.data_type();
+    const auto& symbol = publication.channel.symbol;
+    auto channel = publication.channel.name();
+    if (!type) return Error::invalid("channel", channel + " is not a polled data type's channel");
+    if (const auto& share = services.options.share) {
+        if (!share->owns(*type, symbol)) {
+            return Error(409, channel +
+                                  " is polled by another instance, which numbers its messages: "
+                                  "publish it there, or into a published type");
+        }
+        services.bus.sequencer().continue_after(channel, share->seq_floor(channel));
+    }
+    auto seq = services.bus.sequencer().next(channel);
+    auto message = bus::make_message(publication, seq, services.options.wall_clock());
+    auto config = services.state.snapshot();
+    auto cadence = config->cadence(*type);
+    services.bus.publish(message, latest_ttl(config->global, &cadence));
+    return message->id;
+}
+
 void WorkerManager::shutdown(std::chrono::milliseconds grace) {
     std::lock_guard lock(impl_->shutdown_mutex);
     if (impl_->shut_down) return;

@@ -123,6 +123,11 @@ class WorkerManager {
     std::vector<WorkerStatus> statuses() const;
     WorkerStatus status(DataType type) const;
 
+    // Numbers a publication into a polled channel in the workers' series and publishes it;
+    // returns its id. With work shared through Redis only the instance polling the channel
+    // numbers it: elsewhere this is a 409 naming why.
+    Result<std::string> publish(const bus::Publication& publication);
+
     // Stops everything, cancels in-flight vendor calls and waits (at most `grace`) for them.
     void shutdown(std::chrono::milliseconds grace);
 

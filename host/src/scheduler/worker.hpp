@@ -53,7 +53,6 @@ struct Services {
     // it); workers post to it only until they are closed, which happens before it goes.
     boost::asio::thread_pool::executor_type pool;
     Bench bench{[] { return std::chrono::steady_clock::now(); }};
-    bus::ChannelSequencer sequencer;
     PoolTracker pool_tracker;
 };
 
