@@ -150,11 +150,12 @@ BOOST_AUTO_TEST_CASE(bad_channels_and_bodies_are_refused_naming_the_problem) {
 
 BOOST_AUTO_TEST_CASE(publishing_into_a_polled_channel_joins_the_workers_series) {
     TempDir files("tickerd-publish");
-    auto daemon = start_publisher(
-        files, {{"vendors", mock_vendors()},
-                {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
-                {"cadences", {{"market_data", {{"interval_seconds", 0.1}}}}}},
-        {{"AUTO_START_WORKERS", "true"}});
+    auto daemon =
+        start_publisher(files,
+                        {{"vendors", mock_vendors()},
+                         {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
+                         {"cadences", {{"market_data", {{"interval_seconds", 0.1}}}}}},
+                        {{"AUTO_START_WORKERS", "true"}});
     const std::string channel = "stream:market_data:AAPL";
     SseClient sse("127.0.0.1", daemon->port());
     BOOST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + channel).status == 200);
@@ -184,14 +185,15 @@ BOOST_AUTO_TEST_CASE(publishing_into_a_polled_channel_joins_the_workers_series) 
 BOOST_AUTO_TEST_CASE(publishing_needs_the_publish_scope_and_names_the_publisher) {
     TempDir files("tickerd-publish");
     auto key = [&](const std::string& name, const std::string& scope) {
-        return json::object{{"name", name},
-                            {"key_file", files.write(name + ".key", name + "-key-0123456789\n")
-                                             .string()},
-                            {"scopes", {scope}}};
+        return json::object{
+            {"name", name},
+            {"key_file", files.write(name + ".key", name + "-key-0123456789\n").string()},
+            {"scopes", {scope}}};
     };
     auto daemon = start_publisher(
-        files, {{"auth", {{"enabled", true},
-                          {"keys", {key("reader", "read"), key("signal-bot", "publish")}}}}});
+        files,
+        {{"auth",
+          {{"enabled", true}, {"keys", {key("reader", "read"), key("signal-bot", "publish")}}}}});
     HttpClient http("127.0.0.1", daemon->port());
     auto bearer = [](const std::string& name) {
         return Headers{{"Authorization", "Bearer " + name + "-key-0123456789"}};
@@ -258,8 +260,8 @@ BOOST_AUTO_TEST_CASE(two_instances_on_one_redis_publish_one_series) {
     client_of_redis.call({"DEL", "tickerd:seq:" + kSignals});
     auto after = publish(probe, kSignals, signal(1));
     BOOST_REQUIRE(after.status == 202u);
-    BOOST_TEST(std::string(after.json().at("id").as_string()).ends_with(
-        "-" + std::to_string(2 + 2 * kEach)));
+    BOOST_TEST(std::string(after.json().at("id").as_string())
+                   .ends_with("-" + std::to_string(2 + 2 * kEach)));
 
     // With Redis gone nothing is accepted that could be lost.
     HttpClient to_first("127.0.0.1", first->port());
@@ -278,8 +280,7 @@ BOOST_AUTO_TEST_CASE(an_edge_refuses_to_number_a_polled_channel) {
                                  {"REDIS_PORT", std::to_string(redis.port())},
                                  {"TICKERD_ROLE", "edge"}});
     HttpClient http("127.0.0.1", edge->port());
-    auto refused =
-        publish(http, "stream:market_data:AAPL", json::object{{"data", {{"price", 1}}}});
+    auto refused = publish(http, "stream:market_data:AAPL", json::object{{"data", {{"price", 1}}}});
     BOOST_TEST(refused.status == 409u, refused.body);
     BOOST_TEST(detail_of(refused).find("edge") != std::string::npos, refused.body);
     // A published type is numbered in Redis, so an edge takes it.

@@ -153,10 +153,11 @@ struct StreamFixture {
             DataType::market_data, symbol, "mock", {{"price", price}}, 0, false, 0, ""};
         if (padding > 0) envelope.data["padding"] = std::string(padding, 'x');
         auto channel = channel_name(DataType::market_data, symbol);
-        auto message =
-            bus::make_message(envelope, sequencer.next(channel), std::chrono::system_clock::now());
-        bus->publish(message, 300s);
-        return message;
+        return sequencer.publish_next(channel, [&](uint64_t seq) {
+            auto message = bus::make_message(envelope, seq, std::chrono::system_clock::now());
+            bus->publish(message, 300s);
+            return message;
+        });
     }
 
     // Waits (bounded) until the channel has `count` subscribers.

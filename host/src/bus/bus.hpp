@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -64,14 +65,25 @@ Result<MessagePtr> message_from_json(std::string json);
 // Hands out per-channel sequence numbers (thread-safe).
 class ChannelSequencer {
   public:
-    uint64_t next(const std::string& channel);
+    // Numbers the channel's next message and hands the number to `publish`, which builds
+    // and publishes it before another message of the channel is numbered: subscribers drop
+    // a seq below one they have seen, so a channel's messages must reach the bus in the
+    // order of their numbers, whichever threads publish them (a worker, the publish API).
+    template <class Publish>
+    auto publish_next(const std::string& channel, Publish&& publish) {
+        std::lock_guard in_order(order_[std::hash<std::string>{}(channel) % order_.size()]);
+        return publish(next(channel));
+    }
     // The next number will be above `seq` (a channel taken over from another instance
     // continues its numbering, so clients do not drop its messages as already seen).
     void continue_after(const std::string& channel, uint64_t seq);
 
   private:
+    uint64_t next(const std::string& channel);
+
     std::mutex mutex_;
     std::unordered_map<std::string, uint64_t> last_;
+    std::array<std::mutex, 64> order_;  // a channel's publishes, one at a time (striped)
 };
 
 // Implemented by gateway sessions. deliver() is called from the publisher's thread and must

@@ -138,10 +138,11 @@ void ChannelSequencer::continue_after(const std::string& channel, uint64_t seq) 
 
 Result<std::string> Bus::publish_numbered(const Publication& publication,
                                           std::chrono::seconds ttl) {
-    auto seq = sequencer_.next(publication.channel.name());
-    auto message = make_message(publication, seq, std::chrono::system_clock::now());
-    publish(message, ttl);
-    return message->id;
+    return sequencer_.publish_next(publication.channel.name(), [&](uint64_t seq) {
+        auto message = make_message(publication, seq, std::chrono::system_clock::now());
+        publish(message, ttl);
+        return message->id;
+    });
 }
 
 }  // namespace tickerd::bus

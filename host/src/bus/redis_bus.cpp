@@ -26,6 +26,9 @@ namespace {
 constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kMaxBatchesInFlight = 4;
 constexpr int kLatestTimeoutMs = 500;
+// Blocking connections kept open between calls (as many as callers run at once: the
+// gateway's blocking threads).
+constexpr std::size_t kIdleConnections = 8;
 
 // Numbers, publishes and stores a published type's message in one step, so that instances
 // publishing into one channel agree on its numbering and its order. KEYS: the channel's
@@ -88,11 +91,7 @@ class RedisBus final : public Bus {
         set_error("connecting to " + publisher_.address().describe());
     }
 
-    ~RedisBus() override {
-        stop();
-        std::lock_guard lock(sync_mutex_);
-        if (sync_) redisFree(sync_);
-    }
+    ~RedisBus() override { stop(); }
 
     void start() override {
         publisher_.start();
@@ -361,93 +360,94 @@ class RedisBus final : public Bus {
         auto channel = publication.channel.name();
         std::string counter = "tickerd:seq:" + channel, latest = latest_key(channel);
         std::string seconds = std::to_string(ttl.count());
-        const std::string_view args[] = {"EVAL",   kPublishScript, "2",      counter, latest,
-                                         cut.head, cut.middle,     cut.tail, channel, seconds};
-        const char* argv[std::size(args)];
-        size_t lengths[std::size(args)];
-        for (std::size_t i = 0; i < std::size(args); ++i) {
-            argv[i] = args[i].data();
-            lengths[i] = args[i].size();
-        }
-        std::lock_guard lock(sync_mutex_);
-        auto unreachable = [&](const std::string& why) {
-            return Error::unavailable("Redis is unreachable (" + why + "): not published");
-        };
-        if (!sync_ && !open_sync()) {
-            std::lock_guard error_lock(error_mutex_);
-            return unreachable(last_error_.value_or("cannot connect"));
-        }
-        auto* reply = static_cast<redisReply*>(
-            redisCommandArgv(sync_, static_cast<int>(std::size(args)), argv, lengths));
+        auto reply = blocking_command({"EVAL", kPublishScript, "2", counter, latest, cut.head,
+                                       cut.middle, cut.tail, channel, seconds});
         if (!reply) {
-            std::string why = sync_->errstr;
-            redisFree(sync_);
-            sync_ = nullptr;
-            return unreachable(why);
+            return Error::unavailable("Redis is unreachable (" + reply.error() +
+                                      "): not published");
         }
-        Result<std::string> id = Error::unavailable("Redis did not number the message");
-        if (reply->type == REDIS_REPLY_STRING) {
-            id = cut.id_prefix + std::string(reply->str, reply->len);
-        } else if (reply->type == REDIS_REPLY_ERROR) {
-            id = Error::unavailable("Redis refused the message: " +
-                                    std::string(reply->str, reply->len));
+        if ((*reply)->type == REDIS_REPLY_STRING)
+            return cut.id_prefix + std::string((*reply)->str, (*reply)->len);
+        if ((*reply)->type == REDIS_REPLY_ERROR) {
+            return Error::unavailable("Redis refused the message: " +
+                                      std::string((*reply)->str, (*reply)->len));
         }
-        freeReplyObject(reply);
-        return id;
+        return Error::unavailable("Redis did not number the message");
     }
 
     MessagePtr fetch_latest(const std::string& channel) {
-        std::lock_guard lock(sync_mutex_);
-        if (!sync_ && !open_sync()) return nullptr;
-        std::string key = latest_key(channel);
-        auto* reply = static_cast<redisReply*>(
-            redisCommand(sync_, "GET %b", key.data(), static_cast<size_t>(key.size())));
+        auto reply = blocking_command({"GET", latest_key(channel)});
         if (!reply) {
-            set_error(std::string("GET ") + key + ": " + sync_->errstr);
-            redisFree(sync_);
-            sync_ = nullptr;
+            set_error("GET " + latest_key(channel) + ": " + reply.error());
             return nullptr;
         }
-        MessagePtr message;
-        if (reply->type == REDIS_REPLY_STRING) {
-            if (auto parsed = message_from_json(std::string(reply->str, reply->len))) {
-                message = *parsed;
-            }
-        }
-        freeReplyObject(reply);
-        return message;
+        if ((*reply)->type != REDIS_REPLY_STRING) return nullptr;
+        auto parsed = message_from_json(std::string((*reply)->str, (*reply)->len));
+        return parsed ? *parsed : nullptr;
     }
 
-    bool open_sync() {
+    // ---- Blocking calls (off the I/O threads): a connection per caller at a time ----
+    using Connection = std::unique_ptr<redisContext, decltype(&redisFree)>;
+    using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+    // One command on an idle connection (or a new one); the reply, or why there is none.
+    // A connection that failed is dropped; a good one goes back for the next caller.
+    boost::system::result<Reply, std::string> blocking_command(
+        std::initializer_list<std::string_view> args) {
+        std::vector<const char*> argv;
+        std::vector<size_t> lengths;
+        for (auto arg : args) {
+            argv.push_back(arg.data());
+            lengths.push_back(arg.size());
+        }
+        auto connection = take_connection();
+        if (!connection) return connection.error();
+        Reply reply(
+            static_cast<redisReply*>(redisCommandArgv(
+                connection->get(), static_cast<int>(argv.size()), argv.data(), lengths.data())),
+            freeReplyObject);
+        if (!reply) return std::string((*connection)->errstr);
+        std::lock_guard lock(sync_mutex_);
+        if (idle_.size() < kIdleConnections) idle_.push_back(std::move(*connection));
+        return reply;
+    }
+
+    boost::system::result<Connection, std::string> take_connection() {
+        {
+            std::lock_guard lock(sync_mutex_);
+            if (!idle_.empty()) {
+                auto connection = std::move(idle_.back());
+                idle_.pop_back();
+                return connection;
+            }
+        }
+        return open_connection();
+    }
+
+    boost::system::result<Connection, std::string> open_connection() {
         timeval timeout{0, kLatestTimeoutMs * 1000};
         // With Sentinel: the master the publisher last heard of.
         auto server = publisher_.server();
-        if (server.host.empty()) {
-            set_error("the sentinels have not named a master yet");
-            return false;
-        }
-        sync_ = options_.address.socket.empty()
-                    ? redisConnectWithTimeout(server.host.c_str(), server.port, timeout)
-                    : redisConnectUnixWithTimeout(options_.address.socket.c_str(), timeout);
-        auto fail = [this](const std::string& why) {
-            set_error(why);
-            if (sync_) redisFree(sync_);
-            sync_ = nullptr;
-            return false;
-        };
-        if (!sync_ || sync_->err) return fail(sync_ ? sync_->errstr : "cannot connect");
-        redisSetTimeout(sync_, timeout);
-        auto run = [this](const std::string& command, const std::string& arg) {
-            auto* reply = static_cast<redisReply*>(redisCommand(
-                sync_, (command + " %b").c_str(), arg.data(), static_cast<size_t>(arg.size())));
-            bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-            if (reply) freeReplyObject(reply);
-            return ok;
+        if (server.host.empty()) return std::string("the sentinels have not named a master yet");
+        Connection connection(
+            options_.address.socket.empty()
+                ? redisConnectWithTimeout(server.host.c_str(), server.port, timeout)
+                : redisConnectUnixWithTimeout(options_.address.socket.c_str(), timeout),
+            redisFree);
+        if (!connection) return std::string("cannot connect");
+        if (connection->err) return std::string(connection->errstr);
+        redisSetTimeout(connection.get(), timeout);
+        auto run = [&](const std::string& command, const std::string& arg) {
+            Reply reply(static_cast<redisReply*>(redisCommand(
+                            connection.get(), (command + " %b").c_str(), arg.data(), arg.size())),
+                        freeReplyObject);
+            return reply && reply->type != REDIS_REPLY_ERROR;
         };
         if (!options_.address.password.empty() && !run("AUTH", options_.address.password))
-            return fail("AUTH failed");
-        if (!run("SELECT", std::to_string(options_.address.db))) return fail("SELECT failed");
-        return true;
+            return std::string("AUTH failed");
+        if (!run("SELECT", std::to_string(options_.address.db)))
+            return std::string("SELECT failed");
+        return connection;
     }
 
     const RedisBusOptions options_;
@@ -479,7 +479,7 @@ class RedisBus final : public Bus {
     std::optional<std::string> last_error_;
 
     std::mutex sync_mutex_;
-    redisContext* sync_ = nullptr;  // for latest() of channels nobody here subscribes to
+    std::vector<Connection> idle_;  // blocking connections between two calls
 };
 
 }  // namespace

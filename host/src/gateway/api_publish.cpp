@@ -51,10 +51,11 @@ Reply publish_message(Services& services, const RouteArgs& args) {
     const std::string& text = args.params.at(0);
     auto channel = normalize_channel(text, types);
     if (!channel) {
-        return error_reply(Error::invalid(
-            "channel", "'" + text + "' is not a channel to publish into (expected "
-                                    "stream:<type>:<SYMBOL>, the type one of " +
-                           types.describe() + ")"));
+        return error_reply(
+            Error::invalid("channel", "'" + text +
+                                          "' is not a channel to publish into (expected "
+                                          "stream:<type>:<SYMBOL>, the type one of " +
+                                          types.describe() + ")"));
     }
     if (!args.principal.may_publish(channel->name())) {
         return error_reply(
@@ -65,9 +66,8 @@ Reply publish_message(Services& services, const RouteArgs& args) {
     auto data = read_data(*body, *channel);
     if (!data) return error_reply(data.error());
 
-    bus::Publication publication{*channel,
-                                 args.principal.name.empty() ? "api" : args.principal.name,
-                                 std::move(*data)};
+    bus::Publication publication{
+        *channel, args.principal.name.empty() ? "api" : args.principal.name, std::move(*data)};
     auto id = channel->data_type()
                   ? publish_polled(services, publication)
                   : services.bus.publish_numbered(

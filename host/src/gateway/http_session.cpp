@@ -260,7 +260,9 @@ void HttpSession::run_handler(const RouteMatch& match, std::string_view query,
         answer(call(), keep_alive);
         return;
     }
-    asio::post(gateway_->config_thread, [self = shared_from_this(), call, keep_alive] {
+    auto& threads =
+        match.route->kind == RouteKind::bus_rest ? gateway_->bus_threads : gateway_->config_thread;
+    asio::post(threads, [self = shared_from_this(), call, keep_alive] {
         auto reply = call();
         asio::post(self->transport_->get_executor(), [self, reply = std::move(reply), keep_alive] {
             self->answer(reply, keep_alive);

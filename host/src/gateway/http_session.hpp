@@ -37,6 +37,9 @@ struct GatewayState {
     ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
     boost::asio::thread_pool config_thread{1};
+    // Requests that may wait on Redis (publish, latest) run here, several at once, so one
+    // round trip does not hold up the next request.
+    boost::asio::thread_pool bus_threads{4};
     std::atomic<bool> stopping{false};
 };
 

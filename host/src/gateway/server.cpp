@@ -174,8 +174,10 @@ Server::Server(asio::io_context& io, const Listeners& listeners, Services& servi
 Server::~Server() {
     // Joined here, not in the state's destructor: the state may be released last by a
     // task on that very thread.
-    impl_->gateway->config_thread.stop();
-    impl_->gateway->config_thread.join();
+    for (auto* threads : {&impl_->gateway->config_thread, &impl_->gateway->bus_threads}) {
+        threads->stop();
+        threads->join();
+    }
 }
 
 unsigned short Server::port() const {

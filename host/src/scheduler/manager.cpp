@@ -95,12 +95,13 @@ Result<std::string> WorkerManager::publish(const bus::Publication& publication) 
         }
         services.bus.sequencer().continue_after(channel, share->seq_floor(channel));
     }
-    auto seq = services.bus.sequencer().next(channel);
-    auto message = bus::make_message(publication, seq, services.options.wall_clock());
     auto config = services.state.snapshot();
     auto cadence = config->cadence(*type);
-    services.bus.publish(message, latest_ttl(config->global, &cadence));
-    return message->id;
+    return services.bus.sequencer().publish_next(channel, [&](uint64_t seq) {
+        auto message = bus::make_message(publication, seq, services.options.wall_clock());
+        services.bus.publish(message, latest_ttl(config->global, &cadence));
+        return Result<std::string>(message->id);
+    });
 }
 
 void WorkerManager::shutdown(std::chrono::milliseconds grace) {

@@ -226,9 +226,10 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
     auto channel = channel_name(type_, poll.symbol);
     if (const auto& share = services_->options.share)
         services_->bus.sequencer().continue_after(channel, share->seq_floor(channel));
-    auto seq = services_->bus.sequencer().next(channel);
-    auto message = bus::make_message(envelope, seq, services_->options.wall_clock());
-    services_->bus.publish(message, latest_ttl(poll.global, &poll.cadence));
+    services_->bus.sequencer().publish_next(channel, [&](uint64_t seq) {
+        auto message = bus::make_message(envelope, seq, services_->options.wall_clock());
+        services_->bus.publish(message, latest_ttl(poll.global, &poll.cadence));
+    });
 
     ++status_.success_count;
     status_.current_vendor = vendor;
