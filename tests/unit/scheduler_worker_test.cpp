@@ -122,7 +122,6 @@ struct Harness {
         for (int i = 0; i < 2; ++i)
             threads.emplace_back([this] { io.run(); });
         scheduler::Options options;
-        options.vendor_threads = 4;
         options.time_scale = setup.time_scale;
         options.seed = 1;
         manager = std::make_unique<scheduler::WorkerManager>(io, *state, host, *event_bus, records,
@@ -338,7 +337,7 @@ BOOST_AUTO_TEST_CASE(with_every_vendor_benched_the_poll_fails_at_once_saying_why
 
     auto status = harness.status();
     BOOST_TEST(status.last_error.value_or("") ==
-               "AAPL: no vendor available for market_data (1 benched for rate limiting)");
+               "AAPL: no vendor available for market_data (1 benched)");
     BOOST_TEST(harness.calls().size() == 1u);  // asked once, then left alone
     BOOST_TEST(harness.collector->count() == 0u);
 }

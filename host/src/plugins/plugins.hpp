@@ -176,6 +176,8 @@ class Instance {
     int priority() const { return priority_; }
     bool enabled() const { return config_.enabled; }
     int timeout_ms() const { return config_.timeout_ms; }
+    // Calls it may hold at once: max_concurrency when its plugin is thread-safe, else 1.
+    int concurrency_limit() const { return concurrency_limit_; }
     bool serves(DataType type) const;
     bool simulated() const;  // its plugin serves made-up data: its messages say so
 
