@@ -27,10 +27,8 @@ std::string symbol(int n) {
 
 json::object hanging_vendor(const std::string& name, const std::string& plugin, int priority,
                             std::optional<int> max_concurrency) {
-    json::object vendor{{"name", name},
-                        {"plugin", plugin},
-                        {"priority", priority},
-                        {"timeout_ms", 500}};
+    json::object vendor{
+        {"name", name}, {"plugin", plugin}, {"priority", priority}, {"timeout_ms", 500}};
     if (max_concurrency) vendor["max_concurrency"] = *max_concurrency;
     return vendor;
 }
@@ -50,8 +48,8 @@ std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const json::va
     DaemonOptions options;
     options.config_file = write_config(files, config);
     options.env = {{"AUTO_START_WORKERS", "true"}};
-    options.plugin_dirs = std::vector<fs::path>{TICKERD_TEST_VENDOR_DIR,
-                                                TICKERD_TEST_HANG_PLUGIN_DIR};
+    options.plugin_dirs =
+        std::vector<fs::path>{TICKERD_TEST_VENDOR_DIR, TICKERD_TEST_HANG_PLUGIN_DIR};
     auto daemon = std::make_unique<DaemonProcess>(options);
     daemon->wait_ready();
     return daemon;
@@ -64,23 +62,13 @@ std::string all_channels() {
     return channels;
 }
 
-std::string text(const json::value& root, std::string_view pointer) {
-    const auto* found = find_path(root, pointer);
-    return found && found->is_string() ? std::string(found->as_string()) : std::string();
-}
-
-double number(const json::value& root, std::string_view pointer) {
-    const auto* found = find_path(root, pointer);
-    return found && found->is_number() ? found->to_number<double>() : -1;
-}
-
 // The instance's entry in GET /streaming/config/vendors (null when absent).
 json::value instance_entry(HttpClient& http, const std::string& name) {
     auto body = http.get("/streaming/config/vendors").json();
     const auto* instances = find_path(body, "/instances");
     if (!instances || !instances->is_array()) return nullptr;
     for (const auto& instance : instances->as_array()) {
-        if (text(instance, "/name") == name) return instance;
+        if (text_at(instance, "/name") == name) return instance;
     }
     return nullptr;
 }
@@ -98,8 +86,8 @@ void expect_the_fallback_streams(DaemonProcess& daemon) {
         BOOST_REQUIRE_MESSAGE(event, "the stream stopped after " << messages << " messages\n"
                                                                  << daemon.log_tail());
         auto message = event->json();
-        BOOST_TEST(text(message, "/vendor") == "backup", event->data.value_or(""));
-        channels.insert(text(message, "/channel"));
+        BOOST_TEST(text_at(message, "/vendor") == "backup", event->data.value_or(""));
+        channels.insert(text_at(message, "/channel"));
         ++messages;
     }
     BOOST_TEST(channels.size() >= static_cast<std::size_t>(kSymbols / 2));
@@ -111,15 +99,15 @@ void expect_benched_as_hanging(DaemonProcess& daemon, HttpClient& http, const st
     bool benched = wait_until(
         [&] {
             entry = instance_entry(http, name);
-            return text(entry, "/benched/reason") == "hanging";
+            return text_at(entry, "/benched/reason") == "hanging";
         },
         20s, 200ms);
     BOOST_TEST(benched, name << " is not benched as hanging: " << json::serialize(entry) << "\n"
                              << daemon.log_tail());
-    BOOST_TEST(text(entry, "/benched/detail").find("ran past its timeout_ms (500 ms)") !=
+    BOOST_TEST(text_at(entry, "/benched/detail").find("ran past its timeout_ms (500 ms)") !=
                    std::string::npos,
                json::serialize(entry));
-    BOOST_TEST(number(entry, "/stuck_calls") >= 1, json::serialize(entry));
+    BOOST_TEST(number_at(entry, "/stuck_calls") >= 1, json::serialize(entry));
     BOOST_TEST(daemon.log().find("vendor " + name + " benched for") != std::string::npos,
                daemon.log_tail());
 }
@@ -131,10 +119,10 @@ void expect_the_timeouts_shown(HttpClient& http, const std::string& hanging) {
     BOOST_TEST(telemetry.body.find("timed out after 500 ms") != std::string::npos);
 
     auto worker = http.get("/streaming/config/workers/worker_market_data").json();
-    BOOST_TEST(number(worker, "/timeout_count") >= 1, json::serialize(worker));
-    BOOST_TEST(number(worker, "/error_count") >= 1, json::serialize(worker));
-    BOOST_TEST(number(worker, "/success_count") >= 1, json::serialize(worker));
-    BOOST_TEST(text(worker, "/last_success_at") != "", json::serialize(worker));
+    BOOST_TEST(number_at(worker, "/timeout_count") >= 1, json::serialize(worker));
+    BOOST_TEST(number_at(worker, "/error_count") >= 1, json::serialize(worker));
+    BOOST_TEST(number_at(worker, "/success_count") >= 1, json::serialize(worker));
+    BOOST_TEST(text_at(worker, "/last_success_at") != "", json::serialize(worker));
     const auto* stalled = find_path(worker, "/stalled");
     BOOST_TEST((stalled && stalled->is_bool() && !stalled->as_bool()), json::serialize(worker));
 }
@@ -202,9 +190,9 @@ BOOST_AUTO_TEST_CASE(a_worker_whose_every_poll_times_out_says_it_is_stalled) {
         },
         20s, 200ms);
     BOOST_TEST(stalled, json::serialize(worker));
-    BOOST_TEST(number(worker, "/success_count") == 0, json::serialize(worker));
-    BOOST_TEST(number(worker, "/error_count") >= 1, json::serialize(worker));
-    BOOST_TEST(number(worker, "/timeout_count") >= 1, json::serialize(worker));
+    BOOST_TEST(number_at(worker, "/success_count") == 0, json::serialize(worker));
+    BOOST_TEST(number_at(worker, "/error_count") >= 1, json::serialize(worker));
+    BOOST_TEST(number_at(worker, "/timeout_count") >= 1, json::serialize(worker));
     const auto* last_success = find_path(worker, "/last_success_at");
     BOOST_TEST((last_success && last_success->is_null()), json::serialize(worker));
     expect_a_clean_exit(*daemon);
