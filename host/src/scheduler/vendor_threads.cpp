@@ -24,8 +24,8 @@ struct VendorThreads::Shared {
     mutable std::mutex mutex;
     std::condition_variable idle;
     bool open = true;
-    int running = 0;   // calls on their threads
-    int awaited = 0;   // of them, the ones not written off
+    int running = 0;  // calls on their threads
+    int awaited = 0;  // of them, the ones not written off
 
     std::map<std::string, std::shared_ptr<Lane>> lanes;  // by instance name
 };
@@ -50,8 +50,7 @@ VendorThreads::~VendorThreads() {
     close();
 }
 
-std::shared_ptr<VendorThreads::Lane> VendorThreads::lane_for(
-    const plugins::InstancePtr& instance) {
+std::shared_ptr<VendorThreads::Lane> VendorThreads::lane_for(const plugins::InstancePtr& instance) {
     auto& lane = shared_->lanes[instance->name()];
     if (!lane || lane->instance.lock() != instance) {
         lane = std::make_shared<Lane>();
@@ -61,8 +60,8 @@ std::shared_ptr<VendorThreads::Lane> VendorThreads::lane_for(
     return lane;
 }
 
-Result<VendorThreads::TicketPtr> VendorThreads::start(const plugins::InstancePtr& instance,
-                                                      Job job, Deliver deliver) {
+Result<VendorThreads::TicketPtr> VendorThreads::start(const plugins::InstancePtr& instance, Job job,
+                                                      Deliver deliver) {
     std::lock_guard lock(shared_->mutex);
     if (!shared_->open) return Error::unavailable("the scheduler is shutting down");
     auto lane = lane_for(instance);
