@@ -109,7 +109,8 @@ void Worker::call_vendor(const std::shared_ptr<Poll>& poll, const plugins::Insta
     auto timeout = std::chrono::milliseconds(std::max(instance->timeout_ms(), 1));
     // Armed before the thread starts (which may take a while on a loaded machine), so it
     // expires with the deadline the plugin sees. Its handler cannot run before this returns.
-    call->timeout.expires_after(timeout);
+    call->expires = std::chrono::steady_clock::now() + timeout;
+    call->timeout.expires_at(call->expires);
     call->timeout.async_wait(guarded_poll(poll, [this, poll, call](boost::system::error_code ec) {
         if (!ec) on_call_timeout(poll, call);
     }));
@@ -155,6 +156,14 @@ void Worker::start_call_thread(const std::shared_ptr<Poll>& poll, const std::sha
 void Worker::on_call_done(const std::shared_ptr<Poll>& poll, const std::shared_ptr<Call>& call,
                           plugins::FetchOutcome outcome) {
     if (call->done || poll->finished) return;  // it timed out earlier: ignore the late answer
+    // A failure that comes after the deadline is the timeout's, whichever of the two reached
+    // the strand first: the plugin saw the deadline pass (as cancellation) when the timer did.
+    bool late = std::chrono::steady_clock::now() >= call->expires;
+    if (late && outcome.status != TICKERD_OK) {
+        on_call_timeout(poll, call);
+        return;
+    }
+    if (!late) services_->threads.answered_in_time(*call->ticket);
     call->done = true;
     call->timeout.cancel();
     call->latency_ms = milliseconds_since(call->started);

@@ -100,7 +100,6 @@ void VendorThreads::run_call(std::shared_ptr<Shared> shared, TicketPtr ticket, J
     if (ticket->written_off) {
         --load.written_off;
     } else {
-        load.timeouts_in_a_row = 0;
         if (shared->open) deliver_safely(deliver, std::move(outcome));
         if (--shared->awaited == 0) shared->idle.notify_all();
     }
@@ -120,6 +119,11 @@ LaneLoad VendorThreads::write_off(Ticket& ticket) {
         if (--shared_->awaited == 0) shared_->idle.notify_all();
     }
     return load;
+}
+
+void VendorThreads::answered_in_time(Ticket& ticket) {
+    std::lock_guard lock(shared_->mutex);
+    ticket.lane->load.timeouts_in_a_row = 0;
 }
 
 LaneLoad VendorThreads::load(const plugins::Instance& instance) const {

@@ -47,6 +47,8 @@ class VendorThreads {
     Result<TicketPtr> start(const plugins::InstancePtr& instance, Job job, Deliver deliver);
     // The host stopped waiting for the call. Returns its instance's load afterwards.
     LaneLoad write_off(Ticket& ticket);
+    // The call answered before its timeout: its instance's run of timeouts ends.
+    void answered_in_time(Ticket& ticket);
     LaneLoad load(const plugins::Instance& instance) const;
     // Calls written off that have not returned, by instance name (only those with any).
     std::map<std::string, int> stuck_calls() const;

@@ -90,6 +90,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
         std::shared_ptr<plugins::CancelFlag> cancel = std::make_shared<plugins::CancelFlag>();
         VendorThreads::TicketPtr ticket;  // set once its thread started
         boost::asio::steady_timer timeout;
+        SteadyTime expires{};  // when `timeout` fires
         SteadyTime started = std::chrono::steady_clock::now();
         double latency_ms = 0;
         bool done = false;
