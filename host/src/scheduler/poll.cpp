@@ -300,6 +300,7 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
     status_.current_vendor = vendor;
     status_.last_success_at = services_->options.wall_clock();
     delivering_since_ = std::chrono::steady_clock::now();
+    errors_at_delivery_ = status_.error_count;
     if (auto it = failures_.find(poll.symbol); it != failures_.end()) {
         BOOST_LOG_TRIVIAL(info) << id_ << ": " << poll.symbol << ": recovered after "
                                 << it->second.count << " failed poll(s)";

@@ -50,7 +50,7 @@ struct WorkerStatus {
     std::optional<std::string> last_error;
     // When a message was last published; none since the worker started: null.
     std::optional<std::chrono::system_clock::time_point> last_success_at;
-    // Running with instruments to poll, yet nothing published for three intervals.
+    // Running, its polls failing, and nothing published for three intervals.
     bool stalled = false;
     int polls_in_flight = 0;
     std::optional<std::string> instance;  // this tickerd, when several share the work

@@ -41,6 +41,7 @@ void Worker::start() {
     running_ = true;
     status_.status = WorkerState::running;
     delivering_since_ = std::chrono::steady_clock::now();
+    errors_at_delivery_ = status_.error_count;
     BOOST_LOG_TRIVIAL(info) << id_ << ": started";
     try {
         restart_cycle();
@@ -92,8 +93,11 @@ WorkerStatus Worker::status() const {
     return copy;
 }
 
+// Stalled: polls fail, and none succeeded for a while. Polling nothing (no instruments, or
+// another instance holding every lease) is not stalling.
 bool Worker::stalled(SteadyTime now) const {
     if (!running_ || !plan_ || !plan_->enabled || plan_->symbols.empty()) return false;
+    if (status_.error_count == errors_at_delivery_) return false;
     auto interval_seconds = std::max(plan_->interval_seconds, kMinIntervalSeconds);
     auto patience = scaled(
         std::chrono::milliseconds(std::llround(interval_seconds * kStalledAfterIntervals * 1000)));

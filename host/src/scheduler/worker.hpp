@@ -192,7 +192,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
     std::map<std::string, Complaint> skips_;              // by symbol
     std::map<std::string, Complaint> failures_;           // by symbol, until it recovers
     bool cycle_had_exception_ = false;
-    SteadyTime delivering_since_{};  // the last publish, or the start when none since
+    SteadyTime delivering_since_{};    // the last publish, or the start when none since
+    uint64_t errors_at_delivery_ = 0;  // error_count then
     WorkerStatus status_;
 };
 
