@@ -1,7 +1,7 @@
 // The scheduler: one worker per data type polls every enabled instrument of that type once
 // per cadence interval (spread across the interval), walks vendors by priority with retries
-// and fallback, and publishes each result to the bus. Vendor calls run on a bounded pool,
-// never on the I/O threads.
+// and fallback, and publishes each result to the bus. Vendor calls run on threads of their
+// instance's own (at most its concurrency limit), never on the I/O threads.
 #pragma once
 
 #include "bus/bus.hpp"
