@@ -17,7 +17,11 @@ hanging=${4:-1}
 plugin=${5:-abi_hang}
 tickerd=${TICKERD:-$build/host/tickerd}
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=""
+# A daemon left behind would keep its stuck threads (a spinning one burns a core): kill it
+# however this script ends (a signal, or a reader such as head going away).
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
 
 vendors=""
 i=1
