@@ -238,8 +238,10 @@ BOOST_AUTO_TEST_CASE(resolve_channels_unions_validates_and_orders) {
 
     auto bad_channel = expect_error(gateway::resolve_channels({"x"}, {}, {}, 100));
     BOOST_TEST(bad_channel.status == 422u);
-    BOOST_TEST(bad_channel.detail ==
-               "channels: 'x' is not a valid channel (expected stream:<data_type>:<SYMBOL>)");
+    BOOST_TEST(bad_channel.detail.find(
+                   "channels: 'x' is not a valid channel (expected stream:<data_type>:<SYMBOL>, "
+                   "the data type one of market_data, ") == 0u,
+               bad_channel.detail);
     auto bad_type = expect_error(gateway::resolve_channels({}, {"quotes"}, {"A"}, 9));
     BOOST_TEST(bad_type.status == 422u);
     BOOST_TEST(bad_type.detail.find("'quotes'") != std::string::npos);
@@ -257,6 +259,24 @@ BOOST_AUTO_TEST_CASE(resolve_channels_unions_validates_and_orders) {
     auto too_many =
         expect_error(gateway::resolve_channels({}, {"market_data", "news"}, {"A", "B"}, 3));
     BOOST_TEST(too_many.status == 422u);
+}
+
+BOOST_AUTO_TEST_CASE(published_types_are_channels_only_where_declared) {
+    std::vector<std::string> declared{"signals"};
+    ChannelTypes types(declared);
+    auto refuse = gateway::EmptyChannels::refuse;
+    auto both =
+        gateway::resolve_channels({"stream:signals:aapl"}, {"signals"}, {"MSFT"}, 9, refuse, types);
+    std::vector<std::string> expected{"stream:signals:AAPL", "stream:signals:MSFT"};
+    BOOST_TEST(expect_channels(both) == expected, boost::test_tools::per_element());
+    // Without the declaration, the same names are refused, naming what is served.
+    auto undeclared = expect_error(gateway::resolve_channels({"stream:signals:AAPL"}, {}, {}, 9));
+    BOOST_TEST(undeclared.status == 422u);
+    BOOST_TEST(undeclared.detail.find("signals") != std::string::npos);
+    auto query =
+        gateway::resolve_channels_from_query("data_types=signals&symbols=A", 9, refuse, types);
+    BOOST_TEST(expect_channels(query) == std::vector<std::string>{"stream:signals:A"},
+               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(resolve_channels_from_query_and_body) {

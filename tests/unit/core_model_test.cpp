@@ -23,9 +23,36 @@ BOOST_AUTO_TEST_CASE(channels_round_trip_and_reject_malformed_names) {
     BOOST_TEST(key->symbol == "AAPL");
     BOOST_TEST(key->name() == "stream:market_data:AAPL");
     BOOST_TEST(channel_name(DataType::insider_data, "BRK-B") == "stream:insider_data:BRK-B");
-    for (auto bad : {"stream:market_data", "stream:quotes:AAPL", "market_data:AAPL",
-                     "stream:market_data:aapl", "stream:market_data:", "stream:news:A B"}) {
+    BOOST_TEST((key->data_type() == DataType::market_data));
+    for (auto bad : {"stream:market_data", "market_data:AAPL", "stream:market_data:aapl",
+                     "stream:market_data:", "stream:news:A B", "stream:Quotes:AAPL",
+                     "stream:1x:AAPL", "stream::AAPL", "stream:a-b:AAPL"}) {
         BOOST_TEST(!parse_channel(bad).has_value(), bad);
+    }
+    // A well-formed type that is not polled parses; whether it is served is ChannelTypes'.
+    auto published = parse_channel("stream:signals:AAPL");
+    BOOST_REQUIRE(published);
+    BOOST_TEST(published->type == "signals");
+    BOOST_TEST(!published->data_type().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(channel_types_serve_the_polled_and_the_declared_published_types) {
+    std::vector<std::string> declared{"signals", "fills_v2"};
+    ChannelTypes polled_only;
+    ChannelTypes types(declared);
+    BOOST_TEST(polled_only.serves("news"));
+    BOOST_TEST(!polled_only.serves("signals"));
+    BOOST_TEST(types.serves("signals"));
+    BOOST_TEST(types.is_published("fills_v2"));
+    BOOST_TEST(!types.is_published("market_data"));
+    BOOST_TEST(!types.serves("quotes"));
+    BOOST_TEST(types.describe().ends_with("insider_data, signals, fills_v2"));
+    BOOST_TEST(check_published_type("signals").has_value());
+    for (auto bad : {"", "Signals", "9lives", "a-b", "market_data", "alerts", "bars_1m",
+                     "a_name_that_is_much_longer_than_forty_chars"}) {
+        auto refused = check_published_type(bad);
+        BOOST_TEST(!refused.has_value(), bad);
+        if (!refused) BOOST_TEST(refused.error().field == "published_types");
     }
 }
 

@@ -58,7 +58,14 @@ bool channel_matches(std::string_view pattern, std::string_view channel) {
 }
 
 bool Principal::may_read(std::string_view channel) const {
-    if (!scopes.allows(Scope::read)) return false;
+    return scopes.allows(Scope::read) && within_channels(channel);
+}
+
+bool Principal::may_publish(std::string_view channel) const {
+    return scopes.allows(Scope::publish) && within_channels(channel);
+}
+
+bool Principal::within_channels(std::string_view channel) const {
     if (channels.empty()) return true;
     for (const auto& pattern : channels) {
         if (channel_matches(pattern, channel)) return true;

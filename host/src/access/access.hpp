@@ -46,11 +46,16 @@ bool channel_matches(std::string_view pattern, std::string_view channel);
 struct Principal {
     std::string name;  // the key's name or the token's subject
     Scopes scopes;
-    std::vector<std::string> channels;  // patterns the holder may read; empty: every channel
+    // Patterns of the channels the holder may read or publish into; empty: every channel.
+    std::vector<std::string> channels;
     // When the credential stops being valid (tokens); a stream ends then.
     std::optional<std::chrono::system_clock::time_point> expires_at;
 
     bool may_read(std::string_view channel) const;
+    bool may_publish(std::string_view channel) const;
+
+  private:
+    bool within_channels(std::string_view channel) const;
 };
 
 // The "auth" settings (config file; CONTRACT.md §10).

@@ -22,7 +22,6 @@ namespace tickerd::bus {
 // writes `sse_frame` / `ws_frame` as they are, with no per-subscriber JSON work.
 struct Message {
     std::string channel;
-    DataType data_type;
     std::string symbol;
     uint64_t seq = 0;  // per channel, from 1
     std::string id;    // "<unix_ms>-<seq>": unique, increasing per channel
@@ -46,8 +45,17 @@ struct Envelope {
     bool simulated = false;  // made-up data (a plugin declaring TICKERD_PLUGIN_SIMULATED)
 };
 
-// Builds the message (and both wire frames) once.
+// What a client hands over through the publish API (POST /streaming/publish/{channel}).
+struct Publication {
+    ChannelKey channel;
+    std::string publisher;  // the credential's name, or "api"
+    boost::json::object data;
+};
+
+// Build the message (and both wire frames) once.
 MessagePtr make_message(const Envelope& envelope, uint64_t seq,
+                        std::chrono::system_clock::time_point now);
+MessagePtr make_message(const Publication& publication, uint64_t seq,
                         std::chrono::system_clock::time_point now);
 // Rebuilds a Message from StreamMessage JSON received from elsewhere (e.g. Redis); the
 // error says why the text is not a well-formed StreamMessage.
@@ -101,6 +109,17 @@ struct ChannelStats {
 class Bus {
   public:
     virtual ~Bus() = default;
+    // Numbers every channel's messages on this instance: the workers and the publish API
+    // draw from it, so a channel has one series.
+    ChannelSequencer& sequencer() { return sequencer_; }
+    // Numbers a publication of a published type, keeps it as latest (for `ttl`) and delivers
+    // it; returns its id. The embedded bus numbers with sequencer(). The Redis bus numbers,
+    // stores and publishes in one step in Redis (a script), so that instances publishing into
+    // one channel agree on its numbering and order: a round trip that blocks, so call it off
+    // the I/O threads; it fails (503) while Redis is unreachable, so nothing is accepted that
+    // could be lost.
+    virtual Result<std::string> publish_numbered(const Publication& publication,
+                                                 std::chrono::seconds ttl);
     // Stores `message` as the channel's latest (kept for `ttl`) and delivers it to every
     // subscriber of its channel.
     virtual void publish(const MessagePtr& message, std::chrono::seconds ttl) = 0;
@@ -115,6 +134,9 @@ class Bus {
     // Connects (Redis) / disconnects; call stop() while the io_context still runs.
     virtual void start() {}
     virtual void stop() {}
+
+  private:
+    ChannelSequencer sequencer_;
 };
 
 std::unique_ptr<Bus> make_embedded_bus();

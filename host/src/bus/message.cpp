@@ -28,42 +28,65 @@ void frame(Message& msg) {
         .append("}");
 }
 
+std::shared_ptr<Message> new_message(std::string channel, const std::string& symbol, uint64_t seq,
+                                     std::chrono::system_clock::time_point now) {
+    auto msg = std::make_shared<Message>();
+    msg->channel = std::move(channel);
+    msg->symbol = symbol;
+    msg->seq = seq;
+    msg->id = make_id(now, seq);
+    msg->timestamp = now;
+    return msg;
+}
+
+// The StreamMessage object (CONTRACT.md §3), written once, and its frames.
+void write_body(Message& msg, std::string_view type, json::object data, const std::string& vendor,
+                json::object metadata) {
+    json::object body{
+        {"id", msg.id},
+        {"channel", msg.channel},
+        {"data_type", type},
+        {"update_type", "snapshot"},
+        {"timestamp", iso8601_utc(msg.timestamp)},
+        {"symbol", msg.symbol},
+        {"data", std::move(data)},
+        {"vendor", vendor},
+        {"metadata", std::move(metadata)},
+    };
+    msg.json = write_json(body);
+    frame(msg);
+}
+
 }  // namespace
 
 MessagePtr make_message(const Envelope& envelope, uint64_t seq,
                         std::chrono::system_clock::time_point now) {
-    auto msg = std::make_shared<Message>();
-    msg->channel = channel_name(envelope.data_type, envelope.symbol);
-    msg->data_type = envelope.data_type;
-    msg->symbol = envelope.symbol;
-    msg->seq = seq;
-    msg->id = make_id(now, seq);
-    msg->timestamp = now;
-
+    auto msg =
+        new_message(channel_name(envelope.data_type, envelope.symbol), envelope.symbol, seq, now);
     json::object data = envelope.data;
     if (!data.contains("symbol")) data["symbol"] = envelope.symbol;
-    json::object body{
-        {"id", msg->id},
-        {"channel", msg->channel},
-        {"data_type", to_string(envelope.data_type)},
-        {"update_type", "snapshot"},
-        {"timestamp", iso8601_utc(now)},
-        {"symbol", envelope.symbol},
-        {"data", std::move(data)},
-        {"vendor", envelope.vendor},
-        {"metadata",
-         {{"worker_id", worker_id(envelope.data_type)},
-          {"seq", seq},
-          {"retry_count", envelope.retry_count},
-          {"fallback_used", envelope.fallback_used},
-          {"latency_ms", std::round(envelope.latency_ms * 10) / 10}}},
-    };
-    auto& metadata = body["metadata"].as_object();
+    json::object metadata{{"worker_id", worker_id(envelope.data_type)},
+                          {"seq", seq},
+                          {"retry_count", envelope.retry_count},
+                          {"fallback_used", envelope.fallback_used},
+                          {"latency_ms", std::round(envelope.latency_ms * 10) / 10}};
     if (!envelope.instance.empty()) metadata["instance"] = envelope.instance;
     // Only made-up data says anything: a real message is as it always was.
     if (envelope.simulated) metadata["simulated"] = true;
-    msg->json = write_json(body);
-    frame(*msg);
+    write_body(*msg, to_string(envelope.data_type), std::move(data), envelope.vendor,
+               std::move(metadata));
+    return msg;
+}
+
+MessagePtr make_message(const Publication& publication, uint64_t seq,
+                        std::chrono::system_clock::time_point now) {
+    const auto& symbol = publication.channel.symbol;
+    auto msg = new_message(publication.channel.name(), symbol, seq, now);
+    json::object data = publication.data;
+    if (!data.contains("symbol")) data["symbol"] = symbol;
+    // "seq" stays the last member: the Redis bus splices the number Redis gives there.
+    write_body(*msg, publication.channel.type, std::move(data), publication.publisher,
+               {{"published", true}, {"seq", seq}});
     return msg;
 }
 
@@ -87,7 +110,6 @@ Result<MessagePtr> message_from_json(std::string text) {
 
     auto msg = std::make_shared<Message>();
     msg->channel = key->name();
-    msg->data_type = key->data_type;
     msg->symbol = key->symbol;
     msg->id = std::string(id->get_string());
     if (metadata && metadata->is_object()) {
@@ -112,6 +134,14 @@ void ChannelSequencer::continue_after(const std::string& channel, uint64_t seq) 
     std::lock_guard lock(mutex_);
     auto& last = last_[channel];
     last = std::max(last, seq);
+}
+
+Result<std::string> Bus::publish_numbered(const Publication& publication,
+                                          std::chrono::seconds ttl) {
+    auto seq = sequencer_.next(publication.channel.name());
+    auto message = make_message(publication, seq, std::chrono::system_clock::now());
+    publish(message, ttl);
+    return message->id;
 }
 
 }  // namespace tickerd::bus

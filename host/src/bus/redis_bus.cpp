@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -25,6 +26,52 @@ namespace {
 constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kMaxBatchesInFlight = 4;
 constexpr int kLatestTimeoutMs = 500;
+
+// Numbers, publishes and stores a published type's message in one step, so that instances
+// publishing into one channel agree on its numbering and its order. KEYS: the channel's
+// counter, its latest key. ARGV: the message around its two numbers (head, middle, tail),
+// the channel, the latest's TTL. A counter that is gone (a flushed Redis) starts again after
+// the latest message's seq, so clients never see a number twice.
+constexpr const char* kPublishScript = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local floor = 0
+  local last = redis.call('GET', KEYS[2])
+  if last then
+    local ok, message = pcall(cjson.decode, last)
+    if ok and type(message) == 'table' and type(message.metadata) == 'table' then
+      floor = tonumber(message.metadata.seq) or 0
+    end
+  end
+  redis.call('SET', KEYS[1], string.format('%d', floor))
+end
+local seq = string.format('%d', redis.call('INCR', KEYS[1]))
+local json = ARGV[1] .. seq .. ARGV[2] .. seq .. ARGV[3]
+redis.call('PUBLISH', ARGV[4], json)
+redis.call('SET', KEYS[2], json, 'EX', ARGV[5])
+return seq
+)lua";
+
+// A publication's StreamMessage cut where its id's and metadata's numbers go.
+struct MessageAroundSeq {
+    std::string id_prefix;  // "<unix ms>-"
+    std::string head, middle, tail;
+};
+
+MessageAroundSeq cut_around_seq(const Publication& publication) {
+    constexpr uint64_t kMark = std::numeric_limits<uint64_t>::max();
+    const std::string mark = std::to_string(kMark);
+    auto message = make_message(publication, kMark, std::chrono::system_clock::now());
+    const std::string& json = message->json;
+    // The id is the first member and "seq" the last one of the last object (message.cpp).
+    auto id_at = json.find(mark);
+    auto seq_at = json.rfind(mark);
+    MessageAroundSeq cut;
+    cut.id_prefix = message->id.substr(0, message->id.size() - mark.size());
+    cut.head = json.substr(0, id_at);
+    cut.middle = json.substr(id_at + mark.size(), seq_at - id_at - mark.size());
+    cut.tail = json.substr(seq_at + mark.size());
+    return cut;
+}
 
 class RedisBus final : public Bus {
   public:
@@ -306,6 +353,47 @@ class RedisBus final : public Bus {
         if (!(publisher_up_ && subscriber_up_)) return;
         std::lock_guard lock(error_mutex_);
         last_error_.reset();
+    }
+
+    Result<std::string> publish_numbered(const Publication& publication,
+                                         std::chrono::seconds ttl) override {
+        auto cut = cut_around_seq(publication);
+        auto channel = publication.channel.name();
+        std::string counter = "tickerd:seq:" + channel, latest = latest_key(channel);
+        std::string seconds = std::to_string(ttl.count());
+        const std::string_view args[] = {"EVAL",   kPublishScript, "2",      counter, latest,
+                                         cut.head, cut.middle,     cut.tail, channel, seconds};
+        const char* argv[std::size(args)];
+        size_t lengths[std::size(args)];
+        for (std::size_t i = 0; i < std::size(args); ++i) {
+            argv[i] = args[i].data();
+            lengths[i] = args[i].size();
+        }
+        std::lock_guard lock(sync_mutex_);
+        auto unreachable = [&](const std::string& why) {
+            return Error::unavailable("Redis is unreachable (" + why + "): not published");
+        };
+        if (!sync_ && !open_sync()) {
+            std::lock_guard error_lock(error_mutex_);
+            return unreachable(last_error_.value_or("cannot connect"));
+        }
+        auto* reply = static_cast<redisReply*>(
+            redisCommandArgv(sync_, static_cast<int>(std::size(args)), argv, lengths));
+        if (!reply) {
+            std::string why = sync_->errstr;
+            redisFree(sync_);
+            sync_ = nullptr;
+            return unreachable(why);
+        }
+        Result<std::string> id = Error::unavailable("Redis did not number the message");
+        if (reply->type == REDIS_REPLY_STRING) {
+            id = cut.id_prefix + std::string(reply->str, reply->len);
+        } else if (reply->type == REDIS_REPLY_ERROR) {
+            id = Error::unavailable("Redis refused the message: " +
+                                    std::string(reply->str, reply->len));
+        }
+        freeReplyObject(reply);
+        return id;
     }
 
     MessagePtr fetch_latest(const std::string& channel) {

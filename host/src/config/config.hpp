@@ -80,6 +80,7 @@ struct DaemonConfig {
     access::TlsSettings tls;
     bool streaming_enabled = true;
     bool auto_start_workers = false;
+    std::vector<std::string> published_types;  // CONTRACT.md §8
     // Records, read by their own readers (config_file.cpp).
     bool vendors_given = false;  // false: one instance per loaded plugin
     std::vector<plugins::InstanceConfig> vendors;

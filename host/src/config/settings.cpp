@@ -276,6 +276,34 @@ struct TextList {
     }
 };
 
+// Names of published channel types (CONTRACT.md §8), each checked and given once.
+struct TypeNames : TextList {
+    static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
+                                                  TextOrigin origin) {
+        auto names = TextList::from_texts(values, origin);
+        if (!names) return names.error();
+        if (auto problem = check(**names); !problem) return problem.error();
+        return names;
+    }
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path& base) {
+        auto names = TextList::from_json(s, v, base);
+        if (!names) return names.error();
+        if (auto problem = check(*names); !problem) return problem.error();
+        return names;
+    }
+
+  private:
+    static Result<void> check(const type& names) {
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (auto problem = check_published_type(names[i]); !problem)
+                return bad(problem.error().detail);
+            if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
+                return bad("'" + names[i] + "' is given twice");
+        }
+        return {};
+    }
+};
+
 // One of an enum's names.
 template <class Enum, const auto& kNames, std::optional<Enum> (*kParse)(std::string_view)>
 struct Choice {
@@ -526,6 +554,10 @@ std::vector<Setting> make_table() {
         row<Boolean, &C::streaming_enabled>(
             {"streaming.enabled", "STREAMING_ENABLED", "", "BOOL", "", restart,
              "the seed's switch; `false` never auto-starts workers"}),
+        row<TypeNames, &C::published_types>(
+            {"published_types", "TICKERD_PUBLISHED_TYPES", "", "NAME,…", "none", restart,
+             "channel types clients publish into (`POST /streaming/publish/stream:NAME:SYMBOL`) "
+             "besides the five polled ones"}),
         row<Boolean, &C::auto_start_workers>({"streaming.auto_start_workers", "AUTO_START_WORKERS",
                                               "", "BOOL", "", restart,
                                               "start every worker at start-up"}),

@@ -22,6 +22,14 @@ bool is_symbol_char(char c) {
            c == '-';
 }
 
+// A channel type's name: what a published type may be called, and what a channel names.
+bool is_type_name(std::string_view name) {
+    if (name.empty() || name.size() > 40 || name[0] < 'a' || name[0] > 'z') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
 std::string data_type_list() {
     std::string out;
     for (auto name : kDataTypeNames) {
@@ -124,12 +132,20 @@ std::optional<std::string> normalize_symbol(std::string_view text) {
 }
 
 std::string ChannelKey::name() const {
-    return channel_name(data_type, symbol);
+    return channel_name(type, symbol);
+}
+
+std::optional<DataType> ChannelKey::data_type() const {
+    return parse_data_type(type);
 }
 
 std::string channel_name(DataType type, std::string_view symbol) {
+    return channel_name(to_string(type), symbol);
+}
+
+std::string channel_name(std::string_view type, std::string_view symbol) {
     std::string name(kChannelPrefix);
-    name += to_string(type);
+    name += type;
     name += ':';
     name += symbol;
     return name;
@@ -140,12 +156,45 @@ std::optional<ChannelKey> parse_channel(std::string_view channel) {
     channel.remove_prefix(kChannelPrefix.size());
     auto colon = channel.find(':');
     if (colon == std::string_view::npos) return std::nullopt;
-    auto type = parse_data_type(channel.substr(0, colon));
+    auto type = channel.substr(0, colon);
     auto symbol_text = channel.substr(colon + 1);
     auto symbol = normalize_symbol(symbol_text);
     // Channels are case-sensitive names: only the canonical upper-case form is one.
-    if (!type || !symbol || *symbol != symbol_text) return std::nullopt;
-    return ChannelKey{*type, *symbol};
+    if (!is_type_name(type) || !symbol || *symbol != symbol_text) return std::nullopt;
+    return ChannelKey{std::string(type), *symbol};
+}
+
+Result<void> check_published_type(std::string_view name) {
+    if (!is_type_name(name)) {
+        return Error::invalid("published_types",
+                              "'" + std::string(name) +
+                                  "' is not a type name (1-40 of a-z 0-9 _, starting with a "
+                                  "letter)");
+    }
+    if (parse_data_type(name) || name == "alerts" || name.starts_with("bars_")) {
+        return Error::invalid("published_types", "'" + std::string(name) +
+                                                     "' is a name the daemon keeps for its own "
+                                                     "streams");
+    }
+    return {};
+}
+
+bool ChannelTypes::serves(std::string_view type) const {
+    return parse_data_type(type) || is_published(type);
+}
+
+bool ChannelTypes::is_published(std::string_view type) const {
+    return published_ &&
+           std::find(published_->begin(), published_->end(), type) != published_->end();
+}
+
+std::string ChannelTypes::describe() const {
+    std::string list = data_type_list();
+    if (published_) {
+        for (const auto& type : *published_)
+            list += ", " + type;
+    }
+    return list;
 }
 
 std::string worker_id(DataType type) {
@@ -155,6 +204,12 @@ std::string worker_id(DataType type) {
 std::optional<DataType> parse_worker_id(std::string_view id) {
     if (!id.starts_with(kWorkerPrefix)) return std::nullopt;
     return parse_data_type(id.substr(kWorkerPrefix.size()));
+}
+
+std::chrono::seconds latest_ttl(const GlobalSettings& global, const Cadence* cadence) {
+    double seconds = global.cache_ttl_seconds;
+    if (cadence) seconds = std::max(seconds, 3 * cadence->interval_seconds);
+    return std::chrono::seconds(std::llround(std::ceil(seconds)));
 }
 
 bool Instrument::serves(DataType type) const {

@@ -27,16 +27,38 @@ std::optional<DataType> parse_data_type(std::string_view text);
 // Upper-cases and validates a symbol: [A-Z0-9.^=-], 1–20 characters.
 std::optional<std::string> normalize_symbol(std::string_view text);
 
-// "stream:{data_type}:{symbol}"
+// "stream:{type}:{symbol}": `type` is a polled data type or a type declared in the
+// config's `published_types` (lower-case letters, digits and '_', starting with a letter).
 struct ChannelKey {
-    DataType data_type;
+    std::string type;
     std::string symbol;
     std::string name() const;
+    std::optional<DataType> data_type() const;  // set for the five polled types
     bool operator==(const ChannelKey&) const = default;
 };
 std::string channel_name(DataType type, std::string_view symbol);
-// Accepts only well-formed names (known data type, valid upper-case symbol).
+std::string channel_name(std::string_view type, std::string_view symbol);
+// Accepts only well-formed names (a well-formed type, a valid upper-case symbol); whether
+// this daemon serves the type is ChannelTypes' question.
 std::optional<ChannelKey> parse_channel(std::string_view channel);
+
+// Why `name` cannot be a published type: not 1-40 of [a-z0-9_] starting with a letter, or a
+// name the daemon keeps for itself (the polled types, "alerts", "bars_…").
+Result<void> check_published_type(std::string_view name);
+
+// The channel types this daemon serves: the five polled data types and the published ones.
+// A view: the list it is made from must outlive it.
+class ChannelTypes {
+  public:
+    ChannelTypes() = default;  // the polled types only
+    explicit ChannelTypes(const std::vector<std::string>& published) : published_(&published) {}
+    bool serves(std::string_view type) const;
+    bool is_published(std::string_view type) const;
+    std::string describe() const;  // "market_data, news, …, signals"
+
+  private:
+    const std::vector<std::string>* published_ = nullptr;
+};
 
 // The worker polling a data type: "worker_market_data" (API paths, messages' metadata).
 std::string worker_id(DataType type);
@@ -68,6 +90,10 @@ struct GlobalSettings {
     // intervals of its data type, so slow data types never read as empty between polls.
     int cache_ttl_seconds = 300;
 };
+
+// How long a channel's latest message is kept: cache_ttl_seconds, and for a polled type at
+// least three of its intervals, so slow data types never read as empty between polls.
+std::chrono::seconds latest_ttl(const GlobalSettings& global, const Cadence* cadence);
 
 // JSON forms. The parse_* functions validate strictly (unknown keys, wrong types, ranges);
 // what fails is a 422 Error naming the field (`Error::field`; empty for the whole value).

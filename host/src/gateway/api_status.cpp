@@ -114,18 +114,25 @@ Reply get_channels(Services& services, const RouteArgs&) {
 
 Reply get_latest(Services& services, const RouteArgs& args) {
     const std::string& channel = args.params.at(0);
+    ChannelTypes types(services.config.published_types);
     auto key = parse_channel(channel);
-    if (!key) {
-        return error_reply(Error::not_found("channel '" + channel +
-                                            "' is not well-formed (stream:<data_type>:<SYMBOL>)"));
+    if (!key || !types.serves(key->type)) {
+        return error_reply(
+            Error::not_found("channel '" + channel +
+                             "' is not well-formed (stream:<data_type>:<SYMBOL>, the data "
+                             "type one of " +
+                             types.describe() + ")"));
     }
     if (auto allowed = authorize_channels(args.principal, {channel}); !allowed) {
         return error_reply(allowed.error());
     }
-    auto snapshot = services.state.snapshot();
-    const Instrument* instrument = snapshot->find_instrument(key->symbol);
-    if (!instrument || !instrument->serves(key->data_type)) {
-        return error_reply(Error::not_found("channel '" + channel + "' is not configured"));
+    // A published type has no instruments: its channels are whatever clients publish into.
+    if (auto type = key->data_type()) {
+        auto snapshot = services.state.snapshot();
+        const Instrument* instrument = snapshot->find_instrument(key->symbol);
+        if (!instrument || !instrument->serves(*type)) {
+            return error_reply(Error::not_found("channel '" + channel + "' is not configured"));
+        }
     }
     auto message = services.bus.latest(channel);
     if (!message) {

@@ -205,13 +205,14 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
 Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::string_view query,
                                                    const access::Principal& principal) {
     auto max = gateway_->limits.max_channels_per_connection;
+    ChannelTypes types(gateway_->services.config.published_types);
     Result<ChannelSet> channels = ChannelSet{};
     if (route.takes_body) {
         auto body = read_json_body(request_, gateway_->limits.max_json_depth);
         if (!body) return body.error();
-        channels = resolve_channels_from_body(*body, max);
+        channels = resolve_channels_from_body(*body, max, EmptyChannels::refuse, types);
     } else {
-        channels = resolve_channels_from_query(query, max);
+        channels = resolve_channels_from_query(query, max, EmptyChannels::refuse, types);
     }
     if (!channels) return channels;
     if (auto allowed = authorize_channels(principal, *channels); !allowed) return allowed.error();

@@ -116,5 +116,6 @@ Reply get_telemetry(Services&, const RouteArgs&);        // api_workers.cpp
 Reply list_vendors(Services&, const RouteArgs&);         // api_workers.cpp
 Reply reload_vendors(Services&, const RouteArgs&);       // api_workers.cpp
 Reply mint_token(Services&, const RouteArgs&);           // api_tokens.cpp
+Reply publish_message(Services&, const RouteArgs&);      // api_publish.cpp
 
 }  // namespace tickerd::gateway

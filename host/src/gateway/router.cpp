@@ -31,6 +31,9 @@ const std::array kRoutes = {
     Route{verb::get, "/streaming/subscribe/sse", sse, nullptr, false, Need::read},
     Route{verb::get, "/streaming/ws", websocket, nullptr, false, Need::read},
     Route{verb::post, "/streaming/tokens", inline_rest, &mint_token, true, Need::credential},
+    // Off the I/O threads: with Redis, a published type is numbered in Redis (a round trip).
+    Route{verb::post, "/streaming/publish/{}", blocking_rest, &publish_message, true,
+          Need::publish},
     Route{verb::get, "/streaming/config/instruments", inline_rest, &list_instruments, false,
           Need::read},
     Route{verb::post, "/streaming/config/instruments", blocking_rest, &put_instrument, true,

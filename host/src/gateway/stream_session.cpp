@@ -46,6 +46,7 @@ StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamC
       timer_(strand_),
       bus_(context.services.bus),
       limits_(context.limits),
+      channel_types_(context.services.config.published_types),
       protocol_(protocol),
       peer_(describe_peer(*transport_)),
       principal_(context.principal),

@@ -92,6 +92,7 @@ class StreamSession : public bus::Subscriber,
     Clock::time_point last_read_at() const { return last_read_at_; }
     const std::string& peer() const { return peer_; }
     const Limits& limits() const { return limits_; }
+    const ChannelTypes& channel_types() const { return channel_types_; }
     const access::Principal& principal() const { return principal_; }
     const boost::asio::any_io_executor& strand() const { return strand_; }
 
@@ -110,6 +111,7 @@ class StreamSession : public bus::Subscriber,
     boost::asio::steady_timer timer_;
     bus::Bus& bus_;
     const Limits limits_;
+    const ChannelTypes channel_types_;  // what a subscription may name
     const char* const protocol_;
     const std::string peer_;
     const access::Principal principal_;

@@ -35,21 +35,28 @@ using ChannelSet = std::vector<std::string>;
 // subscribe later.
 enum class EmptyChannels { refuse, allow };
 
+// A channel with its symbol upper-cased, when it is well-formed and of a type `types` serves.
+std::optional<ChannelKey> normalize_channel(std::string_view text, const ChannelTypes& types);
+
+// `types`: the channel types served (the five polled ones, and the config's published ones).
 Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
                                     const std::vector<std::string>& data_types,
                                     const std::vector<std::string>& symbols,
                                     std::size_t max_channels,
-                                    EmptyChannels empty = EmptyChannels::refuse);
+                                    EmptyChannels empty = EmptyChannels::refuse,
+                                    const ChannelTypes& types = {});
 // From a query string ("channels=a,b&data_types=..&symbols=..", already split from the path).
 // Values are comma-separated and percent-decoded; other parameters are ignored (browsers
 // and proxies add cache busters).
 Result<ChannelSet> resolve_channels_from_query(std::string_view query, std::size_t max_channels,
-                                               EmptyChannels empty = EmptyChannels::refuse);
+                                               EmptyChannels empty = EmptyChannels::refuse,
+                                               const ChannelTypes& types = {});
 // From a POST body {"channels":[..],"data_types":[..],"symbols":[..]}. Every field is an
 // optional array of strings; any other field is a 422 naming it.
 Result<ChannelSet> resolve_channels_from_body(const boost::json::value& body,
                                               std::size_t max_channels,
-                                              EmptyChannels empty = EmptyChannels::refuse);
+                                              EmptyChannels empty = EmptyChannels::refuse,
+                                              const ChannelTypes& types = {});
 
 // The three lists of a subscription request, read but not yet validated.
 struct ChannelRequest {

@@ -11,28 +11,18 @@ namespace tickerd::gateway {
 
 namespace json = boost::json;
 
-namespace {
-
-std::string known_data_types() {
-    std::string list;
-    for (auto type : kAllDataTypes) {
-        if (!list.empty()) list += ", ";
-        list += to_string(type);
-    }
-    return list;
-}
-
-// Channels are accepted with a lower-case symbol too, like bare symbols are.
-std::optional<std::string> normalize_channel(std::string_view text) {
-    if (auto key = parse_channel(text)) return key->name();
+std::optional<ChannelKey> normalize_channel(std::string_view text, const ChannelTypes& types) {
+    // Channels are accepted with a lower-case symbol too, like bare symbols are.
     auto last_colon = text.rfind(':');
     if (last_colon == std::string_view::npos) return std::nullopt;
     auto symbol = normalize_symbol(text.substr(last_colon + 1));
     if (!symbol) return std::nullopt;
     auto key = parse_channel(std::string(text.substr(0, last_colon + 1)) + *symbol);
-    if (!key) return std::nullopt;
-    return key->name();
+    if (!key || !types.serves(key->type)) return std::nullopt;
+    return key;
 }
+
+namespace {
 
 std::string trim(std::string_view text) {
     auto first = text.find_first_not_of(" \t");
@@ -96,7 +86,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
 Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
                                     const std::vector<std::string>& data_types,
                                     const std::vector<std::string>& symbols,
-                                    std::size_t max_channels, EmptyChannels empty) {
+                                    std::size_t max_channels, EmptyChannels empty,
+                                    const ChannelTypes& types) {
     ChannelSet result;
     std::unordered_set<std::string> seen;
     auto add = [&](std::string name) {
@@ -104,23 +95,22 @@ Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
     };
 
     for (const auto& channel : channels) {
-        auto name = normalize_channel(channel);
-        if (!name) {
-            return Error::invalid(
-                "channels",
-                "'" + channel + "' is not a valid channel (expected stream:<data_type>:<SYMBOL>)");
+        auto key = normalize_channel(channel, types);
+        if (!key) {
+            return Error::invalid("channels", "'" + channel +
+                                                  "' is not a valid channel (expected "
+                                                  "stream:<data_type>:<SYMBOL>, the data type one "
+                                                  "of " +
+                                                  types.describe() + ")");
         }
-        add(std::move(*name));
+        add(key->name());
     }
-    std::vector<DataType> types;
     for (const auto& text : data_types) {
-        auto type = parse_data_type(text);
-        if (!type) {
+        if (!types.serves(text)) {
             return Error::invalid("data_types", "'" + text +
                                                     "' is not a known data type (expected one of " +
-                                                    known_data_types() + ")");
+                                                    types.describe() + ")");
         }
-        types.push_back(*type);
     }
     std::vector<std::string> normalized_symbols;
     for (const auto& text : symbols) {
@@ -133,9 +123,9 @@ Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
         }
         normalized_symbols.push_back(std::move(*symbol));
     }
-    for (auto type : types) {
+    for (const auto& type : data_types) {
         for (const auto& symbol : normalized_symbols)
-            add(channel_name(type, symbol));
+            add(channel_name(std::string_view(type), symbol));
     }
 
     if (result.empty() && empty == EmptyChannels::refuse) {
@@ -150,7 +140,7 @@ Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
 }
 
 Result<ChannelSet> resolve_channels_from_query(std::string_view query, std::size_t max_channels,
-                                               EmptyChannels empty) {
+                                               EmptyChannels empty, const ChannelTypes& types) {
     ChannelRequest request;
     while (!query.empty()) {
         auto amp = query.find('&');
@@ -169,7 +159,7 @@ Result<ChannelSet> resolve_channels_from_query(std::string_view query, std::size
         if (*key == "symbols") append_comma_separated(*value, request.symbols);
     }
     return resolve_channels(request.channels, request.data_types, request.symbols, max_channels,
-                            empty);
+                            empty, types);
 }
 
 Result<ChannelRequest> read_channel_request(const json::object& object,
@@ -193,7 +183,7 @@ Result<ChannelRequest> read_channel_request(const json::object& object,
 }
 
 Result<ChannelSet> resolve_channels_from_body(const json::value& body, std::size_t max_channels,
-                                              EmptyChannels empty) {
+                                              EmptyChannels empty, const ChannelTypes& types) {
     if (!body.is_object()) {
         return Error::invalid("body",
                               "expected a JSON object with channels, data_types and/or symbols");
@@ -201,7 +191,7 @@ Result<ChannelSet> resolve_channels_from_body(const json::value& body, std::size
     auto request = read_channel_request(body.get_object());
     if (!request) return request.error();
     return resolve_channels(request->channels, request->data_types, request->symbols, max_channels,
-                            empty);
+                            empty, types);
 }
 
 Result<void> authorize_channels(const access::Principal& principal, const ChannelSet& channels) {

@@ -71,7 +71,7 @@ void WebSocketSession::run(std::string query, std::string greeting) {
         if (phase() != Phase::starting) return;  // closed for shutdown meanwhile
         queue(Outgoing{std::make_shared<const std::string>(std::move(greeting)), ws::kRaw});
         auto requested = resolve_channels_from_query(query, limits().max_channels_per_connection,
-                                                     EmptyChannels::allow);
+                                                     EmptyChannels::allow, channel_types());
         open();
         if (phase() != Phase::open) return;
         if (requested) {
@@ -297,7 +297,8 @@ Result<ChannelSet> WebSocketSession::channels_of_action(const json::object& requ
     auto asked = read_channel_request(request, {"action", "id"});
     if (!asked) return asked.error();
     auto channels = resolve_channels(asked->channels, asked->data_types, asked->symbols,
-                                     limits().max_channels_per_connection);
+                                     limits().max_channels_per_connection, EmptyChannels::refuse,
+                                     channel_types());
     if (!channels) return channels;
     if (auto allowed = authorize_channels(principal(), *channels); !allowed) return allowed.error();
     return channels;

@@ -88,6 +88,28 @@ std::map<std::string, VendorHealth> WorkerManager::vendor_health() const {
     return health;
 }
 
+Result<std::string> WorkerManager::publish(const bus::Publication& publication) {
+    auto& services = *impl_->services;
+    auto type = publication.channel.data_type();
+    const auto& symbol = publication.channel.symbol;
+    auto channel = publication.channel.name();
+    if (!type) return Error::invalid("channel", channel + " is not a polled data type's channel");
+    if (const auto& share = services.options.share) {
+        if (!share->owns(*type, symbol)) {
+            return Error(409, channel +
+                                  " is polled by another instance, which numbers its messages: "
+                                  "publish it there, or into a published type");
+        }
+        services.bus.sequencer().continue_after(channel, share->seq_floor(channel));
+    }
+    auto seq = services.bus.sequencer().next(channel);
+    auto message = bus::make_message(publication, seq, services.options.wall_clock());
+    auto config = services.state.snapshot();
+    auto cadence = config->cadence(*type);
+    services.bus.publish(message, latest_ttl(config->global, &cadence));
+    return message->id;
+}
+
 // Calls that ignore their cancel flag are left running: their threads hold only their
 // instance, so nothing of the scheduler's goes with them, and the daemon exits on time.
 void WorkerManager::shutdown(std::chrono::milliseconds grace) {

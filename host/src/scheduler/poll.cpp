@@ -288,13 +288,10 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
                            call.instance->simulated()};
     auto channel = channel_name(type_, poll.symbol);
     if (const auto& share = services_->options.share)
-        services_->sequencer.continue_after(channel, share->seq_floor(channel));
-    auto seq = services_->sequencer.next(channel);
+        services_->bus.sequencer().continue_after(channel, share->seq_floor(channel));
+    auto seq = services_->bus.sequencer().next(channel);
     auto message = bus::make_message(envelope, seq, services_->options.wall_clock());
-    // Slow data types must not read as empty between polls: keep the latest for at least
-    // three intervals.
-    double ttl = std::max<double>(poll.global.cache_ttl_seconds, 3 * poll.cadence.interval_seconds);
-    services_->bus.publish(message, std::chrono::seconds(std::llround(std::ceil(ttl))));
+    services_->bus.publish(message, latest_ttl(poll.global, &poll.cadence));
 
     ++status_.success_count;
     status_.current_vendor = vendor;

@@ -162,6 +162,11 @@ class WorkerManager {
     // Benched instances and stuck calls, by instance name (only the ones with either).
     std::map<std::string, VendorHealth> vendor_health() const;
 
+    // Numbers a publication into a polled channel in the workers' series and publishes it;
+    // returns its id. With work shared through Redis only the instance polling the channel
+    // numbers it: elsewhere this is a 409 naming why.
+    Result<std::string> publish(const bus::Publication& publication);
+
     // Stops everything, cancels in-flight vendor calls and waits (at most `grace`) for them.
     void shutdown(std::chrono::milliseconds grace);
 

@@ -36,7 +36,6 @@ struct Services {
     Options options;
     VendorThreads threads;
     Bench bench{[] { return std::chrono::steady_clock::now(); }};
-    bus::ChannelSequencer sequencer;
 };
 
 // Logs the first occurrence of a repeated problem, then at growing intervals (the 1st, 2nd,
