@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef FIXTURE_NAME
 #define FIXTURE_NAME "abi_good"
@@ -14,12 +15,19 @@
 #ifndef FIXTURE_VERSION
 #define FIXTURE_VERSION "0.0.1"
 #endif
-/* The descriptor flags; FIXTURE_SIMULATED declares made-up data. */
+/* The descriptor flags; FIXTURE_SIMULATED declares made-up data, FIXTURE_THREADSAFE takes
+ * max_concurrency calls at once. */
 #ifdef FIXTURE_SIMULATED
-#define FIXTURE_FLAGS TICKERD_PLUGIN_SIMULATED
+#define FIXTURE_SIMULATED_FLAG TICKERD_PLUGIN_SIMULATED
 #else
-#define FIXTURE_FLAGS 0
+#define FIXTURE_SIMULATED_FLAG 0
 #endif
+#ifdef FIXTURE_THREADSAFE
+#define FIXTURE_THREADSAFE_FLAG TICKERD_PLUGIN_THREADSAFE
+#else
+#define FIXTURE_THREADSAFE_FLAG 0
+#endif
+#define FIXTURE_FLAGS (FIXTURE_SIMULATED_FLAG | FIXTURE_THREADSAFE_FLAG)
 
 #ifdef FIXTURE_BAD_TYPE
 static const char* const data_types[] = {"market_data", "quotes"};
@@ -71,6 +79,16 @@ static tickerd_status fixture_fetch(void* instance, const tickerd_request* reque
     fixture_instance* self = (fixture_instance*)instance;
 #ifdef FIXTURE_UNRESOLVED
     if (tickerd_fixture_symbol_nobody_defines()) return TICKERD_E_PERMANENT;
+#endif
+#ifdef FIXTURE_HANG
+    /* Never returns and never looks at the cancel flag: blocked for good, as on a lost lock. */
+    for (;;)
+        sleep(3600);
+#endif
+#ifdef FIXTURE_SPIN
+    /* Never returns and burns its CPU: an infinite loop. */
+    for (volatile unsigned long spins = 0;; ++spins) {
+    }
 #endif
 #ifdef FIXTURE_FAILING_FETCH
     (void)self;

@@ -17,16 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string text(const json::value& root, std::string_view pointer) {
-    const auto* found = find_path(root, pointer);
-    return found && found->is_string() ? std::string(found->as_string()) : std::string();
-}
-
-double number(const json::value& root, std::string_view pointer) {
-    const auto* found = find_path(root, pointer);
-    return found && found->is_number() ? found->to_number<double>() : -1;
-}
-
 // A daemon restarted again and again on one state folder and one config file.
 class RestartableDaemon {
   public:
@@ -70,7 +60,7 @@ std::set<std::string> instrument_symbols(HttpClient& http) {
     auto response = http.get("/streaming/config/instruments");
     BOOST_TEST_REQUIRE(response.status == 200u);
     for (const auto& entry : items_of(response.json(), "instruments"))
-        symbols.insert(text(entry, "/symbol"));
+        symbols.insert(text_at(entry, "/symbol"));
     return symbols;
 }
 
@@ -115,7 +105,7 @@ BOOST_TEST(daemon.http().get("/streaming/config/instruments/TSLA").status == 404
 BOOST_TEST_REQUIRE(put.status == 200u);
 daemon.kill_and_restart();
 auto news = daemon.http().get("/streaming/config/cadences/news").json();
-BOOST_TEST(number(news, "/interval_seconds") == 42.0);
+BOOST_TEST(number_at(news, "/interval_seconds") == 42.0);
 BOOST_TEST(find_path(news, "/vendor_fallback")->as_bool() == false);
 }
 }
@@ -126,7 +116,7 @@ BOOST_TEST(find_path(news, "/vendor_fallback")->as_bool() == false);
         BOOST_TEST_REQUIRE(put.status == 200u);
         daemon.kill_and_restart();
         auto global = daemon.http().get("/streaming/config/config").json();
-        BOOST_TEST(number(global, "/cache_ttl_seconds") == 777.0);
+        BOOST_TEST(number_at(global, "/cache_ttl_seconds") == 777.0);
         BOOST_TEST(find_path(global, "/global_enabled")->as_bool() == false);
     }
 }
@@ -134,11 +124,11 @@ BOOST_TEST(find_path(news, "/vendor_fallback")->as_bool() == false);
 // One more restart: everything is still there together.
 daemon.kill_and_restart();
 BOOST_TEST(instrument_symbols(daemon.http()) == (std::set<std::string>{"AAPL", "MSFT"}));
-BOOST_TEST(number(daemon.http().get("/streaming/config/cadences/news").json(),
-                  "/interval_seconds") == 42.0);
-BOOST_TEST(number(daemon.http().get("/streaming/config/cadences/market_data").json(),
-                  "/interval_seconds") == 60.0);
-BOOST_TEST(number(daemon.http().get("/streaming/config/config").json(), "/cache_ttl_seconds") ==
+BOOST_TEST(number_at(daemon.http().get("/streaming/config/cadences/news").json(),
+                     "/interval_seconds") == 42.0);
+BOOST_TEST(number_at(daemon.http().get("/streaming/config/cadences/market_data").json(),
+                     "/interval_seconds") == 60.0);
+BOOST_TEST(number_at(daemon.http().get("/streaming/config/config").json(), "/cache_ttl_seconds") ==
            777.0);
 }
 

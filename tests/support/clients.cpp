@@ -695,4 +695,14 @@ const json::value* find_path(const json::value& root, std::string_view pointer) 
     return current;
 }
 
+std::string text_at(const json::value& root, std::string_view pointer) {
+    const auto* found = find_path(root, pointer);
+    return found && found->is_string() ? std::string(found->as_string()) : std::string();
+}
+
+double number_at(const json::value& root, std::string_view pointer) {
+    const auto* found = find_path(root, pointer);
+    return found && found->is_number() ? found->to_number<double>() : -1;
+}
+
 }  // namespace tickerd::testing

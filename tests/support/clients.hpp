@@ -169,5 +169,8 @@ std::optional<std::pair<uint64_t, uint64_t>> parse_message_id(std::string_view i
 std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
 // JSON pointer lookup ("/data/price"); nullptr when missing.
 const boost::json::value* find_path(const boost::json::value& root, std::string_view pointer);
+// The string or number at `pointer`; "" or -1 when missing or of another type.
+std::string text_at(const boost::json::value& root, std::string_view pointer);
+double number_at(const boost::json::value& root, std::string_view pointer);
 
 }  // namespace tickerd::testing

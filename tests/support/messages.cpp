@@ -6,15 +6,6 @@ namespace tickerd::testing {
 
 namespace json = boost::json;
 
-namespace {
-
-std::string text_at(const json::value& root, std::string_view pointer) {
-    const auto* found = find_path(root, pointer);
-    return found && found->is_string() ? std::string(found->as_string()) : std::string();
-}
-
-}  // namespace
-
 std::vector<std::string> stream_message_problems(const json::value& message,
                                                  std::string_view channel) {
     std::vector<std::string> problems;

@@ -56,19 +56,43 @@ BOOST_AUTO_TEST_CASE(bench_keeps_a_vendor_out_until_its_retry_after) {
     auto now = std::chrono::steady_clock::time_point{} + 1h;
     scheduler::Bench bench([&] { return now; });
     BOOST_TEST(!bench.is_benched("alpha"));
-    bench.bench("alpha", 1000ms);
+    bench.bench("alpha", 1000ms, scheduler::BenchReason::rate_limited, "");
     BOOST_TEST(bench.is_benched("alpha"));
     BOOST_TEST(!bench.is_benched("beta"));
     now += 999ms;
     BOOST_TEST(bench.is_benched("alpha"));
-    bench.bench("alpha", 1ms);  // a shorter retry-after never shortens the bench
+    bench.bench("alpha", 1ms, scheduler::BenchReason::rate_limited,
+                "");  // a shorter retry-after never shortens the bench
     now += 1ms;
     BOOST_TEST(!bench.is_benched("alpha"));
-    bench.bench("alpha", 5s);
+    bench.bench("alpha", 5s, scheduler::BenchReason::rate_limited, "");
     now += 4s;
     BOOST_TEST(bench.is_benched("alpha"));
     now += 2s;
     BOOST_TEST(!bench.is_benched("alpha"));
+}
+
+BOOST_AUTO_TEST_CASE(bench_says_why_and_lists_only_the_vendors_benched_now) {
+    auto now = std::chrono::steady_clock::time_point{} + 1h;
+    scheduler::Bench bench([&] { return now; });
+    bench.bench("alpha", 60s, scheduler::BenchReason::hanging, "3 call(s) in a row ran past");
+    bench.bench("beta", 1s, scheduler::BenchReason::rate_limited, "budget spent");
+    now += 2s;
+    auto benched = bench.benched();
+    BOOST_REQUIRE_EQUAL(benched.size(), 1u);
+    BOOST_TEST(benched[0].vendor == "alpha");
+    BOOST_TEST(scheduler::to_string(benched[0].reason) == "hanging");
+    BOOST_TEST(benched[0].detail == "3 call(s) in a row ran past");
+
+    boost::json::object instance{{"name", "alpha"}};
+    scheduler::add_health(instance, {benched[0], 2}, std::chrono::system_clock::now());
+    BOOST_TEST(instance.at("stuck_calls").to_number<int>() == 2);
+    BOOST_TEST(instance.at("benched").at("reason").as_string() == "hanging");
+    BOOST_TEST(instance.at("benched").at("until").is_string());
+    boost::json::object healthy{{"name", "beta"}};
+    scheduler::add_health(healthy, {}, std::chrono::system_clock::now());
+    BOOST_TEST(healthy.at("benched").is_null());
+    BOOST_TEST(healthy.at("stuck_calls").to_number<int>() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(worker_ids_round_trip) {
@@ -95,6 +119,9 @@ BOOST_AUTO_TEST_CASE(status_json_has_iso_times_or_nulls) {
     BOOST_TEST(json.at("next_run").is_null());
     BOOST_TEST(json.at("current_vendor").is_null());
     BOOST_TEST(json.at("last_error").is_null());
+    BOOST_TEST(json.at("last_success_at").is_null());
+    BOOST_TEST(json.at("stalled").as_bool() == false);
+    BOOST_TEST(json.at("timeout_count").to_number<int>() == 0);
 
     status.last_run = std::chrono::system_clock::time_point{} + std::chrono::seconds(1795003200);
     status.current_vendor = "mock";

@@ -91,6 +91,8 @@ tickerd::Instrument instrument(std::string symbol, DataType type = DataType::mar
 struct Setup {
     std::vector<plugins::InstanceConfig> vendors{mock_vendor("mock", 100)};
     std::vector<tickerd::Instrument> instruments{instrument("AAPL")};
+    // The mock's folder; the hang tests add the plugins whose calls never return.
+    std::vector<std::filesystem::path> plugin_dirs{TICKERD_TEST_VENDOR_DIR};
     tickerd::Cadence cadence = tickerd::default_cadence(DataType::market_data);
     tickerd::GlobalSettings global;
     double time_scale = 0.01;
@@ -99,7 +101,7 @@ struct Setup {
 // Declaration order matters: the manager goes first, then the io_context (with whatever
 // handlers are still queued), and only then what they referred to.
 struct Harness {
-    explicit Harness(Setup setup) : host({TICKERD_TEST_VENDOR_DIR}) {
+    explicit Harness(Setup setup) : host(setup.plugin_dirs) {
         host.load_all();
         auto problems = host.configure(setup.vendors, true);
         BOOST_REQUIRE_MESSAGE(problems.empty(), "vendor configuration: " + join(problems));
@@ -122,7 +124,6 @@ struct Harness {
         for (int i = 0; i < 2; ++i)
             threads.emplace_back([this] { io.run(); });
         scheduler::Options options;
-        options.vendor_threads = 4;
         options.time_scale = setup.time_scale;
         options.seed = 1;
         manager = std::make_unique<scheduler::WorkerManager>(io, *state, host, *event_bus, records,
@@ -338,7 +339,7 @@ BOOST_AUTO_TEST_CASE(with_every_vendor_benched_the_poll_fails_at_once_saying_why
 
     auto status = harness.status();
     BOOST_TEST(status.last_error.value_or("") ==
-               "AAPL: no vendor available for market_data (1 benched for rate limiting)");
+               "AAPL: no vendor available for market_data (1 benched)");
     BOOST_TEST(harness.calls().size() == 1u);  // asked once, then left alone
     BOOST_TEST(harness.collector->count() == 0u);
 }
@@ -401,6 +402,43 @@ BOOST_AUTO_TEST_CASE(the_io_threads_stay_free_while_a_vendor_hangs) {
     BOOST_TEST((std::chrono::steady_clock::now() - before) < 4s);
     BOOST_TEST(scheduler::to_string(harness.status().status) == "stopped");
     BOOST_TEST(harness.status().polls_in_flight == 0);
+}
+
+BOOST_AUTO_TEST_CASE(calls_that_never_return_hold_only_their_own_instance) {
+    // abi_hang ignores cancellation: its calls never come back. At max_concurrency 16 it
+    // used to fill the shared pool and starve "backup".
+    auto setup = Setup{};
+    setup.plugin_dirs.push_back(TICKERD_TEST_HANG_PLUGIN_DIR);
+    auto stuck = mock_vendor("stuck", 10, {}, 200);
+    stuck.plugin = "abi_hang";
+    stuck.max_concurrency = 16;
+    setup.vendors = {stuck, mock_vendor("backup", 20)};
+    setup.instruments.clear();
+    for (int n = 1; n <= 20; ++n)
+        setup.instruments.push_back(instrument("SYM" + std::to_string(n)));
+    setup.cadence.interval_seconds = 100;  // 1 s scaled
+    Harness harness(setup);
+    harness.manager->start(DataType::market_data);
+
+    BOOST_REQUIRE(harness.collector->wait_for(40));
+    for (std::size_t i = 0; i < 40; ++i)
+        BOOST_TEST(harness.collector->message_json(i).at("vendor").as_string() == "backup");
+    auto health = harness.manager->vendor_health();
+    BOOST_REQUIRE(health.contains("stuck"));
+    BOOST_REQUIRE(health["stuck"].benched.has_value());
+    BOOST_TEST(scheduler::to_string(health["stuck"].benched->reason) == "hanging");
+    BOOST_TEST(health["stuck"].stuck_calls >= 1);
+    BOOST_TEST(health["stuck"].stuck_calls <= 16);
+    BOOST_TEST(!health.contains("backup"));
+    auto status = harness.status();
+    BOOST_TEST(status.timeout_count >= 1u);
+    BOOST_TEST(status.error_count >= status.timeout_count);
+    BOOST_TEST(status.last_success_at.has_value());
+    BOOST_TEST(!status.stalled);
+
+    // Shutdown leaves the stuck calls behind instead of waiting for them.
+    harness.manager->shutdown(5s);
+    BOOST_TEST(scheduler::to_string(harness.status().status) == "stopped");
 }
 
 BOOST_AUTO_TEST_CASE(start_and_stop_are_idempotent) {

@@ -94,9 +94,16 @@ json::object vendors_json(Services& services) {
     json::array plugins;
     for (const auto& plugin : services.plugins.plugins())
         plugins.push_back(to_json(plugin));
+    // What the scheduler knows of each instance's health joins what the host knows of it.
+    auto health = services.workers.vendor_health();
+    auto now = std::chrono::system_clock::now();
     json::array instances;
     for (const auto& instance : services.plugins.instances()) {
-        instances.push_back(plugins::to_json(instance));
+        auto entry = plugins::to_json(instance);
+        auto found = health.find(instance.name);
+        scheduler::add_health(
+            entry, found != health.end() ? found->second : scheduler::VendorHealth{}, now);
+        instances.push_back(std::move(entry));
     }
     return {{"plugins", std::move(plugins)}, {"instances", std::move(instances)}};
 }

@@ -176,13 +176,15 @@ class Instance {
     int priority() const { return priority_; }
     bool enabled() const { return config_.enabled; }
     int timeout_ms() const { return config_.timeout_ms; }
+    // Calls it may hold at once: max_concurrency when its plugin is thread-safe, else 1.
+    int concurrency_limit() const { return concurrency_limit_; }
     bool serves(DataType type) const;
     bool simulated() const;  // its plugin serves made-up data: its messages say so
 
     // Calls spent against the configured budget (nothing when none is configured).
     std::optional<boost::json::object> budget_json();
 
-    // Blocking call into the plugin: run it on the vendor pool, never on an I/O thread.
+    // Blocking call into the plugin: run it on a thread of its own, never on an I/O thread.
     // Returns TICKERD_E_TRANSIENT at once when max_concurrency calls are already in flight,
     // and TICKERD_E_RATE_LIMITED (with the time until it refills) when the budget is spent.
     // The library stays loaded until the call returns, whatever happens to the host's lists.

@@ -1,5 +1,5 @@
-// The WorkerManager: creates one worker per data type, owns the vendor pool, forwards
-// configuration changes and shuts everything down in order.
+// The WorkerManager: creates one worker per data type, forwards configuration changes, tells
+// the vendors' health and shuts everything down in order.
 #include "core/log.hpp"
 #include "scheduler/worker.hpp"
 
@@ -15,12 +15,8 @@ constexpr std::chrono::seconds kDefaultGrace{5};
 }  // namespace
 
 struct WorkerManager::Impl {
-    Impl(const Options& options) : pool(std::max<std::size_t>(options.vendor_threads, 1)) {}
-
     detail::Worker& worker(DataType type) { return *workers.at(static_cast<std::size_t>(type)); }
 
-    // Declared first so it goes last: tasks it discards hold workers and are freed with it.
-    boost::asio::thread_pool pool;
     std::shared_ptr<detail::Services> services;
     std::array<std::shared_ptr<detail::Worker>, kAllDataTypes.size()> workers;
     std::mutex shutdown_mutex;
@@ -30,9 +26,9 @@ struct WorkerManager::Impl {
 WorkerManager::WorkerManager(boost::asio::io_context& io, config::StateStore& state,
                              plugins::PluginHost& plugins, bus::Bus& bus,
                              telemetry::Store& telemetry, Options options)
-    : impl_(std::make_unique<Impl>(options)) {
-    impl_->services = std::make_shared<detail::Services>(
-        state, plugins, bus, telemetry, std::move(options), impl_->pool.get_executor());
+    : impl_(std::make_unique<Impl>()) {
+    impl_->services =
+        std::make_shared<detail::Services>(state, plugins, bus, telemetry, std::move(options));
     for (auto type : kAllDataTypes) {
         auto index = static_cast<std::size_t>(type);
         impl_->workers[index] = std::make_shared<detail::Worker>(
@@ -81,6 +77,17 @@ WorkerStatus WorkerManager::status(DataType type) const {
     return impl_->worker(type).status();
 }
 
+std::map<std::string, VendorHealth> WorkerManager::vendor_health() const {
+    std::map<std::string, VendorHealth> health;
+    for (auto& benched : impl_->services->bench.benched()) {
+        auto vendor = benched.vendor;
+        health[vendor].benched = std::move(benched);
+    }
+    for (const auto& [vendor, stuck] : impl_->services->threads.stuck_calls())
+        health[vendor].stuck_calls = stuck;
+    return health;
+}
+
 Result<std::string> WorkerManager::publish(const bus::Publication& publication) {
     auto& services = *impl_->services;
     auto type = publication.channel.data_type();
@@ -104,20 +111,21 @@ Result<std::string> WorkerManager::publish(const bus::Publication& publication) 
     });
 }
 
+// Calls that ignore their cancel flag are left running: their threads hold only their
+// instance, so nothing of the scheduler's goes with them, and the daemon exits on time.
 void WorkerManager::shutdown(std::chrono::milliseconds grace) {
     std::lock_guard lock(impl_->shutdown_mutex);
     if (impl_->shut_down) return;
     impl_->shut_down = true;
     for (auto& worker : impl_->workers)
         worker->close();
-    if (!impl_->services->pool_tracker.wait_idle(grace)) {
-        // Joining is still required: a call that outlived its cancel flag would otherwise run
-        // against freed state. A well-behaved plugin honours the flag within its timeout.
-        BOOST_LOG_TRIVIAL(warning) << "scheduler: vendor calls still running after "
-                                   << grace.count() << " ms; waiting for them to return";
+    auto& threads = impl_->services->threads;
+    threads.wait_idle(grace);
+    if (int left = threads.close(); left > 0) {
+        BOOST_LOG_TRIVIAL(warning) << "scheduler: " << left << " vendor call(s) still running "
+                                   << grace.count() << " ms after the shutdown began (a plugin "
+                                   << "ignores cancellation); leaving them";
     }
-    impl_->pool.stop();
-    impl_->pool.join();
 }
 
 }  // namespace tickerd::scheduler

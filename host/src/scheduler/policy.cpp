@@ -37,8 +37,11 @@ boost::json::object to_json(const WorkerStatus& status) {
         {"next_run", optional_time(status.next_run)},
         {"success_count", status.success_count},
         {"error_count", status.error_count},
+        {"timeout_count", status.timeout_count},
         {"current_vendor", optional_text(status.current_vendor)},
         {"last_error", optional_text(status.last_error)},
+        {"last_success_at", optional_time(status.last_success_at)},
+        {"stalled", status.stalled},
         {"polls_in_flight", status.polls_in_flight},
     };
     if (status.instance) out["instance"] = *status.instance;
@@ -79,20 +82,52 @@ std::chrono::milliseconds scale_delay(std::chrono::milliseconds delay, double ti
     return std::chrono::milliseconds(std::max<long long>(scaled, 1));
 }
 
+std::string_view to_string(BenchReason reason) {
+    return name_of(kBenchReasonNames, reason);
+}
+
 Bench::Bench(Clock clock) : clock_(std::move(clock)) {}
 
-void Bench::bench(const std::string& vendor, std::chrono::milliseconds retry_after) {
-    auto until = clock_() + retry_after;
+void Bench::bench(const std::string& vendor, std::chrono::milliseconds duration, BenchReason reason,
+                  std::string detail) {
+    auto until = clock_() + duration;
     std::lock_guard lock(mutex_);
-    auto& current = until_[vendor];
-    current = std::max(current, until);
+    auto& entry = entries_[vendor];
+    entry.vendor = vendor;
+    entry.until = std::max(entry.until, until);
+    entry.reason = reason;
+    entry.detail = std::move(detail);
 }
 
 bool Bench::is_benched(const std::string& vendor) const {
     auto now = clock_();
     std::lock_guard lock(mutex_);
-    auto it = until_.find(vendor);
-    return it != until_.end() && it->second > now;
+    auto it = entries_.find(vendor);
+    return it != entries_.end() && it->second.until > now;
+}
+
+std::vector<Benched> Bench::benched() const {
+    auto now = clock_();
+    std::lock_guard lock(mutex_);
+    std::vector<Benched> now_benched;
+    for (const auto& [vendor, entry] : entries_) {
+        if (entry.until > now) now_benched.push_back(entry);
+    }
+    return now_benched;
+}
+
+void add_health(boost::json::object& instance_json, const VendorHealth& health,
+                std::chrono::system_clock::time_point wall_now) {
+    instance_json["stuck_calls"] = health.stuck_calls;
+    if (!health.benched) {
+        instance_json["benched"] = nullptr;
+        return;
+    }
+    auto left = health.benched->until - std::chrono::steady_clock::now();
+    auto until = wall_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+    instance_json["benched"] = {{"reason", to_string(health.benched->reason)},
+                                {"detail", health.benched->detail},
+                                {"until", iso8601_utc(until)}};
 }
 
 }  // namespace tickerd::scheduler

@@ -3,6 +3,8 @@
 //   not_found, auth, unsupported  drop the vendor for the rest of this poll
 //   rate_limited                  bench the vendor (all workers) and drop it for this poll
 //   transient, permanent          try the next vendor; eligible again on the next attempt
+//   timed out                     transient, and its thread is written off; a vendor whose
+//                                 calls keep timing out is benched as hanging (all workers)
 #include "scheduler/worker.hpp"
 
 #include "core/log.hpp"
@@ -18,6 +20,10 @@ namespace {
 
 // Bench time when a rate-limited vendor does not say how long to stay away.
 constexpr std::chrono::milliseconds kDefaultRetryAfter{std::chrono::seconds(60)};
+// A vendor is benched as hanging after this many calls in a row ran past their timeout, or
+// as soon as every call it may hold is stuck; it is tried again after the bench.
+constexpr int kTimeoutsBeforeBench = 3;
+constexpr std::chrono::milliseconds kHangingBench{std::chrono::seconds(60)};
 
 plugins::FetchOutcome fetch_safely(plugins::Instance& instance, DataType type,
                                    const std::string& symbol,
@@ -101,31 +107,63 @@ void Worker::call_vendor(const std::shared_ptr<Poll>& poll, const plugins::Insta
     auto call = std::make_shared<Call>(strand_, instance);
     poll->call = call;
     auto timeout = std::chrono::milliseconds(std::max(instance->timeout_ms(), 1));
-    auto deadline = std::chrono::system_clock::now() + timeout;
+    // Armed before the thread starts (which may take a while on a loaded machine), so it
+    // expires with the deadline the plugin sees. Its handler cannot run before this returns.
+    call->expires = std::chrono::steady_clock::now() + timeout;
+    call->timeout.expires_at(call->expires);
+    call->timeout.async_wait(guarded_poll(poll, [this, poll, call](boost::system::error_code ec) {
+        if (!ec) on_call_timeout(poll, call);
+    }));
+    start_call_thread(poll, call, std::chrono::system_clock::now() + timeout);
+}
 
-    // The blocking call runs on the vendor pool; its result comes back to the strand.
-    auto services = services_;
-    services->pool_tracker.begin();
-    boost::asio::post(services->pool, [self = shared_from_this(), services, poll, call, deadline] {
-        auto outcome =
-            fetch_safely(*call->instance, self->type_, poll->symbol, deadline, call->cancel);
+// The blocking call runs on a thread of its instance's own; its outcome comes back to the
+// strand. The thread holds only what the call needs and weak references to the worker's
+// state: a call that never returns must not keep the worker (and its timers) alive.
+void Worker::start_call_thread(const std::shared_ptr<Poll>& poll, const std::shared_ptr<Call>& call,
+                               std::chrono::system_clock::time_point deadline) {
+    auto job = [instance = call->instance, cancel = call->cancel, type = type_,
+                symbol = poll->symbol,
+                deadline] { return fetch_safely(*instance, type, symbol, deadline, *cancel); };
+    auto deliver = [weak_self = weak_from_this(), weak_poll = std::weak_ptr<Poll>(poll),
+                    weak_call = std::weak_ptr<Call>(call)](plugins::FetchOutcome outcome) {
+        auto self = weak_self.lock();
+        auto poll = weak_poll.lock();
+        auto call = weak_call.lock();
+        if (!self || !poll || !call) return;
         boost::asio::post(
             self->strand_,
             self->guarded_poll(poll, [self, poll, call, outcome = std::move(outcome)]() mutable {
                 self->on_call_done(poll, call, std::move(outcome));
             }));
-        services->pool_tracker.end();
-    });
-
-    call->timeout.expires_after(timeout);
-    call->timeout.async_wait(guarded_poll(poll, [this, poll, call](boost::system::error_code ec) {
-        if (!ec) on_call_timeout(poll, call);
-    }));
+    };
+    auto ticket = services_->threads.start(call->instance, std::move(job), std::move(deliver));
+    if (ticket) {
+        call->ticket = *ticket;
+        return;
+    }
+    // Turned away at once, as the plugin's own busy answer would be: the next vendor's turn.
+    call->done = true;
+    call->timeout.cancel();
+    plugins::FetchOutcome outcome;
+    outcome.status = TICKERD_E_TRANSIENT;
+    outcome.message = ticket.error().detail;
+    bench_if_hanging(*call->instance, services_->threads.load(*call->instance));
+    record_call(*poll, *call, outcome);
+    on_call_failed(poll, *call, outcome);
 }
 
 void Worker::on_call_done(const std::shared_ptr<Poll>& poll, const std::shared_ptr<Call>& call,
                           plugins::FetchOutcome outcome) {
     if (call->done || poll->finished) return;  // it timed out earlier: ignore the late answer
+    // A failure that comes after the deadline is the timeout's, whichever of the two reached
+    // the strand first: the plugin saw the deadline pass (as cancellation) when the timer did.
+    bool late = std::chrono::steady_clock::now() >= call->expires;
+    if (late && outcome.status != TICKERD_OK) {
+        on_call_timeout(poll, call);
+        return;
+    }
+    if (!late) services_->threads.answered_in_time(*call->ticket);
     call->done = true;
     call->timeout.cancel();
     call->latency_ms = milliseconds_since(call->started);
@@ -150,13 +188,37 @@ void Worker::on_call_done(const std::shared_ptr<Poll>& poll, const std::shared_p
 void Worker::on_call_timeout(const std::shared_ptr<Poll>& poll, const std::shared_ptr<Call>& call) {
     if (call->done || poll->finished) return;
     call->done = true;
-    call->cancel.cancelled = true;  // the plugin sees it and stops; its answer is ignored
+    call->cancel->cancelled = true;  // a well-behaved plugin sees it and stops
     call->latency_ms = milliseconds_since(call->started);
     plugins::FetchOutcome outcome;
     outcome.status = TICKERD_E_TRANSIENT;
     outcome.message = "timed out after " + std::to_string(call->instance->timeout_ms()) + " ms";
+    note_timeout(*poll, *call, outcome.message);
     record_call(*poll, *call, outcome);
     on_call_failed(poll, *call, outcome);
+}
+
+// Its answer is ignored from now on and its thread written off. A timeout counts as an error
+// even when a fallback vendor answers the poll: a vendor that hangs is never a blip.
+void Worker::note_timeout(const Poll& poll, const Call& call, const std::string& message) {
+    ++status_.timeout_count;
+    ++status_.error_count;
+    status_.last_error = poll.symbol + ": " + call.instance->name() + ": " + message;
+    bench_if_hanging(*call.instance, services_->threads.write_off(*call.ticket));
+}
+
+void Worker::bench_if_hanging(const plugins::Instance& instance, const LaneLoad& load) {
+    const std::string& vendor = instance.name();
+    bool all_stuck = load.limit > 0 && load.written_off >= load.limit;
+    if (services_->bench.is_benched(vendor)) return;
+    if (load.timeouts_in_a_row < kTimeoutsBeforeBench && !all_stuck) return;
+    std::string detail =
+        std::to_string(load.timeouts_in_a_row) + " call(s) in a row ran past its timeout_ms (" +
+        std::to_string(instance.timeout_ms()) + " ms); " + std::to_string(load.written_off) +
+        " of the " + std::to_string(load.limit) + " calls it may hold are stuck";
+    services_->bench.bench(vendor, kHangingBench, BenchReason::hanging, detail);
+    BOOST_LOG_TRIVIAL(warning) << id_ << ": vendor " << vendor << " benched for "
+                               << kHangingBench.count() / 1000 << " s as hanging: " << detail;
 }
 
 void Worker::on_call_failed(const std::shared_ptr<Poll>& poll, const Call& call,
@@ -172,7 +234,8 @@ void Worker::on_call_failed(const std::shared_ptr<Poll>& poll, const Call& call,
             auto retry_after = outcome.retry_after_ms > 0
                                    ? std::chrono::milliseconds(outcome.retry_after_ms)
                                    : kDefaultRetryAfter;
-            services_->bench.bench(vendor, retry_after);
+            services_->bench.bench(vendor, retry_after, BenchReason::rate_limited,
+                                   describe(outcome));
             poll->dropped.insert(vendor);
             BOOST_LOG_TRIVIAL(info) << id_ << ": vendor " << vendor << " rate limited, benched for "
                                     << retry_after.count() << " ms";
@@ -233,6 +296,9 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
 
     ++status_.success_count;
     status_.current_vendor = vendor;
+    status_.last_success_at = services_->options.wall_clock();
+    delivering_since_ = std::chrono::steady_clock::now();
+    errors_at_delivery_ = status_.error_count;
     if (auto it = failures_.find(poll.symbol); it != failures_.end()) {
         BOOST_LOG_TRIVIAL(info) << id_ << ": " << poll.symbol << ": recovered after "
                                 << it->second.count << " failed poll(s)";
@@ -281,7 +347,7 @@ std::string Worker::no_vendor_message(const Poll& poll) const {
         }
     }
     std::string why;
-    if (benched > 0) why = std::to_string(benched) + " benched for rate limiting";
+    if (benched > 0) why = std::to_string(benched) + " benched";
     if (dropped > 0) {
         if (!why.empty()) why += ", ";
         why += std::to_string(dropped) + " gave up on this symbol";

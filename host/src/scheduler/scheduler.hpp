@@ -1,7 +1,7 @@
 // The scheduler: one worker per data type polls every enabled instrument of that type once
 // per cadence interval (spread across the interval), walks vendors by priority with retries
-// and fallback, and publishes each result to the bus. Vendor calls run on a bounded pool,
-// never on the I/O threads.
+// and fallback, and publishes each result to the bus. Vendor calls run on threads of their
+// instance's own (at most its concurrency limit), never on the I/O threads.
 #pragma once
 
 #include "bus/bus.hpp"
@@ -42,9 +42,16 @@ struct WorkerStatus {
     std::optional<std::chrono::system_clock::time_point> last_run;
     std::optional<std::chrono::system_clock::time_point> next_run;  // next cycle starts
     uint64_t success_count = 0;
+    // Failed polls, polls skipped because the previous one still ran, and vendor calls that
+    // ran past their timeout (even when a fallback vendor then answered).
     uint64_t error_count = 0;
+    uint64_t timeout_count = 0;                 // vendor calls that ran past their timeout
     std::optional<std::string> current_vendor;  // vendor of the last success
     std::optional<std::string> last_error;
+    // When a message was last published; none since the worker started: null.
+    std::optional<std::chrono::system_clock::time_point> last_success_at;
+    // Running, its polls failing, and nothing published for three intervals.
+    bool stalled = false;
     int polls_in_flight = 0;
     std::optional<std::string> instance;  // this tickerd, when several share the work
     std::optional<std::size_t> leases_held;
@@ -62,18 +69,38 @@ std::chrono::milliseconds retry_delay_without_jitter(int retry, double multiplie
 std::vector<std::chrono::milliseconds> stagger_offsets(std::size_t polls,
                                                        std::chrono::milliseconds interval);
 
-// Vendors benched after a rate-limited answer, until their retry-after passes.
+// Why a vendor instance is benched (kept out of every poll for a while).
+enum class BenchReason {
+    rate_limited,  // it answered rate-limited, or its request budget is spent
+    hanging,       // its calls keep running past their timeout
+};
+inline constexpr std::array<std::string_view, 2> kBenchReasonNames = {"rate_limited", "hanging"};
+std::string_view to_string(BenchReason reason);
+
+// A vendor instance benched now: why, and until when.
+struct Benched {
+    std::string vendor;
+    BenchReason reason = BenchReason::rate_limited;
+    std::string detail;  // one sentence for the vendors document and the log
+    std::chrono::steady_clock::time_point until;
+};
+
+// Vendors kept out of every poll (all workers) until a time: after a rate-limited answer,
+// until its retry-after passes; after hanging calls, for a fixed while.
 class Bench {
   public:
     using Clock = std::function<std::chrono::steady_clock::time_point()>;
     explicit Bench(Clock clock);
-    void bench(const std::string& vendor, std::chrono::milliseconds retry_after);
+    // A later bench extends an earlier one (the reason becomes the latest).
+    void bench(const std::string& vendor, std::chrono::milliseconds duration, BenchReason reason,
+               std::string detail);
     bool is_benched(const std::string& vendor) const;
+    std::vector<Benched> benched() const;  // the ones benched now
 
   private:
     Clock clock_;
     mutable std::mutex mutex_;
-    std::map<std::string, std::chrono::steady_clock::time_point> until_;
+    std::map<std::string, Benched> entries_;
 };
 
 // Which (data type, symbol) this instance polls when several share the work (cluster/ has
@@ -90,7 +117,6 @@ class WorkShare {
 };
 
 struct Options {
-    std::size_t vendor_threads = 8;  // the pool plugin calls run on
     // Injectable for tests: the wall clock stamped on messages and telemetry.
     std::function<std::chrono::system_clock::time_point()> wall_clock = [] {
         return std::chrono::system_clock::now();
@@ -101,6 +127,17 @@ struct Options {
     std::shared_ptr<WorkShare> share;  // null: poll everything
     std::string instance;              // this tickerd's name in messages and status
 };
+
+// What the scheduler knows about one vendor instance's health: whether it is benched (and
+// why) and how many of its calls are stuck past their timeout. For the vendors document.
+struct VendorHealth {
+    std::optional<Benched> benched;
+    int stuck_calls = 0;
+};
+// Adds "benched" ({reason, detail, until} or null) and "stuck_calls" to an instance's JSON;
+// `wall_now` turns the bench's steady deadline into a time of day.
+void add_health(boost::json::object& instance_json, const VendorHealth& health,
+                std::chrono::system_clock::time_point wall_now);
 
 // Scales a delay by Options::time_scale (never below 1 ms, so a cycle cannot spin).
 std::chrono::milliseconds scale_delay(std::chrono::milliseconds delay, double time_scale);
@@ -122,6 +159,8 @@ class WorkerManager {
     void stop_all();
     std::vector<WorkerStatus> statuses() const;
     WorkerStatus status(DataType type) const;
+    // Benched instances and stuck calls, by instance name (only the ones with either).
+    std::map<std::string, VendorHealth> vendor_health() const;
 
     // Numbers a publication into a polled channel in the workers' series and publishes it;
     // returns its id. With work shared through Redis only the instance polling the channel

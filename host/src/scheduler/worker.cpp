@@ -16,23 +16,11 @@ namespace {
 constexpr std::chrono::seconds kIdleRecheck{10};
 // The same floor the API enforces (core/model.cpp); repeated here in case a plan bypasses it.
 constexpr double kMinIntervalSeconds = 0.01;
+// A worker that published nothing for this many intervals says it is stalled: long enough
+// for a poll's retries and fallback to run their course, short enough to notice in minutes.
+constexpr double kStalledAfterIntervals = 3;
 
 }  // namespace
-
-void PoolTracker::begin() {
-    std::lock_guard lock(mutex_);
-    ++running_;
-}
-
-void PoolTracker::end() {
-    std::lock_guard lock(mutex_);
-    if (--running_ == 0) idle_.notify_all();
-}
-
-bool PoolTracker::wait_idle(std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex_);
-    return idle_.wait_for(lock, limit, [this] { return running_ == 0; });
-}
 
 Worker::Worker(boost::asio::io_context& io, DataType type, std::shared_ptr<Services> services,
                uint64_t seed)
@@ -52,6 +40,8 @@ void Worker::start() {
     if (closed_ || running_) return;
     running_ = true;
     status_.status = WorkerState::running;
+    delivering_since_ = std::chrono::steady_clock::now();
+    errors_at_delivery_ = status_.error_count;
     BOOST_LOG_TRIVIAL(info) << id_ << ": started";
     try {
         restart_cycle();
@@ -74,7 +64,7 @@ void Worker::close() {
     halt();
     for (auto& [symbol, poll] : polls_) {
         if (!poll->call) continue;
-        poll->call->cancel.cancelled = true;
+        poll->call->cancel->cancelled = true;
         poll->call->timeout.cancel();
     }
     polls_.clear();
@@ -95,11 +85,23 @@ WorkerStatus Worker::status() const {
     std::lock_guard lock(mutex_);
     WorkerStatus copy = status_;
     copy.polls_in_flight = static_cast<int>(polls_.size());
+    copy.stalled = stalled(std::chrono::steady_clock::now());
     if (const auto& share = services_->options.share) {
         copy.instance = services_->options.instance;
         copy.leases_held = share->held();
     }
     return copy;
+}
+
+// Stalled: polls fail, and none succeeded for a while. Polling nothing (no instruments, or
+// another instance holding every lease) is not stalling.
+bool Worker::stalled(SteadyTime now) const {
+    if (!running_ || !plan_ || !plan_->enabled || plan_->symbols.empty()) return false;
+    if (status_.error_count == errors_at_delivery_) return false;
+    auto interval_seconds = std::max(plan_->interval_seconds, kMinIntervalSeconds);
+    auto patience = scaled(
+        std::chrono::milliseconds(std::llround(interval_seconds * kStalledAfterIntervals * 1000)));
+    return now - delivering_since_ > patience;
 }
 
 void Worker::config_changed() {
@@ -225,7 +227,10 @@ void Worker::dispatch_next_poll(const std::shared_ptr<Cycle>& cycle) {
         }));
 }
 
+// A skipped poll is a symbol without its update this cycle: it counts as an error.
 void Worker::skip_poll(Cycle& cycle, const std::string& symbol) {
+    ++status_.error_count;
+    status_.last_error = symbol + ": previous poll still running, skipped this cycle";
     auto& complaint = skips_[symbol];
     if (complaint.should_log()) {
         BOOST_LOG_TRIVIAL(warning)

@@ -1,59 +1,41 @@
 // One worker: polls every enabled instrument of one data type once per cadence interval.
 // Internal to the scheduler; WorkerManager is the public face.
 //
-// Threads: the worker's handlers run on its strand; vendor calls run on the vendor pool and
-// post their results back to the strand. The mutex exists because the API (start, stop,
-// status, shutdown) comes from other threads: every handler holds it while it runs, which
-// is cheap because nothing under it blocks (no vendor call, no I/O wait).
+// Threads: the worker's handlers run on its strand; vendor calls run on threads of their
+// instance's own (vendor_threads.hpp) and post their results back to the strand. The mutex
+// exists because the API (start, stop, status, shutdown) comes from other threads: every
+// handler holds it while it runs, which is cheap because nothing under it blocks (no vendor
+// call, no I/O wait).
 #pragma once
 
 #include "scheduler/scheduler.hpp"
+#include "scheduler/vendor_threads.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 
-#include <condition_variable>
 #include <set>
 
 namespace tickerd::scheduler::detail {
-
-// Counts vendor calls running on the pool so shutdown can wait for them (with a limit).
-class PoolTracker {
-  public:
-    void begin();
-    void end();
-    bool wait_idle(std::chrono::milliseconds limit);
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable idle_;
-    int running_ = 0;
-};
 
 // What every worker shares. Owned by the manager; workers keep it alive while handlers of
 // theirs are still queued.
 struct Services {
     Services(config::StateStore& state_, plugins::PluginHost& plugins_, bus::Bus& bus_,
-             telemetry::Store& telemetry_, Options options_,
-             boost::asio::thread_pool::executor_type pool_)
+             telemetry::Store& telemetry_, Options options_)
         : state(state_),
           plugins(plugins_),
           bus(bus_),
           telemetry(telemetry_),
-          options(std::move(options_)),
-          pool(pool_) {}
+          options(std::move(options_)) {}
 
     config::StateStore& state;
     plugins::PluginHost& plugins;
     bus::Bus& bus;
     telemetry::Store& telemetry;
     Options options;
-    // Owned by the manager (so that discarded pool tasks, which hold workers, are freed with
-    // it); workers post to it only until they are closed, which happens before it goes.
-    boost::asio::thread_pool::executor_type pool;
+    VendorThreads threads;
     Bench bench{[] { return std::chrono::steady_clock::now(); }};
-    PoolTracker pool_tracker;
 };
 
 // Logs the first occurrence of a repeated problem, then at growing intervals (the 1st, 2nd,
@@ -98,13 +80,16 @@ class Worker : public std::enable_shared_from_this<Worker> {
         bool reported = false;                           // last_run set for it
     };
 
-    // One vendor call. The pool task and the timeout race; `done` says who came first.
+    // One vendor call. Its thread and the timeout race; `done` says who came first.
     struct Call {
         Call(const boost::asio::any_io_executor& strand, plugins::InstancePtr vendor)
             : instance(std::move(vendor)), timeout(strand) {}
         plugins::InstancePtr instance;
-        plugins::CancelFlag cancel;
+        // Shared with the call's thread, which may outlive the call (and the worker).
+        std::shared_ptr<plugins::CancelFlag> cancel = std::make_shared<plugins::CancelFlag>();
+        VendorThreads::TicketPtr ticket;  // set once its thread started
         boost::asio::steady_timer timeout;
+        SteadyTime expires{};  // when `timeout` fires
         SteadyTime started = std::chrono::steady_clock::now();
         double latency_ms = 0;
         bool done = false;
@@ -143,6 +128,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     void skip_poll(Cycle& cycle, const std::string& symbol);
     void note_cycle_progress(Cycle& cycle);
     void note_unexpected(const std::string& what);
+    bool stalled(SteadyTime now) const;
     std::chrono::milliseconds scaled(std::chrono::milliseconds delay) const;
 
     // Polls (poll.cpp).
@@ -155,6 +141,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
     void on_call_timeout(const std::shared_ptr<Poll>& poll, const std::shared_ptr<Call>& call);
     void on_call_failed(const std::shared_ptr<Poll>& poll, const Call& call,
                         const plugins::FetchOutcome& outcome);
+    void start_call_thread(const std::shared_ptr<Poll>& poll, const std::shared_ptr<Call>& call,
+                           std::chrono::system_clock::time_point deadline);
+    void note_timeout(const Poll& poll, const Call& call, const std::string& message);
+    void bench_if_hanging(const plugins::Instance& instance, const LaneLoad& load);
     void on_attempt_failed(const std::shared_ptr<Poll>& poll);
     void publish(Poll& poll, const Call& call, boost::json::object data);
     void record_call(const Poll& poll, const Call& call, const plugins::FetchOutcome& outcome);
@@ -201,6 +191,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
     std::map<std::string, Complaint> skips_;              // by symbol
     std::map<std::string, Complaint> failures_;           // by symbol, until it recovers
     bool cycle_had_exception_ = false;
+    SteadyTime delivering_since_{};    // the last publish, or the start when none since
+    uint64_t errors_at_delivery_ = 0;  // error_count then
     WorkerStatus status_;
 };
 
