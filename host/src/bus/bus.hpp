@@ -132,6 +132,8 @@ class Bus {
     // could be lost.
     virtual Result<std::string> publish_numbered(const Publication& publication,
                                                  std::chrono::seconds ttl);
+    // Whether latest() and publish_numbered() may wait on the network (Redis).
+    virtual bool may_block() const { return false; }
     // Stores `message` as the channel's latest (kept for `ttl`) and delivers it to every
     // subscriber of its channel.
     virtual void publish(const MessagePtr& message, std::chrono::seconds ttl) = 0;

@@ -93,6 +93,8 @@ class RedisBus final : public Bus {
 
     ~RedisBus() override { stop(); }
 
+    bool may_block() const override { return true; }
+
     void start() override {
         publisher_.start();
         subscriber_.start();

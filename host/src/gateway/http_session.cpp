@@ -256,7 +256,11 @@ void HttpSession::run_handler(const RouteMatch& match, std::string_view query,
         }
     };
     bool keep_alive = request_.keep_alive();
-    if (match.route->kind == RouteKind::inline_rest) {
+    // The embedded bus never waits on the network: its bus routes are answered right here.
+    bool answer_here =
+        match.route->kind == RouteKind::inline_rest ||
+        (match.route->kind == RouteKind::bus_rest && !gateway_->services.bus.may_block());
+    if (answer_here) {
         answer(call(), keep_alive);
         return;
     }

@@ -43,7 +43,7 @@ using Handler = Reply (*)(Services&, const RouteArgs&);
 enum class RouteKind {
     inline_rest,    // cheap: answered on the I/O thread
     blocking_rest,  // writes durable state (fsync): answered from the gateway's config thread
-    bus_rest,       // may wait on a Redis round trip: answered from the gateway's bus threads
+    bus_rest,       // may wait on Redis: answered from the gateway's bus threads (with Redis on)
     sse,
     websocket,
 };
