@@ -164,6 +164,7 @@ BOOST_AUTO_TEST_CASE(every_scope_against_every_route_family) {
                "this credential lacks the 'admin' scope");
     // The open route answers anyone.
     BOOST_TEST(call("GET", "/livez", "").status == 200u);
+    BOOST_TEST(call("GET", "/readyz", "").status != 401u);
 }
 
 BOOST_AUTO_TEST_CASE(missing_and_unknown_credentials_are_401_with_a_challenge) {

@@ -1,9 +1,11 @@
-// GET /, the channel list and the latest-value cache.
+// GET /, the health routes, the channel list and the latest-value cache.
 #include "gateway/rest.hpp"
 
 #include "core/json_writer.hpp"
 
 #include <boost/json/object.hpp>
+
+#include <algorithm>
 
 namespace tickerd::gateway {
 
@@ -89,6 +91,36 @@ Reply get_status(Services& services, const RouteArgs&) {
 // The process runs and its I/O loop answers: all a liveness probe needs to know.
 Reply get_livez(Services&, const RouteArgs&) {
     return {200, "{\"status\":\"alive\"}", {}};
+}
+
+// Ready means able to serve what is configured: Redis reachable when it is on, and, on an
+// instance that polls, a ready vendor instance for every data type an enabled instrument asks
+// for. Each reason is a sentence an operator can act on.
+Reply get_readyz(Services& services, const RouteArgs&) {
+    json::array reasons;
+    auto bus = services.bus.health();
+    // The route is open to anyone, so the reason names no address: GET / has the last error.
+    if (!bus.connected) reasons.emplace_back("Redis is unreachable (GET / says why)");
+    if (services.config.role != config::Role::edge) {
+        auto snapshot = services.state.snapshot();
+        for (auto type : kAllDataTypes) {
+            bool asked = std::any_of(snapshot->instruments.begin(), snapshot->instruments.end(),
+                                     [&](const Instrument& instrument) {
+                                         return instrument.enabled && instrument.serves(type);
+                                     });
+            if (asked && services.plugins.ranked_for(type).empty()) {
+                reasons.emplace_back("no vendor instance is ready for " +
+                                     std::string(to_string(type)));
+            }
+        }
+    }
+    if (reasons.empty()) return {200, "{\"status\":\"ready\"}", {}};
+    std::string detail;
+    for (const auto& reason : reasons)
+        detail += (detail.empty() ? "" : "; ") + std::string(reason.as_string());
+    return json_reply(503, json::object{{"status", "not_ready"},
+                                        {"detail", "not ready: " + detail},
+                                        {"reasons", std::move(reasons)}});
 }
 
 Reply get_channels(Services& services, const RouteArgs&) {

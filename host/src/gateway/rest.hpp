@@ -96,6 +96,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 // Handlers, one file per resource.
 Reply get_status(Services&, const RouteArgs&);           // api_status.cpp
 Reply get_livez(Services&, const RouteArgs&);            // api_status.cpp
+Reply get_readyz(Services&, const RouteArgs&);           // api_status.cpp
 Reply get_channels(Services&, const RouteArgs&);         // api_status.cpp
 Reply get_latest(Services&, const RouteArgs&);           // api_status.cpp
 Reply list_instruments(Services&, const RouteArgs&);     // api_config.cpp
