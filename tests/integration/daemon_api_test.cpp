@@ -80,6 +80,11 @@ BOOST_AUTO_TEST_CASE(status_endpoint) {
     BOOST_TEST(!text(body, "/version").empty(), response.body);
     BOOST_TEST(find_path(body, "/redis/enabled") != nullptr, response.body);
     BOOST_TEST(find_path(body, "/streaming/enabled") != nullptr, response.body);
+    const auto* insecure = find_path(body, "/plugins/allow_insecure_files");
+    BOOST_TEST((insecure && insecure->is_bool()), response.body);
+    BOOST_TEST(find_path(body, "/plugins/vendors_ready") != nullptr, response.body);
+    const auto* published = find_path(body, "/published_types");
+    BOOST_TEST((published && published->is_array()), response.body);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {

@@ -4,6 +4,7 @@
 #include "core/json_writer.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/value_from.hpp>
 
 #include <algorithm>
 
@@ -34,14 +35,16 @@ json::object plugins_summary(Services& services) {
     for (const auto& instance : instances)
         ready += instance.state == plugins::InstanceState::ready;
     auto http = services.plugins.http_counters();
-    return {{"loaded", loaded},
-            {"refused", refused},
-            {"vendors", instances.size()},
-            {"vendors_ready", ready},
-            {"http",
-             {{"requests", http.requests},
-              {"failures", http.failures},
-              {"bytes_received", http.bytes_received}}}};
+    // The plugins.* settings (as the configuration table names them), then the counts.
+    auto summary = config::settings_json(services.config, "plugins");
+    summary["loaded"] = loaded;
+    summary["refused"] = refused;
+    summary["vendors"] = instances.size();
+    summary["vendors_ready"] = ready;
+    summary["http"] = {{"requests", http.requests},
+                       {"failures", http.failures},
+                       {"bytes_received", http.bytes_received}};
+    return summary;
 }
 
 // The Redis settings as the settings table shows them (secrets left out), and how the
@@ -74,6 +77,7 @@ json::object status_document(Services& services) {
             {"role", config::to_string(services.config.role)},
             {"redis", redis_status(services.config, bus)},
             {"streaming", config::settings_json(services.config, "streaming")},
+            {"published_types", json::value_from(services.config.published_types)},
             {"workers", workers_summary(services)},
             {"plugins", plugins_summary(services)}};
 }
