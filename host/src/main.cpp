@@ -231,7 +231,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     asio::io_context io(kIoThreads);
     auto bus = make_bus(io, cfg);
     bus->start();
-    telemetry::Store telemetry;
+    telemetry::Store telemetry({cfg.published_types, cfg.metrics_symbol_labels});
     scheduler::Options scheduling;
     std::unique_ptr<cluster::ConfigSync> config_sync;
     if (cfg.redis.enabled) {

@@ -558,6 +558,10 @@ std::vector<Setting> make_table() {
             {"published_types", "TICKERD_PUBLISHED_TYPES", "", "NAME,…", "none", restart,
              "channel types clients publish into (`POST /streaming/publish/stream:NAME:SYMBOL`) "
              "besides the five polled ones"}),
+        row<Boolean, &C::metrics_symbol_labels>(
+            {"metrics.symbol_labels", "TICKERD_METRICS_SYMBOL_LABELS", "", "BOOL", "", restart,
+             "a `symbol` label on `GET /metrics`' per-message and per-call counts: one series "
+             "per instrument, so only for a few hundred instruments"}),
         row<Boolean, &C::auto_start_workers>({"streaming.auto_start_workers", "AUTO_START_WORKERS",
                                               "", "BOOL", "", restart,
                                               "start every worker at start-up"}),

@@ -5,19 +5,22 @@
 
 namespace tickerd::gateway {
 
-ConnectionCounter::ConnectionCounter(std::size_t max_total, std::size_t max_per_address)
-    : max_total_(max_total), max_per_address_(max_per_address) {}
+ConnectionCounter::ConnectionCounter(std::size_t max_total, std::size_t max_per_address,
+                                     telemetry::ConnectionCounters& metrics)
+    : max_total_(max_total), max_per_address_(max_per_address), metrics_(metrics) {}
 
 Result<ConnectionCounter::Slot> ConnectionCounter::admit(const boost::asio::ip::address& address) {
     auto key = address.to_string();
     {
         std::lock_guard lock(mutex_);
         if (total_ >= max_total_) {
+            metrics_.refused.add();
             return Error::unavailable("too many connections (limits.max_connections: " +
                                       std::to_string(max_total_) + ")");
         }
         auto& from_here = by_address_[key];
         if (from_here >= max_per_address_) {
+            metrics_.refused.add();
             return Error::unavailable(
                 "too many connections from " + key +
                 " (limits.max_connections_per_ip: " + std::to_string(max_per_address_) + ")");
@@ -25,11 +28,14 @@ Result<ConnectionCounter::Slot> ConnectionCounter::admit(const boost::asio::ip::
         ++from_here;
         ++total_;
     }
+    metrics_.accepted.add();
+    metrics_.open.add(1);
     // The slot keeps the counter alive: a connection may outlive the server by a moment.
     return Slot(nullptr, [self = shared_from_this(), key](void*) { self->release(key); });
 }
 
 void ConnectionCounter::release(const std::string& address) {
+    metrics_.open.add(-1);
     std::lock_guard lock(mutex_);
     --total_;
     auto it = by_address_.find(address);

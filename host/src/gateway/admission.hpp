@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/result.hpp"
+#include "telemetry/telemetry.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -21,7 +22,10 @@ class ConnectionCounter : public std::enable_shared_from_this<ConnectionCounter>
   public:
     using Slot = std::shared_ptr<void>;  // releases the count when the last holder lets go
 
-    ConnectionCounter(std::size_t max_total, std::size_t max_per_address);
+    // `metrics` (owned by the telemetry store, which outlives every connection) is kept in
+    // step with the count.
+    ConnectionCounter(std::size_t max_total, std::size_t max_per_address,
+                      telemetry::ConnectionCounters& metrics);
     // A slot for a connection from `address`, or a 503 naming the limit it is over.
     Result<Slot> admit(const boost::asio::ip::address& address);
     std::size_t open() const;
@@ -31,6 +35,7 @@ class ConnectionCounter : public std::enable_shared_from_this<ConnectionCounter>
 
     const std::size_t max_total_;
     const std::size_t max_per_address_;
+    telemetry::ConnectionCounters& metrics_;
     mutable std::mutex mutex_;
     std::size_t total_ = 0;
     std::unordered_map<std::string, std::size_t> by_address_;

@@ -73,6 +73,7 @@ Reply publish_message(Services& services, const RouteArgs& args) {
                   : services.bus.publish_numbered(
                         publication, latest_ttl(services.state.snapshot()->global, nullptr));
     if (!id) return error_reply(id.error());
+    services.telemetry.metrics().count_published(channel->type, channel->symbol);
     return json_reply(202, json::object{{"id", *id}, {"channel", channel->name()}});
 }
 

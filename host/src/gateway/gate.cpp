@@ -56,6 +56,7 @@ bool changes_state(http::verb method) {
 std::optional<access::Scope> scope_for(Need need) {
     switch (need) {
         case Need::read:
+        case Need::metrics:
             return access::Scope::read;
         case Need::publish:
             return access::Scope::publish;
@@ -157,7 +158,9 @@ Result<void> Gate::check_websocket_origin() const {
 }
 
 Result<access::Principal, Reply> Gate::admit(const Route& route, std::string_view query) const {
-    if (!settings_->enabled || route.need == Need::nothing) {
+    bool open = route.need == Need::nothing ||
+                (route.need == Need::metrics && !settings_->protect_metrics);
+    if (!settings_->enabled || open) {
         return access::Principal{"", access::Scopes{access::Scope::admin}, {}, std::nullopt};
     }
     auto credential = credential_of(request_, route, query);

@@ -51,6 +51,7 @@ enum class RouteKind {
 // What a route needs of the credential (when auth is on).
 enum class Need {
     nothing,     // open: /livez, /readyz
+    metrics,     // open unless auth.protect_metrics, then `read`: /metrics
     credential,  // any valid credential (POST /streaming/tokens)
     read,        // the scopes, as CONTRACT.md §6 gives them
     publish,
@@ -97,6 +98,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 Reply get_status(Services&, const RouteArgs&);           // api_status.cpp
 Reply get_livez(Services&, const RouteArgs&);            // api_status.cpp
 Reply get_readyz(Services&, const RouteArgs&);           // api_status.cpp
+Reply get_metrics(Services&, const RouteArgs&);          // api_metrics.cpp
 Reply get_channels(Services&, const RouteArgs&);         // api_status.cpp
 Reply get_latest(Services&, const RouteArgs&);           // api_status.cpp
 Reply list_instruments(Services&, const RouteArgs&);     // api_config.cpp

@@ -25,6 +25,7 @@ const std::array kRoutes = {
     Route{verb::get, "/", inline_rest, &get_status, false, Need::read},
     Route{verb::get, "/livez", inline_rest, &get_livez, false, Need::nothing},
     Route{verb::get, "/readyz", inline_rest, &get_readyz, false, Need::nothing},
+    Route{verb::get, "/metrics", inline_rest, &get_metrics, false, Need::metrics},
     Route{verb::get, "/streaming/channels", inline_rest, &get_channels, false, Need::read},
     // Off the I/O threads: with Redis, a channel nobody here subscribes to is read from Redis.
     Route{verb::get, "/streaming/latest/{}", bus_rest, &get_latest, false, Need::read},

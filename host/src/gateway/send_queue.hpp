@@ -7,6 +7,7 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,11 +23,13 @@ namespace tickerd::gateway {
 struct Outgoing {
     std::shared_ptr<const std::string> bytes;
     uint8_t opcode = 0;  // WebSocket frame opcode; unused by SSE
+    // A message's timestamp (for the delivery latency metric); unset for session traffic.
+    std::chrono::system_clock::time_point published_at{};
 
     // A message's frame, sharing ownership with the message itself.
     static Outgoing frame_of(const bus::MessagePtr& message, const std::string& frame,
                              uint8_t opcode = 0) {
-        return {std::shared_ptr<const std::string>(message, &frame), opcode};
+        return {std::shared_ptr<const std::string>(message, &frame), opcode, message->timestamp};
     }
 };
 

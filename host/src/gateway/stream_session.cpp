@@ -40,22 +40,29 @@ std::string describe_peer(const Transport& transport) {
 }  // namespace
 
 StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamContext& context,
-                             const char* protocol, std::size_t read_buffer_size)
+                             telemetry::StreamProtocol protocol, std::size_t read_buffer_size)
     : transport_(std::move(transport)),
       strand_(transport_->get_executor()),
       timer_(strand_),
       bus_(context.services.bus),
       limits_(context.limits),
       channel_types_(context.services.config.published_types),
-      protocol_(protocol),
+      protocol_(protocol == telemetry::StreamProtocol::sse ? "sse" : "ws"),
       peer_(describe_peer(*transport_)),
       principal_(context.principal),
       slot_(context.slot),
       expires_at_(steady_expiry(principal_)),
+      metrics_(context.services.telemetry.metrics()),
+      counters_(metrics_.streams(protocol)),
       queue_(limits_.max_queued_messages, limits_.max_queued_bytes),
-      read_buffer_(read_buffer_size) {}
+      read_buffer_(read_buffer_size) {
+    counters_.opened.add();
+    counters_.open.add(1);
+}
 
-StreamSession::~StreamSession() = default;
+StreamSession::~StreamSession() {
+    counters_.open.add(-1);
+}
 
 void StreamSession::deliver(const bus::MessagePtr& message) {
     auto result = queue_.push_message(message, frame_of(message));
@@ -165,10 +172,28 @@ void StreamSession::on_write(boost::system::error_code ec) {
 }
 
 void StreamSession::batch_sent() {
+    count_deliveries();
     in_flight_.clear();  // sent: release the frames now, not at the next write
     if (phase_ != Phase::last_words) return;
     phase_ = Phase::closed;
     on_closed();
+}
+
+// Once per batch: one clock read, and one atomic add per counter and bucket touched.
+void StreamSession::count_deliveries() {
+    telemetry::Histogram::Batch latencies(metrics_.delivery_latency);
+    auto now = std::chrono::system_clock::now();
+    uint64_t messages = 0;
+    for (const auto& item : in_flight_) {
+        if (item.published_at == std::chrono::system_clock::time_point{}) continue;
+        ++messages;
+        // Another host's clock may run ahead of ours (a message from Redis): no negative.
+        auto latency = std::chrono::duration<double>(now - item.published_at).count();
+        latencies.observe(std::max(latency, 0.0));
+    }
+    if (messages == 0) return;
+    counters_.deliveries.add(messages);
+    metrics_.delivery_latency.add(latencies);
 }
 
 // ---- Reading -------------------------------------------------------------------------
@@ -211,6 +236,7 @@ void StreamSession::on_overflow() {
     if (phase_ != Phase::open && phase_ != Phase::starting) return;
     BOOST_LOG_TRIVIAL(warning) << protocol_ << " " << peer_
                                << ": slow consumer, send queue full; closing the stream";
+    counters_.slow_consumer_closes.add();
     on_slow_consumer();
 }
 

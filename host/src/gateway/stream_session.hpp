@@ -44,10 +44,10 @@ class StreamSession : public bus::Subscriber,
         finished,    // the socket is closed
     };
 
-    // `protocol` prefixes log lines ("sse", "ws"); `read_buffer_size` is how much one read
-    // from the client takes.
+    // `protocol` prefixes log lines ("sse", "ws") and labels the metrics; `read_buffer_size`
+    // is how much one read from the client takes.
     StreamSession(std::unique_ptr<Transport> transport, const StreamContext& context,
-                  const char* protocol, std::size_t read_buffer_size);
+                  telemetry::StreamProtocol protocol, std::size_t read_buffer_size);
 
     // ---- What a protocol provides (all on the strand, bar frame_of) ----
     // The frame `message` goes out as: one of its shared, prebuilt frames. Any thread.
@@ -102,6 +102,7 @@ class StreamSession : public bus::Subscriber,
     void do_write();
     void on_write(boost::system::error_code ec);
     void batch_sent();
+    void count_deliveries();
     void arm_timer(Clock::time_point when);  // no later than the credential's expiry
     void on_timer(boost::system::error_code ec);
     void on_overflow();
@@ -117,6 +118,8 @@ class StreamSession : public bus::Subscriber,
     const access::Principal principal_;
     const std::shared_ptr<void> slot_;  // counted as an open connection while it lives
     const std::optional<Clock::time_point> expires_at_;  // the principal's, on this clock
+    telemetry::Metrics& metrics_;
+    telemetry::StreamCounters& counters_;  // this protocol's
     SendQueue queue_;
 
     // Owned by the strand.

@@ -60,7 +60,8 @@ Outgoing text_frame(std::string text) {
 
 WebSocketSession::WebSocketSession(std::unique_ptr<Transport> transport,
                                    const StreamContext& context)
-    : StreamSession(std::move(transport), context, "ws", kReadBufferSize) {
+    : StreamSession(std::move(transport), context, telemetry::StreamProtocol::websocket,
+                    kReadBufferSize) {
     if (limits().requests_per_minute > 0) requests_.emplace(limits().requests_per_minute);
 }
 

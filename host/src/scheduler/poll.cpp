@@ -293,6 +293,7 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
         auto message = bus::make_message(envelope, seq, services_->options.wall_clock());
         services_->bus.publish(message, latest_ttl(poll.global, &poll.cadence));
     });
+    services_->telemetry.metrics().count_published(to_string(type_), poll.symbol);
 
     ++status_.success_count;
     status_.current_vendor = vendor;

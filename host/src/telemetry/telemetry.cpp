@@ -33,6 +33,7 @@ json::object to_json(const Record& record) {
 }
 
 void Store::record(Record record) {
+    metrics_.count_vendor_call(record);
     std::lock_guard lock(mutex_);
     auto& ring = records_[static_cast<std::size_t>(record.data_type)];
     ring.push_front(std::move(record));
