@@ -63,8 +63,8 @@ double sample(const std::map<std::string, double>& samples, const std::string& n
 std::pair<int, std::string> promtool_check(const TempDir& files, const std::string& text) {
     auto input = files.write("metrics.txt", text);
     auto output = files.path() / "promtool.out";
-    auto command = "promtool check metrics < '" + input.string() + "' > '" + output.string() +
-                   "' 2>&1";
+    auto command =
+        "promtool check metrics < '" + input.string() + "' > '" + output.string() + "' 2>&1";
     int status = std::system(command.c_str());
     std::ifstream in(output);
     std::string said((std::istreambuf_iterator<char>(in)), {});
@@ -118,12 +118,13 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_it_and_the_counters_move_with_the_stream) 
     BOOST_TEST(sample(samples, "tickerd_deliveries_total{protocol=\"sse\"}") >= 5);
     BOOST_TEST(sample(samples, "tickerd_deliveries_total{protocol=\"websocket\"}") >= 1);
     BOOST_TEST(sample(samples, "tickerd_delivery_latency_seconds_count") >= 6);
-    BOOST_TEST(sample(samples, "tickerd_messages_published_total{data_type=\"market_data\"}") >=
-               5);
-    BOOST_TEST(sample(samples, "tickerd_vendor_calls_total{vendor=\"mock\",data_type=\"market_"
-                               "data\",result=\"success\"}") >= 5);
-    BOOST_TEST(sample(samples, "tickerd_vendor_call_duration_seconds_count{vendor=\"mock\","
-                               "data_type=\"market_data\"}") >= 5);
+    BOOST_TEST(sample(samples, "tickerd_messages_published_total{data_type=\"market_data\"}") >= 5);
+    BOOST_TEST(sample(samples,
+                      "tickerd_vendor_calls_total{vendor=\"mock\",data_type=\"market_"
+                      "data\",result=\"success\"}") >= 5);
+    BOOST_TEST(sample(samples,
+                      "tickerd_vendor_call_duration_seconds_count{vendor=\"mock\","
+                      "data_type=\"market_data\"}") >= 5);
     BOOST_TEST(sample(samples, "tickerd_worker_running{worker=\"worker_market_data\"}") == 1);
     BOOST_TEST(sample(samples, "tickerd_plugins{state=\"loaded\"}") >= 1);
     BOOST_TEST(scrape.body.find("symbol=") == std::string::npos);  // no per-symbol series
@@ -174,8 +175,9 @@ BOOST_AUTO_TEST_CASE(failed_vendor_calls_are_counted_by_error_class) {
         }
     }
     BOOST_TEST(by_class >= 3);
-    BOOST_TEST(sample(samples, "tickerd_vendor_calls_total{vendor=\"broken\",data_type=\"market_"
-                               "data\",result=\"success\"}") == 0);
+    BOOST_TEST(sample(samples,
+                      "tickerd_vendor_calls_total{vendor=\"broken\",data_type=\"market_"
+                      "data\",result=\"success\"}") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(open_by_default_and_behind_read_with_protect_metrics) {
@@ -199,7 +201,8 @@ BOOST_AUTO_TEST_CASE(open_by_default_and_behind_read_with_protect_metrics) {
     auto daemon = start(files, config(true));
     HttpClient http("127.0.0.1", daemon->port());
     BOOST_TEST(http.get("/metrics").status == 401u);
-    auto scraped = http.request("GET", "/metrics", {}, {}, {{"Authorization", "Bearer " + read_key}});
+    auto scraped =
+        http.request("GET", "/metrics", {}, {}, {{"Authorization", "Bearer " + read_key}});
     BOOST_TEST(scraped.status == 200u, scraped.body);
 }
 

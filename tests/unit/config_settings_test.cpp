@@ -3,7 +3,7 @@
 // configuration table is the one the table generates.
 //
 // scripts/settings-table.sh runs this test with TICKERD_WRITE_README=1, which rewrites the
-// README's table instead of comparing it.
+// README's table and the man pages' lists instead of comparing them.
 #define BOOST_TEST_MODULE config_settings
 #include <boost/test/unit_test.hpp>
 
@@ -22,24 +22,36 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kBegin = "<!-- settings table: begin";
-constexpr std::string_view kEnd = "<!-- settings table: end -->";
-
-// The README's text between the markers (after the begin marker's line).
-struct ReadmeTable {
-    std::string readme;
+// A generated part of a file (the README's table, the man pages' lists): the lines between
+// a line holding `begin` and the next line starting with `end`.
+struct GeneratedBlock {
+    std::string path;
+    std::string text;
     std::size_t start = std::string::npos, end = std::string::npos;
 
-    ReadmeTable() {
-        std::ifstream in(std::string(TICKERD_SOURCE_DIR) + "/README.md");
-        readme.assign(std::istreambuf_iterator<char>(in), {});
-        auto begin = readme.find(kBegin);
-        if (begin == std::string::npos) return;
-        start = readme.find('\n', begin) + 1;
-        end = readme.find(kEnd, start);
+    GeneratedBlock(std::string file, std::string_view begin, std::string_view end_marker)
+        : path(std::string(TICKERD_SOURCE_DIR) + "/" + std::move(file)) {
+        std::ifstream in(path);
+        text.assign(std::istreambuf_iterator<char>(in), {});
+        auto at = text.find(begin);
+        if (at == std::string::npos) return;
+        start = text.find('\n', at) + 1;
+        end = text.find(end_marker, start);
     }
     bool found() const { return start != std::string::npos && end != std::string::npos; }
-    std::string table() const { return readme.substr(start, end - start); }
+    std::string block() const { return text.substr(start, end - start); }
+
+    // With TICKERD_WRITE_README set (scripts/settings-table.sh), rewrites the block; else
+    // checks it.
+    void check(const std::string& generated) const {
+        BOOST_REQUIRE_MESSAGE(found(), path + " has no markers for its generated part");
+        if (std::getenv("TICKERD_WRITE_README")) {
+            std::ofstream(path) << text.substr(0, start) + generated + text.substr(end);
+            return;
+        }
+        BOOST_TEST(block() == generated,
+                   path << "'s generated part is out of date: run scripts/settings-table.sh");
+    }
 };
 
 DaemonConfig file_config(const std::string& text) {
@@ -111,17 +123,18 @@ BOOST_AUTO_TEST_CASE(restart_only_changes_name_each_changed_key) {
 }
 
 BOOST_AUTO_TEST_CASE(the_readme_table_is_the_generated_one) {
-    ReadmeTable readme;
-    BOOST_REQUIRE_MESSAGE(readme.found(), "README.md has no settings table markers");
-    auto generated = settings_markdown();
-    if (std::getenv("TICKERD_WRITE_README")) {
-        auto text =
-            readme.readme.substr(0, readme.start) + generated + readme.readme.substr(readme.end);
-        std::ofstream(std::string(TICKERD_SOURCE_DIR) + "/README.md") << text;
-        return;
-    }
-    BOOST_TEST(readme.table() == generated,
-               "README.md's configuration table is out of date: run scripts/settings-table.sh");
+    GeneratedBlock("README.md", "<!-- settings table: begin", "<!-- settings table: end -->")
+        .check(settings_markdown());
+}
+
+BOOST_AUTO_TEST_CASE(the_man_pages_lists_are_the_generated_ones) {
+    const char* kEnd = ".\\\" generated: end";
+    GeneratedBlock("man/tickerd.json.5", ".\\\" generated: file keys", kEnd)
+        .check(settings_roff(ManList::file_keys));
+    GeneratedBlock("man/tickerd.8", ".\\\" generated: options", kEnd)
+        .check(settings_roff(ManList::options));
+    GeneratedBlock("man/tickerd.8", ".\\\" generated: environment", kEnd)
+        .check(settings_roff(ManList::environment));
 }
 
 BOOST_AUTO_TEST_CASE(help_lists_every_flag_and_variable_of_the_table) {

@@ -132,6 +132,10 @@ struct SettingInfo {
 std::vector<SettingInfo> setting_infos();
 // The README's configuration table (Markdown), generated from the table.
 std::string settings_markdown();
+// The man pages' lists (roff), generated from the table too: the file keys for
+// tickerd.json(5), the flags and the environment variables for tickerd(8).
+enum class ManList { file_keys, options, environment };
+std::string settings_roff(ManList list);
 // The settings under `section` of the file ("redis"; "" for the top-level keys) with their
 // values in `config`, as JSON, secrets and seeds left out: what GET / shows.
 boost::json::object settings_json(const DaemonConfig& config, std::string_view section);

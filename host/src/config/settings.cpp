@@ -688,6 +688,69 @@ std::string settings_markdown() {
     return table;
 }
 
+namespace {
+
+// Text as roff: `code` in bold, backslashes escaped, no line starting with a control
+// character; in a name (`literal`) a hyphen is a minus sign, as options and keys need it.
+std::string roff_text(std::string_view text, bool literal = false) {
+    std::string out = literal ? "\\%" : "";  // \% : never hyphenated
+    bool in_code = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        // The help's two non-ASCII characters, as roff names them.
+        if (text.substr(i).starts_with("…")) {
+            out += "\\&...";
+            i += std::string_view("…").size() - 1;
+        } else if (text.substr(i).starts_with("—")) {
+            out += "\\(em";
+            i += std::string_view("—").size() - 1;
+        } else if (c == '`') {
+            out += in_code ? "\\fR" : "\\fB";
+            in_code = !in_code;
+        } else if (c == '\\') {
+            out += "\\e";
+        } else if (c == '-' && literal) {
+            out += "\\-";
+        } else {
+            out += c;
+        }
+    }
+    if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out.insert(0, "\\&");
+    return out;
+}
+
+std::string roff_entry(const std::string& tag, const SettingInfo& info, std::string_view tail) {
+    return ".TP\n" + tag + "\n" + roff_text(info.help) + std::string(tail) + "\n";
+}
+
+}  // namespace
+
+std::string settings_roff(ManList list) {
+    std::string out;
+    for (const auto& setting : detail::settings()) {
+        const auto& info = setting.info;
+        auto applies = std::string(name_of(kAppliesNames, info.applies));
+        std::erase(applies, '`');
+        auto value = roff_text(info.value_name);
+        auto fallback = roff_text(info.default_text);
+        if (list == ManList::file_keys && !info.key.empty()) {
+            auto also = info.env.empty() ? std::string()
+                                         : "; also \\fB" + roff_text(info.env, true) + "\\fR";
+            out +=
+                roff_entry("\\fB" + roff_text(info.key, true) + "\\fR \\fI" + value + "\\fR", info,
+                           ". Default " + fallback + "; takes effect: " + applies + also + ".");
+        } else if (list == ManList::options && !info.flag.empty()) {
+            out +=
+                roff_entry("\\fB\\-\\-" + roff_text(info.flag, true) + "\\fR \\fI" + value + "\\fR",
+                           info, ".");
+        } else if (list == ManList::environment && !info.env.empty()) {
+            out += roff_entry("\\fB" + roff_text(info.env, true) + "\\fR", info,
+                              ". Default " + fallback + ".");
+        }
+    }
+    return out;
+}
+
 json::object settings_json(const DaemonConfig& config, std::string_view section) {
     json::object shown;
     std::string prefix = section.empty() ? "" : std::string(section) + ".";

@@ -134,9 +134,11 @@ void write_workers(Exposition& out, Services& services) {
         out.sample("tickerd_worker_stalled", {{"worker", status.worker_id}}, status.stalled);
     out.family("tickerd_worker_polls_total", "counter", "Polls, by worker and result");
     for (const auto& status : statuses) {
-        out.sample("tickerd_worker_polls_total", {{"worker", status.worker_id}, {"result", "success"}},
+        out.sample("tickerd_worker_polls_total",
+                   {{"worker", status.worker_id}, {"result", "success"}},
                    static_cast<double>(status.success_count));
-        out.sample("tickerd_worker_polls_total", {{"worker", status.worker_id}, {"result", "error"}},
+        out.sample("tickerd_worker_polls_total",
+                   {{"worker", status.worker_id}, {"result", "error"}},
                    static_cast<double>(status.error_count));
     }
     out.family("tickerd_worker_vendor_timeouts_total", "counter",
@@ -163,7 +165,8 @@ Reply get_metrics(Services& services, const RouteArgs&) {
     write_bus(out, services);
     write_plugins(out, services);
     write_workers(out, services);
-    return {200, out.take(), {{boost::beast::http::field::content_type, std::string(kContentType)}}};
+    return {
+        200, out.take(), {{boost::beast::http::field::content_type, std::string(kContentType)}}};
 }
 
 }  // namespace tickerd::gateway

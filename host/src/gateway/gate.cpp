@@ -158,8 +158,8 @@ Result<void> Gate::check_websocket_origin() const {
 }
 
 Result<access::Principal, Reply> Gate::admit(const Route& route, std::string_view query) const {
-    bool open = route.need == Need::nothing ||
-                (route.need == Need::metrics && !settings_->protect_metrics);
+    bool open =
+        route.need == Need::nothing || (route.need == Need::metrics && !settings_->protect_metrics);
     if (!settings_->enabled || open) {
         return access::Principal{"", access::Scopes{access::Scope::admin}, {}, std::nullopt};
     }

@@ -25,9 +25,9 @@ struct GatewayState {
     GatewayState(Services& services, Limits limits)
         : services(services),
           limits(limits),
-          counter(std::make_shared<ConnectionCounter>(
-              limits.max_connections, limits.max_connections_per_ip,
-              services.telemetry.metrics().connections)),
+          counter(std::make_shared<ConnectionCounter>(limits.max_connections,
+                                                      limits.max_connections_per_ip,
+                                                      services.telemetry.metrics().connections)),
           rate_limiter(limits.requests_per_minute) {}
 
     Services& services;

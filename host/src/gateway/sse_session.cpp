@@ -48,8 +48,7 @@ std::chrono::seconds write_stall_timeout(const Limits& limits) {
 
 SseSession::SseSession(std::unique_ptr<Transport> transport, ChannelSet channels,
                        const StreamContext& context)
-    : StreamSession(std::move(transport), context, telemetry::StreamProtocol::sse,
-                    kReadBufferSize),
+    : StreamSession(std::move(transport), context, telemetry::StreamProtocol::sse, kReadBufferSize),
       requested_(std::move(channels)),
       preamble_(preamble(context)) {}
 

@@ -12,13 +12,12 @@ namespace tickerd::telemetry {
 namespace {
 
 // Vendor calls take from a few milliseconds (a cached answer) to the call timeout (30 s).
-const std::vector<double> kCallBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                         1,     2.5,  5,     10,   30};
+const std::vector<double> kCallBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                         0.5,   1,    2.5,   5,    10,  30};
 // A delivery takes from tens of microseconds (an idle client on the same host) to a second
 // (a client about to be cut as a slow consumer).
-const std::vector<double> kDeliveryBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                             0.005,  0.01,    0.025,  0.05,  0.1,
-                                             0.25,   0.5,     1,      5};
+const std::vector<double> kDeliveryBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                             0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
 
 // Prometheus numbers: integers as integers, the rest in the shortest form that reads back.
 std::string format_number(double value) {
@@ -241,8 +240,7 @@ void Metrics::write_published(Exposition& out) const {
     std::lock_guard lock(mutex_);
     for (const auto& [key, count] : published_by_symbol_) {
         out.sample("tickerd_messages_published_total",
-                   {{"data_type", key.first}, {"symbol", key.second}},
-                   static_cast<double>(count));
+                   {{"data_type", key.first}, {"symbol", key.second}}, static_cast<double>(count));
     }
 }
 
