@@ -13,8 +13,6 @@
 
 #include <boost/json.hpp>
 
-#include <signal.h>
-
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -69,20 +67,13 @@ BOOST_AUTO_TEST_CASE(the_dashboard_shows_the_daemon_tails_a_channel_and_stops_a_
 
     auto artifacts = fs::path(TICKERD_BUILD_DIR) / "tests/browser-artifacts";
     auto log = files / "dashboard.log";
-    auto pid = spawn_process(
+    ChildProcess browser(
         {"/usr/bin/env", "node", (kBrowserDir / "dashboard.mjs").string(), "--url",
          "http://127.0.0.1:" + std::to_string(daemon.port()), "--key", kAdminKey, "--channel",
          kChannel, "--worker", kWorker, "--work-dir", files.path().string(), "--artifacts",
          artifacts.string(), "--timeout-seconds", std::to_string(kScriptBudget.count())},
-        {}, log);
-    auto status = reap_process(pid, kScriptBudget + 15s);
-    if (!status) {
-        ::kill(pid, SIGTERM);  // Playwright closes Chromium on SIGTERM
-        if (!reap_process(pid, 10s)) {
-            ::kill(pid, SIGKILL);
-            reap_process(pid, 10s);
-        }
-    }
+        log);
+    auto status = browser.wait(kScriptBudget + 15s);
     BOOST_TEST_REQUIRE(status.has_value(), "the browser script did not finish:\n"
                                                << read_file(log));
     BOOST_TEST(status->success(), "the browser script failed (" << describe(*status) << "):\n"

@@ -11,8 +11,6 @@
 
 #include <boost/json.hpp>
 
-#include <signal.h>
-
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -70,13 +68,9 @@ BOOST_AUTO_TEST_CASE(the_served_document_is_open_valid_and_matches_the_live_answ
     // A standard validator, on what the daemon serves.
     auto log = daemon.files / "validator.log";
     auto url = "http://127.0.0.1:" + std::to_string(daemon.process.port()) + "/openapi.json";
-    auto pid = spawn_process(
-        {"/usr/bin/env", "node", (kBrowserDir / "validate_openapi.mjs").string(), url}, {}, log);
-    auto exit = reap_process(pid, 30s);
-    if (!exit) {
-        ::kill(pid, SIGKILL);
-        reap_process(pid, 5s);
-    }
+    ChildProcess validator(
+        {"/usr/bin/env", "node", (kBrowserDir / "validate_openapi.mjs").string(), url}, log);
+    auto exit = validator.wait(30s);
     BOOST_TEST_REQUIRE(exit.has_value(), "the validator did not finish:\n" << read_file(log));
     BOOST_TEST(exit->success(), "not valid (" << describe(*exit) << "):\n" << read_file(log));
     BOOST_TEST_MESSAGE(read_file(log));
