@@ -52,10 +52,14 @@ function duration(seconds) {
     return shown.slice(0, 2).map(([n, unit]) => `${n}${unit}`).join(" ");
 }
 
-function notice(text) {
+// One line of news for the user. What a button did stays until the next click; what the
+// refresh loop says goes when a refresh succeeds.
+let noticeFromRefresh = false;
+function notice(text, fromRefresh = false) {
     const node = $("notice");
     node.textContent = text || "";
     node.hidden = !text;
+    noticeFromRefresh = fromRefresh;
 }
 
 class HttpError extends Error {
@@ -378,14 +382,14 @@ async function refresh() {
         $("credential-form").classList.remove("wanted");
         await Promise.all([refreshWorkers(), refreshVendors(), channels()]);
         await refreshTelemetry();
-        notice("");
+        if (noticeFromRefresh) notice("");
     } catch (error) {
         if (needsCredential) {
             $("service-line").textContent = "this daemon needs a credential";
             notice(credential ? `the credential was refused: ${error.detail}`
-                              : "auth is on: enter an API key or token above");
+                              : "auth is on: enter an API key or token above", true);
         } else {
-            notice(`${error.detail ?? error.message}`);
+            notice(`${error.detail ?? error.message}`, true);
         }
     } finally {
         refreshing = false;
