@@ -1,8 +1,8 @@
 // The dashboard test's browser side (tests/integration/daemon_dashboard_test.cpp runs it):
 // Debian's Chromium, driven by Playwright, on GET /dashboard of a daemon with auth on.
 //
-//   node dashboard.mjs --url URL --key KEY --channel CHANNEL --worker ID --work-dir DIR
-//                      --artifacts DIR [--timeout-seconds N]
+//   node dashboard.mjs --url URL --key KEY --read-key KEY --channel CHANNEL --worker ID
+//                      --work-dir DIR --artifacts DIR [--timeout-seconds N]
 //
 // 1. The page loads (HTML, its Content-Security-Policy), asks for a credential (GET / is 401:
 //    the one console error expected), and takes the key typed into its field.
@@ -12,6 +12,8 @@
 //    minted token (?access_token=), never the key itself.
 // 4. A screenshot goes to <artifacts>/dashboard.png; then the worker's stop button is clicked
 //    and the page shows it stopped (the test then checks that through the REST API).
+// 5. With the read key (KEY is admin), the worker's start button gets a 403 the page shows,
+//    and the worker stays stopped.
 // Every wait is bounded; exit status 0 = passed, 1 = a check failed, 2 = it timed out.
 import { chromium } from "playwright-core";
 
@@ -23,6 +25,7 @@ const { values: options } = parseArgs({
     options: {
         url: { type: "string" },
         key: { type: "string" },
+        "read-key": { type: "string" },
         channel: { type: "string" },
         worker: { type: "string" },
         "work-dir": { type: "string" },
@@ -30,7 +33,7 @@ const { values: options } = parseArgs({
         "timeout-seconds": { type: "string", default: "60" },
     },
 });
-for (const name of ["url", "key", "channel", "worker", "work-dir", "artifacts"]) {
+for (const name of ["url", "key", "read-key", "channel", "worker", "work-dir", "artifacts"]) {
     if (!options[name]) {
         console.error(`usage: dashboard.mjs: --${name} is required`);
         process.exit(64);
@@ -83,14 +86,18 @@ async function main() {
     step(`Chromium ${context.browser()?.version() ?? ""} started`);
     const page = await context.newPage();
 
-    // Console errors: only the 401 of GET / before the key is given.
+    // Console errors: only the 401 of GET / before the key is given, and the 403 of the start
+    // button with the read key.
     const unexpected = [];
     let keyGiven = false;
+    let readKeyGiven = false;
+    const start = `${options.url}/streaming/config/workers/${options.worker}/start`;
     page.on("console", (message) => {
         if (message.type() !== "error") return;
         const text = message.text();
         const url = message.location()?.url ?? "";
-        if (!keyGiven && /status of 401/.test(text) && url === `${options.url}/`) {
+        if ((!keyGiven && /status of 401/.test(text) && url === `${options.url}/`) ||
+            (readKeyGiven && /status of 403/.test(text) && url === start)) {
             step(`expected console error: ${text} (${url})`);
         } else {
             unexpected.push(`${text} (${url})`);
@@ -159,8 +166,23 @@ async function main() {
         document.querySelector(`tr[data-worker="${worker}"] [data-field="status"]`)?.textContent === "stopped",
         options.worker);
     check(await page.isVisible("#alerts") === false, "the alerts section is hidden until alerts exist");
-    check(unexpected.length === 0, `console errors: ${unexpected.join(" | ")}`);
     await page.screenshot({ path: join(options.artifacts, "dashboard-stopped.png"), fullPage: true });
+
+    // 5. A read key: everything shows, the buttons are refused.
+    await page.fill("#credential", options["read-key"]);
+    await page.click("#credential-use");
+    readKeyGiven = true;
+    await waitFor(page, "the start button is enabled", (worker) =>
+        document.querySelector(`button[data-worker="${worker}"][data-action="start"]`)?.disabled === false,
+        options.worker);
+    await page.click(`button[data-worker="${options.worker}"][data-action="start"]`);
+    await waitFor(page, "the refusal shows", () =>
+        !document.getElementById("notice").hidden &&
+        /admin/.test(document.getElementById("notice").textContent));
+    await waitFor(page, `${options.worker} still shows stopped`, (worker) =>
+        document.querySelector(`tr[data-worker="${worker}"] [data-field="status"]`)?.textContent === "stopped",
+        options.worker);
+    check(unexpected.length === 0, `console errors: ${unexpected.join(" | ")}`);
 }
 
 try {

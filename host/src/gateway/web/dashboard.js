@@ -14,7 +14,6 @@ const kCredentialKey = "tickerd.credential";
 const kRefreshMs = 5000;
 const kTelemetryLimit = 200;
 const kTailLength = 50;
-const kTailTokenSeconds = 300;
 
 const $ = (id) => document.getElementById(id);
 const api = (path) => new URL(path, new URL(".", location.href)).toString();
@@ -294,8 +293,8 @@ async function channels() {
 async function streamToken(channel) {
     if (!credential) return "";
     try {
-        const minted = await call("POST", "streaming/tokens",
-                                  { scopes: ["read"], channels: [channel], ttl_seconds: kTailTokenSeconds });
+        // No ttl_seconds: the daemon's auth.jwt.token_ttl_seconds, the longest it allows.
+        const minted = await call("POST", "streaming/tokens", { scopes: ["read"], channels: [channel] });
         return minted.token;
     } catch (error) {
         if (error.status === 409) return "";
