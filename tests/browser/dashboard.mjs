@@ -15,7 +15,7 @@
 // 5. With the read key (KEY is admin), the worker's start button gets a 403 the page shows,
 //    and the worker stays stopped.
 // Every wait is bounded; exit status 0 = passed, 1 = a check failed, 2 = it timed out.
-import { chromium } from "playwright-core";
+import { Run } from "./harness.mjs";
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -39,32 +39,8 @@ for (const name of ["url", "key", "read-key", "channel", "worker", "work-dir", "
         process.exit(64);
     }
 }
-const started = Date.now();
-const deadline = started + Number(options["timeout-seconds"]) * 1000;
-const remaining = () => Math.max(1000, deadline - Date.now());
-
-// As in cross_origin_streams.mjs: Debian's Chromium, kept off Google's services.
-const kChromium = "/usr/bin/chromium";
-const kChromiumArgs = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
-
-let context = null;
-const failures = [];
-function check(condition, what) {
-    if (!condition) failures.push(what);
-    return condition;
-}
-function step(what) {
-    console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${what}`);
-}
-
-const watchdog = setTimeout(async () => {
-    console.error(`timed out after ${options["timeout-seconds"]}s`);
-    await Promise.race([context?.close(), new Promise((done) => setTimeout(done, 5000))]);
-    process.exit(2);
-}, deadline - started + 5000);
+const run = new Run(Number(options["timeout-seconds"]));
+const { check, step, remaining, failures } = run;
 
 async function waitFor(page, what, predicate, argument) {
     try {
@@ -79,11 +55,8 @@ async function waitFor(page, what, predicate, argument) {
 
 async function main() {
     mkdirSync(options.artifacts, { recursive: true });
-    context = await chromium.launchPersistentContext(join(options["work-dir"], "chromium-profile"), {
-        executablePath: kChromium, headless: true, args: kChromiumArgs, timeout: remaining(),
-        viewport: { width: 1360, height: 900 },
-    });
-    step(`Chromium ${context.browser()?.version() ?? ""} started`);
+    const context = await run.launch(join(options["work-dir"], "chromium-profile"),
+                                     { viewport: { width: 1360, height: 900 } });
     const page = await context.newPage();
 
     // Console errors: only the 401 of GET / before the key is given, and the 403 of the start
@@ -185,15 +158,10 @@ async function main() {
     check(unexpected.length === 0, `console errors: ${unexpected.join(" | ")}`);
 }
 
-try {
-    await main();
-} catch (error) {
-    failures.push(`${error.message}`);
-} finally {
-    await context?.close();
-}
-clearTimeout(watchdog);
-step(failures.length === 0 ? "dashboard test: passed" : "dashboard test: FAILED");
-for (const failure of failures)
-    console.error(`  - ${failure}`);
-process.exit(failures.length === 0 ? 0 : 1);
+await run.finish("dashboard test", async () => {
+    try {
+        await main();
+    } finally {
+        await run.context?.close();
+    }
+});
