@@ -25,9 +25,9 @@ using NamedHeaders = std::vector<std::pair<std::string, std::string>>;
 // What a REST handler produces; the HTTP session turns it into a response.
 struct Reply {
     unsigned status = 200;
-    std::string body;  // JSON text; empty for 204
+    std::string body;  // JSON (unless `headers` names another Content-Type); empty for 204
     Headers headers;   // Allow of a 405, WWW-Authenticate of a 401, …
-    NamedHeaders named_headers = {};
+    NamedHeaders named_headers = {};  // the dashboard's Content-Security-Policy, …
 };
 Reply json_reply(unsigned status, const boost::json::value& body);
 Reply error_reply(const Error& error);
