@@ -1,16 +1,34 @@
 // The OpenAPI test's validator (tests/integration/daemon_openapi_test.cpp runs it): fetches
 // the document a live daemon serves and validates it with @apidevtools/swagger-parser
 // (OpenAPI 3.1 against its JSON Schema, every $ref resolved), then checks what that validator
-// leaves out for 3.1: each operation declares every parameter of its path template.
+// leaves out for 3.1: each operation declares every parameter of its path template. With
+// --key, it also GETs every JSON route of the document (path parameters filled from
+// --parameters) and validates each answer against the schema the document gives its status,
+// with Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect).
 //
-//   node validate_openapi.mjs URL
+//   node validate_openapi.mjs URL [--key KEY --parameters '{"symbol": "AAPL", …}']
+//                                 [--pending PATH]…
+//
+// --pending names a path the document lists ahead of the daemon's routes (a 404 there is let
+// pass).
 //
 // Exit status 0 = valid, 1 = not valid (the reasons on stderr), 2 = not fetched.
 import SwaggerParser from "@apidevtools/swagger-parser";
+import Ajv2020 from "ajv/dist/2020.js";
 
-const url = process.argv[2];
+import { parseArgs } from "node:util";
+
+const { values: options, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+        key: { type: "string" },
+        parameters: { type: "string", default: "{}" },
+        pending: { type: "string", multiple: true, default: [] },
+    },
+});
+const url = positionals[0];
 if (!url) {
-    console.error("usage: validate_openapi.mjs URL");
+    console.error("usage: validate_openapi.mjs URL [--key KEY --parameters JSON]");
     process.exit(64);
 }
 
@@ -25,9 +43,10 @@ try {
 }
 
 const problems = [];
+let api = null;  // the document with every $ref replaced by what it points to
 try {
     // validate() dereferences its argument: give it a copy, keep the $refs for the checks below.
-    const api = await SwaggerParser.validate(structuredClone(document));
+    api = await SwaggerParser.validate(structuredClone(document));
     console.log(`swagger-parser: valid OpenAPI ${api.openapi}, ${api.info.title} ${api.info.version}, ` +
                 `${Object.keys(api.paths).length} paths`);
 } catch (error) {
@@ -44,6 +63,40 @@ for (const [path, item] of Object.entries(document.paths ?? {})) {
             problems.push(`${method.toUpperCase()} ${path}: path parameters [${declared}], the path has [${inPath}]`);
     }
 }
+
+// What the daemon answers, against the schemas.
+async function checkAnswers() {
+    const parameters = JSON.parse(options.parameters);
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    const base = new URL(url);
+    let checked = 0;
+    for (const [path, item] of Object.entries(api.paths)) {
+        const operation = item.get;
+        if (!operation || operation.parameters?.some((p) => p.in === "query" && p.name === "access_token"))
+            continue;  // not a GET, or a stream
+        const target = path.replace(/\{([^}]+)\}/g, (_, name) => encodeURIComponent(parameters[name] ?? ""));
+        const answer = await fetch(new URL(target, base), {
+            headers: { Authorization: `Bearer ${options.key}` }, signal: AbortSignal.timeout(10000),
+        });
+        if (answer.status === 404 && options.pending.includes(path)) continue;
+        const response = operation.responses[String(answer.status)];
+        if (!response) {
+            problems.push(`GET ${target}: ${answer.status} is not documented`);
+            continue;
+        }
+        const schema = response.content?.["application/json"]?.schema;
+        const type = answer.headers.get("content-type") ?? "";
+        if (!schema || !type.startsWith("application/json")) continue;
+        const validate = ajv.compile(schema);
+        if (!validate(await answer.json())) {
+            problems.push(`GET ${target} (${answer.status}): ${ajv.errorsText(validate.errors)}`);
+        }
+        checked += 1;
+    }
+    console.log(`answers: ${checked} JSON answers checked against their schemas`);
+    if (checked === 0) problems.push("no answer checked");
+}
+if (options.key && api) await checkAnswers();
 
 for (const problem of problems) console.error(problem);
 process.exit(problems.length === 0 ? 0 : 1);
