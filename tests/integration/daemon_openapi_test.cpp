@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace tickerd::testing;
@@ -68,10 +69,14 @@ void check_documented(HttpClient& http, const json::object& operation, const std
                       const std::string& content_type = {}, const Headers& headers = admin()) {
     auto answer = http.request(method, target, body, content_type, headers);
     auto code = std::to_string(answer.status);
-    BOOST_TEST(operation.at("responses").as_object().contains(code),
-               method << " " << target << (body.empty() ? "" : " with '" + body + "'")
-                      << (headers.empty() ? " (no key)" : "") << " answered " << code
-                      << ", not documented: " << answer.body);
+    std::ostringstream what;
+    what << method << " " << target << (body.empty() ? "" : " with '" + body + "'")
+         << (headers.empty() ? " (no key)" : "") << " answered " << code << ": " << answer.body;
+    BOOST_TEST(operation.at("responses").as_object().contains(code), what.str());
+    if (answer.status >= 400) {  // the error body, as the document's Error schema has it
+        const auto* detail = json::parse(answer.body).as_object().if_contains("detail");
+        BOOST_TEST((detail && detail->is_string()), what.str());
+    }
 }
 
 }  // namespace
