@@ -209,6 +209,7 @@ async function refreshVendors() {
 
 const kPalette = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d"];
 let latencyChart = null;
+let latencyVendors = "";  // the series the chart was made for
 
 // One series per vendor instance, on the times of every call (uPlot wants one x axis).
 function latencySeries(records) {
@@ -220,11 +221,18 @@ function latencySeries(records) {
     return { vendors, data: [xs, ...ys] };
 }
 
+// New data for the same vendors goes into the chart as it is (keeping the user's cursor and
+// zoom); other vendors make a new chart.
 function drawLatency(records) {
     const target = $("latency-chart");
     const { vendors, data } = latencySeries(records);
+    if (latencyChart && records.length > 0 && vendors.join() === latencyVendors) {
+        latencyChart.setData(data);
+        return;
+    }
     latencyChart?.destroy();
     latencyChart = null;
+    latencyVendors = vendors.join();
     if (records.length === 0) {
         target.replaceChildren(el("p", { class: "empty" }, "no vendor calls yet"));
         return;
@@ -412,7 +420,13 @@ function main() {
     });
     $("credential-forget").addEventListener("click", () => useCredential(""));
     $("credential").placeholder = credential ? "a credential is set for this tab" : "needed when auth is on";
-    $("telemetry-type").addEventListener("change", () => refreshTelemetry().catch(() => {}));
+    $("telemetry-type").addEventListener("change", () => {
+        latencyChart?.destroy();  // another data type: a chart of its own
+        latencyChart = null;
+        refreshTelemetry().catch(() => {});
+    });
+    window.addEventListener("resize", () =>
+        latencyChart?.setSize({ width: Math.max(320, $("latency-chart").clientWidth), height: 220 }));
     $("tail-channel").addEventListener("change", () => { if (tail) startTail(); });
     $("tail-toggle").addEventListener("click", () => (tail ? stopTail() : startTail()));
     refresh();
