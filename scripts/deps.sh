@@ -29,9 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     # The Debian package starts a system Redis; tests start their own on a free port instead.
 fi
 
-# The browser test's Playwright, as tests/browser/package-lock.json pins it: the library only
-# (playwright-core downloads no browser), with the machine's Node.js 20 and npm.
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
+# The browser tests' Playwright and the OpenAPI test's validator, as
+# tests/browser/package-lock.json pins them: the library only (playwright-core downloads no
+# browser), with the machine's Node.js 20 and npm.
+if [ ! -d tests/browser/node_modules/playwright-core ] ||
+   [ ! -d tests/browser/node_modules/@apidevtools/swagger-parser ]; then
     command -v npm >/dev/null || { echo "deps.sh: the browser test needs Node.js 20 and npm" >&2; exit 1; }
     echo "installing: tests/browser's npm packages (npm ci)"
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

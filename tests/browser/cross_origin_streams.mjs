@@ -16,7 +16,7 @@
 //    the workers still run.
 // 5. No console error but the refusals expected, screenshots of both pages in <artifacts>.
 // Every wait is bounded; exit status 0 = passed, 1 = a check failed, 2 = it timed out.
-import { chromium } from "playwright-core";
+import { Run } from "./harness.mjs";
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -36,34 +36,9 @@ if (!options["work-dir"] || !options.artifacts) {
     process.exit(64);
 }
 const workDir = options["work-dir"];
-const started = Date.now();
-const deadline = started + Number(options["timeout-seconds"]) * 1000;
-const remaining = () => Math.max(1000, deadline - Date.now());
-
-// Chromium comes from Debian (deps.sh installs it), never from a download; without the
-// background-networking flags it reaches for Google's services, which a closed network refuses.
-const kChromium = "/usr/bin/chromium";
-const kChromiumArgs = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
-
+const run = new Run(Number(options["timeout-seconds"]));
+const { check, step, remaining, failures } = run;
 let context = null;
-const failures = [];
-function check(condition, what) {
-    if (!condition) failures.push(what);
-    return condition;
-}
-function step(what) {
-    console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${what}`);
-}
-
-// Nothing may hang: past the deadline, say where it was, close the browser and leave.
-const watchdog = setTimeout(async () => {
-    console.error(`timed out after ${options["timeout-seconds"]}s`);
-    await Promise.race([context?.close(), new Promise((done) => setTimeout(done, 5000))]);
-    process.exit(2);
-}, deadline - started + 5000);
 
 // ---- The pages' origins ------------------------------------------------------------------
 
@@ -112,7 +87,7 @@ function startOrigin() {
 async function waitForDaemon() {
     const file = join(workDir, "daemon.json");
     while (!existsSync(file)) {
-        if (Date.now() >= deadline) throw new Error("no daemon.json from the test");
+        if (run.expired()) throw new Error("no daemon.json from the test");
         await new Promise((done) => setTimeout(done, 50));
     }
     return JSON.parse(readFileSync(file, "utf8"));
@@ -231,13 +206,7 @@ async function main() {
     step(`pages at ${app.origin} (app) and ${other.origin} (other); waiting for the daemon`);
     daemon = await waitForDaemon();
     step(`daemon at ${daemon.url}; starting Chromium`);
-    context = await chromium.launchPersistentContext(join(workDir, "chromium-profile"), {
-        executablePath: kChromium,
-        headless: true,
-        args: kChromiumArgs,
-        timeout: remaining(),
-    });
-    step(`Chromium ${context.browser()?.version() ?? ""} started`);
+    context = await run.launch(join(workDir, "chromium-profile"));
     try {
         await appPage(app.origin);
         await otherPage(other.origin);
@@ -248,13 +217,4 @@ async function main() {
     }
 }
 
-try {
-    await main();
-} catch (error) {
-    failures.push(`${error.message}`);
-}
-clearTimeout(watchdog);
-step(failures.length === 0 ? "browser test: passed" : "browser test: FAILED");
-for (const failure of failures)
-    console.error(`  - ${failure}`);
-process.exit(failures.length === 0 ? 0 : 1);
+await run.finish("browser test", main);

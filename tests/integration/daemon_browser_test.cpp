@@ -12,8 +12,6 @@
 
 #include <boost/json.hpp>
 
-#include <signal.h>
-
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -42,30 +40,6 @@ json::object auth_settings(const TempDir& files) {
             {"jwt", {{"hs256_secret_file", secret.string()}, {"token_ttl_seconds", 300}}}};
 }
 
-// The browser script's node process. Whatever fails, neither it nor its Chromium stays
-// behind: SIGTERM first, so that Playwright closes Chromium, then SIGKILL.
-class Script {
-  public:
-    Script(std::vector<std::string> argv, const fs::path& log)
-        : pid_(spawn_process(std::move(argv), {}, log)) {}
-    ~Script() {
-        if (status_) return;
-        ::kill(pid_, SIGTERM);
-        if (wait(10s)) return;
-        ::kill(pid_, SIGKILL);
-        wait(10s);
-    }
-    bool running() { return !wait(0ms); }
-    const std::optional<ExitStatus>& wait(std::chrono::milliseconds timeout) {
-        if (!status_) status_ = reap_process(pid_, timeout);
-        return status_;
-    }
-
-  private:
-    pid_t pid_;
-    std::optional<ExitStatus> status_;  // once reaped, the pid is no longer ours
-};
-
 bool worker_running(unsigned short port, const std::string& worker_id) {
     HttpClient http("127.0.0.1", port);
     auto workers = http.request("GET", "/streaming/config/workers", {}, {},
@@ -90,10 +64,12 @@ BOOST_AUTO_TEST_CASE(a_page_of_another_origin_streams_with_a_token_and_a_foreign
     auto artifacts = fs::path(TICKERD_BUILD_DIR) / "tests/browser-artifacts";
     auto log = files / "browser.log";
     // The script serves the two pages first: their origins go into the daemon's config.
-    Script browser({"/usr/bin/env", "node", (kBrowserDir / "cross_origin_streams.mjs").string(),
-                    "--work-dir", files.path().string(), "--artifacts", artifacts.string(),
-                    "--timeout-seconds", std::to_string(kScriptBudget.count())},
-                   log);
+    // Whatever fails, neither the script nor its Chromium stays behind (ChildProcess).
+    ChildProcess browser(
+        {"/usr/bin/env", "node", (kBrowserDir / "cross_origin_streams.mjs").string(), "--work-dir",
+         files.path().string(), "--artifacts", artifacts.string(), "--timeout-seconds",
+         std::to_string(kScriptBudget.count())},
+        log);
     auto pages_file = files / "pages.json";
     wait_until([&] { return fs::exists(pages_file) || !browser.running(); }, 20s, 50ms);
     BOOST_TEST_REQUIRE(fs::exists(pages_file), "the pages were not served:\n" << read_file(log));

@@ -124,6 +124,23 @@ pid_t spawn_process(std::vector<std::string> argv, const EnvVars& env, const fs:
     return pid;
 }
 
+ChildProcess::ChildProcess(std::vector<std::string> argv, const fs::path& output,
+                           const EnvVars& env)
+    : pid_(spawn_process(std::move(argv), env, output)) {}
+
+ChildProcess::~ChildProcess() {
+    if (status_) return;
+    ::kill(pid_, SIGTERM);
+    if (wait(10s)) return;
+    ::kill(pid_, SIGKILL);
+    wait(10s);
+}
+
+const std::optional<ExitStatus>& ChildProcess::wait(std::chrono::milliseconds timeout) {
+    if (!status_) status_ = reap_process(pid_, timeout);
+    return status_;
+}
+
 double own_cpu_seconds() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);

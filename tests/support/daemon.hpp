@@ -95,6 +95,25 @@ CommandResult run_daemon_command(const std::vector<std::string>& args, const Env
 // environment cleaned of the daemon's variables and `env` added; the child dies with the test.
 pid_t spawn_process(std::vector<std::string> argv, const EnvVars& env,
                     const std::filesystem::path& output);
+// A child started with spawn_process() that never outlives its owner: the destructor sends
+// SIGTERM first, so that it can clean up (Playwright closes its Chromium), then SIGKILL.
+class ChildProcess {
+  public:
+    ChildProcess(std::vector<std::string> argv, const std::filesystem::path& output,
+                 const EnvVars& env = {});
+    ~ChildProcess();
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+
+    bool running() { return !wait(std::chrono::milliseconds(0)); }
+    // Its exit status once it has exited (waiting up to `timeout`); nullopt while it runs.
+    const std::optional<ExitStatus>& wait(std::chrono::milliseconds timeout);
+
+  private:
+    pid_t pid_;
+    std::optional<ExitStatus> status_;  // once reaped, the pid is no longer ours
+};
+
 // CPU seconds (user + system) this process has used so far.
 double own_cpu_seconds();
 

@@ -282,6 +282,8 @@ void HttpSession::answer(Reply reply, bool keep_alive) {
     if (!reply.body.empty()) response_.set(http::field::content_type, "application/json");
     for (const auto& [field, value] : reply.headers)
         response_.set(field, value);
+    for (const auto& [name, value] : reply.named_headers)
+        response_.set(name, value);
     for (const auto& [field, value] : cors_)
         response_.set(field, value);
     response_.body() = std::move(reply.body);

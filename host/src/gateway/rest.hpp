@@ -10,6 +10,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,12 +19,15 @@ namespace tickerd::gateway {
 
 // Response headers besides the ones every answer has.
 using Headers = std::vector<std::pair<boost::beast::http::field, std::string>>;
+// The same for headers Beast has no field for (Content-Security-Policy, …), by name.
+using NamedHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // What a REST handler produces; the HTTP session turns it into a response.
 struct Reply {
     unsigned status = 200;
-    std::string body;  // JSON text; empty for 204
+    std::string body;  // JSON (unless `headers` names another Content-Type); empty for 204
     Headers headers;   // Allow of a 405, WWW-Authenticate of a 401, …
+    NamedHeaders named_headers = {};  // the dashboard's Content-Security-Policy, …
 };
 Reply json_reply(unsigned status, const boost::json::value& body);
 Reply error_reply(const Error& error);
@@ -66,6 +70,10 @@ struct Route {
     bool takes_body;  // a JSON body is read (and its Content-Type checked)
     Need need;
 };
+
+// Every route, in the order they are matched (read-only: the OpenAPI test compares them with
+// the document).
+std::span<const Route> routes();
 
 struct RouteMatch {
     const Route* route;
@@ -121,5 +129,11 @@ Reply list_vendors(Services&, const RouteArgs&);         // api_workers.cpp
 Reply reload_vendors(Services&, const RouteArgs&);       // api_workers.cpp
 Reply mint_token(Services&, const RouteArgs&);           // api_tokens.cpp
 Reply publish_message(Services&, const RouteArgs&);      // api_publish.cpp
+Reply get_openapi(Services&, const RouteArgs&);          // api_web.cpp
+Reply get_dashboard(Services&, const RouteArgs&);        // api_web.cpp
+Reply get_dashboard_asset(Services&, const RouteArgs&);  // api_web.cpp
+
+// The OpenAPI document as GET /openapi.json serves it: info.version is the daemon's.
+std::string openapi_document();
 
 }  // namespace tickerd::gateway

@@ -26,6 +26,10 @@ const std::array kRoutes = {
     Route{verb::get, "/livez", inline_rest, &get_livez, false, Need::nothing},
     Route{verb::get, "/readyz", inline_rest, &get_readyz, false, Need::nothing},
     Route{verb::get, "/metrics", inline_rest, &get_metrics, false, Need::metrics},
+    // Open: they hold no data (the page's own API calls are authorised as usual).
+    Route{verb::get, "/openapi.json", inline_rest, &get_openapi, false, Need::nothing},
+    Route{verb::get, "/dashboard", inline_rest, &get_dashboard, false, Need::nothing},
+    Route{verb::get, "/dashboard/{}", inline_rest, &get_dashboard_asset, false, Need::nothing},
     Route{verb::get, "/streaming/channels", inline_rest, &get_channels, false, Need::read},
     // Off the I/O threads: with Redis, a channel nobody here subscribes to is read from Redis.
     Route{verb::get, "/streaming/latest/{}", bus_rest, &get_latest, false, Need::read},
@@ -109,6 +113,10 @@ bool is_json_content_type(std::string_view type) {
 }
 
 }  // namespace
+
+std::span<const Route> routes() {
+    return kRoutes;
+}
 
 Reply json_reply(unsigned status, const boost::json::value& body) {
     return {status, write_json(body), {}};

@@ -291,9 +291,10 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
         services_->bus.sequencer().continue_after(channel, share->seq_floor(channel));
     services_->bus.sequencer().publish_next(channel, [&](uint64_t seq) {
         auto message = bus::make_message(envelope, seq, services_->options.wall_clock());
+        // Counted first: a subscriber seeing the message may already read the count.
+        services_->telemetry.metrics().count_published(to_string(type_), poll.symbol);
         services_->bus.publish(message, latest_ttl(poll.global, &poll.cadence));
     });
-    services_->telemetry.metrics().count_published(to_string(type_), poll.symbol);
 
     ++status_.success_count;
     status_.current_vendor = vendor;
