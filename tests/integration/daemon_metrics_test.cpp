@@ -103,7 +103,16 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_it_and_the_counters_move_with_the_stream) 
     BOOST_REQUIRE_EQUAL(received, 5);
     BOOST_REQUIRE(ws.next_of_type("data", 5s));
 
-    auto scrape = http.get("/metrics");
+    // A delivery is counted once its write completes, a moment after the client may read it.
+    HttpResponse scrape;
+    BOOST_TEST(wait_until(
+        [&] {
+            scrape = http.get("/metrics");
+            auto samples = samples_of(scrape.body);
+            return sample(samples, "tickerd_deliveries_total{protocol=\"sse\"}") >= 5 &&
+                   sample(samples, "tickerd_deliveries_total{protocol=\"websocket\"}") >= 1;
+        },
+        5s));
     BOOST_REQUIRE_EQUAL(scrape.status, 200u);
     BOOST_TEST(scrape.header("content-type").find("text/plain; version=0.0.4") == 0u);
     auto [status, said] = promtool_check(files, scrape.body);
@@ -132,9 +141,13 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_it_and_the_counters_move_with_the_stream) 
     // The counters only go up, and they go up as the stream flows.
     while (received < 10 && sse.next_data_event(5s))
         ++received;
-    auto later = samples_of(http.get("/metrics").body);
-    BOOST_TEST(sample(later, "tickerd_deliveries_total{protocol=\"sse\"}") >=
-               sample(samples, "tickerd_deliveries_total{protocol=\"sse\"}") + 5);
+    const std::string sse_deliveries = "tickerd_deliveries_total{protocol=\"sse\"}";
+    BOOST_TEST(wait_until(
+        [&] {
+            auto later = samples_of(http.get("/metrics").body);
+            return sample(later, sse_deliveries) >= sample(samples, sse_deliveries) + 5;
+        },
+        5s));
     sse.close();
     ws.close();
     BOOST_TEST(wait_until(

@@ -111,10 +111,9 @@ BOOST_AUTO_TEST_CASE(the_served_document_is_open_valid_and_matches_the_live_answ
                             {"data_type", "market_data"},
                             {"id", "worker_market_data"},
                             {"asset", "dashboard.js"}};
-    ChildProcess validator(
-        {"/usr/bin/env", "node", (kBrowserDir / "validate_openapi.mjs").string(), url, "--key",
-         kAdminKey, "--parameters", json::serialize(parameters)},
-        log);
+    ChildProcess validator({"/usr/bin/env", "node", (kBrowserDir / "validate_openapi.mjs").string(),
+                            url, "--key", kAdminKey, "--parameters", json::serialize(parameters)},
+                           log);
     auto exit = validator.wait(30s);
     BOOST_TEST_REQUIRE(exit.has_value(), "the validator did not finish:\n" << read_file(log));
     BOOST_TEST(exit->success(), "not valid (" << describe(*exit) << "):\n" << read_file(log));
