@@ -75,6 +75,16 @@ Outcome<void> print_json(Context& context, const Answer& answer) {
     return {};
 }
 
+// Asks, then prints the answer: as it came with --json, else through `print_table`.
+template <class PrintTable>
+Outcome<void> show(Context& context, verb method, const std::string& path, PrintTable print_table) {
+    auto answer = call(context, method, path);
+    if (!answer) return answer.error();
+    if (context.json_output) return print_json(context, *answer);
+    print_table(answer->value);
+    return {};
+}
+
 const json::array& array_of(const json::value& value) {
     static const json::array kEmpty;
     return value.is_array() ? value.get_array() : kEmpty;
@@ -156,11 +166,7 @@ std::string redis_text(const json::value& redis) {
 
 // --- the handlers ---------------------------------------------------------------------------
 
-Outcome<void> show_status(Context& context) {
-    auto status = call(context, verb::get, "/");
-    if (!status) return status.error();
-    if (context.json_output) return print_json(context, *status);
-    const auto& s = status->value;
+void print_status(Context& context, const json::value& s) {
     const auto& workers = member(s, "workers");
     const auto& plugins = member(s, "plugins");
     double uptime = member(s, "uptime_seconds").is_number()
@@ -180,15 +186,16 @@ Outcome<void> show_status(Context& context) {
          {"plugins", cell(plugins, "loaded") + " loaded, " + cell(plugins, "refused") + " refused"},
          {"vendors",
           cell(plugins, "vendors_ready") + " of " + cell(plugins, "vendors") + " ready"}});
-    return {};
+}
+
+Outcome<void> show_status(Context& context) {
+    return show(context, verb::get, "/",
+                [&](const json::value& status) { print_status(context, status); });
 }
 
 Outcome<void> list_workers(Context& context) {
-    auto workers = call(context, verb::get, "/streaming/config/workers");
-    if (!workers) return workers.error();
-    if (context.json_output) return print_json(context, *workers);
-    print_workers(context, workers->value);
-    return {};
+    return show(context, verb::get, "/streaming/config/workers",
+                [&](const json::value& workers) { print_workers(context, workers); });
 }
 
 // POST …/{id}/start or stop, then the worker as it is now (the POST answers 204).
@@ -227,11 +234,8 @@ Outcome<void> stop_all_workers(Context& context) {
 }
 
 Outcome<void> list_instruments(Context& context) {
-    auto instruments = call(context, verb::get, "/streaming/config/instruments");
-    if (!instruments) return instruments.error();
-    if (context.json_output) return print_json(context, *instruments);
-    print_instruments(context, array_of(instruments->value));
-    return {};
+    return show(context, verb::get, "/streaming/config/instruments",
+                [&](const json::value& list) { print_instruments(context, array_of(list)); });
 }
 
 // The daemon validates the symbol and the data types and says what is wrong.
@@ -263,11 +267,8 @@ Outcome<void> remove_instrument(Context& context) {
 }
 
 Outcome<void> list_cadences(Context& context) {
-    auto cadences = call(context, verb::get, "/streaming/config/cadences");
-    if (!cadences) return cadences.error();
-    if (context.json_output) return print_json(context, *cadences);
-    print_cadences(context, array_of(cadences->value));
-    return {};
+    return show(context, verb::get, "/streaming/config/cadences",
+                [&](const json::value& list) { print_cadences(context, array_of(list)); });
 }
 
 // PUT replaces the whole cadence: read it first so that only the interval changes.
@@ -289,26 +290,25 @@ Outcome<void> set_cadence(Context& context) {
 }
 
 Outcome<void> list_vendors(Context& context) {
-    auto vendors = call(context, verb::get, "/streaming/config/vendors");
-    if (!vendors) return vendors.error();
-    if (context.json_output) return print_json(context, *vendors);
-    print_vendors(context, vendors->value);
-    return {};
+    return show(context, verb::get, "/streaming/config/vendors",
+                [&](const json::value& vendors) { print_vendors(context, vendors); });
 }
 
-Outcome<void> reload_vendors(Context& context) {
-    auto vendors = call(context, verb::post, "/streaming/config/vendors/reload");
-    if (!vendors) return vendors.error();
-    if (context.json_output) return print_json(context, *vendors);
-    const auto& rescan = member(vendors->value, "rescan");
+// What the rescan did, then the vendors as they are now.
+void print_rescan(Context& context, const json::value& vendors) {
+    const auto& rescan = member(vendors, "rescan");
     print_pairs(context.out, {{"loaded", cell(rescan, "loaded")},
                               {"reloaded", cell(rescan, "reloaded")},
                               {"unloaded", cell(rescan, "unloaded")},
                               {"refused", cell(rescan, "refused")},
                               {"took (ms)", cell(rescan, "took_ms")}});
     context.out << '\n';
-    print_vendors(context, vendors->value);
-    return {};
+    print_vendors(context, vendors);
+}
+
+Outcome<void> reload_vendors(Context& context) {
+    return show(context, verb::post, "/streaming/config/vendors/reload",
+                [&](const json::value& vendors) { print_rescan(context, vendors); });
 }
 
 // "symbol=AAPL price=261.41 …": the data's fields, values as table cells.
