@@ -15,6 +15,7 @@
 
 #include <cctype>
 #include <csignal>
+#include <limits>
 #include <optional>
 
 namespace tickerctl {
@@ -116,6 +117,8 @@ struct HttpClient::Impl {
     }
 
     Outcome<void> prepare_tls() {
+        // As the daemon (CONTRACT.md §6): nothing older than TLS 1.2.
+        SSL_CTX_set_min_proto_version(tls_context.native_handle(), TLS1_2_VERSION);
         error_code ec;
         if (!settings.verify_certificate) {
             tls_context.set_verify_mode(ssl::verify_none);
@@ -232,7 +235,7 @@ struct HttpClient::Impl {
         if (auto sent = send(request); !sent) return sent.error();
         beast::flat_buffer buffer;
         http::response_parser<http::buffer_body> parser;
-        parser.body_limit(boost::none);
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream has no end
         lowest().expires_after(settings.timeout);
         auto ec = wait_for([&](auto handler) {
             on_stream([&](auto& s) { http::async_read_header(s, buffer, parser, handler); });
