@@ -410,6 +410,10 @@ BOOST_AUTO_TEST_CASE(no_daemon_exits_3) {
         BOOST_TEST(result.code() == 3, result);
         BOOST_TEST(contains(result.err, "cannot reach " + url), result);
     }
+    // A name that does not resolve (.invalid never does; without DNS the timeout ends it).
+    auto unresolved = Ctl().run({"--url", "http://tickerd.invalid", "--timeout", "2", "status"});
+    BOOST_TEST(unresolved.code() == 3, unresolved);
+    BOOST_TEST(contains(unresolved.err, "resolving tickerd.invalid"), unresolved);
     // A socket that accepts but never answers: the timeout ends the wait.
     boost::asio::io_context io;
     boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
