@@ -11,7 +11,6 @@
 #include <boost/json.hpp>
 
 #include <jwt.h>
-#include <openssl/evp.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -30,19 +29,6 @@ const std::string kSecret = "an HS256 secret that is long enough for the test";
 const std::string kAdminKey = "admin-key-0123456789abcdef";
 const std::string kReadKey = "read-key-0123456789abcdef";
 const std::string kPublishKey = "publish-key-0123456789abcdef";
-
-std::string sha256_hex(const std::string& text) {
-    unsigned char digest[32];
-    unsigned int length = 0;
-    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string hex;
-    for (unsigned i = 0; i < length; ++i) {
-        char byte[3];
-        std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-        hex += byte;
-    }
-    return hex;
-}
 
 Headers bearer(const std::string& credential) {
     return {{"Authorization", "Bearer " + credential}};

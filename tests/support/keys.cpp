@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace tickerd::testing {
@@ -32,6 +33,19 @@ RsaKeyPair make_rsa_key_pair() {
     RsaKeyPair pair{pem_of(key, true), pem_of(key, false)};
     EVP_PKEY_free(key);
     return pair;
+}
+
+std::string sha256_hex(const std::string& text) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+    std::string hex;
+    for (unsigned i = 0; i < length; ++i) {
+        char byte[3];
+        std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+        hex += byte;
+    }
+    return hex;
 }
 
 }  // namespace tickerd::testing

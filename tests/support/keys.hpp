@@ -13,4 +13,7 @@ struct RsaKeyPair {
 };
 RsaKeyPair make_rsa_key_pair();
 
+// The lower-case hex SHA-256 of `text`: what auth.keys[].sha256 holds for an API key.
+std::string sha256_hex(const std::string& text);
+
 }  // namespace tickerd::testing
