@@ -9,8 +9,6 @@
 
 #include <boost/json.hpp>
 
-#include <openssl/evp.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -69,19 +67,6 @@ std::pair<int, std::string> promtool_check(const TempDir& files, const std::stri
     std::ifstream in(output);
     std::string said((std::istreambuf_iterator<char>(in)), {});
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, said};
-}
-
-std::string sha256_hex(const std::string& text) {
-    unsigned char digest[32];
-    unsigned int length = 0;
-    EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string hex;
-    for (unsigned i = 0; i < length; ++i) {
-        char byte[3];
-        std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-        hex += byte;
-    }
-    return hex;
 }
 
 }  // namespace
