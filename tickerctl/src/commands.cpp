@@ -317,8 +317,8 @@ std::string fields_text(const json::value& data) {
     std::string text;
     for (const auto& [key, value] : data.get_object()) {
         bool nested = value.is_object() || value.is_array();
-        text += (text.empty() ? "" : " ") + std::string(key) + "=" +
-                (nested ? json::serialize(value) : cell(value));
+        if (!text.empty()) text += ' ';
+        text.append(key).append("=").append(nested ? json::serialize(value) : cell(value));
     }
     return text;
 }
