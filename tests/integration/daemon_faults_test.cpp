@@ -21,16 +21,6 @@ std::string text(const json::value& root, std::string_view pointer) {
     return found && found->is_string() ? std::string(found->as_string()) : std::string();
 }
 
-// A daemon started with `config` and AUTO_START_WORKERS=true.
-std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const json::value& config) {
-    DaemonOptions options;
-    options.config_file = write_config(files, config);
-    options.env = {{"AUTO_START_WORKERS", "true"}};
-    auto daemon = std::make_unique<DaemonProcess>(options);
-    daemon->wait_ready();
-    return daemon;
-}
-
 std::optional<json::value> latest(HttpClient& http, const std::string& channel) {
     auto response = http.get("/streaming/latest/" + channel);
     if (response.status != 200) return std::nullopt;
@@ -59,16 +49,18 @@ json::value one_instrument(std::initializer_list<const char*> data_types) {
 BOOST_AUTO_TEST_CASE(a_failing_vendor_falls_back_to_the_next_priority) {
     TempDir files("tickerd-faults");
     auto daemon = start_daemon(
-        files, {{"vendors",
-                 {{{"name", "mock_a"},
-                   {"plugin", "mock"},
-                   {"priority", 10},
-                   {"settings", {{"fail_rate", 1.0}}}},
-                  {{"name", "mock_b"}, {"plugin", "mock"}, {"priority", 20}}}},
-                {"instruments", one_instrument({"market_data"})},
-                {"cadences",
-                 {{"market_data",
-                   {{"interval_seconds", 1}, {"retry_attempts", 1}, {"vendor_fallback", true}}}}}});
+        files,
+        {{"vendors",
+          {{{"name", "mock_a"},
+            {"plugin", "mock"},
+            {"priority", 10},
+            {"settings", {{"fail_rate", 1.0}}}},
+           {{"name", "mock_b"}, {"plugin", "mock"}, {"priority", 20}}}},
+         {"instruments", one_instrument({"market_data"})},
+         {"cadences",
+          {{"market_data",
+            {{"interval_seconds", 1}, {"retry_attempts", 1}, {"vendor_fallback", true}}}}}},
+        kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port());
 
     auto message = wait_for_latest(http, "stream:market_data:AAPL", 20s);
@@ -90,19 +82,20 @@ BOOST_AUTO_TEST_CASE(a_hanging_vendor_blocks_neither_other_workers_nor_the_api) 
     // Both data types try `stuck` first and wait 300 ms for it. Market data may not fall
     // back, so it never gets data; news falls back and must keep flowing.
     auto daemon = start_daemon(
-        files, {{"vendors",
-                 {{{"name", "stuck"},
-                   {"plugin", "mock"},
-                   {"priority", 10},
-                   {"timeout_ms", 300},
-                   {"settings", {{"hang", true}}}},
-                  {{"name", "healthy"}, {"plugin", "mock"}, {"priority", 20}}}},
-                {"instruments", one_instrument({"market_data", "news"})},
-                {"cadences",
-                 {{"market_data",
-                   {{"interval_seconds", 1}, {"retry_attempts", 0}, {"vendor_fallback", false}}},
-                  {"news",
-                   {{"interval_seconds", 1}, {"retry_attempts", 0}, {"vendor_fallback", true}}}}}});
+        files,
+        {{"vendors",
+          {{{"name", "stuck"},
+            {"plugin", "mock"},
+            {"priority", 10},
+            {"timeout_ms", 300},
+            {"settings", {{"hang", true}}}},
+           {{"name", "healthy"}, {"plugin", "mock"}, {"priority", 20}}}},
+         {"instruments", one_instrument({"market_data", "news"})},
+         {"cadences",
+          {{"market_data",
+            {{"interval_seconds", 1}, {"retry_attempts", 0}, {"vendor_fallback", false}}},
+           {"news", {{"interval_seconds", 1}, {"retry_attempts", 0}, {"vendor_fallback", true}}}}}},
+        kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port(), 5s);
 
     auto first = wait_for_latest(http, "stream:news:AAPL", 20s);
@@ -136,9 +129,11 @@ BOOST_AUTO_TEST_CASE(a_hanging_vendor_blocks_neither_other_workers_nor_the_api) 
 
 BOOST_AUTO_TEST_CASE(sigterm_ends_streams_cleanly_and_exits_0) {
     TempDir files("tickerd-faults");
-    auto daemon = start_daemon(files, {{"vendors", mock_vendors()},
-                                       {"instruments", one_instrument({"market_data"})},
-                                       {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}});
+    auto daemon = start_daemon(files,
+                               {{"vendors", mock_vendors()},
+                                {"instruments", one_instrument({"market_data"})},
+                                {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}},
+                               kAutoStartWorkers);
 
     SseClient sse("127.0.0.1", daemon->port());
     auto opened = sse.open_get("/streaming/subscribe/sse?channels=stream:market_data:AAPL");
@@ -171,13 +166,15 @@ BOOST_AUTO_TEST_CASE(sigterm_ends_streams_cleanly_and_exits_0) {
 
 BOOST_AUTO_TEST_CASE(sigterm_during_a_hanging_poll_still_exits_in_time) {
     TempDir files("tickerd-faults");
-    auto daemon = start_daemon(files, {{"vendors",
-                                        {{{"name", "stuck"},
-                                          {"plugin", "mock"},
-                                          {"timeout_ms", 60000},
-                                          {"settings", {{"hang", true}}}}}},
-                                       {"instruments", one_instrument({"market_data"})},
-                                       {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}});
+    auto daemon = start_daemon(files,
+                               {{"vendors",
+                                 {{{"name", "stuck"},
+                                   {"plugin", "mock"},
+                                   {"timeout_ms", 60000},
+                                   {"settings", {{"hang", true}}}}}},
+                                {"instruments", one_instrument({"market_data"})},
+                                {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}},
+                               kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port());
     // Let a poll start and hang.
     std::this_thread::sleep_for(1500ms);

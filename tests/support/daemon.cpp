@@ -304,6 +304,16 @@ CommandResult run_daemon_command(const std::vector<std::string>& args, const Env
     return result;
 }
 
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const boost::json::value& config,
+                                            EnvVars env) {
+    DaemonOptions options;
+    options.config_file = write_config(files, config);
+    options.env = std::move(env);
+    auto daemon = std::make_unique<DaemonProcess>(options);
+    daemon->wait_ready();
+    return daemon;
+}
+
 boost::json::array mock_vendors() {
     return {{{"name", "mock"}, {"plugin", "mock"}}};
 }

@@ -120,6 +120,12 @@ double own_cpu_seconds();
 // Waits up to `timeout` for the child's exit; nullopt while it still runs.
 std::optional<ExitStatus> reap_process(pid_t pid, std::chrono::milliseconds timeout);
 
+// A daemon started with `config` (written into `files`) and `env` added, once it is ready.
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const boost::json::value& config,
+                                            EnvVars env = {});
+// The environment that starts every worker at start-up.
+inline const EnvVars kAutoStartWorkers = {{"AUTO_START_WORKERS", "true"}};
+
 // A config's "vendors" list naming the mock once: it serves simulated data, so a daemon runs
 // it only where a vendors entry names it.
 boost::json::array mock_vendors();
