@@ -48,7 +48,7 @@ json::value one_instrument(std::initializer_list<const char*> data_types) {
 
 BOOST_AUTO_TEST_CASE(a_failing_vendor_falls_back_to_the_next_priority) {
     TempDir files("tickerd-faults");
-    auto daemon = start_daemon(
+    auto daemon = start_daemon_with_config(
         files,
         {{"vendors",
           {{{"name", "mock_a"},
@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(a_hanging_vendor_blocks_neither_other_workers_nor_the_api) 
     TempDir files("tickerd-faults");
     // Both data types try `stuck` first and wait 300 ms for it. Market data may not fall
     // back, so it never gets data; news falls back and must keep flowing.
-    auto daemon = start_daemon(
+    auto daemon = start_daemon_with_config(
         files,
         {{"vendors",
           {{{"name", "stuck"},
@@ -129,11 +129,12 @@ BOOST_AUTO_TEST_CASE(a_hanging_vendor_blocks_neither_other_workers_nor_the_api) 
 
 BOOST_AUTO_TEST_CASE(sigterm_ends_streams_cleanly_and_exits_0) {
     TempDir files("tickerd-faults");
-    auto daemon = start_daemon(files,
-                               {{"vendors", mock_vendors()},
-                                {"instruments", one_instrument({"market_data"})},
-                                {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}},
-                               kAutoStartWorkers);
+    auto daemon =
+        start_daemon_with_config(files,
+                                 {{"vendors", mock_vendors()},
+                                  {"instruments", one_instrument({"market_data"})},
+                                  {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}},
+                                 kAutoStartWorkers);
 
     SseClient sse("127.0.0.1", daemon->port());
     auto opened = sse.open_get("/streaming/subscribe/sse?channels=stream:market_data:AAPL");
@@ -166,15 +167,16 @@ BOOST_AUTO_TEST_CASE(sigterm_ends_streams_cleanly_and_exits_0) {
 
 BOOST_AUTO_TEST_CASE(sigterm_during_a_hanging_poll_still_exits_in_time) {
     TempDir files("tickerd-faults");
-    auto daemon = start_daemon(files,
-                               {{"vendors",
-                                 {{{"name", "stuck"},
-                                   {"plugin", "mock"},
-                                   {"timeout_ms", 60000},
-                                   {"settings", {{"hang", true}}}}}},
-                                {"instruments", one_instrument({"market_data"})},
-                                {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}},
-                               kAutoStartWorkers);
+    auto daemon =
+        start_daemon_with_config(files,
+                                 {{"vendors",
+                                   {{{"name", "stuck"},
+                                     {"plugin", "mock"},
+                                     {"timeout_ms", 60000},
+                                     {"settings", {{"hang", true}}}}}},
+                                  {"instruments", one_instrument({"market_data"})},
+                                  {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}},
+                                 kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port());
     // Let a poll start and hang.
     std::this_thread::sleep_for(1500ms);

@@ -20,7 +20,8 @@ const json::array kAapl{{{"symbol", "AAPL"}, {"data_types", {"market_data", "new
 
 BOOST_AUTO_TEST_CASE(ready_with_a_vendor_for_every_data_type_asked_for) {
     TempDir files("tickerd-health");
-    auto daemon = start_daemon(files, {{"vendors", mock_vendors()}, {"instruments", kAapl}});
+    auto daemon =
+        start_daemon_with_config(files, {{"vendors", mock_vendors()}, {"instruments", kAapl}});
     HttpClient http("127.0.0.1", daemon->port());
     auto ready = http.get("/readyz");
     BOOST_TEST(ready.status == 200u, ready.body);
@@ -29,7 +30,8 @@ BOOST_AUTO_TEST_CASE(ready_with_a_vendor_for_every_data_type_asked_for) {
 
 BOOST_AUTO_TEST_CASE(not_ready_without_a_vendor_and_ready_once_the_instrument_goes) {
     TempDir files("tickerd-health");
-    auto daemon = start_daemon(files, {{"vendors", json::array{}}, {"instruments", kAapl}});
+    auto daemon =
+        start_daemon_with_config(files, {{"vendors", json::array{}}, {"instruments", kAapl}});
     HttpClient http("127.0.0.1", daemon->port());
     auto not_ready = http.get("/readyz");
     BOOST_TEST(not_ready.status == 503u, not_ready.body);
@@ -47,10 +49,10 @@ BOOST_AUTO_TEST_CASE(not_ready_without_a_vendor_and_ready_once_the_instrument_go
 BOOST_AUTO_TEST_CASE(not_ready_while_redis_is_unreachable) {
     RedisServer redis;
     TempDir files("tickerd-health");
-    auto daemon = start_daemon(files, {{"vendors", mock_vendors()}},
-                               {{"REDIS_ENABLED", "true"},
-                                {"REDIS_HOST", "127.0.0.1"},
-                                {"REDIS_PORT", std::to_string(redis.port())}});
+    auto daemon = start_daemon_with_config(files, {{"vendors", mock_vendors()}},
+                                           {{"REDIS_ENABLED", "true"},
+                                            {"REDIS_HOST", "127.0.0.1"},
+                                            {"REDIS_PORT", std::to_string(redis.port())}});
     HttpClient http("127.0.0.1", daemon->port());
     BOOST_TEST(wait_until([&] { return http.get("/readyz").status == 200u; }, 10s));
     redis.kill();

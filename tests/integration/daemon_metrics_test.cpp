@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_it_and_the_counters_move_with_the_stream) 
     BOOST_REQUIRE_MESSAGE(std::system("command -v promtool > /dev/null") == 0,
                           "promtool is missing (Debian package prometheus; scripts/deps.sh)");
     TempDir files("tickerd-metrics");
-    auto daemon = start_daemon(files, polling(mock_vendors()), kAutoStartWorkers);
+    auto daemon = start_daemon_with_config(files, polling(mock_vendors()), kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port());
 
     SseClient sse("127.0.0.1", daemon->port());
@@ -137,13 +137,14 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_it_and_the_counters_move_with_the_stream) 
 
 BOOST_AUTO_TEST_CASE(failed_vendor_calls_are_counted_by_error_class) {
     TempDir files("tickerd-metrics");
-    auto daemon = start_daemon(files,
-                               polling({{{"name", "broken"},
-                                         {"plugin", "mock"},
-                                         {"priority", 10},
-                                         {"settings", {{"fail_rate", 1.0}}}},
-                                        {{"name", "mock"}, {"plugin", "mock"}, {"priority", 20}}}),
-                               kAutoStartWorkers);
+    auto daemon = start_daemon_with_config(
+        files,
+        polling({{{"name", "broken"},
+                  {"plugin", "mock"},
+                  {"priority", 10},
+                  {"settings", {{"fail_rate", 1.0}}}},
+                 {{"name", "mock"}, {"plugin", "mock"}, {"priority", 20}}}),
+        kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port());
     const std::string failures =
         "tickerd_vendor_calls_total{vendor=\"broken\",data_type=\"market_data\",result="
@@ -184,12 +185,12 @@ BOOST_AUTO_TEST_CASE(open_by_default_and_behind_read_with_protect_metrics) {
     };
     TempDir files("tickerd-metrics");
     {
-        auto daemon = start_daemon(files, config(false), kAutoStartWorkers);
+        auto daemon = start_daemon_with_config(files, config(false), kAutoStartWorkers);
         HttpClient http("127.0.0.1", daemon->port());
         BOOST_TEST(http.get("/metrics").status == 200u);
         BOOST_TEST(http.get("/streaming/channels").status == 401u);  // auth is on all the same
     }
-    auto daemon = start_daemon(files, config(true), kAutoStartWorkers);
+    auto daemon = start_daemon_with_config(files, config(true), kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port());
     BOOST_TEST(http.get("/metrics").status == 401u);
     auto scraped =
@@ -201,7 +202,7 @@ BOOST_AUTO_TEST_CASE(symbol_labels_on_request) {
     TempDir files("tickerd-metrics");
     auto config = polling(mock_vendors());
     config["metrics"] = {{"symbol_labels", true}};
-    auto daemon = start_daemon(files, config, kAutoStartWorkers);
+    auto daemon = start_daemon_with_config(files, config, kAutoStartWorkers);
     HttpClient http("127.0.0.1", daemon->port());
     const std::string published =
         "tickerd_messages_published_total{data_type=\"market_data\",symbol=\"AAPL\"}";
@@ -222,7 +223,7 @@ BOOST_AUTO_TEST_CASE(the_example_scrape_config_and_rules_check_out) {
         BOOST_TEST(std::system((check + " > /dev/null 2>&1").c_str()) == 0, check);
     }
     TempDir files("tickerd-metrics");
-    auto daemon = start_daemon(files, polling(mock_vendors()), kAutoStartWorkers);
+    auto daemon = start_daemon_with_config(files, polling(mock_vendors()), kAutoStartWorkers);
     auto exposed = HttpClient("127.0.0.1", daemon->port()).get("/metrics").body;
     std::ifstream rules(dir / "tickerd.rules.yml");
     std::string text((std::istreambuf_iterator<char>(rules)), {});

@@ -304,8 +304,9 @@ CommandResult run_daemon_command(const std::vector<std::string>& args, const Env
     return result;
 }
 
-std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const boost::json::value& config,
-                                            EnvVars env) {
+std::unique_ptr<DaemonProcess> start_daemon_with_config(const TempDir& files,
+                                                        const boost::json::value& config,
+                                                        EnvVars env) {
     DaemonOptions options;
     options.config_file = write_config(files, config);
     options.env = std::move(env);

@@ -121,8 +121,9 @@ double own_cpu_seconds();
 std::optional<ExitStatus> reap_process(pid_t pid, std::chrono::milliseconds timeout);
 
 // A daemon started with `config` (written into `files`) and `env` added, once it is ready.
-std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const boost::json::value& config,
-                                            EnvVars env = {});
+std::unique_ptr<DaemonProcess> start_daemon_with_config(const TempDir& files,
+                                                        const boost::json::value& config,
+                                                        EnvVars env = {});
 // The environment that starts every worker at start-up.
 inline const EnvVars kAutoStartWorkers = {{"AUTO_START_WORKERS", "true"}};
 
