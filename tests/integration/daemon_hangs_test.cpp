@@ -44,7 +44,7 @@ json::value config_with(json::array vendors) {
             {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}};
 }
 
-std::unique_ptr<DaemonProcess> start_with_hang_plugins(const TempDir& files,
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files,
                                                        const json::value& config) {
     DaemonOptions options;
     options.config_file = write_config(files, config);
@@ -142,7 +142,7 @@ void expect_a_clean_exit(DaemonProcess& daemon) {
 
 void run_scenario(json::array hanging, const std::string& benched_one) {
     TempDir files("tickerd-hangs");
-    auto daemon = start_with_hang_plugins(files, config_with(std::move(hanging)));
+    auto daemon = start_daemon(files, config_with(std::move(hanging)));
     HttpClient http("127.0.0.1", daemon->port(), 5s);
     expect_the_fallback_streams(*daemon);
     expect_benched_as_hanging(*daemon, http, benched_one);
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(a_worker_whose_every_poll_times_out_says_it_is_stalled) {
     // No fallback: nothing can be delivered, and the status must say so.
     auto config = config_with({hanging_vendor("stuck", "abi_hang", 10, 16)});
     config.as_object()["vendors"].as_array().pop_back();
-    auto daemon = start_with_hang_plugins(files, config);
+    auto daemon = start_daemon(files, config);
     HttpClient http("127.0.0.1", daemon->port(), 5s);
 
     json::value worker;
