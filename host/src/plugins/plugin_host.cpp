@@ -249,9 +249,12 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
     std::vector<InstanceInfo> infos;
     std::set<std::string> names;
     for (const auto& config : wanted_instances()) {
-        InstanceInfo info{config.name,    config.plugin,         config.priority.value_or(0),
-                          config.enabled, InstanceState::failed, "",
-                          std::nullopt};
+        InstanceInfo info;
+        info.name = config.name;
+        info.plugin = config.plugin;
+        info.priority = config.priority.value_or(0);
+        info.enabled = config.enabled;
+        info.isolation = config.isolation;
         auto module = modules.find(config.plugin);
         if (module != modules.end()) info.simulated = module->second->simulated();
         if (!names.insert(config.name).second) {
@@ -394,7 +397,9 @@ std::vector<InstanceInfo> PluginHost::instances() const {
     auto infos = state_->instance_infos;
     for (auto& info : infos) {
         for (const auto& instance : state_->instances) {
-            if (instance->name() == info.name) info.budget = instance->budget_json();
+            if (instance->name() != info.name) continue;
+            info.budget = instance->budget_json();
+            info.runner = instance->runner_json();
         }
     }
     return infos;
@@ -499,8 +504,10 @@ boost::json::object to_json(const InstanceInfo& info) {
     boost::json::object out{{"name", info.name},           {"plugin", info.plugin},
                             {"priority", info.priority},   {"enabled", info.enabled},
                             {"simulated", info.simulated}, {"state", to_string(info.state)}};
+    out["isolation"] = isolation::to_string(info.isolation);
     if (!info.error.empty()) out["error"] = info.error;
     if (info.budget) out["budget"] = *info.budget;
+    if (info.runner) out["runner"] = *info.runner;
     return out;
 }
 
