@@ -47,6 +47,14 @@ constexpr bool kAddressSanitizer = false;
 constexpr bool kAddressSanitizer = false;
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+// In sanitizer builds a plugin's crash is reported as the signal it is, as in production,
+// not turned into an AddressSanitizer report and exit code 1.
+extern "C" __attribute__((visibility("default"))) const char* __asan_default_options() {
+    return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0";
+}
+#endif
+
 struct HttpReply {
     int32_t outcome = TICKERD_E_TRANSIENT;
     int32_t status_code = 0;
@@ -74,7 +82,7 @@ int64_t now_unix_ms() {
 struct Runner {
     std::unique_ptr<Channel> channel;
     const tickerd_plugin* plugin = nullptr;
-    void* instance = nullptr;
+    std::atomic<void*> instance{nullptr};  // set by create's thread, read by the I/O thread
     tickerd_host_api api{};
     std::mutex mutex;
     std::map<uint32_t, std::shared_ptr<Call>> calls;
@@ -177,12 +185,13 @@ tickerd_status host_http(void* host_call, const tickerd_http_request* request,
 
 void create(std::string name, std::string settings) {
     char error[512] = {};
+    void* instance = nullptr;
     tickerd_status status =
         runner.plugin->create(&runner.api, {name.data(), name.size()},
-                              {settings.data(), settings.size()}, &runner.instance, error,
-                              sizeof error);
+                              {settings.data(), settings.size()}, &instance, error, sizeof error);
     error[sizeof error - 1] = '\0';
-    if (status == TICKERD_OK && runner.instance == nullptr) status = TICKERD_E_PERMANENT;
+    if (status == TICKERD_OK && instance == nullptr) status = TICKERD_E_PERMANENT;
+    if (status == TICKERD_OK) runner.instance = instance;
     runner.channel->send(Writer().i32(status).str(error).frame(FrameType::created));
 }
 
@@ -338,16 +347,23 @@ int main(int argc, char** argv) {
     runner.plugin = entry ? entry(TICKERD_ABI_VERSION) : nullptr;
     if (runner.plugin == nullptr) {
         const char* why = ::dlerror();
-        std::string text = std::string("the runner cannot load the plugin: ") +
-                           (why ? why : "no descriptor");
+        std::string text =
+            std::string("the runner cannot load the plugin: ") + (why ? why : "no descriptor");
         runner.channel->send(Writer().i32(TICKERD_E_PERMANENT).str(text).frame(FrameType::created));
         runner.channel->stop(std::chrono::milliseconds(1000));
         runner.channel->run([](Frame&&) { return true; });
         return 3;
     }
     runner.channel->run(on_frame);
-    if (runner.shutting_down && runner.instance != nullptr) runner.plugin->destroy(runner.instance);
-    // Calls may still run on their threads (the daemon gave up on them): leave without
-    // running destructors under them.
+    bool idle = false;
+    {
+        std::lock_guard lock(runner.mutex);
+        idle = runner.calls.empty();
+    }
+    // The daemon drains an instance before it stops its runner; calls still running here
+    // were given up on, and destroy must not pull the instance from under them.
+    if (runner.shutting_down && idle && runner.instance != nullptr)
+        runner.plugin->destroy(runner.instance);
+    // Leave without running destructors under threads that may still run.
     std::_Exit(0);
 }

@@ -45,14 +45,14 @@ std::string all_channels() {
 // An isolated vendor with short timeouts and backoffs, benched after 3 deaths a minute.
 json::object isolated(const std::string& name, const std::string& plugin, int priority,
                       int timeout_ms = 500) {
-    return {{"name", name},
-            {"plugin", plugin},
-            {"priority", priority},
-            {"timeout_ms", timeout_ms},
-            {"isolation", "process"},
-            {"restart",
-             {{"backoff_ms", 100}, {"max_backoff_ms", 400}, {"bench_after", 3},
-              {"bench_seconds", 3}}}};
+    return {
+        {"name", name},
+        {"plugin", plugin},
+        {"priority", priority},
+        {"timeout_ms", timeout_ms},
+        {"isolation", "process"},
+        {"restart",
+         {{"backoff_ms", 100}, {"max_backoff_ms", 400}, {"bench_after", 3}, {"bench_seconds", 3}}}};
 }
 
 // `vendors`, then the mock named "backup"; kSymbols symbols polled every second.
@@ -134,8 +134,8 @@ json::value expect_death_and_restart(DaemonProcess& daemon, HttpClient& http,
                    number_at(entry, "/runner/restarts") >= 1;
         },
         20s, 200ms);
-    BOOST_TEST(seen, name << ": no death by '" << reason << "' and restart: "
-                          << json::serialize(entry) << "\n"
+    BOOST_TEST(seen, name << ": no death by '" << reason
+                          << "' and restart: " << json::serialize(entry) << "\n"
                           << daemon.log_tail());
     BOOST_TEST(text_at(entry, "/isolation") == "process");
     BOOST_TEST(daemon.log().find("vendor " + name + ": runner (pid ") != std::string::npos);
@@ -158,9 +158,9 @@ void expect_benched(DaemonProcess& daemon, HttpClient& http, const std::string& 
     auto detail = text_at(entry, "/runner/benched/detail");
     BOOST_TEST(detail.find("deaths within a minute") != std::string::npos, detail);
     BOOST_TEST(detail.find(reason) != std::string::npos, detail);
-    BOOST_TEST(daemon.log().find("vendor " + name + ": runner benched for 3 s") !=
-                   std::string::npos,
-               daemon.log_tail());
+    BOOST_TEST(
+        daemon.log().find("vendor " + name + ": runner benched for 3 s") != std::string::npos,
+        daemon.log_tail());
 }
 
 void expect_a_clean_exit(DaemonProcess& daemon) {

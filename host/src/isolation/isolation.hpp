@@ -57,7 +57,7 @@ struct RunnerOptions {
     Limits limits;
     RestartPolicy restart;
     std::chrono::milliseconds start_timeout{10000};  // for the runner to create the instance
-    std::chrono::milliseconds kill_grace{200};  // past a call's deadline before it is killed
+    std::chrono::milliseconds kill_grace{200};       // past a call's deadline before it is killed
 };
 
 // What the plugin answered to one fetch, as it answered it (the caller checks it).

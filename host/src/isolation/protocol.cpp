@@ -8,9 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string.h>
 #include <cerrno>
 #include <cstring>
-#include <string.h>
 
 namespace tickerd::isolation {
 
@@ -218,8 +218,7 @@ std::string Channel::run(const std::function<bool(Frame&&)>& on_frame) {
                 } else if (length > kMaxFrame) {
                     why = "protocol error: frame of " + std::to_string(length) + " bytes";
                 } else if (in.size() - at - kFrameHeader >= length) {
-                    Frame frame{static_cast<FrameType>(type),
-                                in.substr(at + kFrameHeader, length)};
+                    Frame frame{static_cast<FrameType>(type), in.substr(at + kFrameHeader, length)};
                     at += kFrameHeader + length;
                     if (!on_frame(std::move(frame))) why = "protocol error: unexpected frame";
                 } else {
@@ -240,7 +239,8 @@ std::string describe_wait_status(int status) {
     if (WIFSIGNALED(status)) {
         int signal = WTERMSIG(status);
         const char* abbrev = ::sigabbrev_np(signal);
-        std::string name = abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
+        std::string name =
+            abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
         return "killed by " + name + (WCOREDUMP(status) ? " (core dumped)" : "");
     }
     if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));

@@ -107,7 +107,9 @@ std::pair<long, long> memory_of(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
     std::string line;
     while (std::getline(in, line)) {
-        auto value = [&line] { return std::strtol(line.c_str() + line.find(':') + 1, nullptr, 10); };
+        auto value = [&line] {
+            return std::strtol(line.c_str() + line.find(':') + 1, nullptr, 10);
+        };
         if (line.starts_with("Rss:")) rss = value();
         if (line.starts_with("Pss:")) pss = value();
     }
@@ -216,9 +218,12 @@ class Process : public std::enable_shared_from_this<Process> {
         };
         using namespace std::chrono;
         auto deadline_ms = duration_cast<milliseconds>(deadline.time_since_epoch()).count();
-        if (!channel_->send(
-                Writer().u32(id).str(data_type).str(symbol).i64(deadline_ms).frame(
-                    FrameType::fetch))) {
+        if (!channel_->send(Writer()
+                                .u32(id)
+                                .str(data_type)
+                                .str(symbol)
+                                .i64(deadline_ms)
+                                .frame(FrameType::fetch))) {
             forget();
             return transient("runner busy: its socket queue is full");
         }
@@ -383,13 +388,13 @@ class Process : public std::enable_shared_from_this<Process> {
             changed_.notify_all();
         }
         if (stopping && kill_reason.empty()) {
-            BOOST_LOG_TRIVIAL(info) << "vendor " << instance_ << ": runner (pid " << pid_
-                                    << ") stopped: " << how;
+            BOOST_LOG_TRIVIAL(info)
+                << "vendor " << instance_ << ": runner (pid " << pid_ << ") stopped: " << how;
             return;
         }
-        BOOST_LOG_TRIVIAL(warning) << "vendor " << instance_ << ": runner (pid " << pid_ << ") "
-                                   << death << "; " << in_flight
-                                   << " call(s) in flight fail as transient";
+        BOOST_LOG_TRIVIAL(warning)
+            << "vendor " << instance_ << ": runner (pid " << pid_ << ") " << death << "; "
+            << in_flight << " call(s) in flight fail as transient";
         if (on_death) on_death(shared_from_this(), death);
     }
 
@@ -471,10 +476,11 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
             auto length = std::chrono::seconds(policy.bench_seconds);
             benched_until = now + length;
             benched_until_wall = std::chrono::system_clock::now() + length;
-            bench_detail = std::to_string(recent_deaths.size()) +
-                           " deaths within a minute, the last: " + why;
-            BOOST_LOG_TRIVIAL(error) << "vendor " << options.instance_name << ": runner benched for "
-                                     << policy.bench_seconds << " s: " << bench_detail;
+            bench_detail =
+                std::to_string(recent_deaths.size()) + " deaths within a minute, the last: " + why;
+            BOOST_LOG_TRIVIAL(error)
+                << "vendor " << options.instance_name << ": runner benched for "
+                << policy.bench_seconds << " s: " << bench_detail;
             return;
         }
         auto backoff = std::chrono::milliseconds(policy.backoff_ms);
@@ -482,8 +488,8 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
             backoff *= 2;
         backoff = std::min(backoff, std::chrono::milliseconds(policy.max_backoff_ms));
         next_start = now + backoff;
-        BOOST_LOG_TRIVIAL(warning) << "vendor " << options.instance_name
-                                   << ": runner restarts in " << backoff.count() << " ms";
+        BOOST_LOG_TRIVIAL(warning) << "vendor " << options.instance_name << ": runner restarts in "
+                                   << backoff.count() << " ms";
     }
 
     // The runner to call now, starting one if it is due; or why there is none.
@@ -502,9 +508,9 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
         if (starting) return Error::unavailable("runner starting");
         if (now < next_start) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_start - now);
-            return Error::unavailable("runner restarts in " + std::to_string(left.count()) +
-                                      " ms (last death: " +
-                                      (last_death ? last_death->first : "unknown") + ")");
+            return Error::unavailable(
+                "runner restarts in " + std::to_string(left.count()) +
+                " ms (last death: " + (last_death ? last_death->first : "unknown") + ")");
         }
         starting = true;
         lock.unlock();
@@ -572,11 +578,11 @@ boost::json::object Runner::status_json() const {
         std::lock_guard lock(self.mutex);
         auto now = Clock::now();
         bool benched = self.benched_until && now < *self.benched_until;
-        RunnerState state = self.stopped          ? RunnerState::stopped
-                            : benched             ? RunnerState::benched
-                            : self.current        ? RunnerState::running
-                            : self.starting       ? RunnerState::starting
-                                                  : RunnerState::restarting;
+        RunnerState state = self.stopped    ? RunnerState::stopped
+                            : benched       ? RunnerState::benched
+                            : self.current  ? RunnerState::running
+                            : self.starting ? RunnerState::starting
+                                            : RunnerState::restarting;
         out["state"] = to_string(state);
         if (self.current) {
             pid = self.current->pid();

@@ -3,13 +3,13 @@
 
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -100,7 +100,8 @@ class Spawner {
         }
         wake_.notify_one();
         std::unique_lock lock(mutex_);
-        if (!done_.wait_for(lock, std::chrono::seconds(10), [&] { return job->result.has_value(); }))
+        if (!done_.wait_for(lock, std::chrono::seconds(10),
+                            [&] { return job->result.has_value(); }))
             return Error::unavailable("the runner did not start within 10 s");
         return *job->result;
     }
@@ -113,7 +114,9 @@ class Spawner {
         std::optional<Result<Spawned>> result;
     };
 
-    Spawner() { std::thread([this] { serve(); }).detach(); }
+    Spawner() {
+        std::thread([this] { serve(); }).detach();
+    }
 
     void serve() {
         for (;;) {
