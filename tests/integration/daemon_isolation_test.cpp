@@ -223,20 +223,25 @@ BOOST_AUTO_TEST_CASE(crashing_plugins_isolated_leave_the_stream_and_its_clients_
     expect_a_clean_exit(*daemon);
 }
 
-BOOST_AUTO_TEST_CASE(hanging_and_spinning_plugins_isolated_are_killed_and_restarted) {
+// A blocked plugin at `max_concurrency` (its calls all in one runner) and a spinning one with
+// a CPU limit, ahead of the fallback.
+void hang_and_spin(int max_concurrency) {
     TempDir files("tickerd-isolation");
+    auto stuck = isolated("stuck", "abi_hang", 10, 500);
+    stuck["max_concurrency"] = max_concurrency;
     auto spinner = isolated("spinner", "abi_spin", 11, 4000);
     spinner["limits"] = {{"cpu_seconds", 1}};
-    auto daemon = start_daemon(
-        files, config_with({isolated("stuck", "abi_hang", 10, 500), std::move(spinner)}));
+    auto daemon = start_daemon(files, config_with({std::move(stuck), std::move(spinner)}));
     HttpClient http("127.0.0.1", daemon->port(), 5s);
     Watcher watcher(*daemon);
 
     for (const auto& vendor : watcher.read(2 * kSymbols))
         BOOST_TEST(vendor == "backup");
-    auto stuck =
+    auto entry =
         expect_death_and_restart(*daemon, http, "stuck", "no answer by the call's deadline");
-    BOOST_TEST(text_at(stuck, "/runner/last_death/reason").find("SIGKILL") != std::string::npos);
+    BOOST_TEST(text_at(entry, "/runner/last_death/reason").find("SIGKILL") != std::string::npos);
+    // Its calls end when the runner is killed: none is left stuck on a daemon thread.
+    BOOST_TEST(number_at(entry, "/stuck_calls") == 0, json::serialize(entry));
     // The spinner uses its CPU limit up before its 4 s timeout: the kernel ends it.
     expect_death_and_restart(*daemon, http, "spinner", "killed by SIGXCPU");
     auto telemetry = http.get("/streaming/config/telemetry/market_data?limit=1000").body;
@@ -244,6 +249,28 @@ BOOST_AUTO_TEST_CASE(hanging_and_spinning_plugins_isolated_are_killed_and_restar
     watcher.read(kSymbols);
     BOOST_TEST(!watcher.dropped());
     expect_a_clean_exit(*daemon);
+}
+
+BOOST_AUTO_TEST_CASE(hanging_and_spinning_plugins_isolated_are_killed_at_max_concurrency_1) {
+    hang_and_spin(1);
+}
+
+BOOST_AUTO_TEST_CASE(hanging_and_spinning_plugins_isolated_are_killed_at_max_concurrency_16) {
+    hang_and_spin(16);
+}
+
+// What the option is for: the same segfaulting plugin in process ends the daemon.
+BOOST_AUTO_TEST_CASE(a_crashing_plugin_in_process_takes_the_daemon_down) {
+    TempDir files("tickerd-isolation");
+    json::object segv{{"name", "segv"}, {"plugin", "abi_segv"}, {"priority", 10}};
+    auto daemon = start_daemon(files, config_with({segv}));
+    bool died = wait_until([&] { return !daemon->running(); }, 15s, 100ms);
+    BOOST_REQUIRE_MESSAGE(died, daemon->log_tail());
+    auto status = daemon->terminate(1s);
+    BOOST_REQUIRE(status);
+    // (An AddressSanitizer build reports the fault and exits 1 instead.)
+    if (!kAddressSanitizer)
+        BOOST_TEST((!status->exited && status->signal == SIGSEGV), describe(*status));
 }
 
 BOOST_AUTO_TEST_CASE(an_isolated_mock_says_what_an_in_process_one_says) {

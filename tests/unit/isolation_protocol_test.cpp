@@ -91,8 +91,8 @@ BOOST_AUTO_TEST_CASE(frames_cross_both_ways_and_a_close_ends_the_loop) {
 }
 
 BOOST_AUTO_TEST_CASE(garbage_is_a_protocol_error) {
-    for (std::string garbage : {std::string("\x05\x00\x00\x00\x4dhello", 10),
-                                std::string("\xff\xff\xff\xff\x03", 5)}) {
+    for (std::string garbage :
+         {std::string("\x05\x00\x00\x00\x4dhello", 10), std::string("\xff\xff\xff\xff\x03", 5)}) {
         Pair pair;
         Channel reader(pair.fds[0], 1 << 20);
         BOOST_REQUIRE(::write(pair.fds[1], garbage.data(), garbage.size()) ==

@@ -2,8 +2,8 @@
 // instance served by tickerd-vendor-runner, a child process that loads the plugin and answers
 // its calls over a socketpair (isolation/protocol.hpp). The host services the plugin calls
 // (HTTP, logging) are forwarded back here. A runner that dies (signal, exit, protocol error, no
-// answer by the call's deadline) fails its calls in flight as transient, is restarted with a
-// capped backoff at the first call after it, and is benched when it dies too often.
+// answer by the call's deadline) fails its calls in flight as transient, is restarted after a
+// capped backoff, and is benched (then restarted after the bench) when it dies too often.
 #pragma once
 
 #include "core/result.hpp"
@@ -81,8 +81,8 @@ class Runner {
     Runner& operator=(const Runner&) = delete;
 
     // One fetch in the runner; blocks until it answers, dies or is killed for answering past
-    // `deadline` (then transient, naming why). A dead runner is started again here once its
-    // backoff is over.
+    // `deadline` (then transient, naming why). Without a runner (restarting, benched) it
+    // answers at once as transient, saying why.
     CallAnswer call(std::string_view data_type, const std::string& symbol,
                     std::chrono::system_clock::time_point deadline,
                     const std::atomic<bool>& cancelled);

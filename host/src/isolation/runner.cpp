@@ -432,6 +432,7 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
     std::optional<Clock::time_point> benched_until;
     std::chrono::system_clock::time_point benched_until_wall{};
     std::string bench_detail;
+    std::condition_variable woken;  // stop() wakes the restart waiting for its time
 
     // Starts a runner process and has it create the instance.
     Result<std::shared_ptr<Process>> launch() {
@@ -460,40 +461,68 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
 
     // The current runner died (or could not be started): when does it start again?
     void on_death(const std::shared_ptr<Process>& process, const std::string& why) {
-        std::lock_guard lock(mutex);
-        if (process && process != current) return;  // a runner retired meanwhile
-        current.reset();
-        auto now = Clock::now();
-        ++deaths;
-        ++deaths_in_a_row;
-        last_death.emplace(why, std::chrono::system_clock::now());
-        recent_deaths.push_back(now);
-        while (!recent_deaths.empty() && now - recent_deaths.front() > kDeathWindow)
-            recent_deaths.pop_front();
-        const auto& policy = options.restart;
-        if (policy.bench_after > 0 &&
-            static_cast<int>(recent_deaths.size()) >= policy.bench_after) {
-            auto length = std::chrono::seconds(policy.bench_seconds);
-            benched_until = now + length;
-            benched_until_wall = std::chrono::system_clock::now() + length;
-            bench_detail =
-                std::to_string(recent_deaths.size()) + " deaths within a minute, the last: " + why;
-            BOOST_LOG_TRIVIAL(error)
-                << "vendor " << options.instance_name << ": runner benched for "
-                << policy.bench_seconds << " s: " << bench_detail;
-            return;
+        Clock::time_point restart_at;
+        {
+            std::lock_guard lock(mutex);
+            if (process && process != current) return;  // a runner retired meanwhile
+            if (stopped) return;
+            current.reset();
+            auto now = Clock::now();
+            ++deaths;
+            ++deaths_in_a_row;
+            last_death.emplace(why, std::chrono::system_clock::now());
+            recent_deaths.push_back(now);
+            while (!recent_deaths.empty() && now - recent_deaths.front() > kDeathWindow)
+                recent_deaths.pop_front();
+            const auto& policy = options.restart;
+            if (policy.bench_after > 0 &&
+                static_cast<int>(recent_deaths.size()) >= policy.bench_after) {
+                auto length = std::chrono::seconds(policy.bench_seconds);
+                benched_until = now + length;
+                benched_until_wall = std::chrono::system_clock::now() + length;
+                bench_detail = std::to_string(recent_deaths.size()) +
+                               " deaths within a minute, the last: " + why;
+                restart_at = *benched_until;
+                BOOST_LOG_TRIVIAL(error)
+                    << "vendor " << options.instance_name << ": runner benched for "
+                    << policy.bench_seconds << " s: " << bench_detail;
+            } else {
+                auto backoff = std::chrono::milliseconds(policy.backoff_ms);
+                for (int i = 1; i < deaths_in_a_row && backoff.count() < policy.max_backoff_ms; ++i)
+                    backoff *= 2;
+                backoff = std::min(backoff, std::chrono::milliseconds(policy.max_backoff_ms));
+                next_start = now + backoff;
+                restart_at = next_start;
+                BOOST_LOG_TRIVIAL(warning) << "vendor " << options.instance_name
+                                           << ": runner restarts in " << backoff.count() << " ms";
+            }
         }
-        auto backoff = std::chrono::milliseconds(policy.backoff_ms);
-        for (int i = 1; i < deaths_in_a_row && backoff.count() < policy.max_backoff_ms; ++i)
-            backoff *= 2;
-        backoff = std::min(backoff, std::chrono::milliseconds(policy.max_backoff_ms));
-        next_start = now + backoff;
-        BOOST_LOG_TRIVIAL(warning) << "vendor " << options.instance_name << ": runner restarts in "
-                                   << backoff.count() << " ms";
+        restart_later(restart_at);
+    }
+
+    // Starts the runner again at `at` (unless a call did first, or it was stopped), on a
+    // thread of its own: the runner comes back whether or not calls come.
+    void restart_later(Clock::time_point at) {
+        std::weak_ptr<Impl> weak = weak_from_this();
+        try {
+            std::thread([weak, at] {
+                auto self = weak.lock();
+                if (!self) return;
+                {
+                    std::unique_lock lock(self->mutex);
+                    if (self->woken.wait_until(lock, at, [&] { return self->stopped; })) return;
+                }
+                (void)self->start_if_due();
+            }).detach();
+        } catch (const std::system_error& e) {
+            // Then the next call starts it.
+            BOOST_LOG_TRIVIAL(error) << "vendor " << options.instance_name
+                                     << ": no thread to restart its runner: " << e.what();
+        }
     }
 
     // The runner to call now, starting one if it is due; or why there is none.
-    Result<std::shared_ptr<Process>> runner_for_call() {
+    Result<std::shared_ptr<Process>> start_if_due() {
         std::unique_lock lock(mutex);
         if (stopped) return Error::unavailable("runner stopped");
         auto now = Clock::now();
@@ -553,13 +582,14 @@ Runner::~Runner() {
         impl_->stopped = true;
         process.swap(impl_->current);
     }
+    impl_->woken.notify_all();
     if (process) process->stop();
 }
 
 CallAnswer Runner::call(std::string_view data_type, const std::string& symbol,
                         std::chrono::system_clock::time_point deadline,
                         const std::atomic<bool>& cancelled) {
-    auto process = impl_->runner_for_call();
+    auto process = impl_->start_if_due();
     if (!process) return transient(process.error().detail);
     auto answer = (*process)->call(data_type, symbol, deadline, cancelled,
                                    impl_->options.kill_grace, *impl_->http);
