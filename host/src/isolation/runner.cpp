@@ -31,7 +31,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxQueued = 64u * 1024 * 1024;  // frames waiting for the socket
 constexpr auto kDeathWindow = std::chrono::minutes(1);
 constexpr auto kStopWait = std::chrono::seconds(1);
-constexpr auto kWaitSlice = std::chrono::milliseconds(50);  // how often a call looks at cancel
+constexpr auto kExitGrace = std::chrono::milliseconds(200);  // from its socket closing to its exit
+constexpr auto kWaitSlice = std::chrono::milliseconds(50);   // how often a call looks at cancel
 
 constexpr std::array<std::string_view, 2> kIsolationNames = {"in_process", "process"};
 constexpr std::array<std::string_view, 5> kRunnerStateNames = {"starting", "running", "restarting",
@@ -366,13 +367,16 @@ class Process : public std::enable_shared_from_this<Process> {
             kill_reason = kill_reason_;
             stopping = stopping_;
         }
-        bool protocol_error = channel_end.starts_with("protocol error");
         // Whatever ended the conversation, the process goes: a runner that closed its socket
-        // but lives on, or spoke garbage, is of no use. One that exited already keeps the
-        // status it exited with.
+        // but lives on, or spoke garbage, is of no use. One that is exiting (its socket closes
+        // as it dies) is given a moment, so that it is reported by its own signal or code.
         if (kill_reason.empty() && !(stopping && channel_end == "closed by peer")) {
-            if (protocol_error) kill_reason = channel_end;
-            detail::kill_process(pidfd_);
+            if (channel_end != "closed by peer") {
+                kill_reason = channel_end;
+            } else if (!exits_within(kExitGrace)) {
+                kill_reason = "closed its socket";
+            }
+            if (!kill_reason.empty()) detail::kill_process(pidfd_);
         }
         int status = 0;
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
@@ -396,6 +400,19 @@ class Process : public std::enable_shared_from_this<Process> {
             << "vendor " << instance_ << ": runner (pid " << pid_ << ") " << death << "; "
             << in_flight << " call(s) in flight fail as transient";
         if (on_death) on_death(shared_from_this(), death);
+    }
+
+    // Whether the process has exited (not yet reaped) within `limit`.
+    bool exits_within(std::chrono::milliseconds limit) const {
+        auto until = Clock::now() + limit;
+        for (;;) {
+            siginfo_t info{};
+            if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                info.si_pid == pid_)
+                return true;
+            if (Clock::now() >= until) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
     }
 
     const pid_t pid_;
