@@ -275,7 +275,7 @@ class Process : public std::enable_shared_from_this<Process> {
                 auto why = "no answer by the call's deadline (plus " +
                            std::to_string(kill_grace.count()) + " ms)";
                 kill(why);
-                return transient("runner killed: " + why);
+                return transient("runner killed by the daemon (SIGKILL): " + why);
             }
         }
     }
@@ -382,7 +382,10 @@ class Process : public std::enable_shared_from_this<Process> {
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
         auto how = describe_wait_status(status);
-        std::string death = kill_reason.empty() ? how : kill_reason + " (" + how + ")";
+        // Killed by the daemon, it says why; dead of its own accord before that, how.
+        std::string death = !kill_reason.empty() && how.starts_with("killed by SIGKILL")
+                                ? "killed by the daemon (SIGKILL): " + kill_reason
+                                : how;
         std::size_t in_flight = 0;
         {
             std::lock_guard lock(mutex_);
