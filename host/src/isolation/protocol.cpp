@@ -184,6 +184,10 @@ std::string Channel::run(const std::function<bool(Frame&&)>& on_frame) {
         }
         if (fds[0].revents & POLLOUT) {
             auto n = ::send(fd_, writing.data() + written, writing.size() - written, MSG_NOSIGNAL);
+            if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+                why = "closed by peer";
+                break;
+            }
             if (n < 0 && errno != EAGAIN && errno != EINTR) {
                 why = errno_text("write");
                 break;
@@ -197,7 +201,8 @@ std::string Channel::run(const std::function<bool(Frame&&)>& on_frame) {
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             auto n = ::read(fd_, buffer, sizeof buffer);
-            if (n == 0) {
+            // A peer that dies with our bytes unread resets the connection: that is a close.
+            if (n == 0 || (n < 0 && errno == ECONNRESET)) {
                 why = "closed by peer";
                 break;
             }

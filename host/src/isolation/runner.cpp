@@ -370,11 +370,12 @@ class Process : public std::enable_shared_from_this<Process> {
         // Whatever ended the conversation, the process goes: a runner that closed its socket
         // but lives on, or spoke garbage, is of no use. One that is exiting (its socket closes
         // as it dies) is given a moment, so that it is reported by its own signal or code.
-        if (kill_reason.empty() && !(stopping && channel_end == "closed by peer")) {
-            if (channel_end != "closed by peer") {
+        bool peer_closed = channel_end == "closed by peer";
+        if (kill_reason.empty() && !(stopping && peer_closed)) {
+            if (channel_end.starts_with("protocol error")) {
                 kill_reason = channel_end;
             } else if (!exits_within(kExitGrace)) {
-                kill_reason = "closed its socket";
+                kill_reason = peer_closed ? "closed its socket" : channel_end;
             }
             if (!kill_reason.empty()) detail::kill_process(pidfd_);
         }
