@@ -13,6 +13,7 @@
 #include <tickerd/abi.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -309,6 +310,9 @@ std::string limit_self(int argc, char** argv) {
     if (memory_mb > 0 && kAddressSanitizer) {
         notes = "memory_mb not applied: this build uses AddressSanitizer";
     } else if (memory_mb > 0) {
+        // Each malloc arena reserves 64 MiB of address space up front, and glibc makes up
+        // to 8 per core: under RLIMIT_AS two are plenty for a runner's few threads.
+        ::mallopt(M_ARENA_MAX, 2);
         auto bytes = static_cast<rlim_t>(memory_mb) * 1024 * 1024;
         rlimit as{bytes, bytes};
         ::setrlimit(RLIMIT_AS, &as);

@@ -31,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxQueued = 64u * 1024 * 1024;  // frames waiting for the socket
 constexpr auto kDeathWindow = std::chrono::minutes(1);
 constexpr auto kStopWait = std::chrono::seconds(1);
+constexpr auto kStartWait = std::chrono::seconds(2);  // for a restart under way, when stopping
 constexpr auto kExitGrace = std::chrono::milliseconds(200);  // from its socket closing to its exit
 constexpr auto kWaitSlice = std::chrono::milliseconds(50);   // how often a call looks at cancel
 
@@ -187,6 +188,8 @@ class Process : public std::enable_shared_from_this<Process> {
         if (!changed_.wait_for(lock, limit, [&] { return created_.has_value() || dead_; })) {
             lock.unlock();
             kill("no answer to create within " + std::to_string(limit.count()) + " ms");
+            lock.lock();
+            changed_.wait_for(lock, kStopWait, [&] { return dead_; });
             return Error::unavailable("the runner did not create the instance within " +
                                       std::to_string(limit.count()) + " ms");
         }
@@ -387,23 +390,28 @@ class Process : public std::enable_shared_from_this<Process> {
         std::string death = !kill_reason.empty() && how.starts_with("killed by SIGKILL")
                                 ? "killed by the daemon (SIGKILL): " + kill_reason
                                 : how;
-        std::size_t in_flight = 0;
+        // Logged before anyone waiting hears of the death: stop()'s caller may be the daemon
+        // on its way out, after which this thread must not touch the log.
+        if (stopping && kill_reason.empty()) {
+            BOOST_LOG_TRIVIAL(info)
+                << "vendor " << instance_ << ": runner (pid " << pid_ << ") stopped: " << how;
+        } else {
+            std::size_t in_flight = 0;
+            {
+                std::lock_guard lock(mutex_);
+                in_flight = calls_.size();
+            }
+            BOOST_LOG_TRIVIAL(warning)
+                << "vendor " << instance_ << ": runner (pid " << pid_ << ") " << death << "; "
+                << in_flight << " call(s) in flight fail as transient";
+        }
         {
             std::lock_guard lock(mutex_);
             dead_ = true;
             death_ = death;
-            in_flight = calls_.size();
             changed_.notify_all();
         }
-        if (stopping && kill_reason.empty()) {
-            BOOST_LOG_TRIVIAL(info)
-                << "vendor " << instance_ << ": runner (pid " << pid_ << ") stopped: " << how;
-            return;
-        }
-        BOOST_LOG_TRIVIAL(warning)
-            << "vendor " << instance_ << ": runner (pid " << pid_ << ") " << death << "; "
-            << in_flight << " call(s) in flight fail as transient";
-        if (on_death) on_death(shared_from_this(), death);
+        if (on_death && !(stopping && kill_reason.empty())) on_death(shared_from_this(), death);
     }
 
     // Whether the process has exited (not yet reaped) within `limit`.
@@ -565,18 +573,26 @@ struct Runner::Impl : std::enable_shared_from_this<Impl> {
         starting = true;
         lock.unlock();
         auto started = launch();
-        lock.lock();
-        starting = false;
+        // `starting` ends only once this start is settled, logging included (see ~Runner).
+        auto settled = [this] {
+            std::lock_guard lock(mutex);
+            starting = false;
+            woken.notify_all();
+        };
         if (!started) {
-            lock.unlock();
             on_death(nullptr, "could not start again: " + started.error().detail);
+            settled();
             return Error::unavailable("runner could not start: " + started.error().detail);
         }
+        lock.lock();
         if (stopped) {
             lock.unlock();
             (*started)->stop();
+            settled();
             return Error::unavailable("runner stopped");
         }
+        starting = false;
+        woken.notify_all();
         ++restarts;
         current = *started;
         return current;
@@ -599,11 +615,14 @@ Result<std::unique_ptr<Runner>> Runner::start(RunnerOptions options,
 Runner::~Runner() {
     std::shared_ptr<Process> process;
     {
-        std::lock_guard lock(impl_->mutex);
+        std::unique_lock lock(impl_->mutex);
         impl_->stopped = true;
+        impl_->woken.notify_all();
+        // A restart under way finishes first (it stops what it started): the daemon may be
+        // on its way out, and no thread of ours may log after that.
+        impl_->woken.wait_for(lock, kStartWait, [&] { return !impl_->starting; });
         process.swap(impl_->current);
     }
-    impl_->woken.notify_all();
     if (process) process->stop();
 }
 
