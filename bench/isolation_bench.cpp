@@ -108,7 +108,9 @@ int main(int argc, char** argv) {
     bench_calls(*in_process, calls, 0);
     bench_calls(*isolated, calls, runner_pid(*isolated));
 
-    auto memory = isolated->runner_json()->at("memory_kb").as_object();
+    auto status = *isolated->runner_json();
+    isolation::add_memory(status);
+    auto memory = status.at("memory_kb").as_object();
     std::printf("runner memory (the mock loaded, %d calls served): RSS %lld kB, PSS %lld kB\n",
                 calls + 100, static_cast<long long>(memory.at("rss").to_number<int64_t>()),
                 static_cast<long long>(memory.at("pss").to_number<int64_t>()));

@@ -88,7 +88,7 @@ class Runner {
                     const std::atomic<bool>& cancelled);
 
     // {"state", "pid", "started_at", "restarts", "deaths", "last_death", "benched",
-    //  "restart_in_ms", "limits", "restart", "memory_kb"} for the vendors document.
+    //  "restart_in_ms", "limits", "restart"} for the vendors document. Reads no file.
     boost::json::object status_json() const;
 
   private:
@@ -96,6 +96,10 @@ class Runner {
     explicit Runner(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;  // also held (weakly) by each runner process's I/O thread
 };
+
+// Adds "memory_kb": {"rss", "pss"} of the process status_json() names in "pid" (when it
+// runs), from /proc/<pid>/smaps_rollup.
+void add_memory(boost::json::object& status);
 
 // The installed runner (…/lib/tickerd/tickerd-vendor-runner beside the daemon's prefix), or
 // the one in the build tree.

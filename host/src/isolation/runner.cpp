@@ -643,7 +643,6 @@ CallAnswer Runner::call(std::string_view data_type, const std::string& symbol,
 boost::json::object Runner::status_json() const {
     auto& self = *impl_;
     boost::json::object out;
-    std::optional<pid_t> pid;
     {
         std::lock_guard lock(self.mutex);
         auto now = Clock::now();
@@ -655,8 +654,7 @@ boost::json::object Runner::status_json() const {
                                             : RunnerState::restarting;
         out["state"] = to_string(state);
         if (self.current) {
-            pid = self.current->pid();
-            out["pid"] = *pid;
+            out["pid"] = self.current->pid();
             out["started_at"] = iso8601_utc(self.current->started_at());
         } else {
             out["pid"] = nullptr;
@@ -684,11 +682,14 @@ boost::json::object Runner::status_json() const {
         out["limits"] = to_json(self.options.limits);
         out["restart"] = to_json(self.options.restart);
     }
-    if (pid) {
-        auto [rss, pss] = memory_of(*pid);
-        out["memory_kb"] = {{"rss", rss}, {"pss", pss}};
-    }
     return out;
+}
+
+void add_memory(boost::json::object& status) {
+    const auto* pid = status.if_contains("pid");
+    if (pid == nullptr || !pid->is_int64()) return;
+    auto [rss, pss] = memory_of(static_cast<pid_t>(pid->as_int64()));
+    status["memory_kb"] = {{"rss", rss}, {"pss", pss}};
 }
 
 std::filesystem::path default_runner_executable() {

@@ -393,14 +393,21 @@ webclient::Counters PluginHost::http_counters() const {
 }
 
 std::vector<InstanceInfo> PluginHost::instances() const {
-    std::lock_guard lock(state_->mutex);
-    auto infos = state_->instance_infos;
-    for (auto& info : infos) {
-        for (const auto& instance : state_->instances) {
-            if (instance->name() != info.name) continue;
-            info.budget = instance->budget_json();
-            info.runner = instance->runner_json();
+    std::vector<InstanceInfo> infos;
+    {
+        std::lock_guard lock(state_->mutex);
+        infos = state_->instance_infos;
+        for (auto& info : infos) {
+            for (const auto& instance : state_->instances) {
+                if (instance->name() != info.name) continue;
+                info.budget = instance->budget_json();
+                info.runner = instance->runner_json();
+            }
         }
+    }
+    // Outside the lock: it reads /proc.
+    for (auto& info : infos) {
+        if (info.runner) isolation::add_memory(*info.runner);
     }
     return infos;
 }
