@@ -118,6 +118,12 @@ static tickerd_status fixture_fetch(void* instance, const tickerd_request* reque
     fwrite(garbage, 1, sizeof garbage - 1, stdout);
     fflush(stdout);
 #endif
+#ifdef FIXTURE_WIRE
+    /* Writes into the runner's protocol socket (fd 3 in a runner): a frame of an unknown
+     * type. In process, fd 3 is whatever the daemon has there, so this one runs isolated only. */
+    static const char frame[] = "\x01\x00\x00\x00\x4d!";
+    if (write(3, frame, sizeof frame - 1) < 0) (void)0;
+#endif
 #ifdef FIXTURE_FAILING_FETCH
     (void)self;
     snprintf(result->message, sizeof result->message, "upstream unreachable");

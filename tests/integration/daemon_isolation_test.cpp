@@ -1,9 +1,9 @@
 // Vendor instances out of process ("isolation": "process"), in the real daemon with real
 // runner processes and purpose-built broken plugins ranked ahead of the mock: a plugin that
-// segfaults, aborts, allocates without bound, never answers or spins only ever takes its own
-// runner down. The stream goes on from the fallback without dropping its client, the runner
-// is restarted (and benched when it dies too often), and the vendors document, telemetry and
-// the log name what happened. An isolated mock says what an in-process one says, and an
+// segfaults, aborts, allocates without bound, never answers, spins or writes garbage into its
+// runner's socket only ever takes its own runner down. The stream goes on from the fallback
+// without dropping its client, the runner is restarted (and benched when it dies too often),
+// and the vendors document, telemetry and the log name what happened. An isolated mock says what an in-process one says, and an
 // isolated plugin reloads like any other.
 #define BOOST_TEST_MODULE daemon_isolation
 #include <boost/test/unit_test.hpp>
@@ -184,6 +184,8 @@ BOOST_AUTO_TEST_CASE(crashing_plugins_isolated_leave_the_stream_and_its_clients_
         balloon["limits"] = {{"memory_mb", 256}};
         vendors.push_back(balloon);
     }
+    // Writes garbage into its runner's socket: a protocol error.
+    vendors.push_back(isolated("wire", "abi_wire", 13));
     // Answers well, with garbage on its stdout: that must not disturb its runner's protocol.
     vendors.push_back(isolated("noisy", "abi_garbage", 50));
     auto daemon = start_daemon(files, config_with(std::move(vendors)));
@@ -194,6 +196,9 @@ BOOST_AUTO_TEST_CASE(crashing_plugins_isolated_leave_the_stream_and_its_clients_
     expect_death_and_restart(*daemon, http, "segv", "killed by SIGSEGV");
     expect_death_and_restart(*daemon, http, "aborts", "killed by SIGABRT");
     if (!kAddressSanitizer) expect_death_and_restart(*daemon, http, "balloon", "killed by SIGABRT");
+    expect_death_and_restart(
+        *daemon, http, "wire",
+        "killed by the daemon (SIGKILL): protocol error: unknown frame type 77");
     expect_benched(*daemon, http, "aborts", "killed by SIGABRT");
 
     // The stream went on throughout, from the segfaulting plugin's good calls and the noisy one.
