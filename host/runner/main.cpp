@@ -22,6 +22,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -221,14 +223,57 @@ void fetch(std::shared_ptr<Call> call, std::string type, std::string symbol) {
                              .frame(FrameType::result));
 }
 
+// Threads for the calls: an idle one takes the next call, or a new one starts, so every call
+// has a thread at once (one that hangs never holds up another) and the daemon's
+// max_concurrency bounds how many there are. One idle for a minute ends.
+class Workers {
+  public:
+    bool run(std::function<void()> job) {
+        {
+            std::lock_guard lock(mutex_);
+            jobs_.push_back(std::move(job));
+            if (jobs_.size() <= idle_) {
+                ready_.notify_one();
+                return true;
+            }
+        }
+        try {
+            std::thread([this] { work(); }).detach();
+            return true;
+        } catch (...) {
+            return false;  // the job stays queued for the next idle thread
+        }
+    }
+
+  private:
+    void work() {
+        for (;;) {
+            std::function<void()> job;
+            {
+                std::unique_lock lock(mutex_);
+                ++idle_;
+                bool got =
+                    ready_.wait_for(lock, std::chrono::minutes(1), [&] { return !jobs_.empty(); });
+                --idle_;
+                if (!got) return;
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+            job();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<std::function<void()>> jobs_;
+    std::size_t idle_ = 0;
+};
+
+Workers workers;
+
 template <class Fn>
 bool on_a_thread(Fn fn) {
-    try {
-        std::thread(std::move(fn)).detach();
-        return true;
-    } catch (...) {
-        return false;
-    }
+    return workers.run(std::move(fn));
 }
 
 bool on_frame(Frame&& frame) {

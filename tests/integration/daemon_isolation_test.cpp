@@ -3,8 +3,8 @@
 // segfaults, aborts, allocates without bound, never answers, spins or writes garbage into its
 // runner's socket only ever takes its own runner down. The stream goes on from the fallback
 // without dropping its client, the runner is restarted (and benched when it dies too often),
-// and the vendors document, telemetry and the log name what happened. An isolated mock says what an in-process one says, and an
-// isolated plugin reloads like any other.
+// and the vendors document, telemetry and the log name what happened. An isolated mock says what an
+// in-process one says, and an isolated plugin reloads like any other.
 #define BOOST_TEST_MODULE daemon_isolation
 #include <boost/test/unit_test.hpp>
 
