@@ -5,7 +5,7 @@
 //   tickerd-vendor-runner --parent PID [--memory-mb N] [--cpu-seconds N]
 //
 // It limits itself, loads the plugin and then does what the daemon asks over the socket:
-// create the instance, fetch (each call on a thread of its own), cancel, shut down. The host
+// create the instance, fetch (each call on a thread at once, reused), cancel, shut down. The host
 // services the plugin calls (log, http) travel back to the daemon as frames; the clock,
 // cancellation and the result are answered here. The plugin sees the same ABI as in process.
 #include "isolation/protocol.hpp"
