@@ -12,6 +12,8 @@
 
 #include <boost/json.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <memory>
 #include <set>
@@ -267,6 +269,8 @@ BOOST_AUTO_TEST_CASE(hanging_and_spinning_plugins_isolated_are_killed_at_max_con
 // What the option is for: the same segfaulting plugin in process ends the daemon.
 BOOST_AUTO_TEST_CASE(a_crashing_plugin_in_process_takes_the_daemon_down) {
     TempDir files("tickerd-isolation");
+    rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);  // the daemon inherits it: no core file left behind
     json::object segv{{"name", "segv"}, {"plugin", "abi_segv"}, {"priority", 10}};
     auto daemon = start_daemon(files, config_with({segv}));
     bool died = wait_until([&] { return !daemon->running(); }, 15s, 100ms);
