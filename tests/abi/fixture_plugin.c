@@ -5,7 +5,9 @@
  */
 #include <tickerd/abi.h>
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -89,6 +91,38 @@ static tickerd_status fixture_fetch(void* instance, const tickerd_request* reque
     /* Never returns and burns its CPU: an infinite loop. */
     for (volatile unsigned long spins = 0;; ++spins) {
     }
+#endif
+#ifdef FIXTURE_SEGV_AT
+    /* Crashes on its Nth call (counted from its load): a null pointer written through. */
+    static volatile int calls = 0;
+    if (++calls == FIXTURE_SEGV_AT) {
+        volatile int* nowhere = NULL;
+        *nowhere = 1;
+    }
+#endif
+#ifdef FIXTURE_ABORT
+    abort(); /* a failed assertion */
+#endif
+#ifdef FIXTURE_BALLOON
+    /* Allocates (and touches) without bound, until there is no more: then gives up as a
+     * C++ plugin's std::bad_alloc would. Never run without a memory limit. */
+    for (;;) {
+        char* block = malloc(16u << 20);
+        if (block == NULL) abort();
+        memset(block, 1, 16u << 20);
+    }
+#endif
+#ifdef FIXTURE_GARBAGE
+    /* Garbage on stdout, some of it shaped like a protocol frame, then a good answer. */
+    static const char garbage[] = "\x05\x00\x00\x00\x05hello\xff\xfe garbage on stdout\n";
+    fwrite(garbage, 1, sizeof garbage - 1, stdout);
+    fflush(stdout);
+#endif
+#ifdef FIXTURE_WIRE
+    /* Writes into the runner's protocol socket (fd 3 in a runner): a frame of an unknown
+     * type. In process, fd 3 is whatever the daemon has there, so this one runs isolated only. */
+    static const char frame[] = "\x01\x00\x00\x00\x4d!";
+    if (write(3, frame, sizeof frame - 1) < 0) (void)0;
 #endif
 #ifdef FIXTURE_FAILING_FETCH
     (void)self;

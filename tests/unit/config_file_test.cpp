@@ -56,7 +56,10 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
                      "settings": {"fail_first": 2}, "timeout_ms": 500, "max_concurrency": 1,
                      "budget": {"per_minute": 5, "per_day": 25}},
                     {"name": "mock-b", "plugin": "mock",
-                     "settings": {"budget": {"per_hour": 100}, "latency_ms": 1}}],
+                     "settings": {"budget": {"per_hour": 100}, "latency_ms": 1},
+                     "isolation": "process", "limits": {"memory_mb": 256, "cpu_seconds": 60},
+                     "restart": {"backoff_ms": 100, "max_backoff_ms": 1000, "bench_after": 3,
+                                 "bench_seconds": 30}}],
         "instruments": [{"symbol": "aapl", "data_types": ["market_data", "news"]},
                         {"symbol": "MSFT", "enabled": false}],
         "cadences": {"news": {"interval_seconds": 120, "retry_attempts": 1}}})");
@@ -100,6 +103,14 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     BOOST_TEST(b.settings.contains("latency_ms"));
     BOOST_TEST(b.enabled);
     BOOST_TEST(b.timeout_ms == plugins::InstanceConfig{}.timeout_ms);
+    BOOST_TEST((a.isolation == isolation::Isolation::in_process));
+    BOOST_TEST((b.isolation == isolation::Isolation::process));
+    BOOST_TEST(b.limits.memory_mb == 256);
+    BOOST_TEST(b.limits.cpu_seconds == 60);
+    BOOST_TEST(b.restart.backoff_ms == 100);
+    BOOST_TEST(b.restart.max_backoff_ms == 1000);
+    BOOST_TEST(b.restart.bench_after == 3);
+    BOOST_TEST(b.restart.bench_seconds == 30);
 
     BOOST_REQUIRE(config.runtime.instruments.size() == 2u);
     BOOST_TEST(config.runtime.instruments[0].symbol == "AAPL");
@@ -183,6 +194,17 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_path) {
                  {"vendors[0].budget"});
     expect_error(R"({"vendors": [{"name": "a", "plugin": "mock"}, {"name": "a", "plugin": "x"}]})",
                  {"vendors[1].name", "duplicate"});
+    expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "isolation": "thread"}]})",
+                 {"vendors[0].isolation", "in_process or process", "thread"});
+    // Only a runner process has limits and restarts.
+    expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "limits": {"memory_mb": 9}}]})",
+                 {"vendors[0].limits", "\"isolation\": \"process\""});
+    expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "isolation": "process",
+                                  "limits": {"memory_mb": -1}}]})",
+                 {"vendors[0].limits.memory_mb"});
+    expect_error(R"({"vendors": [{"name": "a", "plugin": "mock", "isolation": "process",
+                                  "restart": {"tries": 3}}]})",
+                 {"vendors[0].restart", "tries"});
     expect_error(R"({"instruments": [{"symbol": "AAPL"}, {"symbol": "aapl"}]})",
                  {"instruments[1].symbol", "duplicate", "AAPL"});
     expect_error(R"({"instruments": [{"symbol": "A B"}]})", {"instruments[0].symbol"});

@@ -100,14 +100,18 @@ BOOST_AUTO_TEST_CASE(parts_include_only_the_parts_they_link) {
         {"bus", {"core"}},
         {"telemetry", {"core"}},
         {"webclient", {"core"}},
-        {"plugins", {"core", "webclient"}},
+        {"isolation", {"core", "webclient"}},
+        {"plugins", {"core", "webclient", "isolation"}},
         {"access", {"core"}},
-        {"config", {"core", "webclient", "plugins", "bus", "access"}},
-        {"scheduler", {"core", "webclient", "plugins", "bus", "access", "config", "telemetry"}},
+        {"config", {"core", "webclient", "isolation", "plugins", "bus", "access"}},
+        {"scheduler",
+         {"core", "webclient", "isolation", "plugins", "bus", "access", "config", "telemetry"}},
         {"gateway",
-         {"core", "webclient", "plugins", "bus", "access", "config", "telemetry", "scheduler"}},
+         {"core", "webclient", "isolation", "plugins", "bus", "access", "config", "telemetry",
+          "scheduler"}},
         {"cluster",
-         {"core", "webclient", "plugins", "bus", "access", "config", "telemetry", "scheduler"}},
+         {"core", "webclient", "isolation", "plugins", "bus", "access", "config", "telemetry",
+          "scheduler"}},
     };
     for (const auto& folder : fs::directory_iterator(kSources)) {
         if (!folder.is_directory()) continue;

@@ -124,11 +124,41 @@ plugins::RequestBudget read_budget(const FileReader& in, const json::value& v,
     return out;
 }
 
+// {"memory_mb": 256, "cpu_seconds": 600}: an isolated instance's runner limits; 0 = none.
+isolation::Limits read_limits(const FileReader& in, const json::value& v, const std::string& path) {
+    const auto& limits = in.object(v, path, {"memory_mb", "cpu_seconds"});
+    isolation::Limits out;
+    if (auto* x = limits.if_contains("memory_mb"))
+        out.memory_mb = in.integer(*x, join(path, "memory_mb"), 0, 1 << 20);
+    if (auto* x = limits.if_contains("cpu_seconds"))
+        out.cpu_seconds = in.integer(*x, join(path, "cpu_seconds"), 0, 1 << 30);
+    return out;
+}
+
+// {"backoff_ms": 500, "max_backoff_ms": 30000, "bench_after": 5, "bench_seconds": 300}
+isolation::RestartPolicy read_restart(const FileReader& in, const json::value& v,
+                                      const std::string& path) {
+    const auto& restart =
+        in.object(v, path, {"backoff_ms", "max_backoff_ms", "bench_after", "bench_seconds"});
+    isolation::RestartPolicy out;
+    constexpr int kDay = 86400;
+    if (auto* x = restart.if_contains("backoff_ms"))
+        out.backoff_ms = in.integer(*x, join(path, "backoff_ms"), 0, kDay * 1000);
+    if (auto* x = restart.if_contains("max_backoff_ms"))
+        out.max_backoff_ms = in.integer(*x, join(path, "max_backoff_ms"), 0, kDay * 1000);
+    if (auto* x = restart.if_contains("bench_after"))
+        out.bench_after = in.integer(*x, join(path, "bench_after"), 0, 1000);
+    if (auto* x = restart.if_contains("bench_seconds"))
+        out.bench_seconds = in.integer(*x, join(path, "bench_seconds"), 0, kDay);
+    return out;
+}
+
 plugins::InstanceConfig read_vendor(const FileReader& in, const json::value& v,
                                     const std::string& path) {
-    const auto& vendor = in.object(v, path,
-                                   {"name", "plugin", "priority", "enabled", "settings",
-                                    "timeout_ms", "max_concurrency", "budget"});
+    const auto& vendor =
+        in.object(v, path,
+                  {"name", "plugin", "priority", "enabled", "settings", "timeout_ms",
+                   "max_concurrency", "budget", "isolation", "limits", "restart"});
     plugins::InstanceConfig instance;
     const auto* name = vendor.if_contains("name");
     if (!name) in.fail(join(path, "name"), "required");
@@ -163,6 +193,25 @@ plugins::InstanceConfig read_vendor(const FileReader& in, const json::value& v,
     }
     if (auto* x = vendor.if_contains("budget"))
         instance.budget = read_budget(in, *x, join(path, "budget"));
+    if (auto* x = vendor.if_contains("isolation")) {
+        auto text = in.string(*x, join(path, "isolation"));
+        auto isolation = isolation::parse_isolation(text);
+        if (!isolation) {
+            in.fail(join(path, "isolation"),
+                    "must be " + isolation::isolation_choices() + ", got '" + text + "'");
+        }
+        instance.isolation = *isolation;
+    }
+    // Only a runner process can be limited or restarted.
+    bool isolated = instance.isolation == isolation::Isolation::process;
+    for (const char* key : {"limits", "restart"}) {
+        if (vendor.contains(key) && !isolated)
+            in.fail(join(path, key), "applies only with \"isolation\": \"process\"");
+    }
+    if (auto* x = vendor.if_contains("limits"))
+        instance.limits = read_limits(in, *x, join(path, "limits"));
+    if (auto* x = vendor.if_contains("restart"))
+        instance.restart = read_restart(in, *x, join(path, "restart"));
     return instance;
 }
 

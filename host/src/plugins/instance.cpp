@@ -34,30 +34,11 @@ struct HostCall {
     }
 };
 
-// A plugin that logs in a loop must not flood the journal with megabyte lines.
-constexpr std::size_t kMaxLogLine = 2048;
-
-boost::log::trivial::severity_level severity(int32_t level) {
-    switch (level) {
-        case TICKERD_LOG_DEBUG:
-            return boost::log::trivial::debug;
-        case TICKERD_LOG_INFO:
-            return boost::log::trivial::info;
-        case TICKERD_LOG_WARNING:
-            return boost::log::trivial::warning;
-        default:
-            return boost::log::trivial::error;
-    }
-}
-
 void host_log(void* host, int32_t level, tickerd_str message) noexcept {
     try {
         auto* context = static_cast<InstanceContext*>(host);
-        std::string_view text(message.ptr ? message.ptr : "", message.len);
-        if (text.size() > kMaxLogLine) text = text.substr(0, kMaxLogLine);
-        BOOST_LOG_STREAM_WITH_PARAMS(boost::log::trivial::logger::get(),
-                                     (boost::log::keywords::severity = severity(level)))
-            << "vendor " << context->instance_name << ": " << text;
+        isolation::log_plugin_line(context->instance_name, level,
+                                   {message.ptr ? message.ptr : "", message.ptr ? message.len : 0});
     } catch (...) {
     }
 }
@@ -180,6 +161,19 @@ Result<std::shared_ptr<Instance>, Refusal> Instance::create(
     std::shared_ptr<Instance> instance(
         new Instance(std::move(module), std::move(config), priority, std::move(http)));
     std::string settings = boost::json::serialize(instance->config_.settings);
+    if (instance->config_.isolation == isolation::Isolation::process) {
+        isolation::RunnerOptions options;
+        options.executable = isolation::default_runner_executable();
+        options.plugin_fd = instance->module_->copy_fd();
+        options.instance_name = instance->config_.name;
+        options.settings_json = std::move(settings);
+        options.limits = instance->config_.limits;
+        options.restart = instance->config_.restart;
+        auto runner = isolation::Runner::start(std::move(options), instance->context_->http);
+        if (!runner) return Refusal{RefusalReason::create_failed, runner.error().detail};
+        instance->runner_ = std::move(*runner);
+        return instance;
+    }
     char error[512] = {};
     const auto& d = instance->module_->descriptor();
     tickerd_status status = d.create(&instance->context_->api, sdk_str(instance->config_.name),
@@ -214,7 +208,13 @@ Instance::Instance(std::shared_ptr<Module> module, InstanceConfig config, int pr
 }
 
 Instance::~Instance() {
+    runner_.reset();  // stops the runner (its process destroys the instance)
     if (handle_ != nullptr) module_->descriptor().destroy(handle_);
+}
+
+std::optional<boost::json::object> Instance::runner_json() const {
+    if (!runner_) return std::nullopt;
+    return runner_->status_json();
 }
 
 const std::string& Instance::plugin_name() const {
@@ -260,26 +260,37 @@ FetchOutcome Instance::fetch(DataType type, const std::string& symbol,
         return outcome;
     }
 
-    HostCall call{cancel, deadline, *context_->http, {}, false, {}};
     std::string_view type_name = to_string(type);
-    tickerd_request request{sizeof(tickerd_request), sdk_str(type_name), sdk_str(symbol),
-                            unix_ms(deadline), &call};
-    tickerd_result result{};
-    result.struct_size = sizeof(tickerd_result);
-    tickerd_status status = module_->descriptor().fetch(handle_, &request, &result);
+    isolation::CallAnswer answer;
+    if (runner_) {
+        answer = runner_->call(type_name, symbol, deadline, cancel.cancelled);
+    } else {
+        HostCall call{cancel, deadline, *context_->http, {}, false, {}};
+        tickerd_request request{sizeof(tickerd_request), sdk_str(type_name), sdk_str(symbol),
+                                unix_ms(deadline), &call};
+        tickerd_result result{};
+        result.struct_size = sizeof(tickerd_result);
+        answer.status = module_->descriptor().fetch(handle_, &request, &result);
+        result.message[sizeof result.message - 1] = '\0';
+        answer.message = result.message;
+        answer.retry_after_ms = result.retry_after_ms;
+        answer.http_status = result.http_status;
+        answer.json_set = call.json_set;
+        answer.json = std::move(call.json);
+    }
 
-    result.message[sizeof result.message - 1] = '\0';
-    outcome.message = result.message;
-    outcome.retry_after_ms = std::max<int64_t>(result.retry_after_ms, 0);
-    outcome.http_status = result.http_status;
+    tickerd_status status = answer.status;
+    outcome.message = std::move(answer.message);
+    outcome.retry_after_ms = std::max<int64_t>(answer.retry_after_ms, 0);
+    outcome.http_status = answer.http_status;
     outcome.status = known_status(status) ? status : TICKERD_E_PERMANENT;
     if (!known_status(status)) {
         outcome.message = "plugin returned unknown status " + std::to_string(status);
-    } else if (status == TICKERD_OK && !call.json_set) {
+    } else if (status == TICKERD_OK && !answer.json_set) {
         outcome.status = TICKERD_E_PERMANENT;
         outcome.message = "plugin answered ok without data";
     } else if (status == TICKERD_OK) {
-        outcome.json = std::move(call.json);
+        outcome.json = std::move(answer.json);
     }
     return outcome;
 }

@@ -28,6 +28,7 @@ class PrivateCopy {
     PrivateCopy(const PrivateCopy&) = delete;
     PrivateCopy& operator=(const PrivateCopy&) = delete;
     std::string path() const;
+    int fd() const { return fd_; }
 
   private:
     explicit PrivateCopy(int fd) : fd_(fd) {}
@@ -47,6 +48,8 @@ class Module {
     bool serves(DataType type) const;
     bool thread_safe() const { return (descriptor_->flags & TICKERD_PLUGIN_THREADSAFE) != 0; }
     bool simulated() const { return info_.simulated; }
+    // The validated copy of the file, which an isolated instance's runner loads.
+    int copy_fd() const { return copy_->fd(); }
 
   private:
     Module(std::unique_ptr<PrivateCopy> copy, boost::dll::shared_library library,

@@ -249,9 +249,12 @@ std::vector<std::string> PluginHost::State::reconcile(std::map<std::string, Inst
     std::vector<InstanceInfo> infos;
     std::set<std::string> names;
     for (const auto& config : wanted_instances()) {
-        InstanceInfo info{config.name,    config.plugin,         config.priority.value_or(0),
-                          config.enabled, InstanceState::failed, "",
-                          std::nullopt};
+        InstanceInfo info;
+        info.name = config.name;
+        info.plugin = config.plugin;
+        info.priority = config.priority.value_or(0);
+        info.enabled = config.enabled;
+        info.isolation = config.isolation;
         auto module = modules.find(config.plugin);
         if (module != modules.end()) info.simulated = module->second->simulated();
         if (!names.insert(config.name).second) {
@@ -390,12 +393,21 @@ webclient::Counters PluginHost::http_counters() const {
 }
 
 std::vector<InstanceInfo> PluginHost::instances() const {
-    std::lock_guard lock(state_->mutex);
-    auto infos = state_->instance_infos;
-    for (auto& info : infos) {
-        for (const auto& instance : state_->instances) {
-            if (instance->name() == info.name) info.budget = instance->budget_json();
+    std::vector<InstanceInfo> infos;
+    {
+        std::lock_guard lock(state_->mutex);
+        infos = state_->instance_infos;
+        for (auto& info : infos) {
+            for (const auto& instance : state_->instances) {
+                if (instance->name() != info.name) continue;
+                info.budget = instance->budget_json();
+                info.runner = instance->runner_json();
+            }
         }
+    }
+    // Outside the lock: it reads /proc.
+    for (auto& info : infos) {
+        if (info.runner) isolation::add_memory(*info.runner);
     }
     return infos;
 }
@@ -499,8 +511,10 @@ boost::json::object to_json(const InstanceInfo& info) {
     boost::json::object out{{"name", info.name},           {"plugin", info.plugin},
                             {"priority", info.priority},   {"enabled", info.enabled},
                             {"simulated", info.simulated}, {"state", to_string(info.state)}};
+    out["isolation"] = isolation::to_string(info.isolation);
     if (!info.error.empty()) out["error"] = info.error;
     if (info.budget) out["budget"] = *info.budget;
+    if (info.runner) out["runner"] = *info.runner;
     return out;
 }
 

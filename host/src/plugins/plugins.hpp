@@ -4,6 +4,7 @@
 
 #include "core/model.hpp"
 #include "core/result.hpp"
+#include "isolation/isolation.hpp"
 #include "webclient/webclient.hpp"
 
 #include <tickerd/abi.h>
@@ -136,6 +137,11 @@ struct InstanceConfig {
     int timeout_ms = 10000;   // the host stops waiting after this; counts as transient
     int max_concurrency = 4;  // calls in flight at once (1 unless the plugin is thread-safe)
     RequestBudget budget;
+    // Where its plugin code runs: in the daemon, or in a runner process of its own (then
+    // with these limits and this restart policy).
+    isolation::Isolation isolation = isolation::Isolation::in_process;
+    isolation::Limits limits;
+    isolation::RestartPolicy restart;
     bool operator==(const InstanceConfig&) const = default;
 };
 
@@ -161,7 +167,8 @@ class Instance {
   public:
     // Asks the plugin to create the instance; when it refuses (bad settings, missing
     // credentials) the refusal is create_failed with the plugin's reason as its detail.
-    // `http` serves the plugin's HTTP requests.
+    // `http` serves the plugin's HTTP requests. An isolated instance starts its runner here
+    // (a runner that cannot start is create_failed too).
     static Result<std::shared_ptr<Instance>, Refusal> create(
         std::shared_ptr<Module> module, InstanceConfig config, int priority,
         std::shared_ptr<webclient::Client> http);
@@ -183,11 +190,15 @@ class Instance {
 
     // Calls spent against the configured budget (nothing when none is configured).
     std::optional<boost::json::object> budget_json();
+    // Its runner's state (isolated instances only).
+    std::optional<boost::json::object> runner_json() const;
 
     // Blocking call into the plugin: run it on a thread of its own, never on an I/O thread.
     // Returns TICKERD_E_TRANSIENT at once when max_concurrency calls are already in flight,
     // and TICKERD_E_RATE_LIMITED (with the time until it refills) when the budget is spent.
     // The library stays loaded until the call returns, whatever happens to the host's lists.
+    // An isolated instance's call goes to its runner; a runner that dies or overstays the
+    // deadline makes it transient, naming why ("runner killed by SIGSEGV").
     FetchOutcome fetch(DataType type, const std::string& symbol,
                        std::chrono::system_clock::time_point deadline, const CancelFlag& cancel);
 
@@ -199,7 +210,8 @@ class Instance {
     std::unique_ptr<InstanceContext> context_;
     InstanceConfig config_;
     int priority_;
-    void* handle_ = nullptr;
+    void* handle_ = nullptr;                     // in process
+    std::unique_ptr<isolation::Runner> runner_;  // isolated
     std::atomic<int> in_flight_{0};
     int concurrency_limit_;
     BudgetMeter budget_;
@@ -219,6 +231,8 @@ struct InstanceInfo {
     std::string error;
     std::optional<boost::json::object> budget;  // limits and calls spent, when limited
     bool simulated = false;                     // its plugin serves made-up data
+    isolation::Isolation isolation = isolation::Isolation::in_process;
+    std::optional<boost::json::object> runner;  // its runner's state, when isolated
 };
 boost::json::object to_json(const InstanceInfo& info);
 
