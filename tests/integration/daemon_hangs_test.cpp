@@ -44,8 +44,7 @@ json::value config_with(json::array vendors) {
             {"cadences", {{"market_data", {{"interval_seconds", 1}}}}}};
 }
 
-std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files,
-                                                       const json::value& config) {
+std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const json::value& config) {
     DaemonOptions options;
     options.config_file = write_config(files, config);
     options.env = {{"AUTO_START_WORKERS", "true"}};
