@@ -3,6 +3,7 @@
 
 #include "bus/bus.hpp"
 
+#include <set>
 #include <thread>
 
 using namespace tickerd;
@@ -181,4 +182,45 @@ BOOST_AUTO_TEST_CASE(channels_nobody_follows_and_nothing_was_published_on_are_fo
     // AAPL stays: it holds a latest message for the next subscriber.
     BOOST_TEST(bus->health().channels == 1u);
     BOOST_TEST(bus->latest("stream:market_data:AAPL") != nullptr);
+}
+
+// Subscribers leave in any order, some while messages flow, one subscribes twice: each
+// publish reaches exactly the subscribers following the channel at that moment, once each.
+BOOST_AUTO_TEST_CASE(each_publish_reaches_exactly_who_follows_the_channel_then) {
+    auto bus = bus::make_embedded_bus();
+    const std::string channel = "stream:market_data:AAPL";
+    std::vector<std::shared_ptr<Collector>> subscribers;
+    for (int i = 0; i < 1000; ++i) {
+        subscribers.push_back(std::make_shared<Collector>());
+        bus->subscribe(channel, subscribers.back());
+    }
+    bus->subscribe(channel, subscribers.front());  // again: still one delivery per publish
+    bus->publish(quote("AAPL", 1, 1.0), 60s);
+    // Every third one leaves (from the middle, the front and the back of the table), with a
+    // publish after every hundred departures.
+    uint64_t seq = 1;
+    std::vector<bool> follows(subscribers.size(), true);
+    for (std::size_t i = 0; i < subscribers.size(); i += 3) {
+        bus->unsubscribe(channel, subscribers[i].get());
+        follows[i] = false;
+        if (i % 300 == 0) bus->publish(quote("AAPL", ++seq, 1.0), 60s);
+    }
+    bus->publish(quote("AAPL", ++seq, 1.0), 60s);
+    BOOST_TEST(bus->stats(channel).subscribers == 666u);
+    for (std::size_t i = 0; i < subscribers.size(); ++i) {
+        const auto& seen = subscribers[i]->seen;
+        std::set<uint64_t> distinct;
+        for (const auto& message : seen)
+            distinct.insert(message->seq);
+        BOOST_TEST_CONTEXT("subscriber " << i) {
+            BOOST_TEST(distinct.size() == seen.size(), "a message delivered twice");
+            BOOST_TEST(distinct.count(1) == 1u);  // everyone followed at the first publish
+            BOOST_TEST(distinct.count(seq) == (follows[i] ? 1u : 0u));  // only who stayed
+        }
+    }
+    // Back in after leaving: the latest first, then what follows.
+    bus->subscribe(channel, subscribers[0]);
+    bus->publish(quote("AAPL", ++seq, 1.0), 60s);
+    BOOST_TEST(subscribers[0]->seen.back()->seq == seq);
+    BOOST_TEST(bus->stats(channel).subscribers == 667u);
 }
