@@ -47,7 +47,10 @@ Result run(int subscribers, int channels, int rate) {
     std::thread publisher([&] {
         uint64_t seq = 0;
         while (!stop) {
-            bus::Envelope envelope{DataType::market_data, "S0", "bench", {{"price", 1.0}}};
+            bus::Envelope envelope;
+            envelope.symbol = "S0";
+            envelope.vendor = "bench";
+            envelope.data = {{"price", 1.0}};
             auto message = bus::make_message(envelope, ++seq, std::chrono::system_clock::now());
             auto start = std::chrono::steady_clock::now();
             bus->publish(message, 60s);

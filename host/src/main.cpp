@@ -228,10 +228,12 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     config::StateStore state(cfg.state_dir, cfg.runtime);
     BOOST_LOG_TRIVIAL(info) << "state kept in " << state.state_file().string();
 
+    // Before the I/O context: a connection or stream still queued there when it is destroyed
+    // counts itself out of the metrics.
+    telemetry::Store telemetry({cfg.published_types, cfg.metrics_symbol_labels});
     asio::io_context io(kIoThreads);
     auto bus = make_bus(io, cfg);
     bus->start();
-    telemetry::Store telemetry({cfg.published_types, cfg.metrics_symbol_labels});
     scheduler::Options scheduling;
     std::unique_ptr<cluster::ConfigSync> config_sync;
     if (cfg.redis.enabled) {
