@@ -54,9 +54,9 @@ Result run(int subscribers, int channels, int rate) {
             auto message = bus::make_message(envelope, ++seq, std::chrono::system_clock::now());
             auto start = std::chrono::steady_clock::now();
             bus->publish(message, 60s);
-            double took = std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - start)
-                              .count();
+            double took =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
             if (took > longest) longest = took;
             std::this_thread::sleep_for(std::chrono::microseconds(1'000'000 / rate));
         }
@@ -99,9 +99,10 @@ int main(int argc, char** argv) {
     if (subscribers < 1 || rate < 1) return 2;
     for (int channels : {1, subscribers}) {
         auto r = run(subscribers, channels, rate);
-        std::printf("%d subscribers on %d channel(s), %d msg/s: join %.1f ms CPU, leave %.1f ms "
-                    "CPU, longest publish %.2f ms\n",
-                    subscribers, channels, rate, r.join_ms, r.leave_ms, r.longest_publish_ms);
+        std::printf(
+            "%d subscribers on %d channel(s), %d msg/s: join %.1f ms CPU, leave %.1f ms "
+            "CPU, longest publish %.2f ms\n",
+            subscribers, channels, rate, r.join_ms, r.leave_ms, r.longest_publish_ms);
     }
     return 0;
 }
