@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(sigterm_ends_streams_cleanly_and_exits_0) {
     BOOST_TEST(ws.close_code().value_or(0) == 1001,
                "close code " << ws.close_code().value_or(0) << " " << ws.error());
     auto log = daemon->log();
-    BOOST_TEST(log.find("AddressSanitizer") == std::string::npos, log);
+    BOOST_TEST(log.find("ERROR: AddressSanitizer") == std::string::npos, log);
     BOOST_TEST(log.find("runtime error") == std::string::npos, log);
 }
 

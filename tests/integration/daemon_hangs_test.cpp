@@ -136,7 +136,7 @@ void expect_a_clean_exit(DaemonProcess& daemon) {
     auto log = daemon.log();
     BOOST_TEST(log.find("shutdown took too long") == std::string::npos, daemon.log_tail());
     BOOST_TEST(log.find("leaving them") != std::string::npos, daemon.log_tail());
-    BOOST_TEST(log.find("AddressSanitizer") == std::string::npos, log);
+    BOOST_TEST(log.find("ERROR: AddressSanitizer") == std::string::npos, log);
 }
 
 void run_scenario(json::array hanging, const std::string& benched_one) {

@@ -30,6 +30,9 @@ constexpr bool kAddressSanitizer = true;  // the runner cannot set RLIMIT_AS und
 #else
 constexpr bool kAddressSanitizer = false;
 #endif
+// The sanitizers catch the segfaulting plugin's null write themselves, report it and end the
+// runner their own way (an exit code or SIGABRT, as their options say): any death will do there.
+constexpr const char* kSegvDeath = kAddressSanitizer ? "" : "killed by SIGSEGV";
 
 constexpr int kSymbols = 5;
 
@@ -169,7 +172,7 @@ void expect_a_clean_exit(DaemonProcess& daemon) {
     auto status = daemon.terminate(10s);
     BOOST_REQUIRE_MESSAGE(status, "no exit within 10 s of SIGTERM\n" << daemon.log_tail());
     BOOST_TEST(status->success(), describe(*status) << "\n" << daemon.log_tail());
-    BOOST_TEST(daemon.log().find("AddressSanitizer") == std::string::npos, daemon.log());
+    BOOST_TEST(daemon.log().find("ERROR: AddressSanitizer") == std::string::npos, daemon.log());
 }
 
 bool process_exists(int64_t pid) {
@@ -195,7 +198,7 @@ BOOST_AUTO_TEST_CASE(crashing_plugins_isolated_leave_the_stream_and_its_clients_
     Watcher watcher(*daemon);
 
     auto first = watcher.read(3 * kSymbols);
-    expect_death_and_restart(*daemon, http, "segv", "killed by SIGSEGV");
+    expect_death_and_restart(*daemon, http, "segv", kSegvDeath);
     expect_death_and_restart(*daemon, http, "aborts", "killed by SIGABRT");
     if (!kAddressSanitizer) expect_death_and_restart(*daemon, http, "balloon", "killed by SIGABRT");
     expect_death_and_restart(
@@ -215,7 +218,7 @@ BOOST_AUTO_TEST_CASE(crashing_plugins_isolated_leave_the_stream_and_its_clients_
 
     // Telemetry names the death as the calls' error; the log names it too.
     auto telemetry = http.get("/streaming/config/telemetry/market_data?limit=1000").body;
-    BOOST_TEST(telemetry.find("runner killed by SIGSEGV") != std::string::npos);
+    BOOST_TEST(telemetry.find(std::string("runner ") + kSegvDeath) != std::string::npos);
     BOOST_TEST(daemon->log().find("killed by SIGABRT") != std::string::npos);
 
     // Its bench over, the aborting runner is started again (and dies again).

@@ -72,7 +72,8 @@ void check_documented(HttpClient& http, const json::object& operation, const std
          << (headers.empty() ? " (no key)" : "") << " answered " << code << ": " << answer.body;
     BOOST_TEST(operation.at("responses").as_object().contains(code), what.str());
     if (answer.status >= 400) {  // the error body, as the document's Error schema has it
-        const auto* detail = json::parse(answer.body).as_object().if_contains("detail");
+        auto error = json::parse(answer.body);
+        const auto* detail = error.as_object().if_contains("detail");
         BOOST_TEST((detail && detail->is_string()), what.str());
     }
 }

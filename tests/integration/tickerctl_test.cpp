@@ -508,16 +508,19 @@ BOOST_AUTO_TEST_CASE(https_verifies_the_certificate) {
     options.env = {{"AUTO_START_WORKERS", "true"}};
     DaemonProcess daemon(options);
     // wait_ready() speaks plain HTTP: the log says when the TLS listener is up.
-    std::smatch match;
+    std::string port;
     static const std::regex listening("listening on port ([0-9]+)");
     BOOST_REQUIRE_MESSAGE(wait_until(
                               [&] {
                                   auto log = daemon.log();
-                                  return std::regex_search(log, match, listening);
+                                  std::smatch match;  // points into `log`
+                                  if (!std::regex_search(log, match, listening)) return false;
+                                  port = match[1].str();
+                                  return true;
                               },
                               20s),
                           daemon.log_tail());
-    auto url = "https://127.0.0.1:" + match[1].str();
+    auto url = "https://127.0.0.1:" + port;
 
     Ctl ctl;
     auto verified = ctl.run({"--url", url, "--cacert", ca.string(), "status", "--json"});
