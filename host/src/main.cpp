@@ -217,6 +217,9 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
         throw std::runtime_error("--role " + std::string(config::to_string(cfg.role)) +
                                  " shares work through Redis: set REDIS_ENABLED=true");
     }
+    if (auto bars = scheduler::check_bar_settings(cfg.bars); !bars) {
+        throw std::runtime_error(bars.error().field + ": " + bars.error().detail);
+    }
     // An edge serves clients from Redis only: it loads no vendors and polls nothing.
     bool polls = cfg.role != config::Role::edge;
     plugins::PluginHost plugin_host(polls ? cfg.plugin_dirs : std::vector<fs::path>{},
@@ -233,6 +236,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     bus->start();
     telemetry::Store telemetry({cfg.published_types, cfg.metrics_symbol_labels});
     scheduler::Options scheduling;
+    scheduling.bars = cfg.bars;
     std::unique_ptr<cluster::ConfigSync> config_sync;
     if (cfg.redis.enabled) {
         // Instruments and cadences are shared by every instance on this Redis.
