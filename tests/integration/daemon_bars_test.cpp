@@ -135,8 +135,8 @@ BOOST_AUTO_TEST_CASE(bars_match_bars_computed_from_the_same_runs_ticks) {
     BOOST_TEST(detail_of(bad_interval).find("7m") != std::string::npos);
     BOOST_TEST(http.get("/streaming/bars/AAPL?interval=2s&limit=0").status == 422);
     // Bars are the daemon's own: no client publishes into them.
-    auto publish = http.request("POST", "/streaming/publish/" + kBars, R"({"data":{}})",
-                                "application/json");
+    auto publish =
+        http.request("POST", "/streaming/publish/" + kBars, R"({"data":{}})", "application/json");
     BOOST_TEST(publish.status == 422);
     // The daily series runs too, in the exchange's day.
     auto daily = json::parse(http.get("/streaming/latest/stream:bars_1d:AAPL").body);

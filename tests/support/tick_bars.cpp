@@ -26,7 +26,8 @@ std::map<int64_t, TickBar> bars_from_ticks(const std::vector<boost::json::value>
         double traded = 0;
         if (const auto* volume = data.as_object().if_contains("volume")) {
             double cumulative = volume->to_number<double>();
-            if (have_volume) traded = cumulative < last_volume ? cumulative : cumulative - last_volume;
+            if (have_volume)
+                traded = cumulative < last_volume ? cumulative : cumulative - last_volume;
             last_volume = cumulative;
             have_volume = true;
         }

@@ -64,12 +64,12 @@ BOOST_AUTO_TEST_CASE(sub_daily_bars_align_to_utc_boundaries) {
 
 BOOST_AUTO_TEST_CASE(daily_bars_follow_new_york_midnight_across_dst) {
     // 2025-03-09 (spring forward): midnight EST 05:00 UTC to midnight EDT 04:00 UTC next day.
-    auto spring = new_york().span_of(interval("1d"), at(1741503600));  // 07:00 UTC
+    auto spring = new_york().span_of(interval("1d"), at(1741503600));    // 07:00 UTC
     BOOST_TEST(spring.start.time_since_epoch() == seconds(1741496400));  // 03-09 05:00 UTC
     BOOST_TEST(spring.end.time_since_epoch() == seconds(1741579200));    // 03-10 04:00 UTC
     BOOST_TEST(duration_cast<hours>(spring.end - spring.start).count() == 23);
     // 2025-11-02 (fall back): 25 hours.
-    auto fall = new_york().span_of(interval("1d"), at(1762099200));  // 11-02 16:00 UTC
+    auto fall = new_york().span_of(interval("1d"), at(1762099200));    // 11-02 16:00 UTC
     BOOST_TEST(fall.start.time_since_epoch() == seconds(1762056000));  // 11-02 04:00 UTC
     BOOST_TEST(fall.end.time_since_epoch() == seconds(1762146000));    // 11-03 05:00 UTC
     BOOST_TEST(duration_cast<hours>(fall.end - fall.start).count() == 25);

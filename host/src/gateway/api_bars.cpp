@@ -23,10 +23,9 @@ Result<std::size_t> bars_limit(std::string_view query) {
     if (!text) return kDefaultBars;
     std::size_t limit = 0;
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 ||
-        limit > kMaxBars) {
-        return Error::invalid("limit", "must be an integer from 1 to " +
-                                           std::to_string(kMaxBars) + ", not '" + *text + "'");
+    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxBars) {
+        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(kMaxBars) +
+                                           ", not '" + *text + "'");
     }
     return limit;
 }
@@ -53,8 +52,8 @@ Result<std::string> bars_interval(std::string_view query, const std::vector<std:
 Reply get_bars(Services& services, const RouteArgs& args) {
     auto symbol = normalize_symbol(args.params.at(0));
     if (!symbol) {
-        return error_reply(Error::invalid("symbol", "'" + args.params.at(0) +
-                                                        "' is not a symbol ([A-Z0-9.^=-], 1-20)"));
+        return error_reply(Error::invalid(
+            "symbol", "'" + args.params.at(0) + "' is not a symbol ([A-Z0-9.^=-], 1-20)"));
     }
     auto interval = bars_interval(args.query, services.config.bars.intervals);
     if (!interval) return error_reply(interval.error());

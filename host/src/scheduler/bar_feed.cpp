@@ -107,9 +107,11 @@ void BarFeed::emit(const std::string& symbol, std::size_t interval, const Bar& b
     bus::Derived derived{ChannelKey{bar_channel_type(name), symbol}, DataType::market_data,
                          options_.instance, to_json(bar, symbol, name)};
     auto channel = derived.channel.name();
-    auto ttl = std::max(kMinBarTtl, std::chrono::duration_cast<std::chrono::seconds>(
-                                        3 * intervals_[interval].length));
-    if (options_.share) bus_.sequencer().continue_after(channel, options_.share->seq_floor(channel));
+    auto ttl =
+        std::max(kMinBarTtl,
+                 std::chrono::duration_cast<std::chrono::seconds>(3 * intervals_[interval].length));
+    if (options_.share)
+        bus_.sequencer().continue_after(channel, options_.share->seq_floor(channel));
     bus_.sequencer().publish_next(channel, [&](uint64_t seq) {
         bus_.publish(bus::make_message(derived, seq, options_.wall_clock()), ttl);
     });
