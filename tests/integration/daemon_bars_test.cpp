@@ -1,8 +1,8 @@
 // OHLC bars (CONTRACT.md §8) against the daemon: with the mock vendor and 2-second bars,
 // every bar the daemon streams is checked against bars computed independently from the
 // market_data messages the same run received; an update per tick, one final per interval,
-// finals for intervals with no tick (updates 0, OHLC the previous close), and
-// GET /streaming/bars answering the same finals.
+// finals for intervals with no tick (updates 0, OHLC the previous close),
+// GET /streaming/bars answering the same finals, and the series ending with its instrument.
 #define BOOST_TEST_MODULE daemon_bars
 #include <boost/test/unit_test.hpp>
 
@@ -143,4 +143,12 @@ BOOST_AUTO_TEST_CASE(bars_match_bars_computed_from_the_same_runs_ticks) {
     BOOST_TEST_REQUIRE(daily.at("message").is_object());
     BOOST_TEST(daily.at("message").at("data").at("updates").to_number<int64_t>() ==
                static_cast<int64_t>(ticks.size()));
+
+    // An instrument removed ends its series: no more empty finals for it.
+    BOOST_TEST_REQUIRE(http.del("/streaming/config/instruments/AAPL").status == 204);
+    std::vector<json::value> late_ticks, late_bars;
+    collect(sse, std::chrono::steady_clock::now() + 1s, late_ticks, late_bars);  // in flight
+    late_bars.clear();
+    collect(sse, std::chrono::steady_clock::now() + 4500ms, late_ticks, late_bars);
+    BOOST_TEST(late_bars.empty(), late_bars.size() << " bar(s) after the instrument went");
 }

@@ -23,9 +23,10 @@ std::optional<double> number_at(const boost::json::object& data, std::string_vie
 
 }  // namespace
 
-BarFeed::BarFeed(boost::asio::io_context& io, bus::Bus& bus, Options options,
-                 std::vector<BarInterval> intervals, BarCalendar calendar)
+BarFeed::BarFeed(boost::asio::io_context& io, bus::Bus& bus, config::StateStore& state,
+                 Options options, std::vector<BarInterval> intervals, BarCalendar calendar)
     : bus_(bus),
+      state_(state),
       options_(std::move(options)),
       intervals_(std::move(intervals)),
       calendar_(std::move(calendar)),
@@ -84,9 +85,21 @@ void BarFeed::on_market_data(const std::string& symbol, const boost::json::objec
 }
 
 void BarFeed::close_until(SysTime now) {
+    auto config = state_.snapshot();
+    auto listed = [&](const std::string& symbol) {
+        return std::any_of(config->instruments.begin(), config->instruments.end(),
+                           [&](const Instrument& instrument) {
+                               return instrument.symbol == symbol &&
+                                      instrument.serves(DataType::market_data);
+                           });
+    };
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     for (auto it = symbols_.begin(); it != symbols_.end();) {
+        if (!listed(it->first)) {
+            it = symbols_.erase(it);
+            continue;
+        }
         // Another instance polls it now (the lease moved): it aggregates from here on.
         if (options_.share && !options_.share->owns(DataType::market_data, it->first)) {
             it = symbols_.erase(it);

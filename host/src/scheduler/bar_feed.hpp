@@ -17,8 +17,8 @@ namespace tickerd::scheduler::detail {
 
 class BarFeed : public std::enable_shared_from_this<BarFeed> {
   public:
-    // `calendar` checked by check_bar_settings; `bus` outlives the feed.
-    BarFeed(boost::asio::io_context& io, bus::Bus& bus, Options options,
+    // `calendar` checked by check_bar_settings; `bus` and `state` outlive the feed.
+    BarFeed(boost::asio::io_context& io, bus::Bus& bus, config::StateStore& state, Options options,
             std::vector<BarInterval> intervals, BarCalendar calendar);
 
     void start();
@@ -33,7 +33,8 @@ class BarFeed : public std::enable_shared_from_this<BarFeed> {
     };
     std::optional<Recent> recent(const std::string& symbol, const std::string& interval,
                                  std::size_t limit);
-    // Closes whatever ended by `now` (the timer calls it with the wall clock).
+    // Closes whatever ended by `now` (the timer calls it with the wall clock). A symbol whose
+    // instrument no longer lists market_data (or is gone) is forgotten: its series ends.
     void close_until(SysTime now);
 
   private:
@@ -48,6 +49,7 @@ class BarFeed : public std::enable_shared_from_this<BarFeed> {
     void schedule();
 
     bus::Bus& bus_;
+    config::StateStore& state_;
     const Options options_;  // a copy: the feed's timer may outlive the manager
     const std::vector<BarInterval> intervals_;
     const BarCalendar calendar_;

@@ -35,7 +35,7 @@ WorkerManager::WorkerManager(boost::asio::io_context& io, config::StateStore& st
         for (const auto& name : services.options.bars.intervals) {
             if (auto interval = parse_bar_interval(name)) intervals.push_back(*interval);
         }
-        services.bars = std::make_shared<detail::BarFeed>(io, bus, services.options,
+        services.bars = std::make_shared<detail::BarFeed>(io, bus, state, services.options,
                                                           std::move(intervals), *calendar);
         services.bars->start();
     } else {  // main checks the settings first (check_bar_settings)
