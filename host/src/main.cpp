@@ -212,6 +212,13 @@ void reload(const ConfigLoader& load_config, const config::DaemonConfig& running
     BOOST_LOG_TRIVIAL(info) << "SIGHUP: " << plugins::describe(plugin_host.rescan());
 }
 
+std::vector<std::string> bar_types(const BarSettings& bars) {
+    std::vector<std::string> types;
+    for (const auto& interval : bars.intervals)
+        types.push_back(bar_channel_type(interval));
+    return types;
+}
+
 int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     if (cfg.role != config::Role::all && !cfg.redis.enabled) {
         throw std::runtime_error("--role " + std::string(config::to_string(cfg.role)) +
@@ -246,9 +253,9 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     if (cfg.redis.enabled && polls) {
         // Several polling instances on one Redis split the work with leases.
         scheduling.instance = instance_name();
-        scheduling.share =
-            cluster::make_redis_work_share(io, cfg.redis.address, scheduling.instance,
-                                           std::chrono::milliseconds(cfg.redis.lease_ms), state);
+        scheduling.share = cluster::make_redis_work_share(
+            io, cfg.redis.address, scheduling.instance,
+            std::chrono::milliseconds(cfg.redis.lease_ms), state, bar_types(cfg.bars));
         scheduling.share->start();
         BOOST_LOG_TRIVIAL(info) << "sharing the work through Redis leases as "
                                 << scheduling.instance;

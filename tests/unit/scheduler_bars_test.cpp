@@ -181,3 +181,28 @@ BOOST_AUTO_TEST_CASE(a_bar_as_json_has_the_contract_fields) {
     BOOST_TEST(json.at("start").as_string() == "2025-01-02T14:40:00.000Z");
     BOOST_TEST(json.at("final").as_bool());
 }
+
+BOOST_AUTO_TEST_CASE(a_series_resumes_from_the_last_bar_another_instance_published) {
+    BarSeries first(interval("1m"), new_york());
+    first.on_tick(10.0, 0, at(1735828800));
+    auto last = first.on_tick(12.0, 5, at(1735828810)).back();
+    auto parsed = bar_from_json(to_json(last, "AAPL", "1m"));
+    BOOST_TEST_REQUIRE(parsed.has_value());
+    BarSeries second(interval("1m"), new_york());
+    second.resume(*parsed);
+    auto next = second.on_tick(9.0, 1, at(1735828820)).back();
+    BOOST_TEST(next.open == 10.0);
+    BOOST_TEST(next.high == 12.0);
+    BOOST_TEST(next.low == 9.0);
+    BOOST_TEST(next.volume == 6.0);
+    BOOST_TEST(next.updates == 3u);
+    // After a final one, the next interval opens at its close, and an empty one closes.
+    auto final = second.close_until(at(1735828860)).front();
+    BarSeries third(interval("1m"), new_york());
+    third.resume(*bar_from_json(to_json(final, "AAPL", "1m")));
+    auto empty = third.close_until(at(1735828920));
+    BOOST_TEST_REQUIRE(empty.size() == 1u);
+    BOOST_TEST(empty[0].updates == 0u);
+    BOOST_TEST(empty[0].close == 9.0);
+    BOOST_TEST(empty[0].start.time_since_epoch() == seconds(1735828860));
+}

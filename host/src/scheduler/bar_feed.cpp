@@ -65,6 +65,19 @@ BarFeed::SymbolBars& BarFeed::symbol_bars(const std::string& symbol) {
     for (const auto& interval : intervals_) {
         bars.series.emplace_back(interval, calendar_);
         bars.rings.emplace_back(kRingCapacity);
+        // Taken over from another instance: its series goes on here.
+        if (!options_.share) continue;
+        auto handed =
+            options_.share->handed_over(channel_name(bar_channel_type(interval.name), symbol));
+        if (!handed) continue;
+        auto message = bus::message_from_json(*handed);
+        if (!message) continue;
+        boost::system::error_code ec;
+        auto json = boost::json::parse((*message)->json, ec);
+        if (ec || !json.is_object()) continue;
+        const auto* data = json.get_object().if_contains("data");
+        if (!data || !data->is_object()) continue;
+        if (auto last = bar_from_json(data->get_object())) bars.series.back().resume(*last);
     }
     return symbols_.emplace(symbol, std::move(bars)).first->second;
 }

@@ -5,6 +5,7 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <sstream>
 
 namespace tickerd::scheduler {
 
@@ -50,6 +51,42 @@ boost::json::object to_json(const Bar& bar, std::string_view symbol, std::string
             {"start", iso8601_utc(bar.start)},
             {"end", iso8601_utc(bar.end)},
             {"final", bar.final}};
+}
+
+std::optional<Bar> bar_from_json(const boost::json::object& data) {
+    try {
+        auto time = [&](const char* key) -> std::optional<SysTime> {
+            std::istringstream in(std::string(data.at(key).as_string()));
+            date::sys_time<std::chrono::milliseconds> parsed;
+            in >> date::parse("%FT%TZ", parsed);
+            if (in.fail()) return std::nullopt;
+            return SysTime(parsed.time_since_epoch());
+        };
+        auto start = time("start");
+        auto end = time("end");
+        if (!start || !end) return std::nullopt;
+        return Bar{data.at("open").to_number<double>(),
+                   data.at("high").to_number<double>(),
+                   data.at("low").to_number<double>(),
+                   data.at("close").to_number<double>(),
+                   data.at("volume").to_number<double>(),
+                   data.at("updates").to_number<uint64_t>(),
+                   *start,
+                   *end,
+                   data.at("final").as_bool()};
+    } catch (const std::exception&) {  // not a bar: nothing to resume
+        return std::nullopt;
+    }
+}
+
+void BarSeries::resume(const Bar& last) {
+    if (!last.final) {
+        current_ = last;
+        return;
+    }
+    auto span = calendar_->span_of(interval_, last.end);
+    current_ =
+        Bar{last.close, last.close, last.close, last.close, 0, 0, span.start, span.end, false};
 }
 
 double VolumeCounter::on_report(std::optional<double> cumulative) {

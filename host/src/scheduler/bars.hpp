@@ -76,6 +76,9 @@ class BarSeries {
     std::vector<Bar> close_until(SysTime now);
     // Closes what ended before `at`, then adds the tick: those finals, then the in-progress bar.
     std::vector<Bar> on_tick(double price, double volume, SysTime at);
+    // Continues a series another instance began, from its last published bar: an open bar
+    // goes on; after a final one the next interval opens at its close.
+    void resume(const Bar& last);
     const BarInterval& interval() const { return interval_; }
     const std::optional<Bar>& current() const { return current_; }
 
@@ -87,6 +90,9 @@ class BarSeries {
     const BarCalendar* calendar_;
     std::optional<Bar> current_;
 };
+
+// A bar from its JSON (to_json's form); nullopt when it is not one.
+std::optional<Bar> bar_from_json(const boost::json::object& data);
 
 // Final bars kept for GET /streaming/bars, oldest first, at most `capacity`.
 class BarRing {

@@ -112,6 +112,9 @@ class WorkShare {
     // The channel's last seq published by whoever held it before (0 when unknown).
     virtual uint64_t seq_floor(const std::string& channel) = 0;
     virtual std::size_t held() = 0;  // leases held now
+    // A channel's latest message (JSON) when its lease was taken over, if it had one: the
+    // bars continue the series another instance began.
+    virtual std::optional<std::string> handed_over(const std::string&) { return std::nullopt; }
     virtual void start() {}
     virtual void stop() {}  // call while the io_context still runs
 };
