@@ -212,10 +212,20 @@ void reload(const ConfigLoader& load_config, const config::DaemonConfig& running
     BOOST_LOG_TRIVIAL(info) << "SIGHUP: " << plugins::describe(plugin_host.rescan());
 }
 
+std::vector<std::string> bar_types(const BarSettings& bars) {
+    std::vector<std::string> types;
+    for (const auto& interval : bars.intervals)
+        types.push_back(bar_channel_type(interval));
+    return types;
+}
+
 int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     if (cfg.role != config::Role::all && !cfg.redis.enabled) {
         throw std::runtime_error("--role " + std::string(config::to_string(cfg.role)) +
                                  " shares work through Redis: set REDIS_ENABLED=true");
+    }
+    if (auto bars = scheduler::check_bar_settings(cfg.bars); !bars) {
+        throw std::runtime_error(bars.error().field + ": " + bars.error().detail);
     }
     // An edge serves clients from Redis only: it loads no vendors and polls nothing.
     bool polls = cfg.role != config::Role::edge;
@@ -235,6 +245,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     auto bus = make_bus(io, cfg);
     bus->start();
     scheduler::Options scheduling;
+    scheduling.bars = cfg.bars;
     std::unique_ptr<cluster::ConfigSync> config_sync;
     if (cfg.redis.enabled) {
         // Instruments and cadences are shared by every instance on this Redis.
@@ -244,9 +255,9 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     if (cfg.redis.enabled && polls) {
         // Several polling instances on one Redis split the work with leases.
         scheduling.instance = instance_name();
-        scheduling.share =
-            cluster::make_redis_work_share(io, cfg.redis.address, scheduling.instance,
-                                           std::chrono::milliseconds(cfg.redis.lease_ms), state);
+        scheduling.share = cluster::make_redis_work_share(
+            io, cfg.redis.address, scheduling.instance,
+            std::chrono::milliseconds(cfg.redis.lease_ms), state, bar_types(cfg.bars));
         scheduling.share->start();
         BOOST_LOG_TRIVIAL(info) << "sharing the work through Redis leases as "
                                 << scheduling.instance;

@@ -11,3 +11,4 @@
 #include "support/reference_bars.hpp"
 #include "support/schemas.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tick_bars.hpp"

@@ -53,10 +53,21 @@ struct Publication {
     boost::json::object data;
 };
 
+// What the daemon derives from its own stream (the OHLC bars of market_data): vendor
+// "tickerd", metadata naming the worker whose messages it is made from.
+struct Derived {
+    ChannelKey channel;
+    DataType source = DataType::market_data;
+    std::string instance;  // which tickerd made it, when several share the work
+    boost::json::object data;
+};
+
 // Build the message (and both wire frames) once.
 MessagePtr make_message(const Envelope& envelope, uint64_t seq,
                         std::chrono::system_clock::time_point now);
 MessagePtr make_message(const Publication& publication, uint64_t seq,
+                        std::chrono::system_clock::time_point now);
+MessagePtr make_message(const Derived& derived, uint64_t seq,
                         std::chrono::system_clock::time_point now);
 // Rebuilds a Message from StreamMessage JSON received from elsewhere (e.g. Redis); the
 // error says why the text is not a well-formed StreamMessage.

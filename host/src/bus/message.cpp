@@ -90,6 +90,16 @@ MessagePtr make_message(const Publication& publication, uint64_t seq,
     return msg;
 }
 
+MessagePtr make_message(const Derived& derived, uint64_t seq,
+                        std::chrono::system_clock::time_point now) {
+    auto msg = new_message(derived.channel.name(), derived.channel.symbol, seq, now);
+    json::object metadata{{"worker_id", worker_id(derived.source)}};
+    if (!derived.instance.empty()) metadata["instance"] = derived.instance;
+    metadata["seq"] = seq;
+    write_body(*msg, derived.channel.type, derived.data, "tickerd", std::move(metadata));
+    return msg;
+}
+
 Result<MessagePtr> message_from_json(std::string text) {
     boost::system::error_code ec;
     json::value value = json::parse(text, ec);

@@ -34,11 +34,12 @@ Result<std::string> merge_documents(const std::string& base, const std::string& 
 // `tickerd:lease:{data_type}:{symbol}` (SET NX PX `lease`, renewed every lease/3). Live
 // instances heartbeat in `tickerd:instances`; each takes its fair share, so a dead
 // instance's share is taken over within two lease periods. `state` lists what to poll.
-std::shared_ptr<scheduler::WorkShare> make_redis_work_share(boost::asio::io_context& io,
-                                                            bus::RedisAddress address,
-                                                            std::string instance,
-                                                            std::chrono::milliseconds lease,
-                                                            config::StateStore& state);
+// `bar_types` ("bars_1m", …): taking a market_data lease also reads those channels' latest
+// bar, so the bars continue their numbering and series (WorkShare::handed_over).
+std::shared_ptr<scheduler::WorkShare> make_redis_work_share(
+    boost::asio::io_context& io, bus::RedisAddress address, std::string instance,
+    std::chrono::milliseconds lease, config::StateStore& state,
+    std::vector<std::string> bar_types = {});
 
 // At first contact: adopts `tickerd:config` when it exists, else seeds it from `state`.
 std::unique_ptr<ConfigSync> make_config_sync(boost::asio::io_context& io, bus::RedisAddress address,

@@ -47,8 +47,10 @@ class RedisWorkShare final : public scheduler::WorkShare,
                              public std::enable_shared_from_this<RedisWorkShare> {
   public:
     RedisWorkShare(asio::io_context& io, bus::RedisAddress address, std::string instance,
-                   std::chrono::milliseconds lease, config::StateStore& state)
+                   std::chrono::milliseconds lease, config::StateStore& state,
+                   std::vector<std::string> bar_types)
         : instance_(std::move(instance)),
+          bar_types_(std::move(bar_types)),
           lease_(lease),
           state_(state),
           link_(io, std::move(address), "leases", {}),
@@ -84,6 +86,13 @@ class RedisWorkShare final : public scheduler::WorkShare,
         std::lock_guard lock(mutex_);
         auto it = floors_.find(channel);
         return it == floors_.end() ? 0 : it->second;
+    }
+
+    std::optional<std::string> handed_over(const std::string& channel) override {
+        std::lock_guard lock(mutex_);
+        auto it = handed_.find(channel);
+        if (it == handed_.end()) return std::nullopt;
+        return it->second;
     }
 
     std::size_t held() override {
@@ -200,8 +209,28 @@ class RedisWorkShare final : public scheduler::WorkShare,
     }
 
     // "tickerd:lease:market_data:AAPL" → read latest:stream:market_data:AAPL's seq, then use it.
+    // For market_data also the latest bar of each bar channel (sent first: replies come in
+    // order), so the bars continue their numbering and their series (handed_over).
     void continue_numbering(const std::string& key, Clock::time_point started) {
         std::string channel = "stream:" + key.substr(kLeasePrefix.size());
+        auto parsed = parse_channel(channel);
+        if (parsed && parsed->data_type() == DataType::market_data) {
+            for (const auto& type : bar_types_) {
+                auto bars = channel_name(type, parsed->symbol);
+                link_.command({"GET", bus::latest_key(bars)},
+                              [self = shared_from_this(), bars](redisReply* reply) {
+                                  std::lock_guard lock(self->mutex_);
+                                  self->handed_.erase(bars);
+                                  self->floors_[bars] = 0;
+                                  if (!reply || reply->type != REDIS_REPLY_STRING) return;
+                                  std::string text(reply->str, reply->len);
+                                  auto latest = bus::message_from_json(text);
+                                  if (!latest) return;
+                                  self->floors_[bars] = (*latest)->seq;
+                                  self->handed_[bars] = std::move(text);
+                              });
+            }
+        }
         link_.command({"GET", bus::latest_key(channel)}, [self = shared_from_this(), key, channel,
                                                           started](redisReply* reply) {
             uint64_t floor = 0;
@@ -216,6 +245,7 @@ class RedisWorkShare final : public scheduler::WorkShare,
     }
 
     const std::string instance_;
+    const std::vector<std::string> bar_types_;  // "bars_1m", …
     const std::chrono::milliseconds lease_;
     config::StateStore& state_;
     bus::RedisLink link_;
@@ -226,7 +256,9 @@ class RedisWorkShare final : public scheduler::WorkShare,
 
     std::mutex mutex_;
     std::unordered_map<std::string, Clock::time_point> held_;  // lease key → usable until
-    std::unordered_map<std::string, uint64_t> floors_;         // channel → seq to continue after
+    std::unordered_map<std::string, uint64_t> floors_;
+    std::unordered_map<std::string, std::string>
+        handed_;  // bar channel → its latest message         // channel → seq to continue after
 };
 
 }  // namespace
@@ -235,9 +267,10 @@ std::shared_ptr<scheduler::WorkShare> make_redis_work_share(asio::io_context& io
                                                             bus::RedisAddress address,
                                                             std::string instance,
                                                             std::chrono::milliseconds lease,
-                                                            config::StateStore& state) {
+                                                            config::StateStore& state,
+                                                            std::vector<std::string> bar_types) {
     return std::make_shared<RedisWorkShare>(io, std::move(address), std::move(instance), lease,
-                                            state);
+                                            state, std::move(bar_types));
 }
 
 }  // namespace tickerd::cluster

@@ -304,6 +304,34 @@ struct TypeNames : TextList {
     }
 };
 
+// Bar intervals (CONTRACT.md §8), each well-formed and given once.
+struct BarIntervals : TextList {
+    static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
+                                                  TextOrigin origin) {
+        auto names = TextList::from_texts(values, origin);
+        if (!names) return names.error();
+        if (auto problem = check(**names); !problem) return problem.error();
+        return names;
+    }
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path& base) {
+        auto names = TextList::from_json(s, v, base);
+        if (!names) return names.error();
+        if (auto problem = check(*names); !problem) return problem.error();
+        return names;
+    }
+
+  private:
+    static Result<void> check(const type& names) {
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (auto problem = parse_bar_interval(names[i]); !problem)
+                return bad(problem.error().detail);
+            if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
+                return bad("'" + names[i] + "' is given twice");
+        }
+        return {};
+    }
+};
+
 // One of an enum's names.
 template <class Enum, const auto& kNames, std::optional<Enum> (*kParse)(std::string_view)>
 struct Choice {
@@ -558,6 +586,13 @@ std::vector<Setting> make_table() {
             {"published_types", "TICKERD_PUBLISHED_TYPES", "", "NAME,…", "none", restart,
              "channel types clients publish into (`POST /streaming/publish/stream:NAME:SYMBOL`) "
              "besides the five polled ones"}),
+        row<BarIntervals, &C::bars, &BarSettings::intervals>(
+            {"bars.intervals", "TICKERD_BARS_INTERVALS", "", "INTERVAL,…", "", restart,
+             "OHLC bars aggregated from market_data, on `stream:bars_{interval}:{SYMBOL}`: "
+             "seconds, minutes or hours dividing a day (`30s`, `1m`, `4h`) or `1d` (empty: none)"}),
+        row<Text, &C::bars, &BarSettings::daily_time_zone>(
+            {"bars.daily_time_zone", "TICKERD_BARS_DAILY_TIME_ZONE", "", "ZONE", "", restart,
+             "the tz database zone whose midnight starts a daily bar"}),
         row<Boolean, &C::metrics_symbol_labels>(
             {"metrics.symbol_labels", "TICKERD_METRICS_SYMBOL_LABELS", "", "BOOL", "", restart,
              "a `symbol` label on `GET /metrics`' per-message and per-call counts: one series "

@@ -1,6 +1,7 @@
 #include "core/model.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <set>
@@ -179,8 +180,56 @@ Result<void> check_published_type(std::string_view name) {
     return {};
 }
 
+Result<BarInterval> parse_bar_interval(std::string_view text) {
+    auto bad = [&](const std::string& why) {
+        return Error::invalid("bars.intervals", "'" + std::string(text) + "' " + why);
+    };
+    if (text.size() < 2) return bad("is not an interval (like 1m, 5m, 15m, 1h, 1d)");
+    char unit = text.back();
+    auto digits = text.substr(0, text.size() - 1);
+    long count = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || count <= 0 ||
+        digits.front() == '0') {
+        return bad("is not an interval (like 1m, 5m, 15m, 1h, 1d)");
+    }
+    BarInterval interval{std::string(text), {}, false};
+    switch (unit) {
+        case 's':
+            interval.length = std::chrono::seconds(count);
+            break;
+        case 'm':
+            interval.length = std::chrono::minutes(count);
+            break;
+        case 'h':
+            interval.length = std::chrono::hours(count);
+            break;
+        case 'd':
+            if (count != 1) return bad("is not supported: the daily interval is 1d");
+            interval.length = std::chrono::seconds(86400);
+            interval.daily = true;
+            return interval;
+        default:
+            return bad("has no unit s, m, h or d");
+    }
+    if (interval.length >= std::chrono::seconds(86400) ||
+        std::chrono::seconds(86400).count() % interval.length.count() != 0)
+        return bad("does not divide a day (bars align to UTC boundaries)");
+    return interval;
+}
+
+std::string bar_channel_type(std::string_view interval) {
+    return "bars_" + std::string(interval);
+}
+
 bool ChannelTypes::serves(std::string_view type) const {
-    return parse_data_type(type) || is_published(type);
+    return parse_data_type(type) || is_published(type) || is_bars(type);
+}
+
+bool ChannelTypes::is_bars(std::string_view type) const {
+    if (!bar_intervals_ || !type.starts_with("bars_")) return false;
+    type.remove_prefix(5);
+    return std::find(bar_intervals_->begin(), bar_intervals_->end(), type) != bar_intervals_->end();
 }
 
 bool ChannelTypes::is_published(std::string_view type) const {
@@ -193,6 +242,10 @@ std::string ChannelTypes::describe() const {
     if (published_) {
         for (const auto& type : *published_)
             list += ", " + type;
+    }
+    if (bar_intervals_) {
+        for (const auto& interval : *bar_intervals_)
+            list += ", " + bar_channel_type(interval);
     }
     return list;
 }

@@ -46,18 +46,44 @@ std::optional<ChannelKey> parse_channel(std::string_view channel);
 // name the daemon keeps for itself (the polled types, "alerts", "bars_…").
 Result<void> check_published_type(std::string_view name);
 
-// The channel types this daemon serves: the five polled data types and the published ones.
-// A view: the list it is made from must outlive it.
+// An OHLC bar interval (CONTRACT.md §8): "2s", "1m", "5m", "15m", "1h", "1d", a whole number
+// of seconds, minutes or hours that divides a day (so bars align to UTC boundaries), or "1d"
+// (a day of the exchange's zone).
+struct BarInterval {
+    std::string name;  // as configured; the channel type is "bars_" + name
+    std::chrono::seconds length{60};
+    bool daily = false;
+    bool operator==(const BarInterval&) const = default;
+};
+Result<BarInterval> parse_bar_interval(std::string_view text);
+// The `bars` section: which intervals are aggregated, and the zone whose midnight starts
+// a daily bar.
+struct BarSettings {
+    std::vector<std::string> intervals{"1m", "5m", "15m", "1h", "1d"};
+    std::string daily_time_zone = "America/New_York";
+    bool operator==(const BarSettings&) const = default;
+};
+// "bars_1m": the channel type of an interval's bars (stream:bars_1m:AAPL).
+std::string bar_channel_type(std::string_view interval);
+
+// The channel types this daemon serves: the five polled data types, the published ones and
+// the bars of the configured intervals ("bars_1m"). A view: the lists it is made from must
+// outlive it.
 class ChannelTypes {
   public:
     ChannelTypes() = default;  // the polled types only
     explicit ChannelTypes(const std::vector<std::string>& published) : published_(&published) {}
+    ChannelTypes(const std::vector<std::string>& published,
+                 const std::vector<std::string>& bar_intervals)
+        : published_(&published), bar_intervals_(&bar_intervals) {}
     bool serves(std::string_view type) const;
     bool is_published(std::string_view type) const;
-    std::string describe() const;  // "market_data, news, …, signals"
+    bool is_bars(std::string_view type) const;  // "bars_<a configured interval>"
+    std::string describe() const;               // "market_data, news, …, signals"
 
   private:
     const std::vector<std::string>* published_ = nullptr;
+    const std::vector<std::string>* bar_intervals_ = nullptr;
 };
 
 // The worker polling a data type: "worker_market_data" (API paths, messages' metadata).

@@ -150,7 +150,7 @@ Reply get_channels(Services& services, const RouteArgs&) {
 
 Reply get_latest(Services& services, const RouteArgs& args) {
     const std::string& channel = args.params.at(0);
-    ChannelTypes types(services.config.published_types);
+    ChannelTypes types(services.config.published_types, services.config.bars.intervals);
     auto key = parse_channel(channel);
     if (!key || !types.serves(key->type)) {
         return error_reply(

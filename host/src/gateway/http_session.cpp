@@ -205,7 +205,8 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
 Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::string_view query,
                                                    const access::Principal& principal) {
     auto max = gateway_->limits.max_channels_per_connection;
-    ChannelTypes types(gateway_->services.config.published_types);
+    ChannelTypes types(gateway_->services.config.published_types,
+                       gateway_->services.config.bars.intervals);
     Result<ChannelSet> channels = ChannelSet{};
     if (route.takes_body) {
         auto body = read_json_body(request_, gateway_->limits.max_json_depth);

@@ -29,6 +29,18 @@ WorkerManager::WorkerManager(boost::asio::io_context& io, config::StateStore& st
     : impl_(std::make_unique<Impl>()) {
     impl_->services =
         std::make_shared<detail::Services>(state, plugins, bus, telemetry, std::move(options));
+    auto& services = *impl_->services;
+    if (auto calendar = BarCalendar::in_zone(services.options.bars.daily_time_zone)) {
+        std::vector<BarInterval> intervals;
+        for (const auto& name : services.options.bars.intervals) {
+            if (auto interval = parse_bar_interval(name)) intervals.push_back(*interval);
+        }
+        services.bars = std::make_shared<detail::BarFeed>(io, bus, state, services.options,
+                                                          std::move(intervals), *calendar);
+        services.bars->start();
+    } else {  // main checks the settings first (check_bar_settings)
+        BOOST_LOG_TRIVIAL(error) << "bars: " << calendar.error().detail << "; no bars";
+    }
     for (auto type : kAllDataTypes) {
         auto index = static_cast<std::size_t>(type);
         impl_->workers[index] = std::make_shared<detail::Worker>(
@@ -111,12 +123,37 @@ Result<std::string> WorkerManager::publish(const bus::Publication& publication) 
     });
 }
 
+std::optional<boost::json::object> WorkerManager::bars(const std::string& symbol,
+                                                       const std::string& interval,
+                                                       std::size_t limit) const {
+    const auto& feed = impl_->services->bars;
+    if (!feed) return std::nullopt;
+    auto recent = feed->recent(symbol, interval, limit);
+    if (!recent) return std::nullopt;
+    boost::json::array finals;
+    for (const auto& bar : recent->finals)
+        finals.push_back(to_json(bar, symbol, interval));
+    boost::json::value current = nullptr;
+    if (recent->current) current = to_json(*recent->current, symbol, interval);
+    return boost::json::object{{"bars", std::move(finals)}, {"current", std::move(current)}};
+}
+
+Result<void> check_bar_settings(const BarSettings& bars) {
+    for (const auto& name : bars.intervals) {
+        if (auto interval = parse_bar_interval(name); !interval) return interval.error();
+    }
+    if (auto calendar = BarCalendar::in_zone(bars.daily_time_zone); !calendar)
+        return calendar.error();
+    return {};
+}
+
 // Calls that ignore their cancel flag are left running: their threads hold only their
 // instance, so nothing of the scheduler's goes with them, and the daemon exits on time.
 void WorkerManager::shutdown(std::chrono::milliseconds grace) {
     std::lock_guard lock(impl_->shutdown_mutex);
     if (impl_->shut_down) return;
     impl_->shut_down = true;
+    if (impl_->services->bars) impl_->services->bars->stop();
     for (auto& worker : impl_->workers)
         worker->close();
     auto& threads = impl_->services->threads;

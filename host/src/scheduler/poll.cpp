@@ -289,12 +289,16 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
     auto channel = channel_name(type_, poll.symbol);
     if (const auto& share = services_->options.share)
         services_->bus.sequencer().continue_after(channel, share->seq_floor(channel));
-    services_->bus.sequencer().publish_next(channel, [&](uint64_t seq) {
+    auto published = services_->bus.sequencer().publish_next(channel, [&](uint64_t seq) {
         auto message = bus::make_message(envelope, seq, services_->options.wall_clock());
         // Counted first: a subscriber seeing the message may already read the count.
         services_->telemetry.metrics().count_published(to_string(type_), poll.symbol);
         services_->bus.publish(message, latest_ttl(poll.global, &poll.cadence));
+        return message->timestamp;
     });
+    // The bars are made from what subscribers got: the same data, the same timestamp.
+    if (type_ == DataType::market_data && services_->bars)
+        services_->bars->on_market_data(poll.symbol, envelope.data, published);
 
     ++status_.success_count;
     status_.current_vendor = vendor;

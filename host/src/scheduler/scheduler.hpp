@@ -112,6 +112,9 @@ class WorkShare {
     // The channel's last seq published by whoever held it before (0 when unknown).
     virtual uint64_t seq_floor(const std::string& channel) = 0;
     virtual std::size_t held() = 0;  // leases held now
+    // A channel's latest message (JSON) when its lease was taken over, if it had one: the
+    // bars continue the series another instance began.
+    virtual std::optional<std::string> handed_over(const std::string&) { return std::nullopt; }
     virtual void start() {}
     virtual void stop() {}  // call while the io_context still runs
 };
@@ -126,7 +129,13 @@ struct Options {
     uint64_t seed = std::random_device{}();
     std::shared_ptr<WorkShare> share;  // null: poll everything
     std::string instance;              // this tickerd's name in messages and status
+    // OHLC bars from market_data (none by default; main passes the config's `bars`).
+    BarSettings bars{{}, "UTC"};
 };
+
+// Why `bars` cannot be used: an interval that is not one, or a zone the system's tz
+// database lacks (422 naming the field).
+Result<void> check_bar_settings(const BarSettings& bars);
 
 // What the scheduler knows about one vendor instance's health: whether it is benched (and
 // why) and how many of its calls are stuck past their timeout. For the vendors document.
@@ -166,6 +175,12 @@ class WorkerManager {
     // returns its id. With work shared through Redis only the instance polling the channel
     // numbers it: elsewhere this is a 409 naming why.
     Result<std::string> publish(const bus::Publication& publication);
+
+    // GET /streaming/bars: the recent final bars of `symbol` at `interval` (oldest first, at
+    // most `limit`) as {"bars": […], "current": {…}|null}, when this instance aggregates the
+    // symbol; nullopt when it does not (another instance polls it, or no tick came yet).
+    std::optional<boost::json::object> bars(const std::string& symbol, const std::string& interval,
+                                            std::size_t limit) const;
 
     // Stops everything, cancels in-flight vendor calls and waits (at most `grace`) for them.
     void shutdown(std::chrono::milliseconds grace);

@@ -8,6 +8,7 @@
 // call, no I/O wait).
 #pragma once
 
+#include "scheduler/bar_feed.hpp"
 #include "scheduler/scheduler.hpp"
 #include "scheduler/vendor_threads.hpp"
 
@@ -36,6 +37,7 @@ struct Services {
     Options options;
     VendorThreads threads;
     Bench bench{[] { return std::chrono::steady_clock::now(); }};
+    std::shared_ptr<BarFeed> bars;  // set by the manager before any worker starts
 };
 
 // Logs the first occurrence of a repeated problem, then at growing intervals (the 1st, 2nd,

@@ -1,0 +1,88 @@
+// GET /streaming/bars/{symbol}?interval=1m&limit=N (CONTRACT.md §8): a symbol's recent OHLC
+// bars. Until channels keep a history (issue 13), the instance aggregating the symbol answers
+// from its ring of recent final bars (`source: "aggregator"`); any other instance (an edge,
+// or one that does not poll the symbol) only has the channel's latest message, in-progress
+// or final (`source: "latest"`).
+#include "gateway/rest.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace tickerd::gateway {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kDefaultBars = 100;
+constexpr std::size_t kMaxBars = 500;  // the aggregator's ring per symbol and interval
+
+Result<std::size_t> bars_limit(std::string_view query) {
+    auto text = query_param(query, "limit");
+    if (!text) return kDefaultBars;
+    std::size_t limit = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxBars) {
+        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(kMaxBars) +
+                                           ", not '" + *text + "'");
+    }
+    return limit;
+}
+
+Result<std::string> bars_interval(std::string_view query, const std::vector<std::string>& ours) {
+    auto text = query_param(query, "interval");
+    if (!text) {
+        if (ours.empty()) return Error::not_found("no bars: bars.intervals is empty");
+        auto one_minute = std::find(ours.begin(), ours.end(), "1m");
+        return one_minute != ours.end() ? *one_minute : ours.front();
+    }
+    if (std::find(ours.begin(), ours.end(), *text) == ours.end()) {
+        std::string list;
+        for (const auto& name : ours)
+            list += (list.empty() ? "" : ", ") + name;
+        return Error::invalid("interval", "'" + *text + "' is not an interval aggregated here (" +
+                                              (list.empty() ? "none" : list) + ")");
+    }
+    return *text;
+}
+
+}  // namespace
+
+Reply get_bars(Services& services, const RouteArgs& args) {
+    auto symbol = normalize_symbol(args.params.at(0));
+    if (!symbol) {
+        return error_reply(Error::invalid(
+            "symbol", "'" + args.params.at(0) + "' is not a symbol ([A-Z0-9.^=-], 1-20)"));
+    }
+    auto interval = bars_interval(args.query, services.config.bars.intervals);
+    if (!interval) return error_reply(interval.error());
+    auto limit = bars_limit(args.query);
+    if (!limit) return error_reply(limit.error());
+
+    json::object answer{{"symbol", *symbol}, {"interval", *interval}};
+    if (auto recent = services.workers.bars(*symbol, *interval, *limit)) {
+        answer["source"] = "aggregator";
+        answer["bars"] = std::move(recent->at("bars"));
+        answer["current"] = std::move(recent->at("current"));
+        return json_reply(200, answer);
+    }
+    // Not aggregated here: the channel's latest message is all this instance has.
+    answer["source"] = "latest";
+    json::array bars;
+    json::value current = nullptr;
+    if (auto latest = services.bus.latest(channel_name(bar_channel_type(*interval), *symbol))) {
+        auto message = json::parse(latest->json);
+        auto& data = message.at("data");
+        if (data.at("final").as_bool()) {
+            bars.push_back(data);
+        } else {
+            current = data;
+        }
+    }
+    answer["bars"] = std::move(bars);
+    answer["current"] = std::move(current);
+    return json_reply(200, answer);
+}
+
+}  // namespace tickerd::gateway
