@@ -106,9 +106,10 @@ std::string instance_name() {
 }
 
 std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonConfig& cfg) {
-    if (!cfg.redis.enabled) return bus::make_embedded_bus();
-    return bus::make_redis_bus(io, {cfg.redis.address, cfg.redis.buffer_limit,
-                                    std::chrono::seconds(cfg.runtime.global.cache_ttl_seconds)});
+    if (!cfg.redis.enabled) return bus::make_embedded_bus(cfg.history);
+    return bus::make_redis_bus(
+        io, {cfg.redis.address, cfg.redis.buffer_limit,
+             std::chrono::seconds(cfg.runtime.global.cache_ttl_seconds), cfg.history});
 }
 
 // The main listener, and TLS on it or on a second one.

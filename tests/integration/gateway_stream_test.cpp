@@ -361,9 +361,14 @@ BOOST_AUTO_TEST_CASE(sse_post_subscribes_to_data_types_times_symbols) {
     auto first = client.next_data_event(10s);
     auto second = client.next_data_event(10s);
     BOOST_REQUIRE(first && second);
-    BOOST_TEST(first->id.value_or("") == msft->id);
+    BOOST_TEST(first->json().at("id").as_string() == msft->id);
     BOOST_TEST(second->json().at("channel").as_string() == kAapl);
-    BOOST_TEST(second->id.value_or("") == aapl->id);
+    BOOST_TEST(second->json().at("id").as_string() == aapl->id);
+    // Several channels: each id is the stream's position in every channel, in its order
+    // (market_data × MSFT, AAPL), what a resume reads back.
+    BOOST_TEST(first->id.value_or("") == std::to_string(msft->seq) + ".0");
+    BOOST_TEST(second->id.value_or("") ==
+               std::to_string(msft->seq) + "." + std::to_string(aapl->seq));
 }
 
 BOOST_AUTO_TEST_CASE(sse_sends_keepalive_comments_when_idle) {

@@ -224,3 +224,93 @@ BOOST_AUTO_TEST_CASE(each_publish_reaches_exactly_who_follows_the_channel_then) 
     BOOST_TEST(subscribers[0]->seen.back()->seq == seq);
     BOOST_TEST(bus->stats(channel).subscribers == 667u);
 }
+
+// ---- History (CONTRACT.md §7) ----
+
+namespace {
+
+std::vector<uint64_t> seqs_of(const bus::HistoryPage& page) {
+    std::vector<uint64_t> seqs;
+    for (const auto& message : page.messages)
+        seqs.push_back(message->seq);
+    return seqs;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(history_keeps_the_last_messages_and_says_whether_a_position_is_covered) {
+    auto bus = bus::make_embedded_bus({5, std::chrono::hours(1)});
+    for (uint64_t seq = 1; seq <= 8; ++seq)
+        bus->publish(quote("AAPL", seq, 100.0 + seq), 60s);
+    const std::string channel = "stream:market_data:AAPL";
+
+    auto newest = bus->history(channel, {std::nullopt, 3});
+    BOOST_REQUIRE(newest);
+    BOOST_TEST(seqs_of(*newest) == (std::vector<uint64_t>{6, 7, 8}),
+               boost::test_tools::per_element());
+    BOOST_TEST(
+        json::parse(newest->messages.back()->json).at("data").at("price").to_number<double>() ==
+        108.0);
+
+    auto after_five = bus->history(channel, {5, 1000});  // 6..8 kept: complete
+    BOOST_TEST(seqs_of(*after_five) == (std::vector<uint64_t>{6, 7, 8}),
+               boost::test_tools::per_element());
+    BOOST_TEST(after_five->complete);
+    BOOST_TEST(!after_five->more);
+    auto paged = bus->history(channel, {4, 2});  // 5, 6 of 5..8
+    BOOST_TEST(seqs_of(*paged) == (std::vector<uint64_t>{5, 6}), boost::test_tools::per_element());
+    BOOST_TEST(paged->complete);
+    BOOST_TEST(paged->more);
+    auto trimmed = bus->history(channel, {2, 1000});  // 3 is gone: not complete
+    BOOST_TEST(!trimmed->complete);
+    auto at_head = bus->history(channel, {8, 1000});
+    BOOST_TEST(at_head->messages.empty());
+    BOOST_TEST(at_head->complete);
+    auto ahead = bus->history(channel, {9, 1000});  // a position this bus never numbered
+    BOOST_TEST(!ahead->complete);
+
+    // Numbering that starts again (a channel taken over without its past) starts the history
+    // again: nothing older can be confused with the new series.
+    bus->publish(quote("AAPL", 1, 1.0), 60s);
+    auto renumbered = bus->history(channel, {std::nullopt, 1000});
+    BOOST_TEST(seqs_of(*renumbered) == (std::vector<uint64_t>{1}),
+               boost::test_tools::per_element());
+
+    auto unknown = bus->history("stream:market_data:NONE", {3, 1000});
+    BOOST_TEST(unknown->messages.empty());
+    BOOST_TEST(!unknown->complete);
+    BOOST_TEST(bus->history("stream:market_data:NONE", {0, 1000})->complete);
+}
+
+BOOST_AUTO_TEST_CASE(history_forgets_what_is_older_than_its_age_and_can_be_off) {
+    auto aged = bus::make_embedded_bus({100, std::chrono::seconds(60)});
+    auto old_message = bus::make_message(
+        bus::Envelope{DataType::market_data, "AAPL", "mock", {{"price", 1.0}}, 0, false, 1, ""}, 1,
+        std::chrono::system_clock::now() - std::chrono::minutes(5));
+    aged->publish(old_message, 60s);
+    aged->publish(quote("AAPL", 2, 2.0), 60s);
+    auto page = aged->history("stream:market_data:AAPL", {std::nullopt, 100});
+    BOOST_TEST(seqs_of(*page) == (std::vector<uint64_t>{2}), boost::test_tools::per_element());
+
+    auto off = bus::make_embedded_bus({0, std::chrono::seconds(60)});
+    off->publish(quote("AAPL", 1, 1.0), 60s);
+    BOOST_TEST(off->history("stream:market_data:AAPL", {std::nullopt, 100})->messages.empty());
+    BOOST_TEST(!off->history("stream:market_data:AAPL", {0, 100})->messages.size());
+}
+
+BOOST_AUTO_TEST_CASE(an_unrecovered_copy_says_so_and_ids_give_their_seq) {
+    auto original = quote("AAPL", 12, 99.5);
+    auto copy = bus::unrecovered(*original);
+    auto metadata = json::parse(copy->json).at("metadata").as_object();
+    BOOST_TEST(metadata.at("recovered") == false);
+    BOOST_TEST(copy->seq == 12u);
+    BOOST_TEST(copy->id == original->id);
+    BOOST_TEST(copy->sse_frame.find("\"recovered\":false") != std::string::npos);
+    BOOST_TEST(copy->ws_frame.find("\"recovered\":false") != std::string::npos);
+    BOOST_TEST(original->json.find("recovered") == std::string::npos);
+
+    BOOST_TEST(bus::seq_of_id("1764504000123-42").value_or(0) == 42u);
+    for (const char* bad :
+         {"", "42", "-42", "12-", "a-1", "1-b", "1-2-3", "1-99999999999999999999"})
+        BOOST_TEST(!bus::seq_of_id(bad), bad);
+}

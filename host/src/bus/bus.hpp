@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -72,6 +73,38 @@ MessagePtr make_message(const Derived& derived, uint64_t seq,
 // Rebuilds a Message from StreamMessage JSON received from elsewhere (e.g. Redis); the
 // error says why the text is not a well-formed StreamMessage.
 Result<MessagePtr> message_from_json(std::string json);
+// The same message with `metadata.recovered: false`: what a resuming client gets instead of
+// a replay when the history no longer reaches back to where it left (CONTRACT.md §7).
+MessagePtr unrecovered(const Message& message);
+// The seq in a message id ("<unix ms>-<seq>"), or nullopt when `id` is not one.
+std::optional<uint64_t> seq_of_id(std::string_view id);
+
+// How much of each channel's past is kept (CONTRACT.md §7): the last `max_messages`, none
+// older than `max_age`. In memory on the embedded bus, in a Redis Stream with Redis.
+struct HistoryLimits {
+    std::size_t max_messages = 1000;  // 0: no history
+    std::chrono::seconds max_age{86400};
+    bool enabled() const { return max_messages > 0; }
+    bool operator==(const HistoryLimits&) const = default;
+};
+
+// "tickerd:history:<channel>": the Redis Stream holding a channel's history.
+std::string history_key(std::string_view channel);
+
+struct HistoryQuery {
+    std::optional<uint64_t> after;  // the messages after this seq; none: the newest ones
+    std::size_t limit = 1000;
+};
+
+// A page of a channel's history, oldest first.
+struct HistoryPage {
+    std::vector<MessagePtr> messages;
+    // With `after`: every message after it is in the history (so a resume from it misses
+    // nothing). False when the history was trimmed past it, or the channel's numbering started
+    // again since (a restarted daemon without Redis).
+    bool complete = true;
+    bool more = false;  // `limit` cut the page short: later messages exist
+};
 
 // Hands out per-channel sequence numbers (thread-safe).
 class ChannelSequencer {
@@ -155,6 +188,9 @@ class Bus {
     virtual void subscribe(const std::string& channel, const std::shared_ptr<Subscriber>& s) = 0;
     virtual void unsubscribe(const std::string& channel, const Subscriber* s) = 0;
     virtual ChannelStats stats(const std::string& channel) = 0;
+    // A channel's history. The Redis bus reads it from Redis, waiting on the network (see
+    // may_block()); the error says why there is none to read.
+    virtual Result<HistoryPage> history(const std::string& channel, const HistoryQuery& query) = 0;
     virtual BusHealth health() { return {}; }
     // Connects (Redis) / disconnects; call stop() while the io_context still runs.
     virtual void start() {}
@@ -164,7 +200,7 @@ class Bus {
     ChannelSequencer sequencer_;
 };
 
-std::unique_ptr<Bus> make_embedded_bus();
+std::unique_ptr<Bus> make_embedded_bus(HistoryLimits history = {});
 
 struct RedisAddress {
     std::string host = "localhost";
@@ -199,6 +235,7 @@ struct RedisBusOptions {
     std::size_t buffer_limit = 10000;  // as RedisSettings::buffer_limit
     // How long a message received from Redis serves as a channel's latest here.
     std::chrono::seconds mirror_ttl{300};
+    HistoryLimits history;  // kept in Redis Streams, written with each publish
 };
 
 // "latest:<channel>": the Redis key holding a channel's latest message.

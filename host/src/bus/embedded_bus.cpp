@@ -5,9 +5,13 @@
 // stale; the next publish rebuilds it once. So 10,000 clients leaving one channel cost 10,000
 // small edits and at most one rebuild per message published meanwhile, not 10,000 copies of
 // the list.
+//
+// Each channel also keeps its history: the StreamMessage text of its last messages (only the
+// text: a replay rebuilds the frames, so a kept message costs its JSON, a third of a live one).
 #include "bus/bus.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -23,10 +27,71 @@ struct Entry {
 };
 using SubscriberList = std::vector<Entry>;
 
+// A channel's last messages, oldest first, as its limits allow.
+class History {
+  public:
+    void append(const Message& message, const HistoryLimits& limits) {
+        if (!limits.enabled()) return;
+        if (!kept_.empty() && message.seq <= kept_.back().seq) kept_.clear();  // renumbered
+        kept_.push_back({message.seq, message.timestamp, message.json});
+        while (kept_.size() > limits.max_messages)
+            kept_.pop_front();
+        forget_older_than(message.timestamp - limits.max_age);
+    }
+
+    // The page's messages as text (parsed by the caller, outside the bus's lock).
+    struct Texts {
+        std::vector<std::string> messages;
+        bool complete = true;
+        bool more = false;
+    };
+
+    Texts read(const HistoryQuery& query, const HistoryLimits& limits) {
+        forget_older_than(std::chrono::system_clock::now() - limits.max_age);
+        std::size_t first = 0, end = kept_.size();
+        Texts page;
+        if (query.after) {
+            auto after = *query.after;
+            // The first kept message past `after`; complete when it is the very next one, or
+            // when nothing follows `after` and `after` itself is the newest message kept (or is
+            // 0, before any message).
+            while (first < end && kept_[first].seq <= after)
+                ++first;
+            page.complete = first < end     ? kept_[first].seq == after + 1
+                            : kept_.empty() ? after == 0
+                                            : kept_.back().seq == after;
+            if (end - first > query.limit) {
+                end = first + query.limit;
+                page.more = true;
+            }
+        } else if (end > query.limit) {
+            first = end - query.limit;
+        }
+        for (auto i = first; i < end; ++i)
+            page.messages.push_back(kept_[i].json);
+        return page;
+    }
+
+  private:
+    struct Kept {
+        uint64_t seq;
+        std::chrono::system_clock::time_point at;
+        std::string json;
+    };
+
+    void forget_older_than(std::chrono::system_clock::time_point oldest) {
+        while (!kept_.empty() && kept_.front().at < oldest)
+            kept_.pop_front();
+    }
+
+    std::deque<Kept> kept_;
+};
+
 class Channel {
   public:
     MessagePtr latest;
     Clock::time_point latest_expires;
+    History history;
 
     bool empty() const { return live_.empty(); }
 
@@ -89,6 +154,11 @@ void deliver_all(const SubscriberList& subscribers, const MessagePtr& message) {
 
 class EmbeddedBus final : public Bus {
   public:
+    explicit EmbeddedBus(HistoryLimits history) : history_limits_(history) {}
+
+    // The history grows under the same lock as the subscriber snapshot is taken: a resuming
+    // subscriber that joins after this finds the message in the history, one that joined
+    // before gets it delivered (and its queue drops whichever copy comes second).
     void publish(const MessagePtr& message, std::chrono::seconds ttl) override {
         std::shared_ptr<const SubscriberList> subscribers;
         {
@@ -96,6 +166,7 @@ class EmbeddedBus final : public Bus {
             auto& channel = channels_[message->channel];
             channel.latest = message;
             channel.latest_expires = Clock::now() + ttl;
+            channel.history.append(*message, history_limits_);
             subscribers = channel.snapshot();
         }
         deliver_all(*subscribers, message);
@@ -130,6 +201,27 @@ class EmbeddedBus final : public Bus {
         if (it->second.empty() && !it->second.latest) channels_.erase(it);
     }
 
+    Result<HistoryPage> history(const std::string& name, const HistoryQuery& query) override {
+        History::Texts texts;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = channels_.find(name);
+            if (it != channels_.end()) {
+                texts = it->second.history.read(query, history_limits_);
+            } else {
+                texts.complete = !query.after || *query.after == 0;
+            }
+        }
+        HistoryPage page{{}, texts.complete, texts.more};
+        page.messages.reserve(texts.messages.size());
+        for (auto& text : texts.messages) {
+            if (auto message = message_from_json(std::move(text))) {
+                page.messages.push_back(*message);
+            }
+        }
+        return page;
+    }
+
     BusHealth health() override {
         BusHealth health;
         std::lock_guard lock(mutex_);
@@ -148,14 +240,15 @@ class EmbeddedBus final : public Bus {
     }
 
   private:
+    const HistoryLimits history_limits_;
     std::mutex mutex_;
     std::unordered_map<std::string, Channel> channels_;
 };
 
 }  // namespace
 
-std::unique_ptr<Bus> make_embedded_bus() {
-    return std::make_unique<EmbeddedBus>();
+std::unique_ptr<Bus> make_embedded_bus(HistoryLimits history) {
+    return std::make_unique<EmbeddedBus>(history);
 }
 
 }  // namespace tickerd::bus

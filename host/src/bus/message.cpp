@@ -135,6 +135,31 @@ Result<MessagePtr> message_from_json(std::string text) {
     return MessagePtr(std::move(msg));
 }
 
+MessagePtr unrecovered(const Message& message) {
+    auto value = json::parse(message.json);
+    auto& metadata = value.as_object()["metadata"];
+    if (!metadata.is_object()) metadata = json::object();
+    metadata.as_object()["recovered"] = false;
+    auto copy = std::make_shared<Message>(message);
+    copy->json = write_json(value);
+    copy->sse_frame.clear();
+    copy->ws_frame.clear();
+    frame(*copy);
+    return copy;
+}
+
+std::optional<uint64_t> seq_of_id(std::string_view id) {
+    auto dash = id.find('-');
+    if (dash == std::string_view::npos || dash == 0) return std::nullopt;
+    auto digits = [](std::string_view text) {
+        return !text.empty() && text.size() <= 19 &&
+               text.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    auto ms = id.substr(0, dash), seq = id.substr(dash + 1);
+    if (!digits(ms) || !digits(seq)) return std::nullopt;
+    return std::strtoull(std::string(seq).c_str(), nullptr, 10);
+}
+
 uint64_t ChannelSequencer::next(const std::string& channel) {
     std::lock_guard lock(mutex_);
     return ++last_[channel];

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -26,14 +27,19 @@ namespace {
 constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kMaxBatchesInFlight = 4;
 constexpr int kLatestTimeoutMs = 500;
+// History entries read per XREVRANGE.
+constexpr std::size_t kHistoryPage = 200;
+// How long a resume waits for Redis to confirm a new subscription before reading history.
+constexpr auto kConfirmationWait = std::chrono::seconds(2);
 // Blocking connections kept open between calls (as many as callers run at once: the
 // gateway's blocking threads).
 constexpr std::size_t kIdleConnections = 8;
 
 // Numbers, publishes and stores a published type's message in one step, so that instances
 // publishing into one channel agree on its numbering and its order. KEYS: the channel's
-// counter, its latest key. ARGV: the message around its two numbers (head, middle, tail),
-// the channel, the latest's TTL. A counter that is gone (a flushed Redis) starts again after
+// counter, its latest key, its history stream. ARGV: the message around its two numbers
+// (head, middle, tail), the channel, the latest's TTL, the history's length (0: none) and
+// age in milliseconds. A counter that is gone (a flushed Redis) starts again after
 // the latest message's seq, so clients never see a number twice.
 constexpr const char* kPublishScript = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -51,6 +57,10 @@ local seq = string.format('%d', redis.call('INCR', KEYS[1]))
 local json = ARGV[1] .. seq .. ARGV[2] .. seq .. ARGV[3]
 redis.call('PUBLISH', ARGV[4], json)
 redis.call('SET', KEYS[2], json, 'EX', ARGV[5])
+if ARGV[6] ~= '0' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'm', json)
+  redis.call('PEXPIRE', KEYS[3], ARGV[7])
+end
 return seq
 )lua";
 
@@ -80,7 +90,7 @@ class RedisBus final : public Bus {
   public:
     RedisBus(boost::asio::io_context& io, RedisBusOptions options)
         : options_(std::move(options)),
-          local_(make_embedded_bus()),
+          local_(make_embedded_bus(HistoryLimits{0})),  // history is Redis's
           publisher_(io, options_.address, "publisher",
                      {[this] { on_publisher_connected(); },
                       [this](const std::string& why) { on_lost(why); }}),
@@ -152,10 +162,28 @@ class RedisBus final : public Bus {
         }
         if (last) {
             subscriber_.post([this, channel] {
-                if (!subscribed(channel))
-                    subscriber_.subscription_command({"UNSUBSCRIBE", channel});
+                if (subscribed(channel)) return;
+                subscriber_.subscription_command({"UNSUBSCRIBE", channel});
+                std::lock_guard lock(refs_mutex_);
+                confirmed_.erase(channel);
             });
         }
+    }
+
+    // From Redis. A local subscriber's history is read once Redis confirms its subscription:
+    // whatever is published after the read then reaches it live, so a resume has no gap.
+    Result<HistoryPage> history(const std::string& channel, const HistoryQuery& query) override {
+        if (!options_.history.enabled()) return local_->history(channel, query);
+        if (subscribed(channel)) {
+            std::unique_lock lock(refs_mutex_);
+            if (!confirmations_.wait_for(lock, kConfirmationWait, [&] {
+                    return confirmed_.contains(channel) || !refs_.contains(channel);
+                })) {
+                return Error::unavailable("Redis has not confirmed the subscription to " + channel +
+                                          " yet");
+            }
+        }
+        return read_history(channel, query);
     }
 
     ChannelStats stats(const std::string& channel) override { return local_->stats(channel); }
@@ -217,11 +245,13 @@ class RedisBus final : public Bus {
             for (std::size_t i = next_send_; i < end && sent; ++i) {
                 const auto& m = *outbox_[i].message;
                 sent = publisher_.command({"PUBLISH", m.channel, m.json});
-                if (sent && newest[m.channel] == i) {
+                bool newest_of_channel = newest[m.channel] == i;
+                if (sent && newest_of_channel) {
                     std::string key = latest_key(m.channel);
                     auto ttl = std::to_string(std::max<long long>(outbox_[i].ttl.count(), 1));
                     sent = publisher_.command({"SET", key, m.json, "EX", ttl});
                 }
+                if (sent && options_.history.enabled()) sent = append_history(m, newest_of_channel);
             }
             if (!sent) return;  // the link is going down; on_lost resends from the start
             sent = publisher_.command({"PING"}, [this, id = outbox_[end - 1].id](redisReply* r) {
@@ -231,6 +261,16 @@ class RedisBus final : public Bus {
             next_send_ = end;
             ++in_flight_;
         }
+    }
+
+    // XADD to the channel's stream, trimmed to about its length (whole nodes at a time, which
+    // is cheap); its age is enforced when it is read, and the key expires when the channel
+    // goes quiet for that long.
+    bool append_history(const Message& m, bool newest_of_channel) {
+        std::string key = history_key(m.channel);
+        if (!publisher_.command({"XADD", key, "MAXLEN", "~", history_length_, "*", "m", m.json}))
+            return false;
+        return !newest_of_channel || publisher_.command({"PEXPIRE", key, history_age_ms_});
     }
 
     void on_acknowledged(uint64_t id, redisReply* reply) {
@@ -299,10 +339,11 @@ class RedisBus final : public Bus {
         std::string_view what(kind->str, kind->len);
         // Only the channels being restored count: a new channel's confirmation may come
         // in between.
-        if (what == "subscribe" && reply->element[1]->type == REDIS_REPLY_STRING &&
-            restoring_.erase(std::string(reply->element[1]->str, reply->element[1]->len)) &&
-            restoring_.empty())
-            subscriptions_back();
+        if (what == "subscribe" && reply->element[1]->type == REDIS_REPLY_STRING) {
+            std::string channel(reply->element[1]->str, reply->element[1]->len);
+            confirmed(channel);
+            if (restoring_.erase(channel) && restoring_.empty()) subscriptions_back();
+        }
         if (what != "message") return;
         if (payload->type != REDIS_REPLY_STRING) return;
         auto message = message_from_json(std::string(payload->str, payload->len));
@@ -331,6 +372,14 @@ class RedisBus final : public Bus {
         });
     }
 
+    void confirmed(const std::string& channel) {
+        {
+            std::lock_guard lock(refs_mutex_);
+            confirmed_.insert(channel);
+        }
+        confirmations_.notify_all();
+    }
+
     // ---- any thread ----
     bool subscribed(const std::string& channel) {
         std::lock_guard lock(refs_mutex_);
@@ -342,7 +391,11 @@ class RedisBus final : public Bus {
         set_error(why);
         publisher_up_ = publisher_.connected();
         subscriber_up_ = subscriber_.connected();
-        if (!subscriber_up_) subscriptions_ready_ = false;
+        if (!subscriber_up_) {
+            subscriptions_ready_ = false;
+            std::lock_guard lock(refs_mutex_);
+            confirmed_.clear();
+        }
     }
 
     void set_error(const std::string& why) {
@@ -362,8 +415,9 @@ class RedisBus final : public Bus {
         auto channel = publication.channel.name();
         std::string counter = "tickerd:seq:" + channel, latest = latest_key(channel);
         std::string seconds = std::to_string(ttl.count());
-        auto reply = blocking_command({"EVAL", kPublishScript, "2", counter, latest, cut.head,
-                                       cut.middle, cut.tail, channel, seconds});
+        auto reply = blocking_command({"EVAL", kPublishScript, "3", counter, latest,
+                                       history_key(channel), cut.head, cut.middle, cut.tail,
+                                       channel, seconds, history_length_, history_age_ms_});
         if (!reply) {
             return Error::unavailable("Redis is unreachable (" + reply.error() +
                                       "): not published");
@@ -375,6 +429,87 @@ class RedisBus final : public Bus {
                                       std::string((*reply)->str, (*reply)->len));
         }
         return Error::unavailable("Redis did not number the message");
+    }
+
+    // Walks the stream back from its newest entry, a page at a time, until it passes `after`
+    // (or has `limit` entries without one), the history's age, or its start.
+    Result<HistoryPage> read_history(const std::string& channel, const HistoryQuery& query) {
+        const auto oldest_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                (std::chrono::system_clock::now() - options_.history.max_age).time_since_epoch())
+                .count();
+        const std::string key = history_key(channel), page = std::to_string(kHistoryPage);
+        std::vector<MessagePtr> newest_first;
+        std::optional<uint64_t> boundary;  // the seq of the entry just before what was collected
+        std::string end = "+";
+        for (bool exhausted = false; !exhausted && !boundary;) {
+            auto reply = blocking_command({"XREVRANGE", key, end, "-", "COUNT", page});
+            if (!reply) return Error::unavailable("Redis is unreachable (" + reply.error() + ")");
+            if ((*reply)->type != REDIS_REPLY_ARRAY) {
+                return Error::unavailable("Redis refused XREVRANGE " + key + ": " +
+                                          std::string((*reply)->str ? (*reply)->str : ""));
+            }
+            exhausted = (*reply)->elements < kHistoryPage;
+            for (std::size_t i = 0; i < (*reply)->elements && !boundary; ++i) {
+                auto entry = stream_entry((*reply)->element[i]);
+                if (!entry) continue;
+                end = "(" + entry->id;
+                if (entry->ms < oldest_ms) {
+                    exhausted = true;
+                    break;
+                }
+                const auto& message = entry->message;
+                bool renumbered = !newest_first.empty() && message->seq >= newest_first.back()->seq;
+                if (renumbered || (query.after && message->seq <= *query.after)) {
+                    boundary = renumbered ? 0 : message->seq;
+                    break;
+                }
+                newest_first.push_back(message);
+                if (!query.after && newest_first.size() == query.limit) exhausted = true;
+                if (!query.after && exhausted) break;
+            }
+        }
+        HistoryPage result;
+        result.messages.assign(newest_first.rbegin(), newest_first.rend());
+        if (query.after) {
+            // Complete when the next message after `after` is the first collected, or nothing
+            // follows `after` and `after` itself is there (or is 0, before any message).
+            result.complete = result.messages.empty()
+                                  ? (boundary ? *boundary == *query.after : *query.after == 0)
+                                  : result.messages.front()->seq == *query.after + 1;
+            if (result.messages.size() > query.limit) {
+                result.messages.resize(query.limit);
+                result.more = true;
+            }
+        }
+        return result;
+    }
+
+    struct StreamEntry {
+        std::string id;
+        long long ms;  // the entry's time, from its id
+        MessagePtr message;
+    };
+
+    // One XRANGE entry: [id, [field, value, …]], the message under field "m".
+    static std::optional<StreamEntry> stream_entry(const redisReply* entry) {
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) return std::nullopt;
+        const auto* id = entry->element[0];
+        const auto* fields = entry->element[1];
+        if (id->type != REDIS_REPLY_STRING || fields->type != REDIS_REPLY_ARRAY)
+            return std::nullopt;
+        for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
+            const auto* name = fields->element[f];
+            const auto* value = fields->element[f + 1];
+            if (name->type != REDIS_REPLY_STRING || std::string_view(name->str, name->len) != "m" ||
+                value->type != REDIS_REPLY_STRING)
+                continue;
+            auto message = message_from_json(std::string(value->str, value->len));
+            if (!message) return std::nullopt;
+            std::string text(id->str, id->len);
+            return StreamEntry{text, std::strtoll(text.c_str(), nullptr, 10), *message};
+        }
+        return std::nullopt;
     }
 
     MessagePtr fetch_latest(const std::string& channel) {
@@ -453,6 +588,9 @@ class RedisBus final : public Bus {
     }
 
     const RedisBusOptions options_;
+    const std::string history_length_ = std::to_string(options_.history.max_messages);
+    const std::string history_age_ms_ =
+        std::to_string(std::chrono::milliseconds(options_.history.max_age).count());
     std::unique_ptr<Bus> local_;  // this instance's subscribers and its mirror of latest
     RedisLink publisher_;
     RedisLink subscriber_;
@@ -469,6 +607,11 @@ class RedisBus final : public Bus {
 
     std::mutex refs_mutex_;
     std::unordered_map<std::string, int> refs_;  // local subscribers per channel
+
+    // Channels whose SUBSCRIBE Redis confirmed (under refs_mutex_), signalled to readers of
+    // history waiting for one.
+    std::unordered_set<std::string> confirmed_;
+    std::condition_variable confirmations_;
 
     // Subscriber strand: channels whose SUBSCRIBE is still to be confirmed after a connect.
     std::unordered_set<std::string> restoring_;
@@ -488,6 +631,10 @@ class RedisBus final : public Bus {
 
 std::string latest_key(std::string_view channel) {
     return "latest:" + std::string(channel);
+}
+
+std::string history_key(std::string_view channel) {
+    return "tickerd:history:" + std::string(channel);
 }
 
 std::unique_ptr<Bus> make_redis_bus(boost::asio::io_context& io, RedisBusOptions options) {

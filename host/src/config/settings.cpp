@@ -593,6 +593,15 @@ std::vector<Setting> make_table() {
         row<Text, &C::bars, &BarSettings::daily_time_zone>(
             {"bars.daily_time_zone", "TICKERD_BARS_DAILY_TIME_ZONE", "", "ZONE", "", restart,
              "the tz database zone whose midnight starts a daily bar"}),
+        row<Integer<std::size_t>, &C::history, &bus::HistoryLimits::max_messages>(
+            {"history.max_messages", "TICKERD_HISTORY_MAX_MESSAGES", "", "N", "", restart,
+             "messages each channel keeps for resuming clients and `GET /streaming/history` "
+             "(in memory, or in a Redis Stream with Redis; 0: no history)"},
+            {0, 1'000'000}),
+        row<Seconds, &C::history, &bus::HistoryLimits::max_age>(
+            {"history.max_age_seconds", "TICKERD_HISTORY_MAX_AGE_SECONDS", "", "SECONDS", "",
+             restart, "no message older than this is kept or replayed"},
+            {1, 365 * 86400}),
         row<Boolean, &C::metrics_symbol_labels>(
             {"metrics.symbol_labels", "TICKERD_METRICS_SYMBOL_LABELS", "", "BOOL", "", restart,
              "a `symbol` label on `GET /metrics`' per-message and per-call counts: one series "

@@ -182,9 +182,13 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
         }
         greeting = std::move(*accepted);
     }
-    StreamContext context{
-        gateway_->services, gateway_->limits, gateway_->streams, std::move(principal), cors_,
-        std::move(slot_)};
+    StreamContext context{gateway_->services,
+                          gateway_->limits,
+                          gateway_->streams,
+                          std::move(principal),
+                          cors_,
+                          std::move(slot_),
+                          gateway_->bus_threads.get_executor()};
     transport_->expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         handed_over_ = true;
@@ -192,10 +196,14 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
         return;
     }
     auto channels = requested_channels(route, query, context.principal);
-    if (!channels) {
-        answer(error_reply(channels.error()), request_.keep_alive());
+    Result<ResumePositions> resume = ResumePositions{};
+    if (channels) resume = resume_positions(query, *channels);
+    if (!channels || !resume) {
+        slot_ = std::move(context.slot);  // still an HTTP connection
+        answer(error_reply(channels ? resume.error() : channels.error()), request_.keep_alive());
         return;
     }
+    context.resume_from = std::move(*resume);
     handed_over_ = true;
     start_sse(std::move(transport_), std::move(*channels), std::move(context));
 }
@@ -218,6 +226,20 @@ Result<ChannelSet> HttpSession::requested_channels(const Route& route, std::stri
     if (!channels) return channels;
     if (auto allowed = authorize_channels(principal, *channels); !allowed) return allowed.error();
     return channels;
+}
+
+// Where a resuming SSE client left off: the Last-Event-ID header EventSource sends when it
+// reconnects, or `last_event_id` in the query (a new EventSource, a client without headers).
+Result<ResumePositions> HttpSession::resume_positions(std::string_view query,
+                                                      const ChannelSet& channels) const {
+    std::optional<std::string> id = query_param(query, "last_event_id");
+    if (!id) {
+        auto header = request_.find("Last-Event-ID");
+        if (header == request_.end()) return ResumePositions{};
+        id = std::string(header->value());
+    }
+    if (id->empty()) return ResumePositions{};  // EventSource's "no id yet"
+    return parse_last_event_id(*id, channels);
 }
 
 // 429 with Retry-After when the credential (or, without auth, the address) has spent its

@@ -63,6 +63,8 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
                       access::Principal principal);
     Result<ChannelSet> requested_channels(const Route& route, std::string_view query,
                                           const access::Principal& principal);
+    Result<ResumePositions> resume_positions(std::string_view query,
+                                             const ChannelSet& channels) const;
     void run_handler(const RouteMatch& match, std::string_view query, access::Principal principal);
     std::optional<Reply> rate_limited(const Route& route, const access::Principal& principal);
     void answer(Reply reply, bool keep_alive);

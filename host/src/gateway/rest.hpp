@@ -127,6 +127,7 @@ Reply stop_all_workers(Services&, const RouteArgs&);     // api_workers.cpp
 Reply get_telemetry(Services&, const RouteArgs&);        // api_workers.cpp
 Reply list_vendors(Services&, const RouteArgs&);         // api_workers.cpp
 Reply get_bars(Services&, const RouteArgs&);             // api_bars.cpp
+Reply get_history(Services&, const RouteArgs&);          // api_history.cpp
 Reply reload_vendors(Services&, const RouteArgs&);       // api_workers.cpp
 Reply mint_token(Services&, const RouteArgs&);           // api_tokens.cpp
 Reply publish_message(Services&, const RouteArgs&);      // api_publish.cpp

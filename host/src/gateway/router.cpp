@@ -35,6 +35,8 @@ const std::array kRoutes = {
     Route{verb::get, "/streaming/latest/{}", bus_rest, &get_latest, false, Need::read},
     // Off the I/O threads: a symbol not aggregated here is answered from Redis' latest.
     Route{verb::get, "/streaming/bars/{}", bus_rest, &get_bars, false, Need::read},
+    // Off the I/O threads: with Redis, history is read from its streams.
+    Route{verb::get, "/streaming/history/{}", bus_rest, &get_history, false, Need::read},
     Route{verb::post, "/streaming/subscribe/sse", sse, nullptr, true, Need::read},
     Route{verb::get, "/streaming/subscribe/sse", sse, nullptr, false, Need::read},
     Route{verb::get, "/streaming/ws", websocket, nullptr, false, Need::read},

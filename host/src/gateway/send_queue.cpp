@@ -1,6 +1,13 @@
 #include "gateway/send_queue.hpp"
 
+#include <algorithm>
+
 namespace tickerd::gateway {
+
+namespace {
+// Replayed messages handed to the writer at once (besides its byte limit per write).
+constexpr std::size_t kReplayBatch = 512;
+}  // namespace
 
 SendQueue::SendQueue(std::size_t max_messages, std::size_t max_bytes)
     : max_messages_(max_messages), max_bytes_(max_bytes) {}
@@ -8,14 +15,28 @@ SendQueue::SendQueue(std::size_t max_messages, std::size_t max_bytes)
 SendQueue::Push SendQueue::push_message(const bus::MessagePtr& message, Outgoing item) {
     std::lock_guard lock(mutex_);
     if (closed_) return Push::dropped;
-    auto it = last_seq_.find(message->channel);
-    if (it == last_seq_.end()) return Push::dropped;
-    // seq 0 means "unknown" (a message from elsewhere without metadata.seq): never a duplicate.
-    if (message->seq != 0) {
-        if (message->seq <= it->second) return Push::dropped;
-        it->second = message->seq;
+    auto it = tracked_.find(message->channel);
+    if (it == tracked_.end()) return Push::dropped;
+    auto& tracked = it->second;
+    if (tracked.holding) {
+        if (over_limits(item.bytes->size())) return overflow();
+        ++held_count_;
+        held_bytes_ += item.bytes->size();
+        tracked.held.push_back(std::move(item));
+        return Push::queued;
     }
+    if (!accept_in_order(tracked, item)) return Push::dropped;
     return push_locked(std::move(item));
+}
+
+// Whether `item` is newer than what the channel queued (and if so, it becomes the newest).
+// seq 0 means "unknown" (a message from elsewhere without metadata.seq): never a duplicate.
+bool SendQueue::accept_in_order(Tracked& tracked, const Outgoing& item) {
+    auto seq = item.message ? item.message->seq : 0;
+    if (seq == 0) return true;
+    if (seq <= tracked.last_seq) return false;
+    tracked.last_seq = seq;
+    return true;
 }
 
 SendQueue::Push SendQueue::push(Outgoing item) {
@@ -24,13 +45,23 @@ SendQueue::Push SendQueue::push(Outgoing item) {
     return push_locked(std::move(item));
 }
 
+bool SendQueue::over_limits(std::size_t more_bytes) const {
+    return pending_.size() + held_count_ + 1 > max_messages_ ||
+           pending_bytes_ + held_bytes_ + more_bytes > max_bytes_;
+}
+
+SendQueue::Push SendQueue::overflow() {
+    closed_ = true;
+    pending_.clear();
+    pending_bytes_ = 0;
+    for (auto& [_, tracked] : tracked_)
+        forget_resume(tracked);
+    replaying_.clear();
+    return Push::overflow;
+}
+
 SendQueue::Push SendQueue::push_locked(Outgoing&& item) {
-    if (pending_.size() + 1 > max_messages_ || pending_bytes_ + item.bytes->size() > max_bytes_) {
-        closed_ = true;
-        pending_.clear();
-        pending_bytes_ = 0;
-        return Push::overflow;
-    }
+    if (over_limits(item.bytes->size())) return overflow();
     pending_bytes_ += item.bytes->size();
     pending_.push_back(std::move(item));
     if (writer_woken_) return Push::queued;
@@ -43,8 +74,11 @@ void SendQueue::take(std::vector<Outgoing>& into, std::size_t max_bytes) {
     std::lock_guard lock(mutex_);
     if (pending_bytes_ <= max_bytes) {
         into.swap(pending_);
+        auto room = max_bytes - pending_bytes_;
         pending_bytes_ = 0;
-        writer_woken_ = false;
+        take_replay(into, room);
+        // While a replay lasts the writer comes back for more: it stays woken.
+        writer_woken_ = !replaying_.empty();
         return;
     }
     std::size_t count = 0, bytes = 0;
@@ -58,19 +92,88 @@ void SendQueue::take(std::vector<Outgoing>& into, std::size_t max_bytes) {
     // The writer comes back for the rest: it is still woken.
 }
 
+// Appends the next batch of the channels still replaying, in turn: each one's replay, then
+// what it held; a channel with nothing left goes live.
+void SendQueue::take_replay(std::vector<Outgoing>& into, std::size_t max_bytes) {
+    std::size_t bytes = 0;
+    while (!replaying_.empty() && into.size() < kReplayBatch && bytes < max_bytes) {
+        auto it = tracked_.find(replaying_.front());
+        if (it == tracked_.end() || (it->second.replay.empty() && it->second.held.empty())) {
+            if (it != tracked_.end()) it->second.holding = false;
+            replaying_.erase(replaying_.begin());
+            continue;
+        }
+        auto& tracked = it->second;
+        bool from_replay = !tracked.replay.empty();
+        auto& source = from_replay ? tracked.replay : tracked.held;
+        Outgoing item = std::move(source.front());
+        source.pop_front();
+        if (!from_replay) {
+            --held_count_;
+            held_bytes_ -= item.bytes->size();
+        }
+        if (!accept_in_order(tracked, item)) continue;
+        bytes += item.bytes->size();
+        into.push_back(std::move(item));
+    }
+}
+
 void SendQueue::track(const std::string& channel) {
     std::lock_guard lock(mutex_);
-    last_seq_[channel] = 0;
+    auto& tracked = tracked_[channel];
+    forget_resume(tracked);
+    tracked = Tracked{};
+}
+
+void SendQueue::track_held(const std::string& channel, uint64_t after) {
+    std::lock_guard lock(mutex_);
+    auto& tracked = tracked_[channel];
+    forget_resume(tracked);
+    tracked = Tracked{};
+    tracked.last_seq = after;
+    tracked.holding = true;
+}
+
+SendQueue::Push SendQueue::release(const std::string& channel, std::vector<Outgoing> replay,
+                                   bool continuous) {
+    std::lock_guard lock(mutex_);
+    auto it = tracked_.find(channel);
+    if (closed_ || it == tracked_.end() || !it->second.holding) return Push::dropped;
+    auto& tracked = it->second;
+    if (!continuous) tracked.last_seq = 0;
+    tracked.replay.assign(std::make_move_iterator(replay.begin()),
+                          std::make_move_iterator(replay.end()));
+    if (std::find(replaying_.begin(), replaying_.end(), channel) == replaying_.end())
+        replaying_.push_back(channel);
+    if (writer_woken_) return Push::queued;
+    writer_woken_ = true;
+    return Push::wake_writer;
+}
+
+// Drops what a channel's resume holds or has still to replay.
+void SendQueue::forget_resume(Tracked& tracked) {
+    for (const auto& item : tracked.held)
+        held_bytes_ -= item.bytes->size();
+    held_count_ -= tracked.held.size();
+    tracked.held.clear();
+    tracked.replay.clear();
 }
 
 void SendQueue::untrack(const std::string& channel) {
     std::lock_guard lock(mutex_);
-    last_seq_.erase(channel);
+    auto it = tracked_.find(channel);
+    if (it == tracked_.end()) return;
+    forget_resume(it->second);
+    tracked_.erase(it);
+    std::erase(replaying_, channel);
 }
 
 void SendQueue::close(bool discard_pending) {
     std::lock_guard lock(mutex_);
     closed_ = true;
+    for (auto& [_, tracked] : tracked_)
+        forget_resume(tracked);
+    replaying_.clear();
     if (discard_pending) {
         pending_.clear();
         pending_bytes_ = 0;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,11 +26,14 @@ struct Outgoing {
     uint8_t opcode = 0;  // WebSocket frame opcode; unused by SSE
     // A message's timestamp (for the delivery latency metric); unset for session traffic.
     std::chrono::system_clock::time_point published_at{};
+    // The message whose frame this is (kept alive by `bytes`); null for session traffic.
+    const bus::Message* message = nullptr;
 
     // A message's frame, sharing ownership with the message itself.
     static Outgoing frame_of(const bus::MessagePtr& message, const std::string& frame,
                              uint8_t opcode = 0) {
-        return {std::shared_ptr<const std::string>(message, &frame), opcode, message->timestamp};
+        return {std::shared_ptr<const std::string>(message, &frame), opcode, message->timestamp,
+                message.get()};
     }
 };
 
@@ -62,18 +66,44 @@ class SendQueue {
     void track(const std::string& channel);
     void untrack(const std::string& channel);
 
+    // A resume: the channel's deliveries are held back (counting against the limits) from now
+    // until release(`replay`, the history after `after`, oldest first). Then the replay goes
+    // out, then what was held, each message once and in order, so nothing published meanwhile
+    // is lost or sent twice, whichever way it came. The replay is fed to the writer a batch
+    // at a time, when nothing else is pending: it does not count against the limits (the
+    // history bounds it), and a long one does not cut the client as slow.
+    // `continuous`: false when the replay does not follow on from `after` (the client gets
+    // the latest message instead): the channel's seq memory starts again from it.
+    void track_held(const std::string& channel, uint64_t after);
+    Push release(const std::string& channel, std::vector<Outgoing> replay, bool continuous);
+
     // Refuse everything from now on; `discard_pending` also drops what is queued.
     void close(bool discard_pending);
 
   private:
+    struct Tracked {
+        uint64_t last_seq = 0;        // the last seq queued
+        bool holding = false;         // resuming: deliveries wait in `held`
+        std::deque<Outgoing> replay;  // released, not yet taken by the writer
+        std::deque<Outgoing> held;    // counted in held_count_ / held_bytes_
+    };
+
     Push push_locked(Outgoing&& item);
+    bool accept_in_order(Tracked& tracked, const Outgoing& item);
+    bool over_limits(std::size_t more_bytes) const;
+    void forget_resume(Tracked& tracked);
+    void take_replay(std::vector<Outgoing>& into, std::size_t max_bytes);
+    Push overflow();
 
     const std::size_t max_messages_;
     const std::size_t max_bytes_;
     std::mutex mutex_;
     std::vector<Outgoing> pending_;
     std::size_t pending_bytes_ = 0;
-    std::unordered_map<std::string, uint64_t> last_seq_;  // tracked channel -> last seq queued
+    std::size_t held_count_ = 0;  // held by every channel resuming, and their bytes
+    std::size_t held_bytes_ = 0;
+    std::unordered_map<std::string, Tracked> tracked_;
+    std::vector<std::string> replaying_;  // channels released and still feeding the writer
     bool writer_woken_ = false;
     bool closed_ = false;
 };

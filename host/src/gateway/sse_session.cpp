@@ -50,14 +50,25 @@ SseSession::SseSession(std::unique_ptr<Transport> transport, ChannelSet channels
                        const StreamContext& context)
     : StreamSession(std::move(transport), context, telemetry::StreamProtocol::sse, kReadBufferSize),
       requested_(std::move(channels)),
+      resume_from_(context.resume_from),
       preamble_(preamble(context)) {}
 
 void SseSession::run() {
     asio::dispatch(strand(), [self = shared_from_this(), this] {
         if (phase() != Phase::starting) return;  // closed for shutdown meanwhile
-        // The header first; each channel's latest message follows it in the same write.
+        // The header first; each channel's latest message (or what it missed, resuming)
+        // follows it in the same write.
         queue(Outgoing{std::exchange(preamble_, nullptr)});
-        subscribe(std::exchange(requested_, {}));
+        auto channels = std::exchange(requested_, {});
+        auto from = std::exchange(resume_from_, {});
+        if (channels.size() > 1) {
+            positions_.resize(channels.size());
+            for (std::size_t i = 0; i < channels.size(); ++i) {
+                position_of_.emplace(channels[i], i);
+                if (auto it = from.find(channels[i]); it != from.end()) positions_[i] = it->second;
+            }
+        }
+        subscribe(channels, from);
         open();
     });
 }
@@ -66,9 +77,40 @@ Outgoing SseSession::frame_of(const bus::MessagePtr& message) const {
     return Outgoing::frame_of(message, message->sse_frame);
 }
 
+// One channel: the frames as the bus built them (their ids are the messages' ids).
 void SseSession::frame_batch(const std::vector<Outgoing>& items, Buffers& buffers) {
+    if (positions_.empty()) {
+        for (const auto& item : items)
+            buffers.push_back(asio::buffer(*item.bytes));
+        return;
+    }
+    id_lines_.clear();
+    id_lines_.reserve(items.size());  // the buffers point into it: it must not move
     for (const auto& item : items)
+        frame_with_positions(item, buffers);
+}
+
+// The shared frame minus its own "id:" line, after an id line of this stream's positions
+// ("id: 12.0.7\n"); what a resume parses back (parse_last_event_id).
+void SseSession::frame_with_positions(const Outgoing& item, Buffers& buffers) {
+    const auto* message = item.message;
+    auto it = message ? position_of_.find(message->channel) : position_of_.end();
+    if (it == position_of_.end()) {
         buffers.push_back(asio::buffer(*item.bytes));
+        return;
+    }
+    if (message->seq != 0) positions_[it->second] = message->seq;
+    auto& line = id_lines_.emplace_back("id: ");
+    line.reserve(4 + 8 * positions_.size());
+    for (std::size_t i = 0; i < positions_.size(); ++i) {
+        if (i) line += '.';
+        line += std::to_string(positions_[i]);
+    }
+    line += '\n';
+    const std::string& frame = *item.bytes;
+    auto own_id_line = frame.find('\n') + 1;  // "id: <message id>\n"
+    buffers.push_back(asio::buffer(line));
+    buffers.push_back(asio::buffer(frame.data() + own_id_line, frame.size() - own_id_line));
 }
 
 StreamSession::Clock::time_point SseSession::on_tick(Clock::time_point now) {

@@ -4,6 +4,8 @@
 
 #include "gateway/stream_session.hpp"
 
+#include <unordered_map>
+
 namespace tickerd::gateway {
 
 class SseSession final : public StreamSession {
@@ -19,8 +21,17 @@ class SseSession final : public StreamSession {
     Clock::time_point on_tick(Clock::time_point now) override;
     void on_shutdown() override;
 
+    // A stream of several channels says where it is in each, in every id it sends.
+    void frame_with_positions(const Outgoing& item, Buffers& buffers);
+
     ChannelSet requested_;                         // until run() subscribes
+    ResumePositions resume_from_;                  // until run() subscribes
     std::shared_ptr<const std::string> preamble_;  // the response header and retry
+
+    // Several channels: each one's position (the seq last framed), in the stream's order.
+    std::vector<uint64_t> positions_;
+    std::unordered_map<std::string, std::size_t> position_of_;  // channel -> index
+    std::vector<std::string> id_lines_;  // this batch's "id: …\n" lines (buffers point here)
 };
 
 }  // namespace tickerd::gateway

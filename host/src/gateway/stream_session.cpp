@@ -12,6 +12,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <limits>
+
 namespace tickerd::gateway {
 
 namespace asio = boost::asio;
@@ -45,6 +48,7 @@ StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamC
       strand_(transport_->get_executor()),
       timer_(strand_),
       bus_(context.services.bus),
+      bus_threads_(context.bus_threads),
       limits_(context.limits),
       channel_types_(context.services.config.published_types,
                      context.services.config.bars.intervals),
@@ -96,13 +100,96 @@ void StreamSession::open() {
 
 // ---- Subscriptions -------------------------------------------------------------------
 
-void StreamSession::subscribe(const ChannelSet& channels) {
+void StreamSession::subscribe(const ChannelSet& channels, const ResumePositions& from,
+                              Settled settled) {
+    bool resuming = std::any_of(channels.begin(), channels.end(),
+                                [&](const std::string& channel) { return from.contains(channel); });
+    if (!resuming && settled) settled({});
+    // While a resume is settled every channel of the subscription is held, so that nothing
+    // of it goes out before `settled` has spoken.
+    std::vector<std::pair<std::string, std::optional<uint64_t>>> resumes;
     for (const auto& channel : channels) {
         channels_.push_back(channel);
         // Tracked first, so the queue accepts the latest message the bus hands over.
-        queue_.track(channel);
+        auto position = from.find(channel);
+        if (!resuming) {
+            queue_.track(channel);
+        } else if (position != from.end()) {
+            queue_.track_held(channel, position->second);
+            resumes.emplace_back(channel, position->second);
+        } else {
+            queue_.track_held(channel, 0);
+            resumes.emplace_back(channel, std::nullopt);
+        }
         bus_.subscribe(channel, shared_from_this());
     }
+    if (!resuming) return;
+    // The history is read after subscribing: what it lacks comes live, and is held.
+    auto fetch = [self = shared_from_this(), resumes = std::move(resumes),
+                  settled = std::move(settled)]() mutable {
+        auto replays = self->fetch_replays(resumes);
+        asio::dispatch(self->strand_, [self, replays = std::move(replays),
+                                       settled = std::move(settled)]() mutable {
+            self->settle(std::move(replays), settled);
+        });
+    };
+    if (bus_.may_block() && bus_threads_) {
+        asio::post(bus_threads_, std::move(fetch));
+    } else {
+        fetch();
+    }
+}
+
+auto StreamSession::fetch_replays(
+    const std::vector<std::pair<std::string, std::optional<uint64_t>>>& from)
+    -> std::vector<Replay> {
+    std::vector<Replay> replays;
+    for (const auto& [channel, position] : from) {
+        Replay replay;
+        replay.channel = channel;
+        if (!position) {  // not resumed: only held while the others are
+            replays.push_back(std::move(replay));
+            continue;
+        }
+        replay.resumed = true;
+        auto after = *position;
+        auto page = bus_.history(channel, {after, std::numeric_limits<std::size_t>::max()});
+        if (page && page->complete) {
+            replay.recovered = true;
+            replay.messages = std::move(page->messages);
+        } else if (auto latest = bus_.latest(channel); latest && latest->seq == after) {
+            replay.recovered = true;  // nothing was published since
+        } else if (latest) {
+            replay.messages.push_back(bus::unrecovered(*latest));
+        }
+        if (!page) {
+            BOOST_LOG_TRIVIAL(warning) << protocol_ << " " << peer_ << ": no history of " << channel
+                                       << " to resume from: " << page.error().detail;
+        }
+        replays.push_back(std::move(replay));
+    }
+    return replays;
+}
+
+void StreamSession::settle(std::vector<Replay> replays, const Settled& settled) {
+    if (phase_ == Phase::finished) return;
+    if (settled) {
+        std::vector<Resumed> outcome;
+        for (const auto& replay : replays) {
+            if (replay.resumed) outcome.push_back({replay.channel, replay.recovered});
+        }
+        settled(outcome);
+    }
+    for (auto& replay : replays) {
+        std::vector<Outgoing> items;
+        items.reserve(replay.messages.size());
+        for (const auto& message : replay.messages)
+            items.push_back(frame_of(message));
+        auto result =
+            queue_.release(replay.channel, std::move(items), !replay.resumed || replay.recovered);
+        if (result == SendQueue::Push::overflow) return on_overflow();
+    }
+    if (phase_ == Phase::open) do_write();
 }
 
 void StreamSession::unsubscribe(const std::string& channel) {

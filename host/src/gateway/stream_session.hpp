@@ -13,6 +13,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,8 +72,22 @@ class StreamSession : public bus::Subscriber,
     // Starts streaming: the socket goes non-blocking, the read loop and the timer start, and
     // whatever was queued meanwhile is written.
     void open();
-    // Subscribes to `channels` (each channel's latest message is queued first).
-    void subscribe(const ChannelSet& channels);
+
+    // How a channel's resume went: `recovered` when everything after the client's position
+    // was in the history (and is replayed); else the channel's latest message is sent with
+    // `metadata.recovered: false`.
+    struct Resumed {
+        std::string channel;
+        bool recovered;
+    };
+    using Settled = std::function<void(const std::vector<Resumed>&)>;
+
+    // Subscribes to `channels`: each one's latest message is queued first, or, for a channel
+    // in `from`, what the client missed since its position there. `settled` (strand) runs
+    // once every resume is settled, before anything replayed is queued (at once when there
+    // is none).
+    void subscribe(const ChannelSet& channels, const ResumePositions& from = {},
+                   Settled settled = nullptr);
     void unsubscribe(const std::string& channel);
     void unsubscribe_all();
     const ChannelSet& channels() const { return channels_; }
@@ -97,6 +112,17 @@ class StreamSession : public bus::Subscriber,
     const boost::asio::any_io_executor& strand() const { return strand_; }
 
   private:
+    struct Replay {
+        std::string channel;
+        bool resumed = false;  // false: a channel held only while the others resume
+        bool recovered = false;
+        std::vector<bus::MessagePtr> messages;
+    };
+    // Any thread: reads the bus (it may wait on Redis).
+    std::vector<Replay> fetch_replays(
+        const std::vector<std::pair<std::string, std::optional<uint64_t>>>& from);
+    void settle(std::vector<Replay> replays, const Settled& settled);
+
     void do_read();
     void on_read(boost::system::error_code ec, std::size_t bytes);
     void do_write();
@@ -111,6 +137,7 @@ class StreamSession : public bus::Subscriber,
     boost::asio::any_io_executor strand_;  // the socket's, a strand
     boost::asio::steady_timer timer_;
     bus::Bus& bus_;
+    const boost::asio::any_io_executor bus_threads_;
     const Limits limits_;
     const ChannelTypes channel_types_;  // what a subscription may name
     const char* const protocol_;

@@ -5,6 +5,7 @@
 #include "gateway/gateway.hpp"
 #include "gateway/transport.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include <boost/beast/http/message.hpp>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace tickerd::gateway {
@@ -58,6 +60,15 @@ Result<ChannelSet> resolve_channels_from_body(const boost::json::value& body,
                                               EmptyChannels empty = EmptyChannels::refuse,
                                               const ChannelTypes& types = {});
 
+// Where a resuming client left each channel: the seq of the last message it has of it.
+using ResumePositions = std::unordered_map<std::string, uint64_t>;
+
+// An SSE stream's resume point, from its Last-Event-ID (or `?last_event_id=`): for a
+// one-channel stream a message id ("<unix ms>-<seq>", the ids it sends); for several channels
+// one seq per channel joined by '.' in the stream's channel order (the ids such a stream
+// sends: "12.0.7"; 0 = nothing of that channel yet). A 400 names what does not fit.
+Result<ResumePositions> parse_last_event_id(std::string_view id, const ChannelSet& channels);
+
 // The three lists of a subscription request, read but not yet validated.
 struct ChannelRequest {
     std::vector<std::string> channels;
@@ -97,6 +108,9 @@ struct StreamContext {
     access::Principal principal;                                          // who opened the stream
     std::vector<std::pair<boost::beast::http::field, std::string>> cors;  // response headers
     std::shared_ptr<void> slot;  // the connection's place in the count of open connections
+    // Where bus calls that may wait on Redis run (a resume's history); none: on the strand.
+    boost::asio::any_io_executor bus_threads{};
+    ResumePositions resume_from{};  // SSE: where the client left off (Last-Event-ID)
 };
 
 // 403 naming the first channel `principal` may not read.

@@ -203,4 +203,37 @@ Result<void> authorize_channels(const access::Principal& principal, const Channe
     return {};
 }
 
+Result<ResumePositions> parse_last_event_id(std::string_view id, const ChannelSet& channels) {
+    auto refuse = [&](const std::string& why) {
+        return Error(400, "Last-Event-ID '" + std::string(id.substr(0, 64)) + "': " + why);
+    };
+    ResumePositions positions;
+    if (channels.size() == 1) {
+        auto seq = bus::seq_of_id(id);
+        if (!seq) return refuse("expected a message id such as 1764504000123-42");
+        positions.emplace(channels.front(), *seq);
+        return positions;
+    }
+    std::size_t start = 0;
+    for (const auto& channel : channels) {
+        if (start > id.size()) {
+            return refuse("fewer positions than the stream's " + std::to_string(channels.size()) +
+                          " channels");
+        }
+        auto end = std::min(id.find('.', start), id.size());
+        auto field = id.substr(start, end - start);
+        if (field.empty() || field.size() > 19 ||
+            field.find_first_not_of("0123456789") != std::string_view::npos) {
+            return refuse("expected one number per channel, joined by '.'");
+        }
+        positions.emplace(channel, std::stoull(std::string(field)));
+        start = end + 1;
+    }
+    if (start <= id.size()) {
+        return refuse("more positions than the stream's " + std::to_string(channels.size()) +
+                      " channels");
+    }
+    return positions;
+}
+
 }  // namespace tickerd::gateway

@@ -245,6 +245,8 @@ void WebSocketSession::on_message(ws::Opcode opcode, std::string_view text) {
 void WebSocketSession::on_subscribe(const json::object& request, const json::value* id) {
     auto resolved = channels_of_action(request);
     if (!resolved) return reply_error(resolved.error().detail, id);
+    auto since = resume_positions(request, *resolved);
+    if (!since) return reply_error(since.error().detail, id);
     ChannelSet added;
     for (auto& channel : *resolved) {
         if (std::find(channels().begin(), channels().end(), channel) == channels().end()) {
@@ -258,14 +260,56 @@ void WebSocketSession::on_subscribe(const json::object& request, const json::val
                 std::to_string(limits().max_channels_per_connection) + " allowed per stream",
             id);
     }
-    // The acknowledgement goes first; each new channel's latest message follows it.
+    // The acknowledgement goes first (once the resumes are settled, saying how each went);
+    // each new channel's latest message, or what it missed, follows it.
     ChannelSet after = channels();
     after.insert(after.end(), added.begin(), added.end());
-    reply({{"type", "subscribed"}, {"channels", to_json_array(after)}}, id);
-    subscribe(added);
+    json::value request_id = id ? *id : json::value();
+    bool resuming = !since->empty();
+    subscribe(added, *since,
+              [this, after = std::move(after), request_id,
+               resuming](const std::vector<Resumed>& resumed) {
+                  json::object answer{{"type", "subscribed"}, {"channels", to_json_array(after)}};
+                  if (resuming) {
+                      json::object recovered;
+                      for (const auto& channel : resumed)
+                          recovered[channel.channel] = channel.recovered;
+                      answer["recovered"] = std::move(recovered);
+                  }
+                  reply(std::move(answer), request_id.is_null() ? nullptr : &request_id);
+              });
+}
+
+// A subscribe action's "since": {"<channel>": "<message id>", …}, each channel one the action
+// names (a channel already followed keeps its place and is not resumed).
+Result<ResumePositions> WebSocketSession::resume_positions(const json::object& request,
+                                                           const ChannelSet& asked) const {
+    ResumePositions positions;
+    const auto* since = request.if_contains("since");
+    if (!since) return positions;
+    if (!since->is_object()) {
+        return Error::malformed("since: expected an object of channel to message id");
+    }
+    for (const auto& [name, value] : since->get_object()) {
+        auto channel = normalize_channel(name, channel_types());
+        if (!channel || std::find(asked.begin(), asked.end(), channel->name()) == asked.end()) {
+            return Error::malformed("since: '" + std::string(name) +
+                                    "' is not one of the channels subscribed to");
+        }
+        auto seq = value.is_string() ? bus::seq_of_id(value.get_string()) : std::nullopt;
+        if (!seq) {
+            return Error::malformed("since: " + std::string(name) +
+                                    ": expected a message id such as \"1764504000123-42\"");
+        }
+        if (std::find(channels().begin(), channels().end(), channel->name()) == channels().end())
+            positions.emplace(channel->name(), *seq);
+    }
+    return positions;
 }
 
 void WebSocketSession::on_unsubscribe(const json::object& request, const json::value* id) {
+    if (request.contains("since"))
+        return reply_error("since: unknown field for action 'unsubscribe'", id);
     auto resolved = channels_of_action(request);
     if (!resolved) return reply_error(resolved.error().detail, id);
     for (const auto& channel : *resolved)
@@ -295,7 +339,7 @@ bool WebSocketSession::within_rate() {
 
 // The channels a subscribe or unsubscribe action names, each one the credential may read.
 Result<ChannelSet> WebSocketSession::channels_of_action(const json::object& request) const {
-    auto asked = read_channel_request(request, {"action", "id"});
+    auto asked = read_channel_request(request, {"action", "id", "since"});
     if (!asked) return asked.error();
     auto channels = resolve_channels(asked->channels, asked->data_types, asked->symbols,
                                      limits().max_channels_per_connection, EmptyChannels::refuse,
