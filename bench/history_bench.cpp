@@ -84,10 +84,10 @@ int main(int argc, char** argv) {
     }
     TempDir files("tickerd-history-bench");
     DaemonOptions options;
-    options.config_file = write_config(
-        files, json::object{{"published_types", {"signals"}},
-                            {"history", {{"max_messages", messages}}},
-                            {"limits", {{"requests_per_minute", 0}}}});
+    options.config_file =
+        write_config(files, json::object{{"published_types", {"signals"}},
+                                         {"history", {{"max_messages", messages}}},
+                                         {"limits", {{"requests_per_minute", 0}}}});
     options.env = env;
     DaemonProcess daemon(options);
     daemon.wait_ready();

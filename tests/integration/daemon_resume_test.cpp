@@ -25,17 +25,12 @@ namespace {
 const std::string kAapl = "stream:signals:AAPL";
 const std::string kMsft = "stream:signals:MSFT";
 
+// A daemon declaring the published type `signals`, with `extra` in its config; several may
+// share `files` (each gets its own state folder).
 std::unique_ptr<DaemonProcess> start(const TempDir& files, json::object extra = {},
-                                     EnvVars env = {}, const std::string& name = "tickerd") {
-    json::object config{{"published_types", {"signals"}}};
-    for (auto& [key, value] : extra)
-        config[key] = value;
-    DaemonOptions options;
-    options.config_file = write_config(files, config, name + ".json");
-    options.env = std::move(env);
-    auto daemon = std::make_unique<DaemonProcess>(options);
-    daemon->wait_ready();
-    return daemon;
+                                     EnvVars env = {}) {
+    extra["published_types"] = {"signals"};
+    return start_daemon_with_config(files, extra, std::move(env));
 }
 
 // Publishes one message into `channel`; its id.
@@ -100,14 +95,15 @@ BOOST_AUTO_TEST_CASE(sse_resume_replays_what_was_missed_then_goes_live) {
         BOOST_TEST(seqs(got) == range(1, 5), boost::test_tools::per_element());
         last_id = got.back().sse_id;
         BOOST_TEST(last_id == text_at(got.back().message, "/id"));  // one channel: message ids
-    }  // the client goes away
+    }                                                               // the client goes away
     for (int n = 6; n <= 10; ++n)
         publish(http, kAapl, n);
 
     // EventSource sends the last id it saw when it reconnects.
     SseClient again("127.0.0.1", daemon->port());
-    BOOST_REQUIRE(again.open_get("/streaming/subscribe/sse?channels=" + kAapl, 10s,
-                                 {{"Last-Event-ID", last_id}})
+    BOOST_REQUIRE(again
+                      .open_get("/streaming/subscribe/sse?channels=" + kAapl, 10s,
+                                {{"Last-Event-ID", last_id}})
                       .status == 200u);
     auto missed = read(again, 5);
     BOOST_TEST(seqs(missed) == range(6, 10), boost::test_tools::per_element());
@@ -120,8 +116,9 @@ BOOST_AUTO_TEST_CASE(sse_resume_replays_what_was_missed_then_goes_live) {
 
     // A position at the head: nothing to replay, nothing sent twice.
     SseClient current("127.0.0.1", daemon->port());
-    BOOST_REQUIRE(current.open_get("/streaming/subscribe/sse?channels=" + kAapl +
-                                   "&last_event_id=" + live.back().sse_id)
+    BOOST_REQUIRE(current
+                      .open_get("/streaming/subscribe/sse?channels=" + kAapl +
+                                "&last_event_id=" + live.back().sse_id)
                       .status == 200u);
     expect_quiet(current);
 }
@@ -184,9 +181,9 @@ BOOST_AUTO_TEST_CASE(a_position_the_history_no_longer_reaches_gets_the_latest_un
         publish(http, kAapl, n);
 
     SseClient sse("127.0.0.1", daemon->port());
-    BOOST_REQUIRE(
-        sse.open_get("/streaming/subscribe/sse?channels=" + kAapl, 10s, {{"Last-Event-ID", first_id}})
-            .status == 200u);
+    BOOST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kAapl, 10s,
+                               {{"Last-Event-ID", first_id}})
+                      .status == 200u);
     auto got = read(sse, 1);
     BOOST_REQUIRE(got.size() == 1u);
     BOOST_TEST(seq_of(got[0].message) == 20);
@@ -323,11 +320,11 @@ BOOST_AUTO_TEST_CASE(with_redis_a_client_resumes_on_a_new_edge_from_the_redis_hi
     EnvVars env{{"REDIS_ENABLED", "true"},
                 {"REDIS_HOST", "127.0.0.1"},
                 {"REDIS_PORT", std::to_string(redis.port())}};
-    auto publisher = start(files, {}, env, "publisher");
+    auto publisher = start(files, {}, env);
     HttpClient http("127.0.0.1", publisher->port());
     std::string last_id;
     {
-        auto edge = start(files, {}, env, "edge");
+        auto edge = start(files, {}, env);
         SseClient sse("127.0.0.1", edge->port());
         BOOST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kAapl).status == 200u);
         // The subscription is in place once a first message reaches it.
@@ -348,7 +345,7 @@ BOOST_AUTO_TEST_CASE(with_redis_a_client_resumes_on_a_new_edge_from_the_redis_hi
     BOOST_TEST(redis_client.call({"XLEN", "tickerd:history:" + kAapl}) == "12");
     BOOST_TEST(redis_client.ttl("tickerd:history:" + kAapl) > 0);
 
-    auto new_edge = start(files, {}, env, "new-edge");
+    auto new_edge = start(files, {}, env);
     SseClient sse("127.0.0.1", new_edge->port());
     BOOST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kAapl, 10s,
                                {{"Last-Event-ID", last_id}})

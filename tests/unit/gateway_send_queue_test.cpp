@@ -15,8 +15,8 @@ namespace {
 const std::string kChannel = "stream:market_data:AAPL";
 
 bus::MessagePtr message(uint64_t seq) {
-    bus::Envelope envelope{DataType::market_data, "AAPL", "mock", {{"price", 1.0 * seq}}, 0, false,
-                           1,                     ""};
+    bus::Envelope envelope{
+        DataType::market_data, "AAPL", "mock", {{"price", 1.0 * seq}}, 0, false, 1, ""};
     return bus::make_message(envelope, seq, std::chrono::system_clock::now());
 }
 
@@ -69,8 +69,8 @@ BOOST_AUTO_TEST_CASE(a_resume_sends_its_replay_then_what_was_held_each_once) {
         BOOST_TEST((deliver(queue, seq) == SendQueue::Push::queued));
     BOOST_TEST(drain(queue).empty());
     // The replay overlaps what was held (6, 7): each seq goes once.
-    BOOST_TEST((queue.release(kChannel, replay_of({5, 6, 7}), true) ==
-                SendQueue::Push::wake_writer));
+    BOOST_TEST(
+        (queue.release(kChannel, replay_of({5, 6, 7}), true) == SendQueue::Push::wake_writer));
     BOOST_TEST(drain(queue) == (std::vector<uint64_t>{5, 6, 7, 8}),
                boost::test_tools::per_element());
     // Live again.

@@ -276,8 +276,9 @@ struct TextList {
     }
 };
 
-// Names of published channel types (CONTRACT.md §8), each checked and given once.
-struct TypeNames : TextList {
+// A list of names, each one checked by `Check` and given once.
+template <Result<void> (*Check)(std::string_view)>
+struct CheckedNames : TextList {
     static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
                                                   TextOrigin origin) {
         auto names = TextList::from_texts(values, origin);
@@ -295,8 +296,7 @@ struct TypeNames : TextList {
   private:
     static Result<void> check(const type& names) {
         for (std::size_t i = 0; i < names.size(); ++i) {
-            if (auto problem = check_published_type(names[i]); !problem)
-                return bad(problem.error().detail);
+            if (auto problem = Check(names[i]); !problem) return bad(problem.error().detail);
             if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
                 return bad("'" + names[i] + "' is given twice");
         }
@@ -304,33 +304,14 @@ struct TypeNames : TextList {
     }
 };
 
-// Bar intervals (CONTRACT.md §8), each well-formed and given once.
-struct BarIntervals : TextList {
-    static Result<std::optional<type>> from_texts(const std::vector<std::string>& values,
-                                                  TextOrigin origin) {
-        auto names = TextList::from_texts(values, origin);
-        if (!names) return names.error();
-        if (auto problem = check(**names); !problem) return problem.error();
-        return names;
-    }
-    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path& base) {
-        auto names = TextList::from_json(s, v, base);
-        if (!names) return names.error();
-        if (auto problem = check(*names); !problem) return problem.error();
-        return names;
-    }
+Result<void> check_bar_interval(std::string_view text) {
+    if (auto interval = parse_bar_interval(text); !interval) return interval.error();
+    return {};
+}
 
-  private:
-    static Result<void> check(const type& names) {
-        for (std::size_t i = 0; i < names.size(); ++i) {
-            if (auto problem = parse_bar_interval(names[i]); !problem)
-                return bad(problem.error().detail);
-            if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
-                return bad("'" + names[i] + "' is given twice");
-        }
-        return {};
-    }
-};
+// Names of published channel types and bar intervals (CONTRACT.md §8).
+using TypeNames = CheckedNames<&check_published_type>;
+using BarIntervals = CheckedNames<&check_bar_interval>;
 
 // One of an enum's names.
 template <class Enum, const auto& kNames, std::optional<Enum> (*kParse)(std::string_view)>

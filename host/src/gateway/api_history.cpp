@@ -24,10 +24,9 @@ Result<std::size_t> history_limit(std::string_view query) {
     if (!text) return kDefaultLimit;
     std::size_t limit = 0;
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 ||
-        limit > kMaxLimit) {
-        return Error::invalid("limit", "must be an integer from 1 to " +
-                                           std::to_string(kMaxLimit) + ", not '" + *text + "'");
+    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxLimit) {
+        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(kMaxLimit) +
+                                           ", not '" + *text + "'");
     }
     return limit;
 }
@@ -37,8 +36,8 @@ Result<std::optional<uint64_t>> history_since(std::string_view query) {
     if (!text) return std::optional<uint64_t>{};
     auto seq = bus::seq_of_id(*text);
     if (!seq) {
-        return Error::invalid("since", "'" + *text +
-                                           "' is not a message id such as 1764504000123-42");
+        return Error::invalid("since",
+                              "'" + *text + "' is not a message id such as 1764504000123-42");
     }
     return std::optional<uint64_t>{*seq};
 }
