@@ -30,11 +30,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     # The Debian package starts a system Redis; tests start their own on a free port instead.
 fi
 
-# The browser tests' Playwright and the OpenAPI test's validator, as
+# The browser tests' Playwright, the OpenAPI test's validator and the compression test's
+# WebSocket client (ws), as
 # tests/browser/package-lock.json pins them: the library only (playwright-core downloads no
 # browser), with the machine's Node.js 20 and npm.
 if [ ! -d tests/browser/node_modules/playwright-core ] ||
-   [ ! -d tests/browser/node_modules/@apidevtools/swagger-parser ]; then
+   [ ! -d tests/browser/node_modules/@apidevtools/swagger-parser ] ||
+   [ ! -d tests/browser/node_modules/ws ]; then
     command -v npm >/dev/null || { echo "deps.sh: the browser test needs Node.js 20 and npm" >&2; exit 1; }
     echo "installing: tests/browser's npm packages (npm ci)"
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

@@ -65,9 +65,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         std::string_view query =
             question == std::string_view::npos ? "" : target.substr(question + 1);
         if (websocket::is_upgrade(request_)) {
-            auto greeting = gateway::accept_websocket(request_);
-            if (!greeting) return refuse(greeting.error());
-            return gateway::start_websocket(transport(), query, std::move(*greeting), context_);
+            auto accepted = gateway::accept_websocket(request_);
+            if (!accepted) return refuse(accepted.error());
+            return gateway::start_websocket(transport(), query, std::move(*accepted), context_);
         }
         Result<gateway::ChannelSet> channels;
         if (request_.method() == http::verb::post) {

@@ -20,6 +20,35 @@
 
 namespace tickerd::bus {
 
+// A value made at most once, by whichever thread first asks for it, then shared. A copy
+// starts empty (it makes its own).
+template <class T>
+class Lazy {
+  public:
+    Lazy() = default;
+    Lazy(const Lazy&) {}
+    Lazy& operator=(const Lazy&) { return *this; }
+    template <class Make>
+    const T& get(Make&& make) const {
+        std::call_once(once_, [&] { value_ = make(); });
+        return value_;
+    }
+
+  private:
+    mutable std::once_flag once_;
+    mutable T value_{};
+};
+
+// A frame compressed on its own for gzip streams: its deflate run, and what a stream needs
+// for its gzip trailer: the CRC-32 and length of what the run holds, and zlib's operator for
+// appending that CRC to a stream's (crc32_combine_op), so each stream's sum costs little.
+struct GzipRun {
+    std::string bytes;
+    uint32_t crc = 0;
+    uint32_t combine_op = 0;
+    std::size_t length = 0;
+};
+
 // One StreamMessage, serialised once. Every subscriber shares these bytes; the gateway
 // writes `sse_frame` / `ws_frame` as they are, with no per-subscriber JSON work.
 struct Message {
@@ -31,6 +60,12 @@ struct Message {
     std::string json;       // the StreamMessage object
     std::string sse_frame;  // "id: <id>\ndata: <json>\n\n"
     std::string ws_frame;   // {"type":"data","channel":…,"message":<json>}
+    // Compressed forms, made by the gateway the first time a client needs one, then shared
+    // like the frames (gateway/deflate.hpp): ws_frame for permessage-deflate, sse_frame for
+    // gzip SSE streams.
+    Lazy<std::string> ws_deflated;
+    Lazy<GzipRun> sse_gzip;       // the whole SSE frame
+    Lazy<GzipRun> sse_data_gzip;  // its data: line only (a stream of several channels)
 };
 using MessagePtr = std::shared_ptr<const Message>;
 

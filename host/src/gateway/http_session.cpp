@@ -1,5 +1,7 @@
 #include "gateway/http_session.hpp"
 
+#include "gateway/deflate.hpp"
+
 #include "core/log.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -21,6 +23,8 @@ namespace {
 const std::string kServerHeader = std::string("tickerd/") + TICKERD_VERSION;
 // The first read of a request; the rest follows through the parser.
 constexpr std::size_t kFirstRead = 4096;
+// Answers this long or longer are gzipped for a client that accepts it.
+constexpr std::size_t kGzipFrom = 1024;
 
 // Whether `bytes` can start a request: a method this daemon answers, then a space. Checked
 // on what has arrived so far, so a prefix ("PO") passes and "Pf" or binary bytes do not.
@@ -173,14 +177,14 @@ void HttpSession::dispatch_request() {
 
 void HttpSession::start_stream(const Route& route, std::string_view query, const Gate& gate,
                                access::Principal principal) {
-    std::string greeting;  // the 101 that opens a WebSocket
+    WebSocketAccept websocket;  // the 101 that opens a WebSocket, and its extension
     if (route.kind == RouteKind::websocket) {
         auto accepted = accept_websocket(request_);
         if (!accepted) return answer(error_reply(accepted.error()), false);
         if (auto origin = gate.check_websocket_origin(); !origin) {
             return answer(error_reply(origin.error()), false);
         }
-        greeting = std::move(*accepted);
+        websocket = std::move(*accepted);
     }
     StreamContext context{gateway_->services,
                           gateway_->limits,
@@ -192,7 +196,7 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
     transport_->expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         handed_over_ = true;
-        start_websocket(std::move(transport_), query, std::move(greeting), std::move(context));
+        start_websocket(std::move(transport_), query, std::move(websocket), std::move(context));
         return;
     }
     auto channels = requested_channels(route, query, context.principal);
@@ -205,7 +209,8 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
     }
     context.resume_from = std::move(*resume);
     handed_over_ = true;
-    start_sse(std::move(transport_), std::move(*channels), std::move(context));
+    bool gzip = deflate::accepts_gzip(request_[http::field::accept_encoding]);
+    start_sse(std::move(transport_), std::move(*channels), std::move(context), gzip);
 }
 
 // An SSE stream's channels: from the JSON body of a POST, from the query of a GET; each one
@@ -309,6 +314,14 @@ void HttpSession::answer(Reply reply, bool keep_alive) {
         response_.set(name, value);
     for (const auto& [field, value] : cors_)
         response_.set(field, value);
+    // gzip when the client takes it and it is worth it (a small body would not shrink much).
+    if (reply.body.size() >= kGzipFrom &&
+        deflate::accepts_gzip(request_[http::field::accept_encoding])) {
+        reply.body = deflate::gzip(reply.body);
+        response_.set(http::field::content_encoding, "gzip");
+    }
+    auto vary = std::string(response_[http::field::vary]);  // CORS may have said Origin
+    response_.set(http::field::vary, vary.empty() ? "Accept-Encoding" : vary + ", Accept-Encoding");
     response_.body() = std::move(reply.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();

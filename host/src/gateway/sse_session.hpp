@@ -2,6 +2,7 @@
 // subscribed channels (latest first), keepalive comments when idle, until the client goes.
 #pragma once
 
+#include "gateway/deflate.hpp"
 #include "gateway/stream_session.hpp"
 
 #include <unordered_map>
@@ -10,8 +11,9 @@ namespace tickerd::gateway {
 
 class SseSession final : public StreamSession {
   public:
+    // `gzip`: the body is a gzip stream (the client accepts it).
     SseSession(std::unique_ptr<Transport> transport, ChannelSet channels,
-               const StreamContext& context);
+               const StreamContext& context, bool gzip);
 
     void run();
 
@@ -21,17 +23,26 @@ class SseSession final : public StreamSession {
     Clock::time_point on_tick(Clock::time_point now) override;
     void on_shutdown() override;
 
-    // A stream of several channels says where it is in each, in every id it sends.
-    void frame_with_positions(const Outgoing& item, Buffers& buffers);
+    void frame_message(const Outgoing& item, Buffers& buffers);
+    void frame_gzip_item(const Outgoing& item, Buffers& buffers);
+    // Where a message's SSE frame starts after its own "id:" line.
+    static std::size_t own_id_line(const bus::Message& message);
 
     ChannelSet requested_;                         // until run() subscribes
     ResumePositions resume_from_;                  // until run() subscribes
     std::shared_ptr<const std::string> preamble_;  // the response header and retry
+    const bool gzip_;
 
     // Several channels: each one's position (the seq last framed), in the stream's order.
+    // Set before the stream subscribes, read-only after (frame_of reads it from any thread).
     std::vector<uint64_t> positions_;
     std::unordered_map<std::string, std::size_t> position_of_;  // channel -> index
-    std::vector<std::string> id_lines_;  // this batch's "id: …\n" lines (buffers point here)
+    // This batch's bytes of its own (id lines, the gzip trailer): the buffers point here.
+    std::vector<std::string> id_lines_;
+
+    // gzip: the CRC-32 and length of everything the stream has framed, for its trailer.
+    uint32_t crc_ = 0;
+    uint64_t length_ = 0;
 };
 
 }  // namespace tickerd::gateway

@@ -118,12 +118,20 @@ Result<void> authorize_channels(const access::Principal& principal, const Channe
 
 // Take over a connection whose request asked for an event stream / a WebSocket upgrade.
 // The HTTP side has already validated the route; these own the connection from now on.
-// The 101 that accepts a WebSocket opening handshake (RFC 6455 §4.2.2), or why not: 400, or
-// 426 for another protocol version.
-Result<std::string> accept_websocket(const Request& request);
-void start_sse(std::unique_ptr<Transport> transport, ChannelSet channels, StreamContext context);
-// `query` holds the channels to start with; `greeting` is the 101.
+// An accepted WebSocket opening handshake (RFC 6455 §4.2.2): the 101, and whether
+// permessage-deflate (RFC 7692) was agreed, and how.
+struct WebSocketAccept {
+    std::string greeting;
+    bool deflate = false;
+    bool client_no_context_takeover = false;  // the client compresses each message alone
+};
+// Or why not: 400, or 426 for another protocol version.
+Result<WebSocketAccept> accept_websocket(const Request& request);
+// `gzip`: the client accepts a gzip stream (Accept-Encoding).
+void start_sse(std::unique_ptr<Transport> transport, ChannelSet channels, StreamContext context,
+               bool gzip = false);
+// `query` holds the channels to start with.
 void start_websocket(std::unique_ptr<Transport> transport, std::string_view query,
-                     std::string greeting, StreamContext context);
+                     WebSocketAccept accepted, StreamContext context);
 
 }  // namespace tickerd::gateway

@@ -41,7 +41,7 @@ bool is_valid_close_code(uint16_t code) {
     return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006;
 }
 
-ParseResult parse_client_frame(std::string_view input, std::size_t max_payload) {
+ParseResult parse_client_frame(std::string_view input, std::size_t max_payload, bool deflate) {
     ParseResult result;
     auto fail = [&](uint16_t code, std::string why) {
         result.status = ParseResult::error;
@@ -54,9 +54,12 @@ ParseResult parse_client_frame(std::string_view input, std::size_t max_payload) 
     auto byte1 = static_cast<uint8_t>(input[1]);
     bool fin = byte0 & 0x80;
     auto opcode = static_cast<Opcode>(byte0 & 0x0F);
-    if (byte0 & 0x70) return fail(kCloseProtocolError, "reserved bits set (no extension agreed)");
-    if (!(byte1 & 0x80)) return fail(kCloseProtocolError, "client frame not masked");
     bool control = opcode & 0x8;
+    // RSV1 marks a compressed message (permessage-deflate), on its first frame only.
+    bool compressed = byte0 & 0x40;
+    if ((byte0 & 0x30) || (compressed && (!deflate || control || opcode == kContinuation)))
+        return fail(kCloseProtocolError, "reserved bits set (no extension agreed for them)");
+    if (!(byte1 & 0x80)) return fail(kCloseProtocolError, "client frame not masked");
     if (opcode != kContinuation && opcode != kText && opcode != kBinary && opcode != kClose &&
         opcode != kPing && opcode != kPong) {
         return fail(kCloseProtocolError, "unknown opcode");
@@ -92,6 +95,7 @@ ParseResult parse_client_frame(std::string_view input, std::size_t max_payload) 
         result.frame.payload[i] = static_cast<char>(result.frame.payload[i] ^ mask[i % 4]);
     }
     result.frame.fin = fin;
+    result.frame.compressed = compressed;
     result.frame.opcode = opcode;
     result.status = ParseResult::complete;
     result.consumed = offset + length;

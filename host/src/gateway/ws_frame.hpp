@@ -19,6 +19,8 @@ enum Opcode : uint8_t {
     kClose = 0x8,
     kPing = 0x9,
     kPong = 0xA,
+    // A text message compressed with permessage-deflate: text with RSV1 set on the wire.
+    kCompressedText = 0x41,
     kRaw = 0xFF,  // not a frame: bytes sent as they are (the handshake's 101)
 };
 
@@ -49,6 +51,7 @@ std::string close_payload(uint16_t code, std::string_view reason);
 // One frame read from a client, unmasked.
 struct ClientFrame {
     bool fin = false;
+    bool compressed = false;  // RSV1: the message this frame starts is deflated
     Opcode opcode = kText;
     std::string payload;
 };
@@ -61,8 +64,10 @@ struct ParseResult {
     std::string why;           // when status == error
 };
 // Parses the first frame in `input`. Payloads above `max_payload` are an error (1009)
-// as soon as the header announces them, before they are buffered.
-ParseResult parse_client_frame(std::string_view input, std::size_t max_payload);
+// as soon as the header announces them, before they are buffered. RSV1 (a compressed
+// message) is allowed only when permessage-deflate was agreed (`deflate`).
+ParseResult parse_client_frame(std::string_view input, std::size_t max_payload,
+                               bool deflate = false);
 
 // Whether a close code from a client may be sent on the wire (RFC 6455 §7.4.1/7.4.2).
 bool is_valid_close_code(uint16_t code);

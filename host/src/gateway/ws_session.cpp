@@ -14,6 +14,8 @@
 // naming the problem, and can subscribe at run time.
 #include "gateway/ws_session.hpp"
 
+#include "gateway/deflate.hpp"
+
 #include "gateway/rest.hpp"
 
 #include "core/json_writer.hpp"
@@ -59,9 +61,11 @@ Outgoing text_frame(std::string text) {
 }  // namespace
 
 WebSocketSession::WebSocketSession(std::unique_ptr<Transport> transport,
-                                   const StreamContext& context)
+                                   const StreamContext& context, const WebSocketAccept& accepted)
     : StreamSession(std::move(transport), context, telemetry::StreamProtocol::websocket,
-                    kReadBufferSize) {
+                    kReadBufferSize),
+      deflate_(accepted.deflate),
+      client_no_context_takeover_(accepted.client_no_context_takeover) {
     if (limits().requests_per_minute > 0) requests_.emplace(limits().requests_per_minute);
 }
 
@@ -89,8 +93,16 @@ void WebSocketSession::run(std::string query, std::string greeting) {
 
 // ---- Writing -------------------------------------------------------------------------
 
+// With permessage-deflate, the message's frame compressed on its own: made once, for every
+// client that agreed to it (RFC 7692 §7.2.1: the sync flush's tail is left off).
 Outgoing WebSocketSession::frame_of(const bus::MessagePtr& message) const {
-    return Outgoing::frame_of(message, message->ws_frame, ws::kText);
+    if (!deflate_) return Outgoing::frame_of(message, message->ws_frame, ws::kText);
+    const auto& deflated = message->ws_deflated.get([&] {
+        auto bytes = deflate::compress_alone(message->ws_frame);
+        bytes.resize(bytes.size() - 4);
+        return bytes;
+    });
+    return Outgoing::frame_of(message, deflated, ws::kCompressedText);
 }
 
 // Per frame a 2–10 byte header built here and the payload shared with every other
@@ -119,7 +131,7 @@ void WebSocketSession::on_client_bytes(std::string_view bytes) {
     std::size_t offset = 0;
     while (input_ != Input::broken && phase() != Phase::finished) {
         auto parsed = ws::parse_client_frame(std::string_view(inbox_).substr(offset),
-                                             limits().max_ws_message_bytes);
+                                             limits().max_ws_message_bytes, deflate_);
         if (parsed.status == ws::ParseResult::need_more) break;
         if (parsed.status == ws::ParseResult::error) {
             refuse_input(parsed.close_code, parsed.why);
@@ -148,7 +160,8 @@ void WebSocketSession::on_frame(ws::ClientFrame&& frame) {
         case ws::kPong:
             return;  // receiving it already counted as activity
         case ws::kRaw:
-            return;  // never parsed from a client
+        case ws::kCompressedText:
+            return;  // never parsed from a client (RSV1 comes as ClientFrame::compressed)
         case ws::kClose:
             return on_peer_close(frame.payload);
         case ws::kText:
@@ -156,9 +169,10 @@ void WebSocketSession::on_frame(ws::ClientFrame&& frame) {
             if (input_ == Input::fragmented) {
                 return refuse_input(ws::kCloseProtocolError, "new message inside a fragmented one");
             }
-            if (frame.fin) return on_message(frame.opcode, frame.payload);
+            if (frame.fin) return on_message(frame.opcode, frame.payload, frame.compressed);
             input_ = Input::fragmented;
             message_opcode_ = frame.opcode;
+            message_compressed_ = frame.compressed;
             fragments_ = std::move(frame.payload);
             return;
         case ws::kContinuation:
@@ -171,7 +185,7 @@ void WebSocketSession::on_frame(ws::ClientFrame&& frame) {
             fragments_ += frame.payload;
             if (!frame.fin) return;
             input_ = Input::messages;
-            on_message(message_opcode_, fragments_);
+            on_message(message_opcode_, fragments_, message_compressed_);
             fragments_.clear();
             return;
     }
@@ -202,8 +216,21 @@ void WebSocketSession::refuse_input(uint16_t code, std::string_view why, Input t
 
 // ---- Client requests -----------------------------------------------------------------
 
-void WebSocketSession::on_message(ws::Opcode opcode, std::string_view text) {
+void WebSocketSession::on_message(ws::Opcode opcode, std::string_view payload, bool compressed) {
     if (phase() != Phase::open) return;  // closing: requests are no longer answered
+    std::string inflated;
+    if (compressed) {
+        if (!inflater_)
+            inflater_ = std::make_unique<deflate::Inflater>(client_no_context_takeover_);
+        auto plain = inflater_->inflate(payload, limits().max_ws_message_bytes);
+        if (!plain) {
+            return refuse_input(static_cast<uint16_t>(plain.error().status), plain.error().detail,
+                                Input::refused);
+        }
+        inflated = std::move(*plain);
+        payload = inflated;
+    }
+    std::string_view text = payload;
     if (opcode == ws::kText && !ws::is_utf8(text)) {
         return refuse_input(ws::kCloseInvalidData, "a text message that is not UTF-8",
                             Input::refused);
@@ -404,13 +431,13 @@ void WebSocketSession::close_with(uint16_t code, std::string_view reason, bool d
 }
 
 void start_websocket(std::unique_ptr<Transport> transport, std::string_view query,
-                     std::string greeting, StreamContext context) {
-    auto session = std::make_shared<WebSocketSession>(std::move(transport), context);
+                     WebSocketAccept accepted, StreamContext context) {
+    auto session = std::make_shared<WebSocketSession>(std::move(transport), context, accepted);
     context.registry.add(session);
-    session->run(std::string(query), std::move(greeting));
+    session->run(std::string(query), std::move(accepted.greeting));
 }
 
-Result<std::string> accept_websocket(const Request& request) {
+Result<WebSocketAccept> accept_websocket(const Request& request) {
     namespace http = beast::http;
     if (!beast::websocket::is_upgrade(request)) {
         return Error(426, "this endpoint speaks WebSocket: send an Upgrade request");
@@ -420,9 +447,18 @@ Result<std::string> accept_websocket(const Request& request) {
     }
     auto key = ws::accept_key(request[http::field::sec_websocket_key]);
     if (!key) return key.error();
-    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Accept: " +
-           *key + "\r\n\r\n";
+    WebSocketAccept accepted;
+    accepted.greeting =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        *key + "\r\n";
+    if (auto agreed = deflate::negotiate(request[http::field::sec_websocket_extensions])) {
+        accepted.deflate = true;
+        accepted.client_no_context_takeover = agreed->client_no_context_takeover;
+        accepted.greeting += "Sec-WebSocket-Extensions: " + agreed->response + "\r\n";
+    }
+    accepted.greeting += "\r\n";
+    return accepted;
 }
 
 }  // namespace tickerd::gateway

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gateway/admission.hpp"
+#include "gateway/deflate.hpp"
 #include "gateway/stream_session.hpp"
 #include "gateway/ws_frame.hpp"
 
@@ -15,7 +16,8 @@ namespace tickerd::gateway {
 
 class WebSocketSession final : public StreamSession {
   public:
-    WebSocketSession(std::unique_ptr<Transport> transport, const StreamContext& context);
+    WebSocketSession(std::unique_ptr<Transport> transport, const StreamContext& context,
+                     const WebSocketAccept& accepted);
 
     // `query` names the channels to start with; `greeting` is the 101 that accepts it.
     void run(std::string query, std::string greeting);
@@ -45,7 +47,7 @@ class WebSocketSession final : public StreamSession {
     // Closes with `code`; `then` is what the client's further bytes are read as.
     void refuse_input(uint16_t code, std::string_view why, Input then = Input::broken);
     // Client requests.
-    void on_message(ws::Opcode opcode, std::string_view text);
+    void on_message(ws::Opcode opcode, std::string_view payload, bool compressed);
     bool within_rate();
     void on_subscribe(const boost::json::object& request, const boost::json::value* id);
     void on_unsubscribe(const boost::json::object& request, const boost::json::value* id);
@@ -61,8 +63,12 @@ class WebSocketSession final : public StreamSession {
     std::string inbox_;                      // received bytes not yet parsed into frames
     std::string fragments_;                  // a fragmented message being reassembled
     ws::Opcode message_opcode_ = ws::kText;  // of the message being reassembled
-    std::optional<TokenBucket> requests_;    // limits.requests_per_minute; none: no limit
-    int refused_requests_ = 0;               // in a row
+    bool message_compressed_ = false;        // ditto: its first frame had RSV1
+    const bool deflate_;                     // permessage-deflate agreed
+    const bool client_no_context_takeover_;
+    std::unique_ptr<deflate::Inflater> inflater_;  // from the client's first compressed message
+    std::optional<TokenBucket> requests_;          // limits.requests_per_minute; none: no limit
+    int refused_requests_ = 0;                     // in a row
     std::vector<ws::FrameHeader> headers_;
 };
 
