@@ -59,11 +59,11 @@ int main(int argc, char** argv) {
     json::array instruments;
     for (const char* symbol : {"AAPL", "MSFT", "NVDA", "AMZN", "GOOG"})
         instruments.push_back({{"symbol", symbol}, {"data_types", {"market_data", "news"}}});
-    json::object config{{"vendors", mock_vendors()},
-                        {"instruments", instruments},
-                        {"cadences",
-                         {{"market_data", {{"interval_seconds", 0.05}}},
-                          {"news", {{"interval_seconds", 0.05}}}}}};
+    json::object config{
+        {"vendors", mock_vendors()},
+        {"instruments", instruments},
+        {"cadences",
+         {{"market_data", {{"interval_seconds", 0.05}}}, {"news", {{"interval_seconds", 0.05}}}}}};
     auto daemon = start_daemon_with_config(files, config, kAutoStartWorkers);
     SseClient sse("127.0.0.1", daemon->port());
     if (sse.open_get("/streaming/subscribe/sse?data_types=market_data,news&symbols=AAPL,MSFT,"
@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
             Sizes sizes;
             ContextCompressor context;
             for (const auto& message : messages) {
-                const std::string& text = std::string(frame) == "ws" ? message->ws_frame
-                                                                       : message->sse_frame;
+                const std::string& text =
+                    std::string(frame) == "ws" ? message->ws_frame : message->sse_frame;
                 auto start = std::chrono::steady_clock::now();
                 auto alone = gateway::deflate::compress_alone(text);
                 sizes.seconds +=

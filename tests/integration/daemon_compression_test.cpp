@@ -55,10 +55,10 @@ BOOST_AUTO_TEST_CASE(the_ws_client_negotiates_permessage_deflate_and_decodes_eve
     auto daemon = start(files);
     HttpClient http("127.0.0.1", daemon->port());
     auto log = files.path() / "ws.log";
-    ChildProcess client({"/usr/bin/env", "node", (kBrowserDir / "ws_deflate_client.mjs").string(),
-                         "ws://127.0.0.1:" + std::to_string(daemon->port()) + "/streaming/ws",
-                         kAapl, "20"},
-                        log);
+    ChildProcess client(
+        {"/usr/bin/env", "node", (kBrowserDir / "ws_deflate_client.mjs").string(),
+         "ws://127.0.0.1:" + std::to_string(daemon->port()) + "/streaming/ws", kAapl, "20"},
+        log);
     BOOST_REQUIRE_MESSAGE(
         wait_until([&] { return read_file(log).find("ready") != std::string::npos; }, 15s),
         read_file(log));
@@ -89,12 +89,12 @@ BOOST_AUTO_TEST_CASE(curl_reads_a_gzip_sse_stream_to_its_clean_end) {
     auto daemon = start(files);
     HttpClient http("127.0.0.1", daemon->port());
     publish(http, kAapl, 1);  // each stream starts with it: then it is subscribed
-    auto base = "http://127.0.0.1:" + std::to_string(daemon->port()) +
-                "/streaming/subscribe/sse?channels=";
+    auto base =
+        "http://127.0.0.1:" + std::to_string(daemon->port()) + "/streaming/subscribe/sse?channels=";
     auto one = files.path() / "one.txt", several = files.path() / "several.txt";
     auto one_headers = files.path() / "one.headers";
-    ChildProcess curl_one({"/usr/bin/curl", "-sS", "-N", "--compressed", "-D", one_headers.string(), "-o",
-                           one.string(), base + kAapl},
+    ChildProcess curl_one({"/usr/bin/curl", "-sS", "-N", "--compressed", "-D", one_headers.string(),
+                           "-o", one.string(), base + kAapl},
                           files.path() / "curl-one.log");
     ChildProcess curl_several({"/usr/bin/curl", "-sS", "-N", "--compressed", "-o", several.string(),
                                base + kAapl + "," + kMsft},
@@ -112,8 +112,9 @@ BOOST_AUTO_TEST_CASE(curl_reads_a_gzip_sse_stream_to_its_clean_end) {
     for (auto* curl : {&curl_one, &curl_several}) {
         auto exit = curl->wait(10s);
         BOOST_REQUIRE(exit.has_value());
-        BOOST_TEST(exit->success(), describe(*exit) << ": " << read_file(files.path() / "curl-one.log")
-                                                    << read_file(files.path() / "curl-several.log"));
+        BOOST_TEST(exit->success(), describe(*exit)
+                                        << ": " << read_file(files.path() / "curl-one.log")
+                                        << read_file(files.path() / "curl-several.log"));
     }
     auto headers = read_file(one_headers);
     BOOST_TEST(headers.find("Content-Encoding: gzip") != std::string::npos, headers);
@@ -132,8 +133,8 @@ BOOST_AUTO_TEST_CASE(rest_answers_are_gzipped_for_a_client_that_asks) {
     auto daemon = start(files);
     auto url = "http://127.0.0.1:" + std::to_string(daemon->port());
     auto body = files.path() / "openapi.json", headers = files.path() / "openapi.headers";
-    ChildProcess curl({"/usr/bin/curl", "-sS", "--compressed", "-D", headers.string(), "-o", body.string(),
-                       url + "/openapi.json"},
+    ChildProcess curl({"/usr/bin/curl", "-sS", "--compressed", "-D", headers.string(), "-o",
+                       body.string(), url + "/openapi.json"},
                       files.path() / "curl.log");
     auto exit = curl.wait(10s);
     BOOST_REQUIRE(exit.has_value());

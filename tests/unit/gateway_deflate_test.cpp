@@ -43,8 +43,9 @@ BOOST_AUTO_TEST_CASE(offers_are_accepted_without_context_takeover_on_our_side) {
     // is declined, and the next one taken.
     BOOST_TEST(!deflate::negotiate("permessage-deflate; server_max_window_bits=10"));
     BOOST_TEST(!deflate::negotiate("permessage-deflate; colour=blue"));
-    BOOST_TEST(!deflate::negotiate("permessage-deflate; client_no_context_takeover; "
-                                   "client_no_context_takeover"));
+    BOOST_TEST(
+        !deflate::negotiate("permessage-deflate; client_no_context_takeover; "
+                            "client_no_context_takeover"));
     BOOST_TEST(!deflate::negotiate("permessage-deflate; client_max_window_bits=20"));
     BOOST_TEST(!deflate::negotiate("x-webkit-deflate-frame"));
     BOOST_TEST(!deflate::negotiate(""));

@@ -108,6 +108,9 @@ MessagePtr make_message(const Derived& derived, uint64_t seq,
 // Rebuilds a Message from StreamMessage JSON received from elsewhere (e.g. Redis); the
 // error says why the text is not a well-formed StreamMessage.
 Result<MessagePtr> message_from_json(std::string json);
+// The same message (channel, seq, id, time) with another StreamMessage body, and its frames:
+// what a view of a channel sends (gateway/views.hpp).
+MessagePtr with_body(const Message& message, const boost::json::object& body);
 // The same message with `metadata.recovered: false`: what a resuming client gets instead of
 // a replay when the history no longer reaches back to where it left (CONTRACT.md §7).
 MessagePtr unrecovered(const Message& message);

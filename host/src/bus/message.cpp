@@ -135,17 +135,24 @@ Result<MessagePtr> message_from_json(std::string text) {
     return MessagePtr(std::move(msg));
 }
 
+MessagePtr with_body(const Message& message, const json::object& body) {
+    auto copy = std::make_shared<Message>();
+    copy->channel = message.channel;
+    copy->symbol = message.symbol;
+    copy->seq = message.seq;
+    copy->id = message.id;
+    copy->timestamp = message.timestamp;
+    copy->json = write_json(body);
+    frame(*copy);
+    return copy;
+}
+
 MessagePtr unrecovered(const Message& message) {
     auto value = json::parse(message.json);
     auto& metadata = value.as_object()["metadata"];
     if (!metadata.is_object()) metadata = json::object();
     metadata.as_object()["recovered"] = false;
-    auto copy = std::make_shared<Message>(message);
-    copy->json = write_json(value);
-    copy->sse_frame.clear();
-    copy->ws_frame.clear();
-    frame(*copy);
-    return copy;
+    return with_body(message, value.as_object());
 }
 
 std::optional<uint64_t> seq_of_id(std::string_view id) {

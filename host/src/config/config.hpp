@@ -82,6 +82,7 @@ struct DaemonConfig {
     bool auto_start_workers = false;
     std::vector<std::string> published_types;  // CONTRACT.md §8
     bus::HistoryLimits history;                // CONTRACT.md §7
+    std::size_t deltas_snapshot_every = 50;    // CONTRACT.md §7: a delta stream's snapshots
     BarSettings bars;                          // CONTRACT.md §8, §10
     bool metrics_symbol_labels = false;        // GET /metrics: a series per instrument
     // Records, read by their own readers (config_file.cpp).

@@ -583,6 +583,11 @@ std::vector<Setting> make_table() {
             {"history.max_age_seconds", "TICKERD_HISTORY_MAX_AGE_SECONDS", "", "SECONDS", "",
              restart, "no message older than this is kept or replayed"},
             {1, 365 * 86400}),
+        row<Integer<std::size_t>, &C::deltas_snapshot_every>(
+            {"deltas.snapshot_every", "TICKERD_DELTAS_SNAPSHOT_EVERY", "", "N", "", restart,
+             "a delta subscription (`mode=delta`) gets a full snapshot every N messages (and "
+             "after a gap or a resume); 1: always snapshots"},
+            {1, 1'000'000}),
         row<Boolean, &C::metrics_symbol_labels>(
             {"metrics.symbol_labels", "TICKERD_METRICS_SYMBOL_LABELS", "", "BOOL", "", restart,
              "a `symbol` label on `GET /metrics`' per-message and per-call counts: one series "

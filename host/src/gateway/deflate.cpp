@@ -173,8 +173,7 @@ std::string gzip(std::string_view text) {
 bool accepts_gzip(std::string_view accept_encoding) {
     for (auto coding : split(accept_encoding, ',')) {
         auto parts = split(coding, ';');
-        if (!iequals(parts[0], "gzip") && !iequals(parts[0], "x-gzip") && parts[0] != "*")
-            continue;
+        if (!iequals(parts[0], "gzip") && !iequals(parts[0], "x-gzip") && parts[0] != "*") continue;
         bool refused = false;
         for (std::size_t i = 1; i < parts.size(); ++i) {
             if (parts[i].size() > 2 && (parts[i][0] == 'q' || parts[i][0] == 'Q') &&

@@ -51,7 +51,7 @@ bool accepts_gzip(std::string_view accept_encoding);
 // concerned: the response header's value when an offer can be accepted (always with
 // server_no_context_takeover; with client_no_context_takeover when offered), else nullopt.
 struct Agreement {
-    std::string response;              // "permessage-deflate; server_no_context_takeover…"
+    std::string response;             // "permessage-deflate; server_no_context_takeover…"
     bool client_no_context_takeover;  // the client resets its compressor for each message
 };
 std::optional<Agreement> negotiate(std::string_view offers);

@@ -192,7 +192,9 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
                           std::move(principal),
                           cors_,
                           std::move(slot_),
-                          gateway_->bus_threads.get_executor()};
+                          gateway_->bus_threads.get_executor(),
+                          {},
+                          &gateway_->views};
     transport_->expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         handed_over_ = true;
@@ -202,12 +204,16 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
     auto channels = requested_channels(route, query, context.principal);
     Result<ResumePositions> resume = ResumePositions{};
     if (channels) resume = resume_positions(query, *channels);
-    if (!channels || !resume) {
+    auto view = parse_view(query_param(query, "mode"), query_param(query, "fields"),
+                           query_param(query, "where"));
+    if (!channels || !resume || !view) {
         slot_ = std::move(context.slot);  // still an HTTP connection
-        answer(error_reply(channels ? resume.error() : channels.error()), request_.keep_alive());
+        auto error = !channels ? channels.error() : !resume ? resume.error() : view.error();
+        answer(error_reply(error), request_.keep_alive());
         return;
     }
     context.resume_from = std::move(*resume);
+    context.view = std::move(*view);
     handed_over_ = true;
     bool gzip = deflate::accepts_gzip(request_[http::field::accept_encoding]);
     start_sse(std::move(transport_), std::move(*channels), std::move(context), gzip);

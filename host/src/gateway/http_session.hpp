@@ -6,6 +6,7 @@
 #include "gateway/gate.hpp"
 #include "gateway/rest.hpp"
 #include "gateway/transport.hpp"
+#include "gateway/views.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -28,13 +29,15 @@ struct GatewayState {
           counter(std::make_shared<ConnectionCounter>(limits.max_connections,
                                                       limits.max_connections_per_ip,
                                                       services.telemetry.metrics().connections)),
-          rate_limiter(limits.requests_per_minute) {}
+          rate_limiter(limits.requests_per_minute),
+          views(services.bus, services.config.deltas_snapshot_every) {}
 
     Services& services;
     const Limits limits;
     std::shared_ptr<ConnectionCounter> counter;
     RateLimiter rate_limiter;  // REST requests per credential, or per address without auth
     ClosableRegistry streams;
+    ViewHub views;  // the filtered and delta views of channels in use, shared by streams
     ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
     boost::asio::thread_pool config_thread{1};

@@ -83,6 +83,7 @@ SseSession::SseSession(std::unique_ptr<Transport> transport, ChannelSet channels
     : StreamSession(std::move(transport), context, telemetry::StreamProtocol::sse, kReadBufferSize),
       requested_(std::move(channels)),
       resume_from_(context.resume_from),
+      view_(context.view),
       preamble_(preamble(context, gzip)),
       gzip_(gzip) {}
 
@@ -101,7 +102,7 @@ void SseSession::run() {
                 if (auto it = from.find(channels[i]); it != from.end()) positions_[i] = it->second;
             }
         }
-        subscribe(channels, from);
+        subscribe(channels, from, nullptr, std::make_shared<const ViewSpec>(std::move(view_)));
         open();
     });
 }

@@ -30,6 +30,7 @@ class SseSession final : public StreamSession {
 
     ChannelSet requested_;                         // until run() subscribes
     ResumePositions resume_from_;                  // until run() subscribes
+    ViewSpec view_;                                // until run() subscribes
     std::shared_ptr<const std::string> preamble_;  // the response header and retry
     const bool gzip_;
 

@@ -48,6 +48,7 @@ StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamC
       strand_(transport_->get_executor()),
       timer_(strand_),
       bus_(context.services.bus),
+      views_(context.views),
       bus_threads_(context.bus_threads),
       limits_(context.limits),
       channel_types_(context.services.config.published_types,
@@ -101,7 +102,8 @@ void StreamSession::open() {
 // ---- Subscriptions -------------------------------------------------------------------
 
 void StreamSession::subscribe(const ChannelSet& channels, const ResumePositions& from,
-                              Settled settled) {
+                              Settled settled, std::shared_ptr<const ViewSpec> view) {
+    if (view && (view->plain() || !views_)) view.reset();
     bool resuming = std::any_of(channels.begin(), channels.end(),
                                 [&](const std::string& channel) { return from.contains(channel); });
     if (!resuming && settled) settled({});
@@ -121,13 +123,14 @@ void StreamSession::subscribe(const ChannelSet& channels, const ResumePositions&
             queue_.track_held(channel, 0);
             resumes.emplace_back(channel, std::nullopt);
         }
-        bus_.subscribe(channel, shared_from_this());
+        if (view) channel_views_[channel] = view;
+        follow(channel);
     }
     if (!resuming) return;
     // The history is read after subscribing: what it lacks comes live, and is held.
     auto fetch = [self = shared_from_this(), resumes = std::move(resumes),
-                  settled = std::move(settled)]() mutable {
-        auto replays = self->fetch_replays(resumes);
+                  settled = std::move(settled), view = std::move(view)]() mutable {
+        auto replays = self->fetch_replays(resumes, view);
         asio::dispatch(self->strand_, [self, replays = std::move(replays),
                                        settled = std::move(settled)]() mutable {
             self->settle(std::move(replays), settled);
@@ -140,9 +143,30 @@ void StreamSession::subscribe(const ChannelSet& channels, const ResumePositions&
     }
 }
 
+void StreamSession::follow(const std::string& channel) {
+    auto view = channel_views_.find(channel);
+    if (view == channel_views_.end()) {
+        bus_.subscribe(channel, shared_from_this());
+    } else {
+        views_->subscribe(channel, *view->second, shared_from_this());
+    }
+}
+
+void StreamSession::unfollow(const std::string& channel) {
+    auto view = channel_views_.find(channel);
+    if (view == channel_views_.end()) {
+        bus_.unsubscribe(channel, this);
+        return;
+    }
+    views_->unsubscribe(channel, *view->second, this);
+    channel_views_.erase(view);
+}
+
+// Through a view, the replay is the history as the view shows it (whole messages), and a
+// position too old gets the view's latest: the snapshot its next delta follows.
 auto StreamSession::fetch_replays(
-    const std::vector<std::pair<std::string, std::optional<uint64_t>>>& from)
-    -> std::vector<Replay> {
+    const std::vector<std::pair<std::string, std::optional<uint64_t>>>& from,
+    const std::shared_ptr<const ViewSpec>& view) -> std::vector<Replay> {
     std::vector<Replay> replays;
     for (const auto& [channel, position] : from) {
         Replay replay;
@@ -156,8 +180,10 @@ auto StreamSession::fetch_replays(
         auto page = bus_.history(channel, {after, std::numeric_limits<std::size_t>::max()});
         if (page && page->complete) {
             replay.recovered = true;
-            replay.messages = std::move(page->messages);
-        } else if (auto latest = bus_.latest(channel); latest && latest->seq == after) {
+            replay.messages =
+                view ? ViewHub::render(*view, page->messages) : std::move(page->messages);
+        } else if (auto latest = view ? views_->latest(channel, *view) : bus_.latest(channel);
+                   latest && latest->seq == after) {
             replay.recovered = true;  // nothing was published since
         } else if (latest) {
             replay.messages.push_back(bus::unrecovered(*latest));
@@ -197,14 +223,14 @@ void StreamSession::unsubscribe(const std::string& channel) {
     if (it == channels_.end()) return;
     // Untracked first: a delivery racing with the unsubscribe is then dropped.
     queue_.untrack(channel);
-    bus_.unsubscribe(channel, this);
+    unfollow(channel);
     channels_.erase(it);
 }
 
 void StreamSession::unsubscribe_all() {
     for (const auto& channel : channels_) {
         queue_.untrack(channel);
-        bus_.unsubscribe(channel, this);
+        unfollow(channel);
     }
     channels_.clear();
 }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace tickerd::gateway {
@@ -86,8 +87,9 @@ class StreamSession : public bus::Subscriber,
     // in `from`, what the client missed since its position there. `settled` (strand) runs
     // once every resume is settled, before anything replayed is queued (at once when there
     // is none).
+    // `view`: how the channels are shown (filters, deltas); plain when not given.
     void subscribe(const ChannelSet& channels, const ResumePositions& from = {},
-                   Settled settled = nullptr);
+                   Settled settled = nullptr, std::shared_ptr<const ViewSpec> view = nullptr);
     void unsubscribe(const std::string& channel);
     void unsubscribe_all();
     const ChannelSet& channels() const { return channels_; }
@@ -120,7 +122,10 @@ class StreamSession : public bus::Subscriber,
     };
     // Any thread: reads the bus (it may wait on Redis).
     std::vector<Replay> fetch_replays(
-        const std::vector<std::pair<std::string, std::optional<uint64_t>>>& from);
+        const std::vector<std::pair<std::string, std::optional<uint64_t>>>& from,
+        const std::shared_ptr<const ViewSpec>& view);
+    void follow(const std::string& channel);  // on the bus, or through its view
+    void unfollow(const std::string& channel);
     void settle(std::vector<Replay> replays, const Settled& settled);
 
     void do_read();
@@ -137,6 +142,7 @@ class StreamSession : public bus::Subscriber,
     boost::asio::any_io_executor strand_;  // the socket's, a strand
     boost::asio::steady_timer timer_;
     bus::Bus& bus_;
+    ViewHub* const views_;
     const boost::asio::any_io_executor bus_threads_;
     const Limits limits_;
     const ChannelTypes channel_types_;  // what a subscription may name
@@ -152,6 +158,8 @@ class StreamSession : public bus::Subscriber,
     // Owned by the strand.
     Phase phase_ = Phase::starting;
     ChannelSet channels_;
+    // The channels followed through a view, and which (none for a plain subscription).
+    std::unordered_map<std::string, std::shared_ptr<const ViewSpec>> channel_views_;
     std::optional<Outgoing> last_words_;
     std::vector<Outgoing> in_flight_;
     Buffers buffers_;

@@ -4,6 +4,7 @@
 
 #include "gateway/gateway.hpp"
 #include "gateway/transport.hpp"
+#include "gateway/views.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http/field.hpp>
@@ -111,6 +112,8 @@ struct StreamContext {
     // Where bus calls that may wait on Redis run (a resume's history); none: on the strand.
     boost::asio::any_io_executor bus_threads{};
     ResumePositions resume_from{};  // SSE: where the client left off (Last-Event-ID)
+    ViewHub* views = nullptr;       // filtered and delta views (none: plain streams only)
+    ViewSpec view{};                // SSE: how the stream shows its channels
 };
 
 // 403 naming the first channel `principal` may not read.

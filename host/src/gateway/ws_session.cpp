@@ -274,6 +274,8 @@ void WebSocketSession::on_subscribe(const json::object& request, const json::val
     if (!resolved) return reply_error(resolved.error().detail, id);
     auto since = resume_positions(request, *resolved);
     if (!since) return reply_error(since.error().detail, id);
+    auto view = view_of_action(request);
+    if (!view) return reply_error(view.error().detail, id);
     ChannelSet added;
     for (auto& channel : *resolved) {
         if (std::find(channels().begin(), channels().end(), channel) == channels().end()) {
@@ -293,18 +295,47 @@ void WebSocketSession::on_subscribe(const json::object& request, const json::val
     after.insert(after.end(), added.begin(), added.end());
     json::value request_id = id ? *id : json::value();
     bool resuming = !since->empty();
-    subscribe(added, *since,
-              [this, after = std::move(after), request_id,
-               resuming](const std::vector<Resumed>& resumed) {
-                  json::object answer{{"type", "subscribed"}, {"channels", to_json_array(after)}};
-                  if (resuming) {
-                      json::object recovered;
-                      for (const auto& channel : resumed)
-                          recovered[channel.channel] = channel.recovered;
-                      answer["recovered"] = std::move(recovered);
-                  }
-                  reply(std::move(answer), request_id.is_null() ? nullptr : &request_id);
-              });
+    subscribe(
+        added, *since,
+        [this, after = std::move(after), request_id,
+         resuming](const std::vector<Resumed>& resumed) {
+            json::object answer{{"type", "subscribed"}, {"channels", to_json_array(after)}};
+            if (resuming) {
+                json::object recovered;
+                for (const auto& channel : resumed)
+                    recovered[channel.channel] = channel.recovered;
+                answer["recovered"] = std::move(recovered);
+            }
+            reply(std::move(answer), request_id.is_null() ? nullptr : &request_id);
+        },
+        std::make_shared<const ViewSpec>(std::move(*view)));
+}
+
+// A subscribe action's "mode", "fields" and "where": each a string as in an SSE query
+// ("price,volume"), or for fields and where an array of strings.
+Result<ViewSpec> WebSocketSession::view_of_action(const json::object& request) const {
+    std::optional<std::string> texts[3];
+    const char* names[] = {"mode", "fields", "where"};
+    for (int i = 0; i < 3; ++i) {
+        const auto* value = request.if_contains(names[i]);
+        if (!value) continue;
+        if (value->is_string()) {
+            texts[i] = std::string(value->get_string());
+        } else if (value->is_array() && i > 0) {
+            std::string joined;
+            for (const auto& item : value->get_array()) {
+                if (!item.is_string()) {
+                    return Error::malformed(std::string(names[i]) + ": expected strings");
+                }
+                joined += (joined.empty() ? "" : ",") + std::string(item.get_string());
+            }
+            texts[i] = std::move(joined);
+        } else {
+            return Error::malformed(std::string(names[i]) + ": expected a string" +
+                                    (i > 0 ? " or an array of strings" : ""));
+        }
+    }
+    return parse_view(texts[0], texts[1], texts[2]);
 }
 
 // A subscribe action's "since": {"<channel>": "<message id>", …}, each channel one the action
@@ -335,8 +366,11 @@ Result<ResumePositions> WebSocketSession::resume_positions(const json::object& r
 }
 
 void WebSocketSession::on_unsubscribe(const json::object& request, const json::value* id) {
-    if (request.contains("since"))
-        return reply_error("since: unknown field for action 'unsubscribe'", id);
+    for (const char* key : {"since", "mode", "fields", "where"}) {
+        if (request.contains(key)) {
+            return reply_error(std::string(key) + ": unknown field for action 'unsubscribe'", id);
+        }
+    }
     auto resolved = channels_of_action(request);
     if (!resolved) return reply_error(resolved.error().detail, id);
     for (const auto& channel : *resolved)
@@ -366,7 +400,8 @@ bool WebSocketSession::within_rate() {
 
 // The channels a subscribe or unsubscribe action names, each one the credential may read.
 Result<ChannelSet> WebSocketSession::channels_of_action(const json::object& request) const {
-    auto asked = read_channel_request(request, {"action", "id", "since"});
+    auto asked =
+        read_channel_request(request, {"action", "id", "since", "mode", "fields", "where"});
     if (!asked) return asked.error();
     auto channels = resolve_channels(asked->channels, asked->data_types, asked->symbols,
                                      limits().max_channels_per_connection, EmptyChannels::refuse,

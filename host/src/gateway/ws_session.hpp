@@ -54,6 +54,7 @@ class WebSocketSession final : public StreamSession {
     Result<ChannelSet> channels_of_action(const boost::json::object& request) const;
     Result<ResumePositions> resume_positions(const boost::json::object& request,
                                              const ChannelSet& asked) const;
+    Result<ViewSpec> view_of_action(const boost::json::object& request) const;
     void reply(boost::json::object body, const boost::json::value* id);
     void reply_error(std::string detail, const boost::json::value* id);
     void close_with(uint16_t code, std::string_view reason, bool discard_pending);

@@ -256,8 +256,9 @@ void Metrics::write_vendor_calls(Exposition& out) const {
                "Vendor calls (each attempt, retries included), by vendor instance, data type "
                "and result");
     for (const auto& [key, counts] : calls_) {
-        auto with_result = [&](std::string_view result) {
-            auto l = labels(key);
+        // Captured by name: a lambda may not capture a structured binding (clang).
+        auto with_result = [&, &call = key](std::string_view result) {
+            auto l = labels(call);
             l.emplace_back("result", result);
             return l;
         };
