@@ -7,6 +7,7 @@
 //
 //   compression_bench [--messages 500]
 #include "gateway/deflate.hpp"
+#include "gateway/views.hpp"
 #include "support/support.hpp"
 
 #include <boost/json.hpp>
@@ -114,6 +115,40 @@ int main(int argc, char** argv) {
                         100.0 * (1.0 - per(sizes.context) / per(sizes.plain)),
                         sizes.seconds * 1e6 / static_cast<double>(sizes.messages));
         }
+    }
+
+    // Deltas (mode=delta, a snapshot every 50) as the daemon makes them, per channel: the
+    // StreamMessage bytes, and compressed alone as the wire carries them.
+    std::printf("\n%-12s %16s %16s %8s %22s\n", "data type", "full B/msg", "delta-mode B/msg",
+                "saved", "delta+deflate B/msg");
+    for (const auto& [type, messages] : by_type) {
+        std::map<std::string, json::object> previous;
+        std::map<std::string, int> since_snapshot;
+        std::size_t full = 0, delta = 0, delta_deflated = 0;
+        for (const auto& message : messages) {
+            auto body = json::parse(message->json).as_object();
+            auto data = body.at("data").as_object();
+            full += message->json.size();
+            auto& count = since_snapshot[message->channel];
+            auto before = previous.find(message->channel);
+            std::optional<json::object> patch;
+            if (before != previous.end() && ++count < 50)
+                patch = gateway::merge_patch(before->second, data);
+            if (patch) {
+                body["data"] = *patch;
+                body["update_type"] = "delta";
+            } else {
+                count = 0;
+            }
+            previous[message->channel] = data;
+            auto text = json::serialize(body);
+            delta += text.size();
+            delta_deflated += gateway::deflate::compress_alone(text).size() - 4;
+        }
+        auto n = static_cast<double>(messages.size());
+        std::printf("%-12s %16.0f %16.0f %7.0f%% %22.0f\n", type.c_str(), full / n, delta / n,
+                    100.0 * (1.0 - static_cast<double>(delta) / static_cast<double>(full)),
+                    delta_deflated / n);
     }
     return 0;
 }

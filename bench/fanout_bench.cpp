@@ -5,6 +5,7 @@
 //
 //   fanout_bench [--sse 1000] [--ws 1000] [--rate 100] [--duration 30]
 //                [--port P [--pid PID]] [--symbol BENCH] [--redis on] [--auth on] [--tls on]
+//                [--sse-query '&fields=price&where=price>0']
 //
 // Without --port it starts its own daemon (TICKERD_DAEMON_BINARY, mock vendor). With
 // --redis on it starts a redis-server, a worker instance and an edge instance instead, and
@@ -16,7 +17,8 @@
 // --auth on turns auth on in its own daemon: SSE clients send an API key in Authorization,
 // WebSocket clients a minted token in ?access_token=, as browsers do. --tls on adds a TLS
 // listener (a throwaway self-signed certificate) and every client streams over TLS. Compare
-// the CPU per million deliveries with and without.
+// the CPU per million deliveries with and without. --sse-query adds to the SSE clients' URL
+// (a view: mode=delta, fields=, where=), to compare the cost of a shared view.
 #include "support/support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -67,16 +69,17 @@ struct Options {
     std::string symbol = "BENCH";
     int connect_timeout_s = 120;
     int io_threads = 2;
-    bool redis = false;  // worker + Redis + edge instead of one daemon
-    bool auth = false;   // own daemon: auth on, clients present credentials
-    bool tls = false;    // own daemon: clients stream over TLS
+    bool redis = false;     // worker + Redis + edge instead of one daemon
+    bool auth = false;      // own daemon: auth on, clients present credentials
+    bool tls = false;       // own daemon: clients stream over TLS
+    std::string sse_query;  // added to the SSE URL: "&fields=price&where=price>0" (a view)
 };
 
 void usage() {
     std::cout << "usage: fanout_bench [--sse N] [--ws M] [--rate MSG_PER_S] [--duration SECONDS]\n"
                  "                    [--port PORT [--pid PID]] [--host H] [--symbol SYM]\n"
                  "                    [--connect-timeout SECONDS] [--threads N] [--redis on]\n"
-                 "                    [--auth on] [--tls on]\n"
+                 "                    [--auth on] [--tls on] [--sse-query '&where=price>0']\n"
                  "defaults: 1000 SSE + 1000 WebSocket, 100 msg/s, 30 s, own daemon\n";
 }
 
@@ -120,6 +123,8 @@ Options parse_options(int argc, char** argv) {
                 options.auth = value == "on";
             else if (flag == "--tls")
                 options.tls = value == "on";
+            else if (flag == "--sse-query")
+                options.sse_query = value;
             else {
                 std::cerr << "fanout_bench: unknown flag " << flag << "\n";
                 usage();
@@ -631,8 +636,8 @@ int main(int argc, char** argv) {
     client_tls.set_verify_mode(ssl::verify_none);  // our own throwaway certificate
     auto stream_port = options.tls ? tls_port_of(*daemon) : port;
     tcp::endpoint endpoint(asio::ip::make_address(options.host), stream_port);
-    Subscription sse{endpoint, "/streaming/subscribe/sse?channels=" + channel, "",
-                     options.tls ? &client_tls : nullptr};
+    Subscription sse{endpoint, "/streaming/subscribe/sse?channels=" + channel + options.sse_query,
+                     "", options.tls ? &client_tls : nullptr};
     Subscription ws = sse;
     ws.target = "/streaming/ws?channels=" + channel;
     if (options.auth) {

@@ -364,3 +364,44 @@ BOOST_AUTO_TEST_CASE(with_redis_a_client_resumes_on_a_new_edge_from_the_redis_hi
     BOOST_TEST(history.json().at("messages").as_array().size() == 8u);
     BOOST_TEST(history.json().at("recovered").as_bool() == true);
 }
+
+// A resume through a view (deltas of one field): the replay comes whole and filtered, and
+// the deltas that follow apply to what it left the client with.
+BOOST_AUTO_TEST_CASE(a_delta_view_resumes_with_whole_messages_then_deltas) {
+    TempDir files("tickerd-resume");
+    auto daemon = start(files);
+    HttpClient http("127.0.0.1", daemon->port());
+    const std::string target = "/streaming/subscribe/sse?mode=delta&fields=n&channels=" + kAapl;
+    std::string last_id;
+    {
+        SseClient sse("127.0.0.1", daemon->port());
+        BOOST_REQUIRE(sse.open_get(target).status == 200u);
+        for (int n = 1; n <= 3; ++n)
+            publish(http, kAapl, n);
+        auto got = read(sse, 3);
+        BOOST_REQUIRE(got.size() == 3u);
+        BOOST_TEST(text_at(got[0].message, "/update_type") == "snapshot");
+        BOOST_TEST(text_at(got[2].message, "/update_type") == "delta");
+        last_id = got.back().sse_id;
+    }
+    for (int n = 4; n <= 6; ++n)
+        publish(http, kAapl, n);
+    SseClient sse("127.0.0.1", daemon->port());
+    BOOST_REQUIRE(sse.open_get(target, 10s, {{"Last-Event-ID", last_id}}).status == 200u);
+    auto replay = read(sse, 3);
+    BOOST_TEST(seqs(replay) == range(4, 6), boost::test_tools::per_element());
+    json::object state;
+    for (const auto& event : replay) {
+        BOOST_TEST(text_at(event.message, "/update_type") == "snapshot");
+        state = event.message.at("data").as_object();
+        BOOST_TEST(state.size() == 2u, json::serialize(state));  // symbol and n
+    }
+    publish(http, kAapl, 7);
+    auto live = read(sse, 1);
+    BOOST_REQUIRE(live.size() == 1u);
+    BOOST_TEST(text_at(live[0].message, "/update_type") == "delta");
+    for (const auto& [key, value] : live[0].message.at("data").as_object())
+        state[key] = value;
+    BOOST_TEST(number_at(json::value(state), "/n") == 7);
+    BOOST_TEST(text_at(json::value(state), "/symbol") == "AAPL");
+}

@@ -23,10 +23,9 @@ namespace {
 const std::string kAapl = "stream:signals:AAPL";
 
 std::unique_ptr<DaemonProcess> start(const TempDir& files) {
-    return start_daemon_with_config(
-        files, json::object{{"published_types", {"signals"}},
-                            {"deltas", {{"snapshot_every", 50}}},
-                            {"limits", {{"requests_per_minute", 0}}}});
+    return start_daemon_with_config(files, json::object{{"published_types", {"signals"}},
+                                                        {"deltas", {{"snapshot_every", 50}}},
+                                                        {"limits", {{"requests_per_minute", 0}}}});
 }
 
 // RFC 7386 §2, as a client writes it.
@@ -136,9 +135,9 @@ BOOST_AUTO_TEST_CASE(delta_streams_rebuild_exactly_the_snapshots_over_10000_mess
             delta_bytes += json::serialize(message).size();
             plain_bytes += json::serialize(reference[i]).size();
             if (state != reference[i].at("data").as_object() && ++wrong <= 3) {
-                BOOST_TEST(false, "after seq " << seq_of(message) << ": " << json::serialize(state)
-                                               << " != "
-                                               << json::serialize(reference[i].at("data")));
+                BOOST_TEST(false, "after seq "
+                                      << seq_of(message) << ": " << json::serialize(state)
+                                      << " != " << json::serialize(reference[i].at("data")));
             }
         }
         BOOST_TEST(wrong == 0);
@@ -203,13 +202,13 @@ BOOST_AUTO_TEST_CASE(filters_keep_the_messages_and_fields_asked_for) {
 BOOST_AUTO_TEST_CASE(bad_filters_are_refused_naming_the_field_or_operator) {
     TempDir files("tickerd-views");
     auto daemon = start(files);
-    for (const auto& [query, named] : std::vector<std::pair<std::string, std::string>>{
-             {"where=price=>1", "=>"},
-             {"where=price>abc", "abc"},
-             {"where=>1", "where"},
-             {"where=price", "operator"},
-             {"fields=pri-ce", "pri-ce"},
-             {"mode=diff", "diff"}}) {
+    for (const auto& [query, named] :
+         std::vector<std::pair<std::string, std::string>>{{"where=price=>1", "=>"},
+                                                          {"where=price>abc", "abc"},
+                                                          {"where=>1", "where"},
+                                                          {"where=price", "operator"},
+                                                          {"fields=pri-ce", "pri-ce"},
+                                                          {"mode=diff", "diff"}}) {
         SseClient sse("127.0.0.1", daemon->port());
         auto opened = sse.open_get("/streaming/subscribe/sse?channels=" + kAapl + "&" + query);
         BOOST_TEST(opened.status == 422u, query);

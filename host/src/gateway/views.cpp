@@ -43,8 +43,8 @@ Result<std::vector<std::string>> parse_fields(std::string_view text) {
     std::vector<std::string> fields;
     for (auto name : split_list(text)) {
         if (!is_field_name(name)) {
-            return Error::invalid("fields", "'" + std::string(name) +
-                                                "' is not a field name (letters, digits, _)");
+            return Error::invalid(
+                "fields", "'" + std::string(name) + "' is not a field name (letters, digits, _)");
         }
         fields.emplace_back(name);
     }
@@ -59,8 +59,8 @@ Result<std::vector<std::string>> parse_fields(std::string_view text) {
 Result<ViewSpec::Condition> parse_condition(std::string_view text) {
     auto at = text.find_first_of("<>=!");
     if (at == std::string_view::npos) {
-        return Error::invalid("where", "'" + std::string(text) +
-                                           "' has no operator (one of > >= < <= == !=)");
+        return Error::invalid(
+            "where", "'" + std::string(text) + "' has no operator (one of > >= < <= == !=)");
     }
     ViewSpec::Condition condition;
     condition.field = std::string(text.substr(0, at));
@@ -150,8 +150,7 @@ Result<ViewSpec> parse_view(std::optional<std::string_view> mode,
     ViewSpec view;
     if (mode && *mode != "full") {
         if (*mode != "delta") {
-            return Error::invalid("mode",
-                                  "'" + std::string(*mode) + "' is not one of full, delta");
+            return Error::invalid("mode", "'" + std::string(*mode) + "' is not one of full, delta");
         }
         view.delta = true;
     }
@@ -307,11 +306,11 @@ class ViewChannel final : public bus::Subscriber {
     const std::size_t snapshot_every_;
     std::mutex mutex_;
     std::vector<std::weak_ptr<bus::Subscriber>> subscribers_;
-    uint64_t last_seq_ = 0;                 // of the last message from the bus
-    bus::MessagePtr last_source_;           // the last one that passed
+    uint64_t last_seq_ = 0;                  // of the last message from the bus
+    bus::MessagePtr last_source_;            // the last one that passed
     std::optional<json::object> last_data_;  // its data as the view shows it
-    bus::MessagePtr last_snapshot_;         // its snapshot, once made
-    std::size_t since_snapshot_ = 0;        // deltas sent since the last snapshot
+    bus::MessagePtr last_snapshot_;          // its snapshot, once made
+    std::size_t since_snapshot_ = 0;         // deltas sent since the last snapshot
 };
 
 // ---- The hub -------------------------------------------------------------------------
