@@ -10,6 +10,8 @@
 
 #include <boost/json.hpp>
 
+#include <signal.h>
+
 #include <thread>
 
 using namespace tickerd::testing;
@@ -151,4 +153,67 @@ BOOST_AUTO_TEST_CASE(bars_match_bars_computed_from_the_same_runs_ticks) {
     late_bars.clear();
     collect(sse, std::chrono::steady_clock::now() + 4500ms, late_ticks, late_bars);
     BOOST_TEST(late_bars.empty(), late_bars.size() << " bar(s) after the instrument went");
+}
+
+// Two instances on one Redis: the one polling AAPL (it holds the symbol's lease) aggregates its
+// bars; killed, the other takes the lease over and continues the same series — numbering on
+// from the last bar, each final starting where the previous one ended, none twice.
+BOOST_AUTO_TEST_CASE(a_symbol_handed_to_another_instance_keeps_one_bar_series) {
+    RedisServer redis;
+    TempDir files("tickerd-bars");
+    json::value config = {
+        {"vendors", mock_vendors()},
+        {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
+        {"cadences", {{"market_data", {{"interval_seconds", 0.25}}}}},
+        {"bars", {{"intervals", {"2s"}}}},
+        {"redis",
+         {{"enabled", true}, {"host", "127.0.0.1"}, {"port", redis.port()}, {"lease_ms", 1000}}}};
+    auto first = start_daemon_with_config(files, config, kAutoStartWorkers);
+    auto second = start_daemon_with_config(files, config, kAutoStartWorkers);
+    // The client watches a third instance, an edge that polls nothing, so it outlives both.
+    auto edge_config = config;
+    edge_config.as_object()["role"] = "edge";
+    auto edge = start_daemon_with_config(files, edge_config);
+    SseClient sse("127.0.0.1", edge->port());
+    BOOST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=" + kBars).status == 200u);
+
+    std::vector<json::value> ticks, bars;
+    collect(sse, std::chrono::steady_clock::now() + 5s, ticks, bars);
+    BOOST_REQUIRE_MESSAGE(!bars.empty(), "no bars before the handover");
+    auto holder = text_at(bars.back(), "/metadata/instance");
+    auto& polling = holder.ends_with("-" + std::to_string(first->pid())) ? first : second;
+    auto& other = &polling == &first ? second : first;
+    BOOST_REQUIRE(holder.ends_with("-" + std::to_string(polling->pid())));
+    ::kill(polling->pid(), SIGKILL);  // no goodbye: the lease has to run out
+    collect(sse, std::chrono::steady_clock::now() + 8s, ticks, bars);
+
+    std::vector<json::value> finals;
+    int64_t last_seq = 0;
+    bool handed_over = false;
+    for (const auto& bar : bars) {
+        BOOST_TEST(seq_of(bar) > last_seq, "seq " << seq_of(bar) << " after " << last_seq);
+        last_seq = seq_of(bar);
+        auto instance = text_at(bar, "/metadata/instance");
+        handed_over = handed_over || instance.ends_with("-" + std::to_string(other->pid()));
+        if (bar.at("data").at("final").as_bool()) finals.push_back(bar.at("data"));
+    }
+    BOOST_TEST(handed_over, "the other instance never published a bar");
+    BOOST_REQUIRE(finals.size() >= 4u);
+    // The edge aggregates nothing: it answers from the bar channel's history in Redis, the
+    // same finals the stream carried.
+    HttpClient on_edge("127.0.0.1", edge->port());
+    auto answer = on_edge.get("/streaming/bars/AAPL?interval=2s&limit=3");
+    BOOST_REQUIRE_MESSAGE(answer.status == 200u, answer.body);
+    auto body = answer.json();
+    BOOST_TEST(text_at(body, "/source") == "history");
+    const auto& listed = body.at("bars").as_array();
+    BOOST_REQUIRE_MESSAGE(listed.size() == 3u, answer.body);
+    BOOST_TEST(std::find(listed.begin(), listed.end(), finals.back()) != listed.end(),
+               json::serialize(listed));
+    for (std::size_t i = 1; i < finals.size(); ++i) {
+        BOOST_TEST(unix_ms_of(finals[i].at("start")) == unix_ms_of(finals[i - 1].at("end")),
+                   "final " << i << " starts at " << json::serialize(finals[i].at("start"))
+                            << ", the one before ended at "
+                            << json::serialize(finals[i - 1].at("end")));
+    }
 }

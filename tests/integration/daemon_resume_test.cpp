@@ -363,6 +363,13 @@ BOOST_AUTO_TEST_CASE(with_redis_a_client_resumes_on_a_new_edge_from_the_redis_hi
     BOOST_REQUIRE(history.status == 200u);
     BOOST_TEST(history.json().at("messages").as_array().size() == 8u);
     BOOST_TEST(history.json().at("recovered").as_bool() == true);
+    auto newest = on_edge.get("/streaming/history/" + kAapl + "?limit=5");
+    BOOST_REQUIRE(newest.status == 200u);
+    auto newest_body = newest.json();
+    const auto& five = newest_body.at("messages").as_array();
+    BOOST_REQUIRE_MESSAGE(five.size() == 5u, newest.body);
+    BOOST_TEST(seq_of(five.front()) == 9);
+    BOOST_TEST(seq_of(five.back()) == 13);
 }
 
 // A resume through a view (deltas of one field): the replay comes whole and filtered, and

@@ -60,12 +60,18 @@ BOOST_AUTO_TEST_CASE(a_merge_patch_applied_gives_the_new_data) {
     std::uniform_int_distribution<int> pick(0, 5);
     auto value = [&]() -> json::value {
         switch (pick(random)) {
-            case 0: return pick(random);
-            case 1: return json::string("text" + std::to_string(pick(random)));
-            case 2: return json::object{{"x", pick(random)}, {"y", pick(random) > 2}};
-            case 3: return json::array{pick(random), pick(random)};
-            case 4: return 1.5 * pick(random);
-            default: return true;
+            case 0:
+                return pick(random);
+            case 1:
+                return json::string("text" + std::to_string(pick(random)));
+            case 2:
+                return json::object{{"x", pick(random)}, {"y", pick(random) > 2}};
+            case 3:
+                return json::array{pick(random), pick(random)};
+            case 4:
+                return 1.5 * pick(random);
+            default:
+                return true;
         }
     };
     json::object before{{"symbol", "AAPL"}};
@@ -81,8 +87,8 @@ BOOST_AUTO_TEST_CASE(a_merge_patch_applied_gives_the_new_data) {
         BOOST_REQUIRE(patch);
         json::object applied = before;
         apply_merge_patch(applied, *patch);
-        BOOST_REQUIRE_MESSAGE(applied == after, json::serialize(before) << " + "
-                                                                        << json::serialize(*patch));
+        BOOST_REQUIRE_MESSAGE(applied == after, json::serialize(before)
+                                                    << " + " << json::serialize(*patch));
         patched += patch->empty() ? 0 : 1;
         before = std::move(after);
     }
@@ -94,9 +100,9 @@ BOOST_AUTO_TEST_CASE(a_merge_patch_applied_gives_the_new_data) {
 }
 
 BOOST_AUTO_TEST_CASE(no_patch_is_offered_where_one_cannot_say_the_change) {
-    BOOST_TEST(!merge_patch({{"a", 1}}, {{"a", nullptr}}));              // becomes null
-    BOOST_TEST(!merge_patch({}, {{"a", nullptr}}));                      // appears as null
-    BOOST_TEST(!merge_patch({}, {{"o", {{"x", nullptr}}}}));             // an object with a null
+    BOOST_TEST(!merge_patch({{"a", 1}}, {{"a", nullptr}}));                // becomes null
+    BOOST_TEST(!merge_patch({}, {{"a", nullptr}}));                        // appears as null
+    BOOST_TEST(!merge_patch({}, {{"o", {{"x", nullptr}}}}));               // an object with a null
     BOOST_TEST(merge_patch({{"a", nullptr}}, {{"a", nullptr}})->empty());  // unchanged null
     BOOST_TEST(json::serialize(*merge_patch({{"a", nullptr}}, {})) == R"({"a":null})");
 }

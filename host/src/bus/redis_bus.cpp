@@ -465,8 +465,10 @@ class RedisBus final : public Bus {
                     break;
                 }
                 newest_first.push_back(message);
-                if (!query.after && newest_first.size() == query.limit) exhausted = true;
-                if (!query.after && exhausted) break;
+                if (!query.after && newest_first.size() == query.limit) {
+                    exhausted = true;  // the newest `limit` are all that was asked for
+                    break;
+                }
             }
         }
         HistoryPage result;

@@ -1,13 +1,15 @@
 // GET /streaming/bars/{symbol}?interval=1m&limit=N (CONTRACT.md §8): a symbol's recent OHLC
-// bars. Until channels keep a history (issue 13), the instance aggregating the symbol answers
-// from its ring of recent final bars (`source: "aggregator"`); any other instance (an edge,
-// or one that does not poll the symbol) only has the channel's latest message, in-progress
-// or final (`source: "latest"`).
+// bars. The instance aggregating the symbol answers from its ring of recent final bars
+// (`source: "aggregator"`); any other instance (an edge, or one that does not poll the symbol)
+// from the bar channel's history (`source: "history"`: with Redis, every instance has it), or
+// without history from the channel's latest message, in progress or final (`source: "latest"`).
 #include "gateway/rest.hpp"
 
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <optional>
+#include <utility>
 
 namespace tickerd::gateway {
 
@@ -17,6 +19,8 @@ namespace {
 
 constexpr std::size_t kDefaultBars = 100;
 constexpr std::size_t kMaxBars = 500;  // the aggregator's ring per symbol and interval
+// Messages of a bar channel's history read for its finals (updates come between them).
+constexpr std::size_t kHistoryScan = 1000;
 
 Result<std::size_t> bars_limit(std::string_view query) {
     auto text = query_param(query, "limit");
@@ -47,6 +51,30 @@ Result<std::string> bars_interval(std::string_view query, const std::vector<std:
     return *text;
 }
 
+// The last `limit` final bars in a bar channel's history, and the bar in progress when the
+// newest message is one; nullopt when the channel has no history here.
+std::optional<std::pair<json::array, json::value>> bars_from_history(bus::Bus& bus,
+                                                                     const std::string& channel,
+                                                                     std::size_t limit) {
+    auto page = bus.history(channel, {std::nullopt, kHistoryScan});
+    if (!page || page->messages.empty()) return std::nullopt;
+    json::array finals;
+    json::value current = nullptr;
+    for (const auto& message : page->messages) {
+        auto data = json::parse(message->json).at("data");
+        if (data.at("final").as_bool()) {
+            finals.push_back(std::move(data));
+            current = nullptr;
+        } else {
+            current = std::move(data);
+        }
+    }
+    if (finals.size() > limit) {
+        finals.erase(finals.begin(), finals.end() - static_cast<std::ptrdiff_t>(limit));
+    }
+    return std::pair{std::move(finals), std::move(current)};
+}
+
 }  // namespace
 
 Reply get_bars(Services& services, const RouteArgs& args) {
@@ -67,11 +95,19 @@ Reply get_bars(Services& services, const RouteArgs& args) {
         answer["current"] = std::move(recent->at("current"));
         return json_reply(200, answer);
     }
-    // Not aggregated here: the channel's latest message is all this instance has.
+    auto channel = channel_name(bar_channel_type(*interval), *symbol);
+    // Not aggregated here: the bar channel's history (any instance has it with Redis).
+    if (auto from_history = bars_from_history(services.bus, channel, *limit)) {
+        answer["source"] = "history";
+        answer["bars"] = std::move(from_history->first);
+        answer["current"] = std::move(from_history->second);
+        return json_reply(200, answer);
+    }
+    // No history either: the channel's latest message is all this instance has.
     answer["source"] = "latest";
     json::array bars;
     json::value current = nullptr;
-    if (auto latest = services.bus.latest(channel_name(bar_channel_type(*interval), *symbol))) {
+    if (auto latest = services.bus.latest(channel)) {
         auto message = json::parse(latest->json);
         auto& data = message.at("data");
         if (data.at("final").as_bool()) {
