@@ -4,7 +4,10 @@
 // built-in publish test).
 // A tool, not a test.
 //
-//   redis_bench [--messages 200000] [--size 400] [--pipeline 16] [--clients 1]
+//   redis_bench [--messages 200000] [--size 400] [--pipeline 16] [--clients 1] [--history 1000]
+//
+// --history N: the bus also XADDs each message to its channel's history stream, trimmed to
+// about N (0: no history), as the daemon does with history.max_messages.
 //
 // It starts its own redis-server (tests/support). redis-benchmark runs with the same
 // payload size and the given pipeline depth and client count; the bus uses one publisher
@@ -71,7 +74,7 @@ std::vector<bus::MessagePtr> messages(int count, int size) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    int count = 200000, size = 400, pipeline = 16, clients = 1;
+    int count = 200000, size = 400, pipeline = 16, clients = 1, history = 1000;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
         int value = std::stoi(argv[i + 1]);
@@ -83,9 +86,11 @@ int main(int argc, char** argv) {
             pipeline = value;
         else if (flag == "--clients")
             clients = value;
+        else if (flag == "--history")
+            history = value;
         else {
             std::cerr << "usage: redis_bench [--messages N] [--size BYTES] [--pipeline N] "
-                         "[--clients N]\n";
+                         "[--clients N] [--history N]\n";
             return 2;
         }
     }
@@ -105,6 +110,7 @@ int main(int argc, char** argv) {
     options.address.host = "127.0.0.1";
     options.address.port = redis.port();
     options.buffer_limit = static_cast<std::size_t>(count) + 1;
+    options.history.max_messages = static_cast<std::size_t>(history);
     auto redis_bus = bus::make_redis_bus(io, options);
     redis_bus->start();
     auto ready_by = Clock::now() + 10s;
@@ -129,9 +135,9 @@ int main(int argc, char** argv) {
     std::printf("redis-benchmark publish, %d-byte payload, -P %d -c %d: %.0f PUBLISH/s\n", size,
                 pipeline, clients, reference_rate);
     std::printf(
-        "tickerd Redis bus, %llu messages of %zu bytes on 100 channels: "
+        "tickerd Redis bus, %llu messages of %zu bytes on 100 channels, history %d: "
         "%.0f messages/s, %.1f us CPU per message in tickerd\n",
-        static_cast<unsigned long long>(published), batch.front()->json.size(),
+        static_cast<unsigned long long>(published), batch.front()->json.size(), history,
         static_cast<double>(published) / elapsed, cpu / static_cast<double>(published) * 1e6);
     if (reference_rate > 0) {
         std::printf(

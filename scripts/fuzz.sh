@@ -42,3 +42,4 @@ run http_request_fuzz tests/fuzz/corpus/http_request
 run ws_client_fuzz tests/fuzz/corpus/ws_client
 run config_file_fuzz tests/fuzz/corpus/config_file etc/tickerd.json etc/quickstart.json
 run credentials_fuzz tests/fuzz/corpus/credentials
+run stream_options_fuzz tests/fuzz/corpus/stream_options
