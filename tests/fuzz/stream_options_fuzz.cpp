@@ -70,7 +70,8 @@ void check_view(std::string_view mode, std::string_view fields, std::string_view
 
 void check_compression(std::string_view offer, std::string_view accept, std::string_view bytes) {
     if (auto agreed = deflate::negotiate(offer)) {
-        FUZZ_REQUIRE(agreed->response.starts_with("permessage-deflate; server_no_context_takeover"));
+        FUZZ_REQUIRE(
+            agreed->response.starts_with("permessage-deflate; server_no_context_takeover"));
     }
     (void)deflate::accepts_gzip(accept);
     deflate::Inflater inflater(false);

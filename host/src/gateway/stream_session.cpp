@@ -106,15 +106,17 @@ void StreamSession::subscribe(const ChannelSet& channels, const ResumePositions&
     if (view && (view->plain() || !views_)) view.reset();
     bool resuming = std::any_of(channels.begin(), channels.end(),
                                 [&](const std::string& channel) { return from.contains(channel); });
-    if (!resuming && settled) settled({});
-    // While a resume is settled every channel of the subscription is held, so that nothing
-    // of it goes out before `settled` has spoken.
+    // With someone to tell (`settled`: the WebSocket's acknowledgement) or a resume to
+    // settle, every channel of the subscription is held until the subscription is in place
+    // and `settled` has spoken: a client told "subscribed" misses nothing published after it,
+    // and nothing of the channels goes out before the acknowledgement.
+    bool hold = resuming || settled;
     std::vector<std::pair<std::string, std::optional<uint64_t>>> resumes;
     for (const auto& channel : channels) {
         channels_.push_back(channel);
         // Tracked first, so the queue accepts the latest message the bus hands over.
         auto position = from.find(channel);
-        if (!resuming) {
+        if (!hold) {
             queue_.track(channel);
         } else if (position != from.end()) {
             queue_.track_held(channel, position->second);
@@ -126,7 +128,7 @@ void StreamSession::subscribe(const ChannelSet& channels, const ResumePositions&
         if (view) channel_views_[channel] = view;
         follow(channel);
     }
-    if (!resuming) return;
+    if (!hold) return;
     // The history is read after subscribing: what it lacks comes live, and is held.
     auto fetch = [self = shared_from_this(), resumes = std::move(resumes),
                   settled = std::move(settled), view = std::move(view)]() mutable {
@@ -136,10 +138,10 @@ void StreamSession::subscribe(const ChannelSet& channels, const ResumePositions&
             self->settle(std::move(replays), settled);
         });
     };
-    if (bus_.may_block() && bus_threads_) {
+    if (resuming && bus_.may_block() && bus_threads_) {
         asio::post(bus_threads_, std::move(fetch));
     } else {
-        fetch();
+        fetch();  // the embedded bus, or nothing to read: settled at once, on the strand
     }
 }
 

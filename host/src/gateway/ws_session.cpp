@@ -41,8 +41,10 @@ constexpr auto kCloseTimeout = std::chrono::seconds(3);
 constexpr auto kSlowConsumerGrace = std::chrono::seconds(10);
 // Silence from the client, in keepalive intervals, after which it is considered gone.
 constexpr int kSilentIntervalsAllowed = 3;
-// One read from the client.
-constexpr std::size_t kReadBufferSize = 16 * 1024;
+// One read from the client. Clients send little (actions, pongs) and a partial frame waits in
+// the inbox anyway, so a small buffer costs a few more reads for a big message and saves
+// 15 kB on every connection (most of an idle one's memory).
+constexpr std::size_t kReadBufferSize = 1024;
 
 const std::shared_ptr<const std::string> kEmpty = std::make_shared<const std::string>();
 
