@@ -30,14 +30,16 @@ struct GatewayState {
                                                       limits.max_connections_per_ip,
                                                       services.telemetry.metrics().connections)),
           rate_limiter(limits.requests_per_minute),
-          views(services.bus, services.config.deltas_snapshot_every) {}
+          views(std::make_shared<ViewHub>(services.bus, services.config.deltas_snapshot_every)) {}
 
     Services& services;
     const Limits limits;
     std::shared_ptr<ConnectionCounter> counter;
     RateLimiter rate_limiter;  // REST requests per credential, or per address without auth
     ClosableRegistry streams;
-    ViewHub views;  // the filtered and delta views of channels in use, shared by streams
+    // The filtered and delta views of channels in use; streams hold it too, as they may end
+    // after the last HTTP connection (and with it this state) has gone.
+    std::shared_ptr<ViewHub> views;
     ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
     boost::asio::thread_pool config_thread{1};

@@ -142,7 +142,7 @@ class StreamSession : public bus::Subscriber,
     boost::asio::any_io_executor strand_;  // the socket's, a strand
     boost::asio::steady_timer timer_;
     bus::Bus& bus_;
-    ViewHub* const views_;
+    const std::shared_ptr<ViewHub> views_;
     const boost::asio::any_io_executor bus_threads_;
     const Limits limits_;
     const ChannelTypes channel_types_;  // what a subscription may name

@@ -111,9 +111,9 @@ struct StreamContext {
     std::shared_ptr<void> slot;  // the connection's place in the count of open connections
     // Where bus calls that may wait on Redis run (a resume's history); none: on the strand.
     boost::asio::any_io_executor bus_threads{};
-    ResumePositions resume_from{};  // SSE: where the client left off (Last-Event-ID)
-    ViewHub* views = nullptr;       // filtered and delta views (none: plain streams only)
-    ViewSpec view{};                // SSE: how the stream shows its channels
+    ResumePositions resume_from{};     // SSE: where the client left off (Last-Event-ID)
+    std::shared_ptr<ViewHub> views{};  // filtered and delta views (none: plain streams only)
+    ViewSpec view{};                   // SSE: how the stream shows its channels
 };
 
 // 403 naming the first channel `principal` may not read.
