@@ -466,3 +466,42 @@ BOOST_AUTO_TEST_CASE(a_sentinel_failover_is_followed) {
     BOOST_TEST(seqs.back() - seqs.front() + 1 == static_cast<int64_t>(seqs.size()),
                "missing " << seqs.back() - seqs.front() + 1 - static_cast<int64_t>(seqs.size()));
 }
+
+// Redis out of memory (maxmemory with noeviction) refuses every SET latest:… and XADD while
+// PUBLISH still goes: the stream goes on, GET / counts the refusals and shows Redis's own
+// words, /readyz says Redis refuses writes; given memory again, it is ready once more.
+BOOST_AUTO_TEST_CASE(writes_redis_refuses_are_counted_shown_and_make_it_not_ready) {
+    RedisServer redis;
+    TempDir files("tickerd-redis");
+    auto daemon = start_daemon(files, redis);
+    HttpClient http("127.0.0.1", daemon->port());
+    SeqStream stream(daemon->port());
+    // Messages flow (the worker holds its lease) before Redis runs out of memory.
+    BOOST_REQUIRE(stream.receive_until([&] { return stream.seqs.size() >= 2; }, 10s));
+    BOOST_REQUIRE(wait_until([&] { return http.get("/readyz").status == 200u; }, 10s));
+    BOOST_TEST(redis_status(http).at("write_refusals").to_number<int64_t>() == 0);
+
+    RedisClient admin(redis.port());
+    admin.call({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+    admin.call({"CONFIG", "SET", "maxmemory", "1"});
+    stream.seqs.clear();
+    BOOST_TEST(stream.receive_until([&] { return stream.seqs.size() >= 5; }, 10s),
+               "the stream stopped while Redis refused writes\n"
+                   << daemon->log_tail() << json::serialize(redis_status(http)));
+    json::object status;
+    BOOST_REQUIRE(wait_until(
+        [&] {
+            status = redis_status(http);
+            return status.at("write_refusals").to_number<int64_t>() > 0;
+        },
+        10s));
+    BOOST_TEST(text_at(json::value(status), "/last_refusal").find("OOM") != std::string::npos,
+               json::serialize(status));
+    auto not_ready = http.get("/readyz");
+    BOOST_TEST(not_ready.status == 503u);
+    BOOST_TEST(not_ready.body.find("Redis refuses writes") != std::string::npos, not_ready.body);
+
+    admin.call({"CONFIG", "SET", "maxmemory", "0"});
+    BOOST_TEST(wait_until([&] { return http.get("/readyz").status == 200u; }, 20s),
+               http.get("/readyz").body);
+}

@@ -193,7 +193,15 @@ struct BusHealth {
     uint64_t dropped = 0;            // messages dropped from a full buffer, oldest first
     std::optional<HostPort> master;  // with Sentinel: the master in use (or last tried)
     std::size_t channels = 0;        // channels held here (followed, or with a latest message)
+    // Writes Redis refused (out of memory, a read-only replica, …): how many, the last one's
+    // error as Redis gave it, and whether one came within the last kRefusingWindow.
+    uint64_t write_refusals = 0;
+    std::optional<std::string> last_refusal;
+    bool refusing = false;
 };
+
+// How recent a refused write must be for /readyz to say Redis refuses writes.
+inline constexpr std::chrono::seconds kRefusingWindow{10};
 
 struct ChannelStats {
     std::size_t subscribers = 0;

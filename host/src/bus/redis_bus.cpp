@@ -201,6 +201,16 @@ class RedisBus final : public Bus {
         health.dropped = dropped_;
         if (!options_.address.sentinels.empty()) health.master = publisher_.server();
         health.channels = local_->health().channels;
+        auto refused = publisher_.refusals();
+        health.write_refusals = refused.count;
+        if (refused.count > 0) {
+            health.last_refusal = refused.last;
+            health.refusing = std::chrono::steady_clock::now() - refused.at < kRefusingWindow;
+        }
+        {
+            std::lock_guard lock(error_mutex_);
+            if (!health.last_error && blocking_error_) health.last_error = blocking_error_;
+        }
         return health;
     }
 
@@ -517,7 +527,8 @@ class RedisBus final : public Bus {
     MessagePtr fetch_latest(const std::string& channel) {
         auto reply = blocking_command({"GET", latest_key(channel)});
         if (!reply) {
-            set_error("GET " + latest_key(channel) + ": " + reply.error());
+            std::lock_guard lock(error_mutex_);
+            blocking_error_ = "GET " + latest_key(channel) + ": " + reply.error();
             return nullptr;
         }
         if ((*reply)->type != REDIS_REPLY_STRING) return nullptr;
@@ -546,6 +557,10 @@ class RedisBus final : public Bus {
                 connection->get(), static_cast<int>(argv.size()), argv.data(), lengths.data())),
             freeReplyObject);
         if (!reply) return std::string((*connection)->errstr);
+        {
+            std::lock_guard lock(error_mutex_);
+            blocking_error_.reset();  // Redis answers again: an old failure no longer stands
+        }
         std::lock_guard lock(sync_mutex_);
         if (idle_.size() < kIdleConnections) idle_.push_back(std::move(*connection));
         return reply;
@@ -623,7 +638,8 @@ class RedisBus final : public Bus {
     std::atomic<uint64_t> published_{0}, dropped_{0};
     std::atomic<std::size_t> buffered_{0};
     std::mutex error_mutex_;
-    std::optional<std::string> last_error_;
+    std::optional<std::string> last_error_;      // the links'
+    std::optional<std::string> blocking_error_;  // the last blocking call's, until one succeeds
 
     std::mutex sync_mutex_;
     std::vector<Connection> idle_;  // blocking connections between two calls

@@ -90,6 +90,8 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     std::string name;
     Events events;
     ReplyHandler on_message;
+    std::mutex refusal_mutex;
+    RedisLink::Refusals refusals;
     redisAsyncContext* context = nullptr;
     std::shared_ptr<Watch> watch;    // of the current context
     std::atomic<bool> ready{false};  // read by other threads for health reports
@@ -359,6 +361,17 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         (*handler)(static_cast<redisReply*>(reply));
     }
 
+    // A reply nobody waits for (the hot path's writes): only a refusal is kept, counted.
+    static void on_unwatched_reply(redisAsyncContext* c, void* reply, void*) {
+        auto* self = static_cast<Impl*>(c->data);
+        auto* r = static_cast<redisReply*>(reply);
+        if (!self || !r || r->type != REDIS_REPLY_ERROR) return;
+        std::lock_guard lock(self->refusal_mutex);
+        ++self->refusals.count;
+        self->refusals.last = std::string(r->str, r->len);
+        self->refusals.at = std::chrono::steady_clock::now();
+    }
+
     static void on_subscription_reply(redisAsyncContext* c, void* reply, void*) {
         auto* self = static_cast<Impl*>(c->data);
         if (self && reply && self->on_message) self->on_message(static_cast<redisReply*>(reply));
@@ -443,7 +456,12 @@ bool RedisLink::command(const std::vector<std::string_view>& argv, ReplyHandler 
 }
 
 bool RedisLink::command(std::initializer_list<std::string_view> argv) {
-    return impl_->ready && impl_->submit(argv, nullptr, nullptr);
+    return impl_->ready && impl_->submit(argv, &Impl::on_unwatched_reply, nullptr);
+}
+
+RedisLink::Refusals RedisLink::refusals() const {
+    std::lock_guard lock(impl_->refusal_mutex);
+    return impl_->refusals;
 }
 
 bool RedisLink::subscription_command(const std::vector<std::string_view>& argv) {

@@ -48,8 +48,16 @@ class RedisLink {
     // command is longer). `handler` gets its reply.
     bool command(const std::vector<std::string_view>& argv, ReplyHandler handler);
     // The same without a reply handler: the reply is read and dropped (the hot path, where a
-    // later command's reply says the batch is done).
+    // later command's reply says the batch is done) — but a refusal is counted (refusals()).
     bool command(std::initializer_list<std::string_view> argv);
+    // Error replies to commands sent without a handler (a write Redis refused: out of memory,
+    // a read-only replica, …). Thread-safe.
+    struct Refusals {
+        uint64_t count = 0;
+        std::string last;  // the error as Redis gave it
+        std::chrono::steady_clock::time_point at;
+    };
+    Refusals refusals() const;
     // SUBSCRIBE / UNSUBSCRIBE: their replies and every message go to the message handler.
     bool subscription_command(const std::vector<std::string_view>& argv);
     void set_message_handler(ReplyHandler handler);

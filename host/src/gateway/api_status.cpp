@@ -61,6 +61,8 @@ json::object redis_status(const config::DaemonConfig& config, const bus::BusHeal
         redis["published"] = bus.published;
         redis["buffered"] = bus.buffered;
         redis["dropped"] = bus.dropped;
+        redis["write_refusals"] = bus.write_refusals;
+        redis["last_refusal"] = bus.last_refusal ? json::value(*bus.last_refusal) : nullptr;
     }
     return redis;
 }
@@ -105,6 +107,8 @@ Reply get_readyz(Services& services, const RouteArgs&) {
     auto bus = services.bus.health();
     // The route is open to anyone, so the reason names no address: GET / has the last error.
     if (!bus.connected) reasons.emplace_back("Redis is unreachable (GET / says why)");
+    if (bus.connected && bus.refusing)
+        reasons.emplace_back("Redis refuses writes (GET / has its last refusal)");
     if (services.config.role != config::Role::edge) {
         auto snapshot = services.state.snapshot();
         for (auto type : kAllDataTypes) {
