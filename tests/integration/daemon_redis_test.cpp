@@ -505,3 +505,28 @@ BOOST_AUTO_TEST_CASE(writes_redis_refuses_are_counted_shown_and_make_it_not_read
     BOOST_TEST(wait_until([&] { return http.get("/readyz").status == 200u; }, 20s),
                http.get("/readyz").body);
 }
+
+// A wrong password: GET / says what Redis said (WRONGPASS), not a generic reason.
+BOOST_AUTO_TEST_CASE(a_refused_password_is_reported_in_redis_words) {
+    RedisServer redis({"--requirepass", "secret"});
+    TempDir files("tickerd-redis");
+    DaemonOptions options;
+    options.config_file = write_config(files, json::object{});
+    options.env = {{"REDIS_ENABLED", "true"},
+                   {"REDIS_HOST", "127.0.0.1"},
+                   {"REDIS_PORT", std::to_string(redis.port())},
+                   {"REDIS_PASSWORD", "wrong"}};
+    DaemonProcess daemon(options);
+    daemon.wait_ready();
+    HttpClient http("127.0.0.1", daemon.port());
+    std::string last_error;
+    BOOST_TEST(wait_until(
+                   [&] {
+                       auto status = redis_status(http);
+                       last_error = text_at(json::value(status), "/last_error");
+                       return last_error.find("WRONGPASS") != std::string::npos;
+                   },
+                   10s),
+               "last_error: " << last_error);
+    BOOST_TEST(http.get("/readyz").status == 503u);
+}

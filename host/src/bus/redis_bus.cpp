@@ -211,6 +211,12 @@ class RedisBus final : public Bus {
             std::lock_guard lock(error_mutex_);
             if (!health.last_error && blocking_error_) health.last_error = blocking_error_;
         }
+        // Down: why, in the words of the link's last attempt ("AUTH: WRONGPASS …"), rather
+        // than the last event it reported.
+        if (!health.connected) {
+            auto why = publisher_up_ ? subscriber_.failure() : publisher_.failure();
+            if (why) health.last_error = *why;
+        }
         return health;
     }
 

@@ -92,6 +92,8 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     ReplyHandler on_message;
     std::mutex refusal_mutex;
     RedisLink::Refusals refusals;
+    std::mutex failure_mutex;
+    std::string failure;
     redisAsyncContext* context = nullptr;
     std::shared_ptr<Watch> watch;    // of the current context
     std::atomic<bool> ready{false};  // read by other threads for health reports
@@ -292,6 +294,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
             }
             self->ready = true;
             self->backoff = kFirstRetry;
+            self->set_failure({});
             BOOST_LOG_TRIVIAL(info)
                 << "redis " << self->name << ": connected to "
                 << (self->uses_sentinels()
@@ -336,7 +339,15 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         redisAsyncFree(c);
     }
 
+    // Why the link is down, as the last attempt learnt it (Redis's own words when it gave
+    // some: WRONGPASS, NOAUTH, …); empty once it is up.
+    void set_failure(std::string why) {
+        std::lock_guard lock(failure_mutex);
+        failure = std::move(why);
+    }
+
     void retry(const std::string& why) {
+        set_failure(why);
         if (stopping) return;
         if (uses_sentinels()) {
             // A failing sentinel gives way to the next; a lost master is asked for again.
@@ -457,6 +468,12 @@ bool RedisLink::command(const std::vector<std::string_view>& argv, ReplyHandler 
 
 bool RedisLink::command(std::initializer_list<std::string_view> argv) {
     return impl_->ready && impl_->submit(argv, &Impl::on_unwatched_reply, nullptr);
+}
+
+std::optional<std::string> RedisLink::failure() const {
+    std::lock_guard lock(impl_->failure_mutex);
+    if (impl_->failure.empty()) return std::nullopt;
+    return impl_->failure;
 }
 
 RedisLink::Refusals RedisLink::refusals() const {

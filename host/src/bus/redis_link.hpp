@@ -16,6 +16,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,9 @@ class RedisLink {
         std::chrono::steady_clock::time_point at;
     };
     Refusals refusals() const;
+    // Thread-safe: why the link is down, as its last attempt learnt it (Redis's own words when
+    // it gave some); nullopt while it is up or has not failed yet.
+    std::optional<std::string> failure() const;
     // SUBSCRIBE / UNSUBSCRIBE: their replies and every message go to the message handler.
     bool subscription_command(const std::vector<std::string_view>& argv);
     void set_message_handler(ReplyHandler handler);
