@@ -7,7 +7,6 @@
 
 #include <boost/json.hpp>
 
-#include <charconv>
 #include <optional>
 #include <utility>
 
@@ -21,18 +20,6 @@ constexpr std::size_t kDefaultBars = 100;
 constexpr std::size_t kMaxBars = 500;  // the aggregator's ring per symbol and interval
 // Messages of a bar channel's history read for its finals (updates come between them).
 constexpr std::size_t kHistoryScan = 1000;
-
-Result<std::size_t> bars_limit(std::string_view query) {
-    auto text = query_param(query, "limit");
-    if (!text) return kDefaultBars;
-    std::size_t limit = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxBars) {
-        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(kMaxBars) +
-                                           ", not '" + *text + "'");
-    }
-    return limit;
-}
 
 Result<std::string> bars_interval(std::string_view query, const std::vector<std::string>& ours) {
     auto text = query_param(query, "interval");
@@ -85,7 +72,7 @@ Reply get_bars(Services& services, const RouteArgs& args) {
     }
     auto interval = bars_interval(args.query, services.config.bars.intervals);
     if (!interval) return error_reply(interval.error());
-    auto limit = bars_limit(args.query);
+    auto limit = limit_param(args.query, kDefaultBars, kMaxBars);
     if (!limit) return error_reply(limit.error());
 
     json::object answer{{"symbol", *symbol}, {"interval", *interval}};

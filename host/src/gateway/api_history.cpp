@@ -8,8 +8,6 @@
 
 #include <boost/json.hpp>
 
-#include <charconv>
-
 namespace tickerd::gateway {
 
 namespace json = boost::json;
@@ -18,18 +16,6 @@ namespace {
 
 constexpr std::size_t kDefaultLimit = 100;
 constexpr std::size_t kMaxLimit = 1000;
-
-Result<std::size_t> history_limit(std::string_view query) {
-    auto text = query_param(query, "limit");
-    if (!text) return kDefaultLimit;
-    std::size_t limit = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMaxLimit) {
-        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(kMaxLimit) +
-                                           ", not '" + *text + "'");
-    }
-    return limit;
-}
 
 Result<std::optional<uint64_t>> history_since(std::string_view query) {
     auto text = query_param(query, "since");
@@ -59,7 +45,7 @@ Reply get_history(Services& services, const RouteArgs& args) {
     }
     auto since = history_since(args.query);
     if (!since) return error_reply(since.error());
-    auto limit = history_limit(args.query);
+    auto limit = limit_param(args.query, kDefaultLimit, kMaxLimit);
     if (!limit) return error_reply(limit.error());
 
     auto page = services.bus.history(name, {*since, *limit});

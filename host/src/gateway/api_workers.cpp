@@ -3,34 +3,18 @@
 
 #include <boost/json/object.hpp>
 
-#include <charconv>
-
 namespace tickerd::gateway {
 
 namespace json = boost::json;
 
 namespace {
 
-constexpr int kDefaultTelemetryLimit = 100;
+constexpr std::size_t kDefaultTelemetryLimit = 100;
 
 Result<DataType> worker_from_path(const RouteArgs& args) {
     auto type = parse_worker_id(args.params.at(0));
     if (!type) return Error::not_found("Worker " + args.params.at(0) + " not found");
     return *type;
-}
-
-// limit: an integer from 1 to the store's capacity; absent means the default.
-Result<int> telemetry_limit(std::string_view query) {
-    auto text = query_param(query, "limit");
-    if (!text) return kDefaultTelemetryLimit;
-    int limit = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    constexpr int kMax = static_cast<int>(telemetry::Store::kCapacity);
-    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > kMax) {
-        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(kMax) +
-                                           ", not '" + *text + "'");
-    }
-    return limit;
 }
 
 // Starts or stops the worker the path names (both idempotent).
@@ -79,10 +63,10 @@ Reply get_telemetry(Services& services, const RouteArgs& args) {
     auto type = parse_data_type(args.params.at(0));
     if (!type)
         return error_reply(Error::not_found("unknown data type '" + args.params.at(0) + "'"));
-    auto limit = telemetry_limit(args.query);
+    auto limit = limit_param(args.query, kDefaultTelemetryLimit, telemetry::Store::kCapacity);
     if (!limit) return error_reply(limit.error());
     json::array records;
-    for (const auto& record : services.telemetry.newest(*type, static_cast<std::size_t>(*limit))) {
+    for (const auto& record : services.telemetry.newest(*type, *limit)) {
         records.push_back(to_json(record));
     }
     return json_reply(200, records);

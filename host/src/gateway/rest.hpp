@@ -101,6 +101,9 @@ Result<boost::json::value> parse_json(std::string_view text, int max_depth);
 
 // One query parameter, percent-decoded; nullopt when absent.
 std::optional<std::string> query_param(std::string_view query, std::string_view key);
+// The `limit` parameter: an integer from 1 to `max`, `fallback` when absent; else a 422
+// naming it.
+Result<std::size_t> limit_param(std::string_view query, std::size_t fallback, std::size_t max);
 
 // Handlers, one file per resource.
 Reply get_status(Services&, const RouteArgs&);           // api_status.cpp

@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <array>
+#include <charconv>
 
 namespace tickerd::gateway {
 
@@ -195,6 +196,18 @@ Result<boost::json::value> parse_json(std::string_view text, int max_depth) {
     }
     if (ec) return Error::malformed(ec.message());
     return value;
+}
+
+Result<std::size_t> limit_param(std::string_view query, std::size_t fallback, std::size_t max) {
+    auto text = query_param(query, "limit");
+    if (!text) return fallback;
+    std::size_t limit = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (ec != std::errc() || end != text->data() + text->size() || limit < 1 || limit > max) {
+        return Error::invalid("limit", "must be an integer from 1 to " + std::to_string(max) +
+                                           ", not '" + *text + "'");
+    }
+    return limit;
 }
 
 std::optional<std::string> query_param(std::string_view query, std::string_view key) {
