@@ -1,6 +1,7 @@
 // tickerd: wires the parts together and runs them. No logic of its own beyond start-up order
 // and the shutdown sequence.
 #include "access/access.hpp"
+#include "alerts/alerts.hpp"
 #include "bus/bus.hpp"
 #include "cluster/cluster.hpp"
 #include "config/config.hpp"
@@ -144,8 +145,8 @@ std::shared_ptr<access::Gatekeeper> open_gate(const config::DaemonConfig& cfg,
 }
 
 // Everything a start would refuse, said before starting: plugins that do not load or do not
-// match the vendors config, credentials or certificates that do not load, and a non-loopback
-// listener without auth.
+// match the vendors config, credentials, certificates or webhook secrets that do not load,
+// and a non-loopback listener without auth.
 int check_config(const config::DaemonConfig& cfg) {
     plugins::PluginHost host(cfg.plugin_dirs, cfg.plugin_host);
     host.load_all();
@@ -168,6 +169,8 @@ int check_config(const config::DaemonConfig& cfg) {
     } catch (const std::exception& e) {
         problems.push_back(e.what());
     }
+    for (auto& problem : alerts::secret_problems(cfg.alerts))
+        problems.push_back(std::move(problem));
     for (const auto& line : simulated_vendors(host))
         std::cout << "simulated: " << line << "\n";
     for (const auto& problem : problems)
@@ -263,11 +266,21 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
         BOOST_LOG_TRIVIAL(info) << "sharing the work through Redis leases as "
                                 << scheduling.instance;
     }
+    // The price alerts hear of every market_data message this instance publishes.
+    alerts::AlertCenter alert_center(io, *bus, state, cfg.alerts,
+                                     cfg.redis.enabled ? instance_name() : "");
+    scheduling.on_market_data = [&alert_center](const std::string& symbol,
+                                                const boost::json::object& data,
+                                                std::chrono::system_clock::time_point at) {
+        alert_center.on_market_data(symbol, data, at);
+    };
     scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry, scheduling);
+    alert_center.start({workers, plugin_host, telemetry, cfg.redis.enabled});
     auto listeners = listeners_of(io, cfg);
     auto gatekeeper = open_gate(cfg, listeners.main);
-    gateway::Services services{cfg,  state,     workers,     plugin_host,
-                               *bus, telemetry, *gatekeeper, std::chrono::steady_clock::now()};
+    gateway::Services services{cfg,         state,        workers,
+                               plugin_host, *bus,         telemetry,
+                               *gatekeeper, alert_center, std::chrono::steady_clock::now()};
     gateway::Server server(io, listeners, services, cfg.limits);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
@@ -338,6 +351,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
             if (watcher) watcher->stop();  // a rescan in progress finishes first
             reloader.join();
             workers.shutdown(kShutdownGrace);
+            alert_center.stop();
             std::this_thread::sleep_for(kCloseFlushTime);
             if (scheduling.share) scheduling.share->stop();  // its leases lapse for others
             if (config_sync) config_sync->stop();

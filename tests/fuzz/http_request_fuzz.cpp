@@ -170,6 +170,7 @@ struct Daemon {
     std::unique_ptr<bus::Bus> bus = bus::make_embedded_bus();
     telemetry::Store telemetry;
     scheduler::WorkerManager workers{io, state, plugins, *bus, telemetry};
+    alerts::AlertCenter alerts{io, *bus, state, config.alerts, ""};
     Services services{config,
                       state,
                       workers,
@@ -177,6 +178,7 @@ struct Daemon {
                       *bus,
                       telemetry,
                       *fuzz_keys().gatekeeper,
+                      alerts,
                       std::chrono::steady_clock::now()};
 };
 Daemon& daemon() {

@@ -69,6 +69,19 @@ BOOST_AUTO_TEST_CASE(check_config_says_an_unnamed_simulated_plugin_is_not_used) 
                result.output);
 }
 
+BOOST_AUTO_TEST_CASE(check_config_names_a_webhook_secret_file_it_cannot_read) {
+    TempDir dir("tickerd-cli");
+    auto config = write_config(
+        dir, {{"alerts",
+               {{"webhooks",
+                 {{{"url", "http://127.0.0.1:9/hook"}, {"secret_file", "missing.secret"}}}}}}});
+    auto result = run_daemon_command(check_config_args(config));
+    BOOST_TEST(result.status.exited);
+    BOOST_TEST(result.status.code == 1, result.output);
+    BOOST_TEST(contains(result.output, "problem: alerts.webhooks[0].secret_file"), result.output);
+    BOOST_TEST(contains(result.output, "missing.secret"), result.output);
+}
+
 // With every packaged plugin installed: the default config never runs the mock, the quick
 // start's runs it alone.
 BOOST_AUTO_TEST_CASE(the_shipped_configs_run_the_mock_only_in_the_quick_start) {

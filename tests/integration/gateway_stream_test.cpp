@@ -111,8 +111,10 @@ struct StreamFixture {
           plugins({TICKERD_TEST_VENDOR_DIR}),
           bus(bus::make_embedded_bus()),
           workers(io, state, plugins, *bus, telemetry),
-          services{daemon_config, state,     workers,     plugins,
-                   *bus,          telemetry, *gatekeeper, std::chrono::steady_clock::now()},
+          alerts(io, *bus, state, daemon_config.alerts, ""),
+          services{daemon_config, state,  workers,
+                   plugins,       *bus,   telemetry,
+                   *gatekeeper,   alerts, std::chrono::steady_clock::now()},
           acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
         plugins.load_all();
         plugins.configure({}, false);
@@ -182,6 +184,7 @@ struct StreamFixture {
     std::unique_ptr<bus::Bus> bus;
     telemetry::Store telemetry;
     scheduler::WorkerManager workers;
+    alerts::AlertCenter alerts;
     std::shared_ptr<access::Gatekeeper> gatekeeper =
         access::Gatekeeper::make(access::AccessSettings{}).value();
     // Auth is the HTTP side's; these streams are opened as someone who may read everything.

@@ -34,9 +34,10 @@ std::vector<std::string> stream_message_problems(const json::value& message,
         problems.push_back("timestamp '" + text_at(message, "/timestamp") + "' is not ISO-8601");
     }
     if (seq_of(message) < 1) problems.push_back("metadata.seq missing or < 1");
-    // Bars (CONTRACT.md §8) are made by the worker of the market_data they aggregate.
+    // Bars (CONTRACT.md §8) are made by the worker of the market_data they aggregate; alerts
+    // by no worker.
     std::string worker = data_type.starts_with("bars_") ? "market_data" : std::string(data_type);
-    if (text_at(message, "/metadata/worker_id") != "worker_" + worker) {
+    if (data_type != "alerts" && text_at(message, "/metadata/worker_id") != "worker_" + worker) {
         problems.push_back("metadata.worker_id is '" + text_at(message, "/metadata/worker_id") +
                            "'");
     }

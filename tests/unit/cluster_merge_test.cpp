@@ -93,3 +93,22 @@ BOOST_AUTO_TEST_CASE(a_document_that_is_not_an_object_is_refused) {
     BOOST_REQUIRE(!not_json);
     BOOST_TEST(not_json.error().detail == "the agreed config is not a JSON object");
 }
+
+BOOST_AUTO_TEST_CASE(price_rules_merge_by_id) {
+    auto with_rules = [](std::vector<std::string> ids, double value = 1) {
+        auto root = json::parse(document({instrument("AAPL")})).as_object();
+        json::object rules;
+        for (const auto& id : ids)
+            rules[id] = {{"id", id}, {"symbol", "AAPL"}, {"op", ">"}, {"value", value}};
+        if (!rules.empty()) root["price_rules"] = std::move(rules);
+        return json::serialize(root);
+    };
+    auto result = merged(with_rules({"a"}), with_rules({"a", "ours"}), with_rules({"theirs"}));
+    const auto& rules = result.at("price_rules").as_object();
+    BOOST_TEST(rules.contains("ours"));
+    BOOST_TEST(rules.contains("theirs"));
+    BOOST_TEST(!rules.contains("a"));  // removed on their side, unchanged on ours
+    // None left on either side: no empty member.
+    BOOST_TEST(
+        !merged(with_rules({"a"}), with_rules({}), with_rules({"a"})).contains("price_rules"));
+}

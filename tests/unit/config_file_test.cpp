@@ -267,3 +267,23 @@ BOOST_AUTO_TEST_CASE(shipped_config_files_load) {
         }
     }
 }
+
+BOOST_AUTO_TEST_CASE(alerts_and_their_webhooks) {
+    auto config = from_text(R"({"alerts": {"worker_failures": 3, "redis_down_seconds": 10,
+        "webhooks": [{"url": "https://hooks.example.com/t", "secret_file": "hook.secret"},
+                     {"url": "http://127.0.0.1:9/x", "secret": "s", "rules": ["redis_*"]}]}})",
+                            "/etc/t/t.json");
+    BOOST_TEST(config.alerts.worker_failures == 3);
+    BOOST_TEST(config.alerts.redis_down.count() == 10);
+    BOOST_TEST_REQUIRE(config.alerts.webhooks.size() == 2u);
+    BOOST_TEST(config.alerts.webhooks[0].secret_file == "/etc/t/hook.secret");  // next to the file
+    BOOST_TEST(config.alerts.webhooks[0].rules == (std::vector<std::string>{"*"}));
+    BOOST_TEST(config.alerts.webhooks[1].rules == (std::vector<std::string>{"redis_*"}));
+    expect_error(R"({"alerts": {"webhooks": [{"url": "ftp://x", "secret": "s"}]}})",
+                 {"alerts.webhooks[0].url", "http"});
+    expect_error(R"({"alerts": {"webhooks": [{"url": "http://x"}]}})",
+                 {"alerts.webhooks[0]", "secret"});
+    expect_error(R"({"alerts": {"webhooks": [{"url": "http://x", "secret": "s", "colour": 1}]}})",
+                 {"colour"});
+    expect_error(R"({"alerts": {"worker_failures": 0}})", {"alerts.worker_failures"});
+}

@@ -267,3 +267,45 @@ BOOST_AUTO_TEST_CASE(a_change_survives_kill_9_right_after_the_call_returns) {
     BOOST_TEST(symbols_of(*snapshot) == (std::vector<std::string>{"AAPL", "BRK-B"}));
     BOOST_TEST(snapshot->cadences.at(DataType::market_data).interval_seconds == 5);
 }
+
+BOOST_AUTO_TEST_CASE(price_rules_are_kept_named_bounded_and_persisted) {
+    TempDir dir("tickerd-state");
+    std::string generated;
+    {
+        StateStore store(dir.path(), RuntimeConfig::defaults());
+        PriceRule rule;
+        rule.id = "aapl-200";
+        rule.symbol = "AAPL";
+        rule.threshold = 200;
+        auto stored = store.put_price_rule(rule, 2);
+        BOOST_TEST_REQUIRE(stored.has_value());
+        BOOST_TEST(stored->second);                          // new
+        BOOST_TEST(!store.put_price_rule(rule, 2)->second);  // the same id again: replaced
+        PriceRule unnamed = rule;
+        unnamed.id.clear();
+        auto named = store.put_price_rule(unnamed, 2);
+        BOOST_TEST_REQUIRE(named.has_value());
+        generated = named->first.id;
+        BOOST_TEST(generated.starts_with("rule-"));
+        auto full = store.put_price_rule(unnamed, 2);  // a third: over the bound
+        BOOST_TEST_REQUIRE(!full.has_value());
+        BOOST_TEST(full.error().status == 422u);
+        BOOST_TEST(full.error().detail.find("alerts.max_rules") != std::string::npos);
+        BOOST_TEST(store.remove_price_rule("aapl-200").value());
+        BOOST_TEST(!store.remove_price_rule("aapl-200").value());
+    }
+    StateStore reopened(dir.path(), RuntimeConfig::defaults());
+    const auto& rules = reopened.snapshot()->price_rules;
+    BOOST_TEST_REQUIRE(rules.size() == 1u);
+    BOOST_TEST(rules.begin()->first == generated);
+    BOOST_TEST(rules.begin()->second.threshold == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_state_file_with_a_bad_price_rule_is_corrupt) {
+    expect_corrupt(
+        R"({"format": 1, "price_rules": {"r": {"id": "r", "symbol": "AAPL", "op": "!"}}})",
+        "price_rules.r.op");
+    expect_corrupt(
+        R"({"format": 1, "price_rules": {"r": {"id": "s", "symbol": "AAPL", "op": ">", "value": 1}}})",
+        "holds another id");
+}

@@ -1,6 +1,6 @@
 // A three-way merge of shared-config documents, item by item: an instrument (by symbol), a
-// cadence (by data type) or a global setting changed on one side only keeps that side's
-// value; changed on both, ours wins (it is the later write). So two instances changing
+// cadence (by data type), a price rule (by id) or a global setting changed on one side only keeps
+// that side's value; changed on both, ours wins (it is the later write). So two instances changing
 // different things at once both keep their change.
 #include "cluster/cluster.hpp"
 
@@ -90,6 +90,13 @@ Result<std::string> merge_documents(const std::string& base, const std::string& 
     merged["cadences"] =
         merge_items(member(b, "cadences"), member(o, "cadences"), member(t, "cadences"));
     merged["global"] = merge_items(member(b, "global"), member(o, "global"), member(t, "global"));
+    auto rules =
+        merge_items(member(b, "price_rules"), member(o, "price_rules"), member(t, "price_rules"));
+    if (rules.empty()) {
+        merged.erase("price_rules");
+    } else {
+        merged["price_rules"] = std::move(rules);
+    }
     return write_json(merged) + "\n";
 }
 

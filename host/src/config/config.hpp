@@ -49,6 +49,7 @@ struct RuntimeConfig {
     std::vector<Instrument> instruments;  // sorted by symbol
     std::map<DataType, Cadence> cadences;
     GlobalSettings global;
+    std::map<std::string, PriceRule> price_rules;  // by id
 
     // No instruments, every data type's default cadence, the default global settings.
     static RuntimeConfig defaults();
@@ -84,6 +85,7 @@ struct DaemonConfig {
     bus::HistoryLimits history;                // CONTRACT.md §7
     std::size_t deltas_snapshot_every = 50;    // CONTRACT.md §7: a delta stream's snapshots
     BarSettings bars;                          // CONTRACT.md §8, §10
+    AlertSettings alerts;                      // CONTRACT.md §8, §10
     bool metrics_symbol_labels = false;        // GET /metrics: a series per instrument
     // Records, read by their own readers (config_file.cpp).
     bool vendors_given = false;  // false: one instance per loaded plugin
@@ -158,9 +160,9 @@ std::string state_document(const RuntimeConfig& config);
 Result<RuntimeConfig> parse_state_document(const std::string& text, const std::string& source,
                                            const RuntimeConfig& base);
 
-// Owns instruments, cadences and global settings at run time. Every change is written to
-// <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so
-// an API answer of 2xx means the change survives kill -9. Thread-safe.
+// Owns instruments, cadences, global settings and price rules at run time. Every change is written
+// to <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so an
+// API answer of 2xx means the change survives kill -9. Thread-safe.
 class StateStore {
   public:
     // Loads <state_dir>/state.json when present (it wins over `initial`); otherwise starts
@@ -178,9 +180,14 @@ class StateStore {
     Result<bool> remove_instrument(std::string_view symbol);  // false: there was none
     Result<Cadence> put_cadence(Cadence cadence);
     Result<GlobalSettings> put_global(GlobalSettings settings);
+    // Adds or replaces a price rule; a rule without an id gets a new one. True when it is new;
+    // a 422 when `max_rules` are kept already.
+    Result<std::pair<PriceRule, bool>> put_price_rule(PriceRule rule, std::size_t max_rules);
+    Result<bool> remove_price_rule(std::string_view id);  // false: there was none
 
-    // Takes instruments, cadences and global settings from `config` (another instance's,
-    // shared through Redis); persists and notifies like any change. False when equal.
+    // Takes instruments, cadences, global settings and price rules from `config` (another
+    // instance's, shared through Redis); persists and notifies like any change. False when
+    // equal.
     Result<bool> replace(const RuntimeConfig& config);
 
     // Called (outside the store's lock) after every change.

@@ -300,13 +300,42 @@ void read_keys(DaemonConfig& config, const FileReader& in, const json::value& v)
     config.access.keys = std::move(keys);
 }
 
+// {"url": "https://…", "secret": "…" or "secret_file": "…", "rules": ["*"]}: the URL must
+// be http(s); the secret is read when the alerts start.
+void read_webhooks(DaemonConfig& config, const FileReader& in, const json::value& v) {
+    const auto& list = in.array(v, "alerts.webhooks");
+    std::vector<WebhookSettings> webhooks;
+    for (size_t i = 0; i < list.size(); ++i) {
+        auto path = indexed("alerts.webhooks", i);
+        const auto& hook = in.object(list[i], path, {"url", "secret", "secret_file", "rules"});
+        WebhookSettings out;
+        const auto* url = hook.if_contains("url");
+        if (!url) in.fail(join(path, "url"), "required");
+        out.url = in.non_empty_string(*url, join(path, "url"));
+        if (!out.url.starts_with("http://") && !out.url.starts_with("https://"))
+            in.fail(join(path, "url"), "must be an http:// or https:// URL");
+        if (const auto* x = hook.if_contains("secret"))
+            out.secret = in.non_empty_string(*x, join(path, "secret"));
+        if (const auto* x = hook.if_contains("secret_file"))
+            out.secret_file = in.path(*x, join(path, "secret_file"));
+        if (out.secret.empty() == out.secret_file.empty())
+            in.fail(path,
+                    "needs one of secret and secret_file (the key its bodies are signed with)");
+        if (const auto* x = hook.if_contains("rules")) {
+            out.rules.clear();
+            for (const auto& rule : in.array(*x, join(path, "rules")))
+                out.rules.push_back(in.non_empty_string(rule, join(path, "rules[]")));
+        }
+        webhooks.push_back(std::move(out));
+    }
+    config.alerts.webhooks = std::move(webhooks);
+}
+
 // The records a file may hold besides plain settings, by key path.
 using RecordReader = void (*)(DaemonConfig&, const FileReader&, const json::value&);
 const std::map<std::string_view, RecordReader> kRecords = {
-    {"vendors", &read_vendors},
-    {"instruments", &read_instruments},
-    {"cadences", &read_cadences},
-    {"auth.keys", &read_keys},
+    {"vendors", &read_vendors}, {"instruments", &read_instruments},  {"cadences", &read_cadences},
+    {"auth.keys", &read_keys},  {"alerts.webhooks", &read_webhooks},
 };
 
 // What `section` ("" for the top level, "redis") holds according to the settings table:

@@ -574,6 +574,28 @@ std::vector<Setting> make_table() {
         row<Text, &C::bars, &BarSettings::daily_time_zone>(
             {"bars.daily_time_zone", "TICKERD_BARS_DAILY_TIME_ZONE", "", "ZONE", "", restart,
              "the tz database zone whose midnight starts a daily bar"}),
+        row<Integer<int>, &C::alerts, &AlertSettings::worker_failures>(
+            {"alerts.worker_failures", "TICKERD_ALERTS_WORKER_FAILURES", "", "N", "", restart,
+             "`worker_failing` fires when a symbol's polls fail this many times in a row"},
+            {1, 1'000'000}),
+        row<Seconds, &C::alerts, &AlertSettings::redis_down>(
+            {"alerts.redis_down_seconds", "TICKERD_ALERTS_REDIS_DOWN_SECONDS", "", "SECONDS", "",
+             restart, "`redis_down` fires when Redis stays unreachable this long"},
+            {1, 86400}),
+        row<Integer<std::size_t>, &C::alerts, &AlertSettings::max_rules>(
+            {"alerts.max_rules", "", "", "N", "", restart,
+             "price rules kept (`POST /streaming/alerts/rules` past it is a 422)"},
+            {0, 10'000'000}),
+        row<Integer<std::size_t>, &C::alerts, &AlertSettings::webhook_queue>(
+            {"alerts.webhook_queue", "", "", "N", "", restart,
+             "alerts waiting for one webhook (while it fails); past it the oldest is dropped "
+             "and counted"},
+            {1, 1'000'000}),
+        row<Seconds, &C::alerts, &AlertSettings::webhook_max_backoff>(
+            {"alerts.webhook_max_backoff_seconds", "", "", "SECONDS", "", restart,
+             "the longest wait between a failing webhook's retries (they start at 1 s and "
+             "double)"},
+            {1, 3600}),
         row<Integer<std::size_t>, &C::history, &bus::HistoryLimits::max_messages>(
             {"history.max_messages", "TICKERD_HISTORY_MAX_MESSAGES", "", "N", "", restart,
              "messages each channel keeps for resuming clients and `GET /streaming/history` "

@@ -6,6 +6,8 @@
 #include "core/json_writer.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <random>
 #include <set>
 
 namespace tickerd::config {
@@ -39,6 +41,13 @@ std::string serialize(const RuntimeConfig& config) {
                       {"instruments", std::move(instruments)},
                       {"cadences", std::move(cadences)},
                       {"global", to_json(config.global)}};
+    // Only when there are some: a state file without rules stays as earlier versions read it.
+    if (!config.price_rules.empty()) {
+        json::object rules;
+        for (const auto& [id, rule] : config.price_rules)
+            rules[id] = to_json(rule);
+        root["price_rules"] = std::move(rules);
+    }
     return write_json(root) + "\n";
 }
 
@@ -52,7 +61,7 @@ class StateReader {
         const auto& top = root->get_object();
         for (const auto& item : top) {
             if (item.key() != "format" && item.key() != "instruments" && item.key() != "cadences" &&
-                item.key() != "global") {
+                item.key() != "global" && item.key() != "price_rules") {
                 return problem("unknown key '" + std::string(item.key()) + "'");
             }
         }
@@ -74,6 +83,10 @@ class StateReader {
             auto global = parse_global_settings(*x, base.global);
             if (!global) return global.error().within("global");
             state.global = *global;
+        }
+        state.price_rules.clear();
+        if (const auto* x = top.if_contains("price_rules")) {
+            if (auto read = read_price_rules(*x, state.price_rules); !read) return read.error();
         }
         return state;
     }
@@ -97,6 +110,19 @@ class StateReader {
         return list;
     }
 
+    Result<void> read_price_rules(const json::value& v,
+                                  std::map<std::string, PriceRule>& rules) const {
+        if (!v.is_object()) return problem("price_rules: expected an object");
+        for (const auto& item : v.get_object()) {
+            std::string where = "price_rules." + std::string(item.key());
+            auto rule = parse_price_rule(item.value());
+            if (!rule) return rule.error().within(where);
+            if (rule->id != item.key()) return problem(where + ": holds another id");
+            rules[rule->id] = *rule;
+        }
+        return {};
+    }
+
     Result<void> read_cadences(const json::value& v, std::map<DataType, Cadence>& cadences) const {
         if (!v.is_object()) return problem("cadences: expected an object");
         for (const auto& item : v.get_object()) {
@@ -112,6 +138,14 @@ class StateReader {
         return {};
     }
 };
+
+// "rule-1a2b3c4d": random, so that instances sharing one Redis do not pick the same.
+std::string new_rule_id() {
+    static thread_local std::mt19937 random{std::random_device{}()};
+    char text[16];
+    std::snprintf(text, sizeof text, "rule-%08x", static_cast<unsigned>(random()));
+    return text;
+}
 
 }  // namespace
 
@@ -216,6 +250,37 @@ Result<GlobalSettings> StateStore::put_global(GlobalSettings settings) {
     return settings;
 }
 
+Result<std::pair<PriceRule, bool>> StateStore::put_price_rule(PriceRule rule,
+                                                              std::size_t max_rules) {
+    bool created = false;
+    bool full = false;
+    bool named = !rule.id.empty();
+    auto changed = update([&](RuntimeConfig& next) {
+        auto& rules = next.price_rules;
+        while (!named && (rule.id.empty() || rules.contains(rule.id)))
+            rule.id = new_rule_id();
+        auto found = rules.find(rule.id);
+        created = found == rules.end();
+        if (created && rules.size() >= max_rules) {
+            full = true;
+            return false;
+        }
+        if (!created && found->second == rule) return false;  // the same again: nothing new
+        rules[rule.id] = rule;
+        return true;
+    });
+    if (!changed) return changed.error();
+    if (full) {
+        return Error::invalid(
+            "id", std::to_string(max_rules) + " price rules are kept already (alerts.max_rules)");
+    }
+    return std::pair{rule, created};
+}
+
+Result<bool> StateStore::remove_price_rule(std::string_view id) {
+    return update([&](RuntimeConfig& next) { return next.price_rules.erase(std::string(id)) > 0; });
+}
+
 Result<bool> StateStore::replace(const RuntimeConfig& config) {
     return update([&](RuntimeConfig& next) {
         auto incoming = config;
@@ -225,6 +290,7 @@ Result<bool> StateStore::replace(const RuntimeConfig& config) {
         next.instruments = std::move(incoming.instruments);
         next.cadences = std::move(incoming.cadences);
         next.global = incoming.global;
+        next.price_rules = std::move(incoming.price_rules);
         return true;
     });
 }

@@ -1,6 +1,7 @@
 #include "core/model.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -159,6 +160,8 @@ std::optional<ChannelKey> parse_channel(std::string_view channel) {
     if (colon == std::string_view::npos) return std::nullopt;
     auto type = channel.substr(0, colon);
     auto symbol_text = channel.substr(colon + 1);
+    if (type == kAlertsType && symbol_text == kSystemAlerts)
+        return ChannelKey{std::string(type), std::string(symbol_text)};
     auto symbol = normalize_symbol(symbol_text);
     // Channels are case-sensitive names: only the canonical upper-case form is one.
     if (!is_type_name(type) || !symbol || *symbol != symbol_text) return std::nullopt;
@@ -223,7 +226,11 @@ std::string bar_channel_type(std::string_view interval) {
 }
 
 bool ChannelTypes::serves(std::string_view type) const {
-    return parse_data_type(type) || is_published(type) || is_bars(type);
+    return parse_data_type(type) || is_published(type) || is_bars(type) || is_alerts(type);
+}
+
+bool ChannelTypes::is_alerts(std::string_view type) const {
+    return bar_intervals_ && type == kAlertsType;
 }
 
 bool ChannelTypes::is_bars(std::string_view type) const {
@@ -246,6 +253,7 @@ std::string ChannelTypes::describe() const {
     if (bar_intervals_) {
         for (const auto& interval : *bar_intervals_)
             list += ", " + bar_channel_type(interval);
+        list += ", " + std::string(kAlertsType);
     }
     return list;
 }
@@ -304,6 +312,110 @@ json::object to_json(const GlobalSettings& settings) {
 }
 
 namespace {
+
+constexpr std::array<std::string_view, 2> kRuleKindNames = {"crossing", "percent_move"};
+constexpr std::array<std::string_view, 3> kDirectionNames = {"any", "up", "down"};
+
+}  // namespace
+
+bool is_rule_id(std::string_view id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+    });
+}
+
+json::object to_json(const PriceRule& rule) {
+    json::object out;
+    if (!rule.id.empty()) out["id"] = rule.id;
+    out.insert({{"symbol", rule.symbol},
+                {"field", rule.field},
+                {"kind", kRuleKindNames[static_cast<std::size_t>(rule.kind)]}});
+    if (rule.kind == PriceRule::Kind::crossing) {
+        out["op"] = rule.op;
+        out["value"] = rule.threshold;
+    } else {
+        out["percent_move"] = rule.percent;
+        out["direction"] = kDirectionNames[static_cast<std::size_t>(rule.direction)];
+        out["window_seconds"] = rule.window.count();
+    }
+    out["cooldown_seconds"] = rule.cooldown.count();
+    return out;
+}
+
+namespace {
+
+template <std::size_t N>
+std::size_t read_choice(const json::value& v, const std::string& field,
+                        const std::array<std::string_view, N>& names) {
+    auto text = read_string(v, field);
+    auto found = std::find(names.begin(), names.end(), text);
+    if (found != names.end()) return static_cast<std::size_t>(found - names.begin());
+    std::string list;
+    for (auto name : names)
+        list += (list.empty() ? "" : ", ") + std::string(name);
+    throw Invalid{field, "must be one of " + list + ", got '" + text + "'"};
+}
+
+// {"symbol", "field", "op", "value"} or {"symbol", "field", "percent_move", "window_seconds",
+// "direction"}, each with an optional "id" and "cooldown_seconds"; "kind" may say which.
+PriceRule read_price_rule(const json::value& value) {
+    const auto& object = as_object(value, "");
+    reject_unknown_keys(object,
+                        {"id", "symbol", "field", "kind", "op", "value", "percent_move",
+                         "direction", "window_seconds", "cooldown_seconds"},
+                        "");
+    PriceRule rule;
+    if (const auto* id = object.if_contains("id")) {
+        rule.id = read_string(*id, "id");
+        if (!is_rule_id(rule.id)) throw Invalid{"id", "must be 1-64 of A-Z a-z 0-9 _ . -"};
+    }
+    const auto* symbol = object.if_contains("symbol");
+    if (!symbol) throw Invalid{"symbol", "field required"};
+    auto normalized = normalize_symbol(read_string(*symbol, "symbol"));
+    if (!normalized) throw Invalid{"symbol", "not a valid symbol (1-20 of A-Z 0-9 . ^ = -)"};
+    rule.symbol = *normalized;
+    if (const auto* field = object.if_contains("field")) {
+        rule.field = read_string(*field, "field");
+        if (rule.field.empty() || rule.field.size() > 64)
+            throw Invalid{"field", "must name a field of the market data (1-64 characters)"};
+    }
+    bool moves = object.contains("percent_move");
+    if (const auto* kind = object.if_contains("kind"))
+        moves = read_choice(*kind, "kind", kRuleKindNames) == 1;
+    rule.kind = moves ? PriceRule::Kind::percent_move : PriceRule::Kind::crossing;
+    auto forbid = [&](std::initializer_list<const char*> keys, const char* why) {
+        for (const auto* key : keys)
+            if (object.contains(key)) throw Invalid{key, why};
+    };
+    if (moves) {
+        forbid({"op", "value"}, "belongs to a crossing rule, not a percent_move one");
+        const auto* percent = object.if_contains("percent_move");
+        if (!percent) throw Invalid{"percent_move", "field required"};
+        rule.percent = read_number(*percent, "percent_move");
+        if (!(rule.percent > 0 && rule.percent <= 1000))
+            throw Invalid{"percent_move", "must be above 0 and at most 1000"};
+        if (const auto* direction = object.if_contains("direction")) {
+            rule.direction = static_cast<PriceRule::Direction>(
+                read_choice(*direction, "direction", kDirectionNames));
+        }
+        if (const auto* window = object.if_contains("window_seconds"))
+            rule.window = std::chrono::seconds(read_int(*window, "window_seconds", 1, 7 * 86400));
+    } else {
+        forbid({"percent_move", "direction", "window_seconds"},
+               "belongs to a percent_move rule, not a crossing one");
+        const auto* op = object.if_contains("op");
+        if (!op) throw Invalid{"op", "field required (>, >=, < or <=)"};
+        rule.op = read_string(*op, "op");
+        if (rule.op != ">" && rule.op != ">=" && rule.op != "<" && rule.op != "<=")
+            throw Invalid{"op", "must be >, >=, < or <=, got '" + rule.op + "'"};
+        const auto* threshold = object.if_contains("value");
+        if (!threshold) throw Invalid{"value", "field required (the threshold)"};
+        rule.threshold = read_number(*threshold, "value");
+    }
+    if (const auto* cooldown = object.if_contains("cooldown_seconds"))
+        rule.cooldown = std::chrono::seconds(read_int(*cooldown, "cooldown_seconds", 0, 7 * 86400));
+    return rule;
+}
 
 Instrument read_instrument(const json::value& value) {
     const auto& object = as_object(value, "");
@@ -406,6 +518,11 @@ Result<Cadence> parse_cadence(const json::value& value, std::optional<DataType> 
 Result<GlobalSettings> parse_global_settings(const json::value& value, const GlobalSettings& base) {
     return validated([&] { return read_global_settings(value, base); });
 }
+
+Result<PriceRule> parse_price_rule(const json::value& value) {
+    return validated([&] { return read_price_rule(value); });
+}
+
 std::string iso8601_utc(std::chrono::system_clock::time_point when) {
     using namespace std::chrono;
     auto ms = duration_cast<milliseconds>(when.time_since_epoch()).count();

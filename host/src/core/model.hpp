@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,8 +39,8 @@ struct ChannelKey {
 };
 std::string channel_name(DataType type, std::string_view symbol);
 std::string channel_name(std::string_view type, std::string_view symbol);
-// Accepts only well-formed names (a well-formed type, a valid upper-case symbol); whether
-// this daemon serves the type is ChannelTypes' question.
+// Accepts only well-formed names (a well-formed type, a valid upper-case symbol, or
+// stream:alerts:system); whether this daemon serves the type is ChannelTypes' question.
 std::optional<ChannelKey> parse_channel(std::string_view channel);
 
 // Why `name` cannot be a published type: not 1-40 of [a-z0-9_] starting with a letter, or a
@@ -66,9 +67,9 @@ struct BarSettings {
 // "bars_1m": the channel type of an interval's bars (stream:bars_1m:AAPL).
 std::string bar_channel_type(std::string_view interval);
 
-// The channel types this daemon serves: the five polled data types, the published ones and
-// the bars of the configured intervals ("bars_1m"). A view: the lists it is made from must
-// outlive it.
+// The channel types this daemon serves: the five polled data types, the published ones and,
+// given the bar intervals, its derived streams: the bars of those intervals ("bars_1m") and
+// the alerts. A view: the lists it is made from must outlive it.
 class ChannelTypes {
   public:
     ChannelTypes() = default;  // the polled types only
@@ -79,7 +80,8 @@ class ChannelTypes {
     bool serves(std::string_view type) const;
     bool is_published(std::string_view type) const;
     bool is_bars(std::string_view type) const;  // "bars_<a configured interval>"
-    std::string describe() const;               // "market_data, news, …, signals"
+    bool is_alerts(std::string_view type) const;
+    std::string describe() const;  // "market_data, news, …, signals"
 
   private:
     const std::vector<std::string>* published_ = nullptr;
@@ -121,6 +123,52 @@ struct GlobalSettings {
 // least three of its intervals, so slow data types never read as empty between polls.
 std::chrono::seconds latest_ttl(const GlobalSettings& global, const Cadence* cadence);
 
+// A price alert rule (CONTRACT.md §8), kept with the runtime config: on `symbol`'s
+// market_data, either a crossing of `threshold` by a numeric field of `data` (`op` says
+// which way: > and >= upwards, < and <= downwards), or a move of at least `percent` within
+// `window`. After firing, a rule stays quiet for `cooldown`.
+struct PriceRule {
+    enum class Kind { crossing, percent_move };
+    enum class Direction { any, up, down };
+    std::string id;  // 1-64 of A-Z a-z 0-9 _ . -
+    std::string symbol;
+    std::string field = "price";
+    Kind kind = Kind::crossing;
+    std::string op = ">=";
+    double threshold = 0;
+    double percent = 0;
+    Direction direction = Direction::any;
+    std::chrono::seconds window{300};
+    std::chrono::seconds cooldown{0};
+    bool operator==(const PriceRule&) const = default;
+};
+// Whether `id` may name a price rule.
+bool is_rule_id(std::string_view id);
+
+// A webhook alerts are POSTed to (the config's `alerts.webhooks`).
+struct WebhookSettings {
+    std::string url;
+    std::string secret;                   // signs the body, or
+    std::filesystem::path secret_file;    // a file holding the secret
+    std::vector<std::string> rules{"*"};  // the alerts' `rule` names it wants; `*` matches any run
+    bool operator==(const WebhookSettings&) const = default;
+};
+
+// The `alerts` section: the system rules' thresholds and the webhooks.
+struct AlertSettings {
+    int worker_failures = 5;              // polls of one symbol failing in a row
+    std::chrono::seconds redis_down{30};  // Redis unreachable this long
+    std::size_t webhook_queue = 1000;     // alerts waiting per webhook; then oldest dropped
+    std::chrono::seconds webhook_max_backoff{60};  // between a failing webhook's retries
+    std::size_t max_rules = 100000;                // price rules kept
+    std::vector<WebhookSettings> webhooks;
+    bool operator==(const AlertSettings&) const = default;
+};
+
+// "stream:alerts:system": the system alerts' channel ("system" is not a symbol).
+inline constexpr std::string_view kAlertsType = "alerts";
+inline constexpr std::string_view kSystemAlerts = "system";
+
 // JSON forms. The parse_* functions validate strictly (unknown keys, wrong types, ranges);
 // what fails is a 422 Error naming the field (`Error::field`; empty for the whole value).
 boost::json::object to_json(const Instrument& instrument);
@@ -131,6 +179,9 @@ Result<Instrument> parse_instrument(const boost::json::value& json);
 Result<Cadence> parse_cadence(const boost::json::value& json, std::optional<DataType> path_type);
 Result<GlobalSettings> parse_global_settings(const boost::json::value& json,
                                              const GlobalSettings& base);
+boost::json::object to_json(const PriceRule& rule);
+// A rule without an id gets an empty one (the store names it).
+Result<PriceRule> parse_price_rule(const boost::json::value& json);
 
 // "2026-11-24T12:00:00.123Z"
 std::string iso8601_utc(std::chrono::system_clock::time_point when);

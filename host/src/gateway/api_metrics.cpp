@@ -165,6 +165,7 @@ Reply get_metrics(Services& services, const RouteArgs&) {
     write_bus(out, services);
     write_plugins(out, services);
     write_workers(out, services);
+    services.alerts.write_metrics(out);
     return {
         200, out.take(), {{boost::beast::http::field::content_type, std::string(kContentType)}}};
 }

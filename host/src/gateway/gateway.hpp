@@ -2,6 +2,7 @@
 #pragma once
 
 #include "access/access.hpp"
+#include "alerts/alerts.hpp"
 #include "bus/bus.hpp"
 #include "config/config.hpp"
 #include "plugins/plugins.hpp"
@@ -30,6 +31,7 @@ struct Services {
     bus::Bus& bus;
     telemetry::Store& telemetry;
     access::Gatekeeper& access;
+    alerts::AlertCenter& alerts;
     std::chrono::steady_clock::time_point started_at;
 };
 

@@ -134,6 +134,11 @@ Reply get_history(Services&, const RouteArgs&);          // api_history.cpp
 Reply reload_vendors(Services&, const RouteArgs&);       // api_workers.cpp
 Reply mint_token(Services&, const RouteArgs&);           // api_tokens.cpp
 Reply publish_message(Services&, const RouteArgs&);      // api_publish.cpp
+Reply get_alerts(Services&, const RouteArgs&);           // api_alerts.cpp
+Reply list_alert_rules(Services&, const RouteArgs&);     // api_alerts.cpp
+Reply get_alert_rule(Services&, const RouteArgs&);       // api_alerts.cpp
+Reply put_alert_rule(Services&, const RouteArgs&);       // api_alerts.cpp
+Reply delete_alert_rule(Services&, const RouteArgs&);    // api_alerts.cpp
 Reply get_openapi(Services&, const RouteArgs&);          // api_web.cpp
 Reply get_dashboard(Services&, const RouteArgs&);        // api_web.cpp
 Reply get_dashboard_asset(Services&, const RouteArgs&);  // api_web.cpp

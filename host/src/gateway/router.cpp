@@ -44,6 +44,12 @@ const std::array kRoutes = {
     Route{verb::post, "/streaming/tokens", inline_rest, &mint_token, true, Need::credential},
     // Off the I/O threads: with Redis, a published type is numbered in Redis (a round trip).
     Route{verb::post, "/streaming/publish/{}", bus_rest, &publish_message, true, Need::publish},
+    Route{verb::get, "/streaming/alerts", inline_rest, &get_alerts, false, Need::read},
+    Route{verb::get, "/streaming/alerts/rules", inline_rest, &list_alert_rules, false, Need::read},
+    Route{verb::post, "/streaming/alerts/rules", blocking_rest, &put_alert_rule, true, Need::admin},
+    Route{verb::get, "/streaming/alerts/rules/{}", inline_rest, &get_alert_rule, false, Need::read},
+    Route{verb::delete_, "/streaming/alerts/rules/{}", blocking_rest, &delete_alert_rule, false,
+          Need::admin},
     Route{verb::get, "/streaming/config/instruments", inline_rest, &list_instruments, false,
           Need::read},
     Route{verb::post, "/streaming/config/instruments", blocking_rest, &put_instrument, true,

@@ -12,6 +12,10 @@ namespace tickerd::gateway {
 namespace json = boost::json;
 
 std::optional<ChannelKey> normalize_channel(std::string_view text, const ChannelTypes& types) {
+    if (auto system = parse_channel(text); system && system->symbol == kSystemAlerts) {
+        if (!types.serves(system->type)) return std::nullopt;
+        return system;
+    }
     // Channels are accepted with a lower-case symbol too, like bare symbols are.
     auto last_colon = text.rfind(':');
     if (last_colon == std::string_view::npos) return std::nullopt;

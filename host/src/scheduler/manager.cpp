@@ -116,11 +116,16 @@ Result<std::string> WorkerManager::publish(const bus::Publication& publication) 
     }
     auto config = services.state.snapshot();
     auto cadence = config->cadence(*type);
-    return services.bus.sequencer().publish_next(channel, [&](uint64_t seq) {
+    std::chrono::system_clock::time_point published;
+    auto id = services.bus.sequencer().publish_next(channel, [&](uint64_t seq) {
         auto message = bus::make_message(publication, seq, services.options.wall_clock());
         services.bus.publish(message, latest_ttl(config->global, &cadence));
+        published = message->timestamp;
         return Result<std::string>(message->id);
     });
+    if (id && *type == DataType::market_data)
+        services.market_data_published(symbol, publication.data, published);
+    return id;
 }
 
 std::optional<boost::json::object> WorkerManager::bars(const std::string& symbol,

@@ -296,9 +296,8 @@ void Worker::publish(Poll& poll, const Call& call, boost::json::object data) {
         services_->bus.publish(message, latest_ttl(poll.global, &poll.cadence));
         return message->timestamp;
     });
-    // The bars are made from what subscribers got: the same data, the same timestamp.
-    if (type_ == DataType::market_data && services_->bars)
-        services_->bars->on_market_data(poll.symbol, envelope.data, published);
+    if (type_ == DataType::market_data)
+        services_->market_data_published(poll.symbol, envelope.data, published);
 
     ++status_.success_count;
     status_.current_vendor = vendor;

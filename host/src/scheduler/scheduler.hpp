@@ -52,6 +52,8 @@ struct WorkerStatus {
     std::optional<std::chrono::system_clock::time_point> last_success_at;
     // Running, its polls failing, and nothing published for three intervals.
     bool stalled = false;
+    // Polled symbols whose latest polls all failed: how many in a row (the system alerts).
+    std::map<std::string, uint64_t> failing_symbols;
     int polls_in_flight = 0;
     std::optional<std::string> instance;  // this tickerd, when several share the work
     std::optional<std::size_t> leases_held;
@@ -131,6 +133,11 @@ struct Options {
     std::string instance;              // this tickerd's name in messages and status
     // OHLC bars from market_data (none by default; main passes the config's `bars`).
     BarSettings bars{{}, "UTC"};
+    // Told of every market_data message this instance publishes (the price alerts), on the
+    // thread that published it; it must not block.
+    std::function<void(const std::string& symbol, const boost::json::object& data,
+                       std::chrono::system_clock::time_point at)>
+        on_market_data;
 };
 
 // Why `bars` cannot be used: an interval that is not one, or a zone the system's tz

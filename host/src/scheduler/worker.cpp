@@ -86,6 +86,12 @@ WorkerStatus Worker::status() const {
     WorkerStatus copy = status_;
     copy.polls_in_flight = static_cast<int>(polls_.size());
     copy.stalled = stalled(std::chrono::steady_clock::now());
+    if (running_ && plan_) {
+        for (const auto& [symbol, complaint] : failures_) {
+            if (std::binary_search(plan_->symbols.begin(), plan_->symbols.end(), symbol))
+                copy.failing_symbols.emplace(symbol, complaint.count);
+        }
+    }
     if (const auto& share = services_->options.share) {
         copy.instance = services_->options.instance;
         copy.leases_held = share->held();

@@ -38,6 +38,15 @@ struct Services {
     VendorThreads threads;
     Bench bench{[] { return std::chrono::steady_clock::now(); }};
     std::shared_ptr<BarFeed> bars;  // set by the manager before any worker starts
+
+    // What follows a market_data message's publication, polled or published through the API:
+    // the bars and the price alerts are made from what subscribers got (the same data, the
+    // same timestamp).
+    void market_data_published(const std::string& symbol, const boost::json::object& data,
+                               std::chrono::system_clock::time_point at) {
+        if (bars) bars->on_market_data(symbol, data, at);
+        if (options.on_market_data) options.on_market_data(symbol, data, at);
+    }
 };
 
 // Logs the first occurrence of a repeated problem, then at growing intervals (the 1st, 2nd,

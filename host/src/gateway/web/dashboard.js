@@ -205,6 +205,26 @@ async function refreshVendors() {
             el("td", { class: "error-text" }, refusal(plugin)))));
 }
 
+// ---- Alerts ---------------------------------------------------------------------------------
+
+// The system alerts firing now and each webhook's outcomes; the section shows once there is
+// something to show.
+async function refreshAlerts() {
+    const alerts = await call("GET", "streaming/alerts");
+    $("alert-list").replaceChildren(...alerts.firing.map((alert) =>
+        el("li", { class: `alert severity-${alert.severity}`, "data-rule": alert.rule },
+            el("span", { class: "tag" }, alert.severity),
+            ` ${alert.summary} `,
+            el("span", { class: "muted" }, `since ${time(alert.since)}`))));
+    $("alert-webhooks").replaceChildren(...alerts.webhooks.map((hook) =>
+        el("li", {}, `${hook.url}: ${hook.delivered} delivered, ${hook.queued} waiting, ` +
+                     `${hook.failed_attempts} failed attempts` +
+                     (hook.last?.error ? ` (last: ${hook.last.error})` : ""))));
+    $("alerts-none").hidden = alerts.firing.length > 0;
+    $("alerts").hidden = alerts.firing.length === 0 && alerts.webhooks.length === 0 &&
+                         alerts.raised.system_firing === 0;
+}
+
 // ---- Telemetry charts ---------------------------------------------------------------------
 
 const kPalette = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d"];
@@ -387,7 +407,7 @@ async function refresh() {
         showStatus(await call("GET", ""));
         needsCredential = false;
         $("credential-form").classList.remove("wanted");
-        await Promise.all([refreshWorkers(), refreshVendors(), channels()]);
+        await Promise.all([refreshWorkers(), refreshVendors(), refreshAlerts(), channels()]);
         await refreshTelemetry();
         if (noticeFromRefresh) notice("");
     } catch (error) {
