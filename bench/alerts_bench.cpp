@@ -88,19 +88,21 @@ int main(int argc, char** argv) {
     PriceRuleBook one;
     one.set_rules(make_rules(count, true));
     auto on_one = feed(one, messages ? messages : 2000, 1);
-    std::printf("%zu rules on one symbol: %.1f us per market_data message (%.1f ns per rule), "
-                "%zu alerts\n",
-                count, on_one.ns_per_message / 1000, on_one.ns_per_message / static_cast<double>(count),
-                on_one.fired);
+    std::printf(
+        "%zu rules on one symbol: %.1f us per market_data message (%.1f ns per rule), "
+        "%zu alerts\n",
+        count, on_one.ns_per_message / 1000, on_one.ns_per_message / static_cast<double>(count),
+        on_one.fired);
 
     PriceRuleBook spread;
     auto build = Clock::now();
     spread.set_rules(make_rules(count, false));
     auto built = std::chrono::duration<double, std::milli>(Clock::now() - build).count();
     auto on_spread = feed(spread, messages ? messages : 1000000, count);
-    std::printf("%zu rules on %zu symbols: %.0f ns per market_data message, %zu alerts; "
-                "set_rules %.1f ms\n",
-                count, count, on_spread.ns_per_message, on_spread.fired, built);
+    std::printf(
+        "%zu rules on %zu symbols: %.0f ns per market_data message, %zu alerts; "
+        "set_rules %.1f ms\n",
+        count, count, on_spread.ns_per_message, on_spread.fired, built);
 
     std::printf("system rules, 5 workers x %zu failing symbols: %.1f us per evaluation\n", count,
                 system_rules_ns(count) / 1000);

@@ -267,7 +267,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                                 << scheduling.instance;
     }
     // The price alerts hear of every market_data message this instance publishes.
-    alerts::AlertCenter alert_center(io, *bus, state, cfg.alerts,
+    alerts::AlertCenter alert_center(*bus, state, cfg.alerts,
                                      cfg.redis.enabled ? instance_name() : "");
     scheduling.on_market_data = [&alert_center](const std::string& symbol,
                                                 const boost::json::object& data,

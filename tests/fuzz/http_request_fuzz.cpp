@@ -170,7 +170,7 @@ struct Daemon {
     std::unique_ptr<bus::Bus> bus = bus::make_embedded_bus();
     telemetry::Store telemetry;
     scheduler::WorkerManager workers{io, state, plugins, *bus, telemetry};
-    alerts::AlertCenter alerts{io, *bus, state, config.alerts, ""};
+    alerts::AlertCenter alerts{*bus, state, config.alerts, ""};
     Services services{config,
                       state,
                       workers,

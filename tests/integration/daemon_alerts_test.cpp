@@ -49,7 +49,8 @@ std::map<std::string, json::object> await_alerts(SseClient& sse, std::set<std::s
 }
 
 json::object mock_config(double fail_rate) {
-    return {{"vendors", {{{"name", "mock"}, {"plugin", "mock"}, {"settings", {{"fail_rate", fail_rate}}}}}},
+    return {{"vendors",
+             {{{"name", "mock"}, {"plugin", "mock"}, {"settings", {{"fail_rate", fail_rate}}}}}},
             {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
             {"cadences", {{"market_data", {{"interval_seconds", 0.2}, {"retry_attempts", 0}}}}},
             {"alerts", {{"worker_failures", 3}}}};
@@ -119,15 +120,15 @@ BOOST_AUTO_TEST_CASE(a_failing_vendor_fires_system_alerts_and_mending_it_resolve
     BOOST_TEST(http.get("/streaming/alerts").json().at("firing").as_array().empty());
     auto metrics = http.get("/metrics").body;
     BOOST_TEST(metrics.find("tickerd_alerts_total{kind=\"system\",state=\"resolved\"} 2") !=
-               std::string::npos, metrics);
+                   std::string::npos,
+               metrics);
 }
 
 BOOST_AUTO_TEST_CASE(price_rules_fire_once_per_crossing_keep_their_cool_down_and_survive_a_kill) {
     TempDir files("tickerd-alerts");
-    json::object config{
-        {"instruments",
-         {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}},
-          {{"symbol", "MSFT"}, {"data_types", {"market_data"}}}}}};
+    json::object config{{"instruments",
+                         {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}},
+                          {{"symbol", "MSFT"}, {"data_types", {"market_data"}}}}}};
     DaemonOptions options;
     options.config_file = write_config(files, config);
     options.state_dir = files.path() / "state";
@@ -135,20 +136,24 @@ BOOST_AUTO_TEST_CASE(price_rules_fire_once_per_crossing_keep_their_cool_down_and
     daemon->wait_ready();
     HttpClient http("127.0.0.1", daemon->port());
 
-    json::object rule{{"id", "aapl-200"}, {"symbol", "aapl"}, {"op", ">="}, {"value", 200},
+    json::object rule{{"id", "aapl-200"},
+                      {"symbol", "aapl"},
+                      {"op", ">="},
+                      {"value", 200},
                       {"cooldown_seconds", 2}};
     auto created = http.post_json("/streaming/alerts/rules", rule);
     BOOST_TEST_REQUIRE(created.status == 201u, created.body);
     BOOST_TEST(created.json().at("symbol") == "AAPL");
     BOOST_TEST(http.post_json("/streaming/alerts/rules", rule).status == 200u);  // the same id
-    auto unnamed = http.post_json("/streaming/alerts/rules",
-                                  {{"symbol", "MSFT"}, {"percent_move", 3}, {"window_seconds", 60}});
+    auto unnamed =
+        http.post_json("/streaming/alerts/rules",
+                       {{"symbol", "MSFT"}, {"percent_move", 3}, {"window_seconds", 60}});
     BOOST_TEST_REQUIRE(unnamed.status == 201u, unnamed.body);
     std::string generated(unnamed.json().at("id").as_string());
     BOOST_TEST(generated.starts_with("rule-"));
 
-    auto bad = http.post_json("/streaming/alerts/rules",
-                              {{"symbol", "AAPL"}, {"op", "=>"}, {"value", 1}});
+    auto bad =
+        http.post_json("/streaming/alerts/rules", {{"symbol", "AAPL"}, {"op", "=>"}, {"value", 1}});
     BOOST_TEST(bad.status == 422u);
     BOOST_TEST(bad.body.find("op") != std::string::npos, bad.body);
     BOOST_TEST(http.get("/streaming/alerts/rules").json().at("rules").as_array().size() == 2u);
@@ -157,8 +162,8 @@ BOOST_AUTO_TEST_CASE(price_rules_fire_once_per_crossing_keep_their_cool_down_and
     BOOST_TEST(msft[0].at("id") == json::value(generated));
 
     SseClient sse("127.0.0.1", daemon->port());
-    BOOST_TEST_REQUIRE(sse.open_get("/streaming/subscribe/sse?channels=stream:alerts:AAPL").status ==
-                       200);
+    BOOST_TEST_REQUIRE(
+        sse.open_get("/streaming/subscribe/sse?channels=stream:alerts:AAPL").status == 200);
     // Below, crosses (fires), stays above, back below, crosses within the cool-down (held back),
     // then after it crosses again (fires).
     for (double price : {190.0, 201.0, 205.0, 195.0, 202.0})
@@ -183,8 +188,9 @@ BOOST_AUTO_TEST_CASE(price_rules_fire_once_per_crossing_keep_their_cool_down_and
     daemon = std::make_unique<DaemonProcess>(options);
     daemon->wait_ready();
     HttpClient again("127.0.0.1", daemon->port());
-    BOOST_TEST(again.get("/streaming/alerts/rules/aapl-200").json().at("value").to_number<double>() ==
-               200.0);
+    BOOST_TEST(
+        again.get("/streaming/alerts/rules/aapl-200").json().at("value").to_number<double>() ==
+        200.0);
     BOOST_TEST(again.get("/streaming/alerts/rules/" + generated).status == 200u);
     BOOST_TEST(again.del("/streaming/alerts/rules/aapl-200").status == 204u);
     BOOST_TEST(again.del("/streaming/alerts/rules/aapl-200").status == 404u);
@@ -199,31 +205,34 @@ BOOST_AUTO_TEST_CASE(webhooks_are_signed_filtered_and_delivered_again_after_the_
     receiver.route("/hook", down);
     TempDir files("tickerd-alerts");
     auto secret_file = files.write("hook.secret", "s3cret\n");
-    json::object config{
-        {"instruments",
-         {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}},
-          {{"symbol", "MSFT"}, {"data_types", {"market_data"}}}}},
-        {"alerts",
-         {{"webhook_max_backoff_seconds", 1},
-          {"webhooks",
-           {{{"url", receiver.url("/hook?token=abc")},
-             {"secret_file", secret_file.string()},
-             {"rules", {"aapl-*"}}}}}}}};
+    json::object config{{"instruments",
+                         {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}},
+                          {{"symbol", "MSFT"}, {"data_types", {"market_data"}}}}},
+                        {"alerts",
+                         {{"webhook_max_backoff_seconds", 1},
+                          {"webhooks",
+                           {{{"url", receiver.url("/hook?token=abc")},
+                             {"secret_file", secret_file.string()},
+                             {"rules", {"aapl-*"}}}}}}}};
     auto daemon = start_daemon_with_config(files, config);
     HttpClient http("127.0.0.1", daemon->port());
-    BOOST_TEST_REQUIRE(http.post_json("/streaming/alerts/rules",
-                                      {{"id", "aapl-200"}, {"symbol", "AAPL"}, {"op", ">"}, {"value", 200}})
-                           .status == 201u);
-    BOOST_TEST_REQUIRE(http.post_json("/streaming/alerts/rules",
-                                      {{"id", "msft-1"}, {"symbol", "MSFT"}, {"op", "<"}, {"value", 1}})
-                           .status == 201u);
+    BOOST_TEST_REQUIRE(
+        http.post_json("/streaming/alerts/rules",
+                       {{"id", "aapl-200"}, {"symbol", "AAPL"}, {"op", ">"}, {"value", 200}})
+            .status == 201u);
+    BOOST_TEST_REQUIRE(
+        http.post_json("/streaming/alerts/rules",
+                       {{"id", "msft-1"}, {"symbol", "MSFT"}, {"op", "<"}, {"value", 1}})
+            .status == 201u);
     for (auto [symbol, price] : {std::pair{"AAPL", 190.0}, std::pair{"AAPL", 201.0},
                                  std::pair{"MSFT", 2.0}, std::pair{"MSFT", 0.5}})
         BOOST_TEST_REQUIRE(publish_price(http, symbol, price).status == 202u);
 
     // Down: the connection is dropped unanswered, again and again.
-    BOOST_TEST_REQUIRE(wait_until([&] { return webhook_status(http).at("failed_attempts").to_number<int>() >= 3; }, 15s),
-                       daemon->log_tail());
+    BOOST_TEST_REQUIRE(
+        wait_until([&] { return webhook_status(http).at("failed_attempts").to_number<int>() >= 3; },
+                   15s),
+        daemon->log_tail());
     auto status = webhook_status(http);
     BOOST_TEST(status.at("url") == json::value(receiver.url("/hook")));  // no query shown
     BOOST_TEST(status.at("delivered").to_number<int>() == 0);
@@ -232,8 +241,9 @@ BOOST_AUTO_TEST_CASE(webhooks_are_signed_filtered_and_delivered_again_after_the_
     FixtureRoute up;
     up.body = "{}";
     receiver.route("/hook", up);
-    BOOST_TEST_REQUIRE(wait_until([&] { return webhook_status(http).at("delivered").to_number<int>() == 1; }, 15s),
-                       daemon->log_tail());
+    BOOST_TEST_REQUIRE(
+        wait_until([&] { return webhook_status(http).at("delivered").to_number<int>() == 1; }, 15s),
+        daemon->log_tail());
     auto requests = receiver.requests();
     BOOST_TEST_REQUIRE(requests.size() >= 4u);
     for (const auto& request : requests) {
@@ -253,9 +263,10 @@ BOOST_AUTO_TEST_CASE(webhooks_are_signed_filtered_and_delivered_again_after_the_
     BOOST_TEST(alerts.at("raised").at("price").to_number<int>() == 2);
     BOOST_TEST(webhook_status(http).at("queued").to_number<int>() == 0);
     auto metrics = http.get("/metrics").body;
-    BOOST_TEST(metrics.find("tickerd_alert_webhook_deliveries_total{webhook=\"" + receiver.url("/hook") +
-                            "\",result=\"delivered\"} 1") != std::string::npos,
-               metrics);
+    BOOST_TEST(
+        metrics.find("tickerd_alert_webhook_deliveries_total{webhook=\"" + receiver.url("/hook") +
+                     "\",result=\"delivered\"} 1") != std::string::npos,
+        metrics);
 }
 
 BOOST_AUTO_TEST_CASE(redis_down_reaches_the_webhook_at_once_and_the_stream_once_redis_is_back) {
@@ -270,10 +281,10 @@ BOOST_AUTO_TEST_CASE(redis_down_reaches_the_webhook_at_once_and_the_stream_once_
          {{"redis_down_seconds", 1},
           {"webhooks",
            {{{"url", receiver.url("/hook")}, {"secret", "s3cret"}, {"rules", {"redis_*"}}}}}}}};
-    auto daemon = start_daemon_with_config(
-        files, config,
-        {{"REDIS_ENABLED", "true"}, {"REDIS_HOST", "127.0.0.1"},
-         {"REDIS_PORT", std::to_string(redis.port())}});
+    auto daemon = start_daemon_with_config(files, config,
+                                           {{"REDIS_ENABLED", "true"},
+                                            {"REDIS_HOST", "127.0.0.1"},
+                                            {"REDIS_PORT", std::to_string(redis.port())}});
     HttpClient http("127.0.0.1", daemon->port());
     auto received = [&](const std::string& state) {
         for (const auto& request : receiver.requests()) {

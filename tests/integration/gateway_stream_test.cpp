@@ -111,7 +111,7 @@ struct StreamFixture {
           plugins({TICKERD_TEST_VENDOR_DIR}),
           bus(bus::make_embedded_bus()),
           workers(io, state, plugins, *bus, telemetry),
-          alerts(io, *bus, state, daemon_config.alerts, ""),
+          alerts(*bus, state, daemon_config.alerts, ""),
           services{daemon_config, state,  workers,
                    plugins,       *bus,   telemetry,
                    *gatekeeper,   alerts, std::chrono::steady_clock::now()},

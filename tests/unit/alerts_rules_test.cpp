@@ -82,11 +82,8 @@ BOOST_AUTO_TEST_CASE(a_downward_crossing_and_its_alert) {
 }
 
 BOOST_AUTO_TEST_CASE(the_cool_down_holds_back_a_crossing) {
-    auto book = book_of({{{"id", "up"},
-                          {"symbol", "AAPL"},
-                          {"op", ">"},
-                          {"value", 200},
-                          {"cooldown_seconds", 5}}});
+    auto book = book_of(
+        {{{"id", "up"}, {"symbol", "AAPL"}, {"op", ">"}, {"value", 200}, {"cooldown_seconds", 5}}});
     // Seconds 0-4: fires at 1 (201); the crossing at 3 (202) is within 5 s; at 6 (203) it
     // is past the cool-down.
     auto fired = fired_at(book, {199, 201, 198, 202, 197, 196, 203});
@@ -94,8 +91,8 @@ BOOST_AUTO_TEST_CASE(the_cool_down_holds_back_a_crossing) {
 }
 
 BOOST_AUTO_TEST_CASE(a_rule_ignores_messages_without_its_field) {
-    auto book = book_of({{{"id", "vol"}, {"symbol", "AAPL"}, {"field", "volume"}, {"op", ">"},
-                          {"value", 10}}});
+    auto book = book_of(
+        {{{"id", "vol"}, {"symbol", "AAPL"}, {"field", "volume"}, {"op", ">"}, {"value", 10}}});
     BOOST_TEST(book.on_market_data("AAPL", {{"price", 1}}, at(0)).empty());
     BOOST_TEST(book.on_market_data("AAPL", {{"volume", "many"}}, at(1)).empty());
     BOOST_TEST(book.on_market_data("AAPL", {{"volume", 5}}, at(2)).empty());
@@ -104,10 +101,8 @@ BOOST_AUTO_TEST_CASE(a_rule_ignores_messages_without_its_field) {
 }
 
 BOOST_AUTO_TEST_CASE(a_percent_move_within_its_window) {
-    auto book = book_of({{{"id", "move"},
-                          {"symbol", "AAPL"},
-                          {"percent_move", 5},
-                          {"window_seconds", 10}}});
+    auto book = book_of(
+        {{{"id", "move"}, {"symbol", "AAPL"}, {"percent_move", 5}, {"window_seconds", 10}}});
     // 100 → 104 (4 %) → 105.5 (5.5 % above the low of 100): fires, and the window starts
     // again at 105.5; 108 is 2.4 % above it: nothing; 100 is 7.4 % below 108: fires.
     auto fired = fired_at(book, {100, 104, 105.5, 108, 100});
@@ -115,10 +110,8 @@ BOOST_AUTO_TEST_CASE(a_percent_move_within_its_window) {
 }
 
 BOOST_AUTO_TEST_CASE(a_move_slower_than_the_window_does_not_fire) {
-    auto book = book_of({{{"id", "move"},
-                          {"symbol", "AAPL"},
-                          {"percent_move", 5},
-                          {"window_seconds", 3}}});
+    auto book =
+        book_of({{{"id", "move"}, {"symbol", "AAPL"}, {"percent_move", 5}, {"window_seconds", 3}}});
     // One percent a second: never 5 % within 3 s.
     auto fired = fired_at(book, {100, 101, 102, 103, 104, 105, 106, 107});
     BOOST_TEST(fired.empty());
@@ -157,8 +150,8 @@ BOOST_AUTO_TEST_CASE(set_rules_keeps_what_unchanged_rules_remember) {
 }
 
 BOOST_AUTO_TEST_CASE(a_price_rule_round_trips_through_json) {
-    auto crossing = rule_from({{"id", "a"}, {"symbol", "brk.b"}, {"op", "<="}, {"value", 1.5},
-                               {"cooldown_seconds", 60}});
+    auto crossing = rule_from(
+        {{"id", "a"}, {"symbol", "brk.b"}, {"op", "<="}, {"value", 1.5}, {"cooldown_seconds", 60}});
     BOOST_TEST(crossing.symbol == "BRK.B");
     BOOST_TEST((rule_from(to_json(crossing)) == crossing));
     auto move = rule_from({{"symbol", "AAPL"}, {"percent_move", 2.5}, {"direction", "up"}});
@@ -183,10 +176,11 @@ BOOST_AUTO_TEST_CASE(a_bad_price_rule_is_refused_naming_its_field) {
     BOOST_TEST(refused_field({{"symbol", "AAPL"}, {"op", ">"}, {"value", "high"}}) == "value");
     BOOST_TEST(refused_field({{"symbol", "AAPL"}, {"percent_move", 0}}) == "percent_move");
     BOOST_TEST(refused_field({{"symbol", "AAPL"}, {"percent_move", 1}, {"op", ">"}}) == "op");
-    BOOST_TEST(refused_field({{"symbol", "AAPL"}, {"percent_move", 1}, {"direction", "sideways"}}) ==
-               "direction");
-    BOOST_TEST(refused_field({{"id", "no spaces"}, {"symbol", "AAPL"}, {"op", ">"}, {"value", 1}}) ==
-               "id");
+    BOOST_TEST(
+        refused_field({{"symbol", "AAPL"}, {"percent_move", 1}, {"direction", "sideways"}}) ==
+        "direction");
+    BOOST_TEST(refused_field(
+                   {{"id", "no spaces"}, {"symbol", "AAPL"}, {"op", ">"}, {"value", 1}}) == "id");
     BOOST_TEST(refused_field({{"symbol", "AAPL"}, {"op", ">"}, {"value", 1}, {"colour", 1}}) ==
                "colour");
 }
@@ -208,9 +202,9 @@ BOOST_AUTO_TEST_CASE(system_alerts_fire_once_and_resolve_once) {
         BOOST_TEST(alert.symbol == "system");
         keys.insert(alert.key);
     }
-    BOOST_TEST(keys == (std::set<std::string>{"worker_failing:market_data",
-                                              "vendors_failing:market_data",
-                                              "plugin_refused:/p/bad.so"}));
+    BOOST_TEST(keys ==
+               (std::set<std::string>{"worker_failing:market_data", "vendors_failing:market_data",
+                                      "plugin_refused:/p/bad.so"}));
     for (const auto& alert : fired) {
         if (alert.rule != "worker_failing") continue;
         BOOST_TEST(alert.details.at("symbols") == json::array{"MSFT"});  // AAPL: only 2

@@ -4,9 +4,9 @@
 // market_data message this instance publishes and fire on `stream:alerts:{SYMBOL}`. Every
 // alert is also POSTed, signed, to the webhooks whose rules take it.
 //
-// Threads: the system rules run on an I/O thread (reading statuses only), the price rules on
-// the thread that published the message; neither waits on the network. A thread of the
-// center's own publishes the alerts (numbered in Redis when it is on: a round trip), in
+// Threads: the system rules run on a thread of the center's own (reading statuses only), the
+// price rules on the thread that published the message; neither waits on the network. Another
+// thread of the center's publishes the alerts (numbered in Redis when it is on: a round trip), in
 // order, retrying while Redis is away, and each webhook has a thread that POSTs, in order,
 // retrying with capped backoff. Every queue is bounded.
 #pragma once
@@ -17,8 +17,6 @@
 #include "plugins/plugins.hpp"
 #include "scheduler/scheduler.hpp"
 #include "telemetry/telemetry.hpp"
-
-#include <boost/asio/io_context.hpp>
 
 #include <memory>
 #include <string>
@@ -46,8 +44,8 @@ class AlertCenter {
   public:
     // Reads the webhooks' secret files: one that cannot be read is a config::ConfigError
     // naming it. `bus` and `state` must outlive the center.
-    AlertCenter(boost::asio::io_context& io, bus::Bus& bus, config::StateStore& state,
-                const AlertSettings& settings, std::string instance);
+    AlertCenter(bus::Bus& bus, config::StateStore& state, const AlertSettings& settings,
+                std::string instance);
     ~AlertCenter();
     AlertCenter(const AlertCenter&) = delete;
     AlertCenter& operator=(const AlertCenter&) = delete;
@@ -57,7 +55,6 @@ class AlertCenter {
     // Starts evaluating the system rules, every second.
     void start(Sources sources);
     // Stops the evaluation and the threads; what is still queued is dropped (and logged).
-    // Call while the io_context still runs.
     void stop();
 
     // GET /streaming/alerts: what fires now, the rules, the webhooks' outcomes.

@@ -8,10 +8,6 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -22,7 +18,6 @@
 namespace tickerd::alerts {
 
 namespace json = boost::json;
-namespace asio = boost::asio;
 
 namespace {
 
@@ -47,7 +42,8 @@ std::string read_secret(const WebhookSettings& webhook, std::size_t index) {
     auto text = config::detail::read_text_file(webhook.secret_file, where);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
         text.pop_back();
-    if (text.empty()) throw config::ConfigError(where + ": " + webhook.secret_file.string() + " is empty");
+    if (text.empty())
+        throw config::ConfigError(where + ": " + webhook.secret_file.string() + " is empty");
     return text;
 }
 
@@ -65,17 +61,13 @@ std::vector<std::string> secret_problems(const AlertSettings& settings) {
     return problems;
 }
 
-struct AlertCenter::Impl : std::enable_shared_from_this<Impl> {
-    Impl(asio::io_context& io, bus::Bus& bus, config::StateStore& state,
-         const AlertSettings& settings, std::string instance)
-        : bus(bus),
-          state(state),
-          strand(asio::make_strand(io)),
-          timer(strand),
-          system(settings, std::move(instance)) {}
+struct AlertCenter::Impl {
+    Impl(bus::Bus& bus, config::StateStore& state, const AlertSettings& settings,
+         std::string instance)
+        : bus(bus), state(state), system(settings, std::move(instance)) {}
 
-    void evaluate_system();
-    void schedule();
+    void evaluate_loop(Sources sources);
+    void evaluate_system(const Sources& sources);
     void reload_rules();
     void raise(std::vector<Alert> alerts);
     void publish_loop();
@@ -83,10 +75,7 @@ struct AlertCenter::Impl : std::enable_shared_from_this<Impl> {
 
     bus::Bus& bus;
     config::StateStore& state;
-    asio::strand<asio::io_context::executor_type> strand;
-    asio::steady_timer timer;  // on the strand
-    std::optional<Sources> sources;
-    bool stopped = false;  // on the strand
+    std::thread evaluator;  // the system rules, every kEvaluateEvery
 
     std::mutex rules_mutex;  // the rules and what they remember
     SystemRules system;
@@ -103,17 +92,18 @@ struct AlertCenter::Impl : std::enable_shared_from_this<Impl> {
         Alert alert;
     };
     std::deque<Queued> queue;
-    uint64_t queued = 0;  // numbers the queue's entries
-    bool stopping = false;
+    uint64_t queued = 0;    // numbers the queue's entries
+    bool stopping = false;  // both threads end
+    std::condition_variable stop_evaluating;
     std::thread publisher;
 
     telemetry::Counter system_fired, system_resolved, price_fired, published, dropped,
         publish_failures;
 };
 
-AlertCenter::AlertCenter(asio::io_context& io, bus::Bus& bus, config::StateStore& state,
-                         const AlertSettings& settings, std::string instance)
-    : impl_(std::make_shared<Impl>(io, bus, state, settings, std::move(instance))) {
+AlertCenter::AlertCenter(bus::Bus& bus, config::StateStore& state, const AlertSettings& settings,
+                         std::string instance)
+    : impl_(std::make_shared<Impl>(bus, state, settings, std::move(instance))) {
     for (std::size_t i = 0; i < settings.webhooks.size(); ++i) {
         const auto& webhook = settings.webhooks[i];
         impl_->webhooks.push_back(std::make_unique<detail::WebhookSender>(
@@ -143,11 +133,11 @@ void AlertCenter::on_market_data(const std::string& symbol, const json::object& 
     if (!raised.empty()) impl_->raise(std::move(raised));
 }
 
+// Off the I/O threads: with thousands of failing symbols an evaluation takes milliseconds.
 void AlertCenter::start(Sources sources) {
-    asio::post(impl_->strand, [impl = impl_, sources] {
-        impl->sources.emplace(sources);
-        impl->schedule();
-    });
+    std::lock_guard lock(impl_->queue_mutex);
+    if (impl_->stopping || impl_->evaluator.joinable()) return;
+    impl_->evaluator = std::thread([impl = impl_.get(), sources] { impl->evaluate_loop(sources); });
 }
 
 void AlertCenter::stop() {
@@ -157,15 +147,13 @@ void AlertCenter::stop() {
         if (impl.stopping) return;
         impl.stopping = true;
     }
-    asio::post(impl.strand, [impl = impl_] {
-        impl->stopped = true;
-        impl->timer.cancel();
-    });
     impl.wake.notify_all();
+    impl.stop_evaluating.notify_all();
+    if (impl.evaluator.joinable()) impl.evaluator.join();
     if (impl.publisher.joinable()) impl.publisher.join();
     if (!impl.queue.empty()) {
-        BOOST_LOG_TRIVIAL(warning) << "alerts: " << impl.queue.size()
-                                   << " alert(s) not published at shutdown";
+        BOOST_LOG_TRIVIAL(warning)
+            << "alerts: " << impl.queue.size() << " alert(s) not published at shutdown";
     }
     for (auto& webhook : impl.webhooks) {
         if (auto left = webhook->stop(); left > 0) {
@@ -175,18 +163,17 @@ void AlertCenter::stop() {
     }
 }
 
-void AlertCenter::Impl::schedule() {
-    if (stopped) return;
-    timer.expires_after(kEvaluateEvery);
-    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || self->stopped) return;
-        self->evaluate_system();
-        self->schedule();
-    });
+void AlertCenter::Impl::evaluate_loop(Sources sources) {
+    std::unique_lock lock(queue_mutex);
+    while (!stop_evaluating.wait_for(lock, kEvaluateEvery, [this] { return stopping; })) {
+        lock.unlock();
+        evaluate_system(sources);
+        lock.lock();
+    }
 }
 
-void AlertCenter::Impl::evaluate_system() {
-    auto view = probe(*sources, bus);
+void AlertCenter::Impl::evaluate_system(const Sources& sources) {
+    auto view = probe(sources, bus);
     std::vector<Alert> changes;
     {
         std::lock_guard lock(rules_mutex);
@@ -269,8 +256,8 @@ void AlertCenter::Impl::publish_loop() {
             BOOST_LOG_TRIVIAL(warning) << "alerts: cannot publish on " << channel_of(head) << ": "
                                        << id.error().detail << " (retrying)";
         }
-        auto wait = std::min<std::chrono::seconds>(std::chrono::seconds(1LL << std::min(failures - 1, 5)),
-                                                   kPublishRetryMax);
+        auto wait = std::min<std::chrono::seconds>(
+            std::chrono::seconds(1LL << std::min(failures - 1, 5)), kPublishRetryMax);
         wake.wait_for(lock, wait, [this] { return stopping; });
     }
 }
@@ -332,10 +319,9 @@ void AlertCenter::write_metrics(telemetry::Exposition& out) const {
     for (const auto& webhook : impl.webhooks)
         counts.emplace_back(webhook->shown_url(), webhook->counts());
     for (const auto& [url, of] : counts) {
-        for (auto [result, value] : {std::pair{"delivered", of.delivered},
-                                     std::pair{"retried", of.failed_attempts},
-                                     std::pair{"rejected", of.rejected},
-                                     std::pair{"dropped", of.dropped}}) {
+        for (auto [result, value] :
+             {std::pair{"delivered", of.delivered}, std::pair{"retried", of.failed_attempts},
+              std::pair{"rejected", of.rejected}, std::pair{"dropped", of.dropped}}) {
             out.sample("tickerd_alert_webhook_deliveries_total",
                        {{"webhook", url}, {"result", result}}, static_cast<double>(value));
         }

@@ -117,12 +117,10 @@ std::optional<Alert> PriceRuleBook::check_move(Watch& watch, double value, SysTi
     auto start = at - rule.window;
     forget_before(watch.lows, start);
     forget_before(watch.highs, start);
-    push_monotonic(watch.lows, {at, value}, [](double older, double newer) {
-        return older < newer;
-    });
-    push_monotonic(watch.highs, {at, value}, [](double older, double newer) {
-        return older > newer;
-    });
+    push_monotonic(watch.lows, {at, value},
+                   [](double older, double newer) { return older < newer; });
+    push_monotonic(watch.highs, {at, value},
+                   [](double older, double newer) { return older > newer; });
     double low = watch.lows.front().value;
     double high = watch.highs.front().value;
     double up = low > 0 ? (value - low) / low * 100 : 0;
@@ -155,8 +153,9 @@ Alert PriceRuleBook::fired(Watch& watch, double value, SysTime at, std::string s
     details["observed"] = value;
     details["kind"] = rule.kind == PriceRule::Kind::crossing ? "crossing" : "percent_move";
     details["cooldown_seconds"] = rule.cooldown.count();
-    return Alert{rule.id,      "info", true, "price:" + rule.id, rule.symbol, std::move(summary),
-                 at,           std::move(details)};
+    return Alert{
+        rule.id,           "info", true, "price:" + rule.id, rule.symbol, std::move(summary), at,
+        std::move(details)};
 }
 
 bool matches(const std::vector<std::string>& patterns, std::string_view rule) {

@@ -23,8 +23,9 @@ SystemView::VendorsOfType vendors_of(DataType type, const Sources& sources,
             of_type.failing[name] = "benched: " + found->second.benched->detail;
             continue;
         }
-        auto last = std::find_if(records.begin(), records.end(),
-                                 [&](const telemetry::Record& record) { return record.vendor == name; });
+        auto last =
+            std::find_if(records.begin(), records.end(),
+                         [&](const telemetry::Record& record) { return record.vendor == name; });
         if (last != records.end() && !last->success)
             of_type.failing[name] = last->error.value_or("failed");
     }
@@ -72,7 +73,8 @@ SystemView probe(const Sources& sources, bus::Bus& bus) {
     view.redis_connected = bus_health.connected;
     view.redis_error = bus_health.last_error;
     for (const auto& plugin : sources.plugins.plugins()) {
-        if (plugin.refusal) view.refused_plugins[plugin.file] = plugin.refusal->detail;
+        if (plugin.refusal)
+            view.refused_plugins[plugin.file] = plugin.refusal->detail;
         else if (plugin.update_refused)
             view.refused_plugins[plugin.file] = plugin.update_refused->refusal.detail;
     }

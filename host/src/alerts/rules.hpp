@@ -106,7 +106,7 @@ class PriceRuleBook {
   private:
     struct Watch {
         PriceRule rule;
-        std::optional<bool> beyond;  // crossing: whether the last value met the condition
+        std::optional<bool> beyond;     // crossing: whether the last value met the condition
         std::deque<Point> lows, highs;  // percent_move: monotonic, within the window
         std::optional<SysTime> last_fired;
     };

@@ -3,7 +3,6 @@
 // is what was true when it fired.
 #include "alerts/rules.hpp"
 
-
 namespace tickerd::alerts {
 
 namespace json = boost::json;
@@ -66,8 +65,9 @@ Alert SystemRules::make(std::string rule, std::string severity, std::string key,
         key += "@" + instance_;
         details["instance"] = instance_;
     }
-    return Alert{std::move(rule),    std::move(severity), true,  std::move(key),
-                 std::string(kSystemAlerts), std::move(summary), since, std::move(details)};
+    return Alert{std::move(rule), std::move(severity),        true,
+                 std::move(key),  std::string(kSystemAlerts), std::move(summary),
+                 since,           std::move(details)};
 }
 
 void SystemRules::check_workers(const SystemView& view, SysTime now,
@@ -75,15 +75,14 @@ void SystemRules::check_workers(const SystemView& view, SysTime now,
     for (const auto& worker : view.workers) {
         json::array symbols;
         uint64_t most = 0;
+        std::size_t count = 0;
         for (const auto& [symbol, failures] : worker.failing_symbols) {
             if (failures < static_cast<uint64_t>(worker_failures_)) continue;
+            ++count;
             most = std::max(most, failures);
             if (symbols.size() < kListedSymbols) symbols.emplace_back(symbol);
         }
-        if (most == 0) continue;
-        std::size_t count = 0;
-        for (const auto& [symbol, failures] : worker.failing_symbols)
-            count += failures >= static_cast<uint64_t>(worker_failures_) ? 1 : 0;
+        if (count == 0) continue;
         auto id = worker_id(worker.type);
         std::string summary = id + ": " + std::to_string(count) + " symbol(s) failed " +
                               std::to_string(worker_failures_) + " or more polls in a row";

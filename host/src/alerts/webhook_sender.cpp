@@ -36,7 +36,8 @@ constexpr std::chrono::seconds kFirstRetry{1};
 
 // Worth trying again: no answer, the server's trouble, or asked to come back later.
 bool retryable(const webclient::Response& response) {
-    if (response.outcome != webclient::Outcome::ok) return response.outcome != webclient::Outcome::permanent;
+    if (response.outcome != webclient::Outcome::ok)
+        return response.outcome != webclient::Outcome::permanent;
     int status = response.status;
     return status >= 500 || status == 408 || status == 429;
 }
@@ -93,8 +94,9 @@ void WebhookSender::send(std::string body) {
         if (queue_.size() >= queue_limit_) {
             queue_.pop_front();
             ++counts_.dropped;
-            BOOST_LOG_TRIVIAL(warning) << "alerts: webhook " << shown_url_ << ": " << queue_limit_
-                                       << " alerts waiting, the oldest dropped (alerts.webhook_queue)";
+            BOOST_LOG_TRIVIAL(warning)
+                << "alerts: webhook " << shown_url_ << ": " << queue_limit_
+                << " alerts waiting, the oldest dropped (alerts.webhook_queue)";
         }
         queue_.push_back({next_number_++, std::move(body)});
     }
@@ -130,7 +132,8 @@ json::object WebhookSender::status() const {
         std::lock_guard lock(mutex_);
         if (last_) {
             json::object outcome{{"at", iso8601_utc(last_->at)}};
-            outcome["status"] = last_->status == 0 ? json::value(nullptr) : json::value(last_->status);
+            outcome["status"] =
+                last_->status == 0 ? json::value(nullptr) : json::value(last_->status);
             outcome["error"] =
                 last_->error.empty() ? json::value(nullptr) : json::value(last_->error);
             last = std::move(outcome);
@@ -198,8 +201,9 @@ bool WebhookSender::settle(uint64_t number, const webclient::Response& response)
         // Logged at the 1st, 2nd, 4th, 8th … failure in a row, so a dead receiver cannot
         // flood the log.
         if ((failures_in_a_row_ & (failures_in_a_row_ - 1)) == 0) {
-            BOOST_LOG_TRIVIAL(warning) << "alerts: webhook " << shown_url_ << ": " << describe(response)
-                                       << " (" << failures_in_a_row_ << " failed attempt(s) in a row; retrying)";
+            BOOST_LOG_TRIVIAL(warning)
+                << "alerts: webhook " << shown_url_ << ": " << describe(response) << " ("
+                << failures_in_a_row_ << " failed attempt(s) in a row; retrying)";
         }
         return false;
     } else {

@@ -14,7 +14,8 @@ namespace {
 
 Result<std::string> rule_id_from_path(const RouteArgs& args) {
     const auto& id = args.params.at(0);
-    if (!is_rule_id(id)) return Error::invalid("id", "'" + id + "' is not a rule id (1-64 of A-Z a-z 0-9 _ . -)");
+    if (!is_rule_id(id))
+        return Error::invalid("id", "'" + id + "' is not a rule id (1-64 of A-Z a-z 0-9 _ . -)");
     return id;
 }
 
@@ -33,7 +34,8 @@ Reply list_alert_rules(Services& services, const RouteArgs& args) {
     std::optional<std::string> symbol;
     if (auto text = query_param(args.query, "symbol")) {
         symbol = normalize_symbol(*text);
-        if (!symbol) return error_reply(Error::invalid("symbol", "'" + *text + "' is not a valid symbol"));
+        if (!symbol)
+            return error_reply(Error::invalid("symbol", "'" + *text + "' is not a valid symbol"));
     }
     json::array rules;
     for (const auto& [id, rule] : services.state.snapshot()->price_rules) {
