@@ -20,8 +20,6 @@ namespace tickerd::testing {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-namespace {
-
 unsigned short free_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
@@ -36,6 +34,8 @@ unsigned short free_port() {
     ::close(fd);
     return ntohs(address.sin_port);
 }
+
+namespace {
 
 redisContext* connect(unsigned short port) {
     timeval timeout{5, 0};

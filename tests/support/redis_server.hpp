@@ -16,6 +16,9 @@ struct redisContext;
 
 namespace tickerd::testing {
 
+// A loopback TCP port nobody listens on now (the kernel's pick).
+unsigned short free_port();
+
 class RedisServer {
   public:
     // Starts and waits until it answers. `extra` goes on its command line (e.g.
