@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace tickerd::gateway {
@@ -31,6 +32,8 @@ struct Services {
     telemetry::Store& telemetry;
     access::Gatekeeper& access;
     std::chrono::steady_clock::time_point started_at;
+    // With Redis: whether this instance's config changes are in the shared config yet.
+    std::function<config::SharedConfigState()> shared_config = {};
 };
 
 // GET /'s document as JSON text (also what SIGUSR1 logs).
