@@ -28,17 +28,17 @@ struct ReplicatedRedis {
     ReplicatedRedis() {
         for (auto* replica : {&first, &second}) {
             if (!wait_until([&] { return replica_linked(replica->port()); }, 15s))
-                throw std::runtime_error("a replica did not link to its primary:\n" + replica->log());
+                throw std::runtime_error("a replica did not link to its primary:\n" +
+                                         replica->log());
         }
     }
 };
 
 // Follows the edge's stream across the death of the replica it reads: the client stays
 // connected and every seq comes, in order, once; GET / then names `survivor`.
-void carries_on_when_its_replica_dies(DaemonProcess& edge, RedisServer& victim,
+void carries_on_when_its_replica_dies(DaemonProcess& edge, SeqStream& stream, RedisServer& victim,
                                       const RedisServer& survivor) {
     HttpClient http("127.0.0.1", edge.port());
-    SeqStream stream(edge.port());
     auto& seqs = stream.seqs;
     BOOST_TEST_REQUIRE(stream.receive_until([&] { return seqs.size() >= 5; }, 10s),
                        edge.log_tail());
@@ -73,7 +73,8 @@ BOOST_AUTO_TEST_CASE(an_edge_on_a_replica_moves_to_another_when_it_dies) {
     BOOST_TEST(status.at("write_node").as_string() == node(redis.primary.port()));
 
     // The edge's clients see what the worker publishes on the primary, through the replica.
-    carries_on_when_its_replica_dies(*edge, redis.first, redis.second);
+    SeqStream stream(edge->port());
+    carries_on_when_its_replica_dies(*edge, stream, redis.first, redis.second);
     // Its latest values are the replica's too.
     auto latest = http.get("/streaming/latest/" + kRedisTestChannel);
     BOOST_TEST_REQUIRE(latest.status == 200u, latest.body);
@@ -90,12 +91,11 @@ BOOST_AUTO_TEST_CASE(an_edge_reading_any_replica_follows_the_sentinels) {
     TempDir files("tickerd-replica-sentinel");
     // 50 messages a second: the edge's move to another replica leaves a gap of several.
     auto worker = start_redis_daemon(files, redis.primary, "worker", 0.02);
-    auto edge =
-        start_redis_daemon(files,
-                           {{"REDIS_SENTINELS", node(sentinel.port())},
-                            {"REDIS_SENTINEL_MASTER", "tickerd-main"},
-                            {"REDIS_READ_FROM", "replica"}},
-                           "edge", 0.1);
+    auto edge = start_redis_daemon(files,
+                                   {{"REDIS_SENTINELS", node(sentinel.port())},
+                                    {"REDIS_SENTINEL_MASTER", "tickerd-main"},
+                                    {"REDIS_READ_FROM", "replica"}},
+                                   "edge", 0.1);
     HttpClient http("127.0.0.1", edge->port());
     std::string read_node;
     BOOST_TEST_REQUIRE(wait_until(
@@ -108,6 +108,40 @@ BOOST_AUTO_TEST_CASE(an_edge_reading_any_replica_follows_the_sentinels) {
     BOOST_TEST(redis_status(http).at("master").as_string() == node(redis.primary.port()));
     bool first = read_node == node(redis.first.port());
     BOOST_TEST_REQUIRE((first || read_node == node(redis.second.port())), read_node);
-    carries_on_when_its_replica_dies(*edge, first ? redis.first : redis.second,
+    SeqStream stream(edge->port());
+    carries_on_when_its_replica_dies(*edge, stream, first ? redis.first : redis.second,
                                      first ? redis.second : redis.first);
+}
+
+// With no replica left the edge reads the primary, and goes back to its replica once that
+// one is linked again; its client misses nothing either way.
+BOOST_AUTO_TEST_CASE(an_edge_reads_the_primary_until_a_replica_is_back) {
+    RedisServer primary;
+    RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+    BOOST_TEST_REQUIRE(wait_until([&] { return replica_linked(replica.port()); }, 15s));
+    TempDir files("tickerd-replica-primary");
+    auto worker = start_redis_daemon(files, primary, "worker", 0.02);
+    auto edge = start_redis_daemon(files,
+                                   {{"REDIS_HOST", "127.0.0.1"},
+                                    {"REDIS_PORT", std::to_string(primary.port())},
+                                    {"REDIS_READ_FROM", node(replica.port())}},
+                                   "edge", 0.1);
+    SeqStream stream(edge->port());
+    carries_on_when_its_replica_dies(*edge, stream, replica, primary);
+
+    replica.restart();
+    BOOST_TEST_REQUIRE(wait_until([&] { return replica_linked(replica.port()); }, 15s));
+    HttpClient http("127.0.0.1", edge->port());
+    BOOST_TEST(wait_until(
+                   [&] {
+                       stream.receive_until([] { return false; }, 500ms);
+                       return redis_status(http).at("read_node").as_string() ==
+                              node(replica.port());
+                   },
+                   20s),
+               edge->log_tail());
+    int64_t last_before = stream.seqs.back();
+    BOOST_TEST(stream.receive_until([&] { return stream.seqs.back() > last_before + 20; }, 10s));
+    BOOST_TEST(!stream.sse.ended());
+    BOOST_TEST(stream.gaps().empty(), stream.gaps());
 }

@@ -1,6 +1,5 @@
 #include "support/redis_daemons.hpp"
 
-
 #include <boost/json.hpp>
 
 namespace tickerd::testing {
@@ -43,7 +42,8 @@ std::string SeqStream::gaps() const {
     std::string problems;
     for (std::size_t i = 1; i < seqs.size(); ++i) {
         if (seqs[i] != seqs[i - 1] + 1)
-            problems += "seq " + std::to_string(seqs[i - 1]) + " then " + std::to_string(seqs[i]) + "\n";
+            problems +=
+                "seq " + std::to_string(seqs[i - 1]) + " then " + std::to_string(seqs[i]) + "\n";
     }
     return problems;
 }

@@ -33,6 +33,10 @@ constexpr std::chrono::milliseconds kFirstRetry{100};
 // Clients must get messages again within 5 s of Redis returning; 2 s keeps well inside it.
 constexpr std::chrono::milliseconds kMaxRetry{2000};
 constexpr std::chrono::milliseconds kConnectTimeout{2000};
+// A reading link on the primary (no healthy replica was found) looks for one again after
+// this, and twice as long each time none is found, up to the cap.
+constexpr std::chrono::seconds kFirstReplicaLookup{5};
+constexpr std::chrono::seconds kMaxReplicaLookup{60};
 // The longest command sent (EVAL script 1 key instance ms) has six.
 constexpr std::size_t kMaxArguments = 8;
 
@@ -157,6 +161,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::io_context& io, RedisAddress a, std::string n, Events e, ReadFrom r)
         : strand(asio::make_strand(io)),
           timer(strand),
+          lookup_timer(strand),
           address(std::move(a)),
           reads(std::move(r)),
           name(std::move(n)),
@@ -172,6 +177,8 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
 
     asio::strand<asio::io_context::executor_type> strand;
     asio::steady_timer timer;
+    asio::steady_timer lookup_timer;  // a reading link's next look for a replica
+    std::chrono::seconds lookup_delay = kFirstReplicaLookup;
     RedisAddress address;
     ReadFrom reads;
     std::string name;
@@ -460,6 +467,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
             self->set_failure({});
             BOOST_LOG_TRIVIAL(info)
                 << "redis " << self->name << ": connected to " << self->describe_node();
+            self->look_for_replica_later();
             if (self->events.connected) self->events.connected();
         };
         auto select = [self = shared_from_this(), after_select] {
@@ -469,6 +477,23 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
             });
         };
         authenticate(address.password, "AUTH", select);
+    }
+
+    // On the primary as its last resort, a reading link looks for a healthy replica again
+    // later: it reconnects (its subscriber catches up from the history), and lands on the
+    // primary again when there still is none.
+    void look_for_replica_later() {
+        if (!reads_replicas() || stage != Stage::use_master) {
+            lookup_delay = kFirstReplicaLookup;
+            return;
+        }
+        lookup_timer.expires_after(lookup_delay);
+        lookup_delay = std::min(lookup_delay * 2, kMaxReplicaLookup);
+        lookup_timer.async_wait([self = shared_from_this(), attempt = context](auto ec) {
+            if (ec || self->context != attempt || !self->ready) return;
+            self->last_failed = {};  // it may be healthy again
+            self->drop("reading from the primary: looking for a healthy replica again");
+        });
     }
 
     void drop(const std::string& why) {
@@ -580,6 +605,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     void shut() {
         stopping = true;
         timer.cancel();
+        lookup_timer.cancel();
         ready = false;
         if (context) close_quietly();
     }
