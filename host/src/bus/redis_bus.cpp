@@ -44,6 +44,8 @@ constexpr auto kConfirmationWait = std::chrono::seconds(2);
 // Blocking connections kept open between calls (as many as callers run at once: the
 // gateway's blocking threads).
 constexpr std::size_t kIdleConnections = 8;
+// Threads reading what channels missed while the subscription link was down.
+constexpr std::size_t kCatchUpThreads = 4;
 
 // Numbers, publishes and stores a published type's message in one step, so that instances
 // publishing into one channel agree on its numbering and its order. KEYS: the channel's
@@ -740,8 +742,10 @@ class RedisBus final : public Bus {
     std::mutex sync_mutex_;
     std::vector<IdleConnection> idle_;  // blocking connections between two calls
 
-    // Last: joined in stop(), before the rest goes.
-    boost::asio::thread_pool catch_up_reads_{1};
+    // Last: joined in stop(), before the rest goes. A few threads, so that many channels
+    // catching up at once (each a round trip or more to a replica perhaps far away) do not
+    // hold each other's live messages back for long.
+    boost::asio::thread_pool catch_up_reads_{kCatchUpThreads};
 };
 
 }  // namespace
