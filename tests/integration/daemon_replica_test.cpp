@@ -73,8 +73,21 @@ BOOST_AUTO_TEST_CASE(an_edge_on_a_replica_moves_to_another_when_it_dies) {
     BOOST_TEST(status.at("write_node").as_string() == node(redis.primary.port()));
 
     // The edge's clients see what the worker publishes on the primary, through the replica.
+    WsClient ws("127.0.0.1", edge->port());
+    ws.connect("/streaming/ws");
+    BOOST_TEST_REQUIRE(ws.next_of_type("connected", 5s).has_value());
+    ws.send_json({{"action", "subscribe"}, {"channels", {kRedisTestChannel}}});
     SeqStream stream(edge->port());
     carries_on_when_its_replica_dies(*edge, stream, redis.first, redis.second);
+    // The WebSocket client, read only now, got the same: every seq once, in order.
+    std::vector<int64_t> ws_seqs;
+    while (ws_seqs.empty() || ws_seqs.back() < stream.seqs.back()) {
+        auto data = ws.next_of_type("data", 5s);
+        BOOST_TEST_REQUIRE(data.has_value(), ws.error());
+        ws_seqs.push_back(seq_of(data->at("message")));
+    }
+    BOOST_TEST(!ws.closed());
+    BOOST_TEST(seq_gaps(ws_seqs).empty(), seq_gaps(ws_seqs));
     // Its latest values are the replica's too.
     auto latest = http.get("/streaming/latest/" + kRedisTestChannel);
     BOOST_TEST_REQUIRE(latest.status == 200u, latest.body);

@@ -38,7 +38,7 @@ SeqStream::SeqStream(unsigned short port) : sse("127.0.0.1", port) {
         throw std::runtime_error("cannot subscribe to " + kRedisTestChannel);
 }
 
-std::string SeqStream::gaps() const {
+std::string seq_gaps(const std::vector<int64_t>& seqs) {
     std::string problems;
     for (std::size_t i = 1; i < seqs.size(); ++i) {
         if (seqs[i] != seqs[i - 1] + 1)

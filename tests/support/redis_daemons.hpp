@@ -33,6 +33,9 @@ std::unique_ptr<DaemonProcess> start_redis_daemon(const TempDir& files, const Re
 // GET /'s "redis" object.
 boost::json::object redis_status(HttpClient& http);
 
+// Where a client's seqs are not each its predecessor's + 1, as text ("" when nowhere).
+std::string seq_gaps(const std::vector<int64_t>& seqs);
+
 // An SSE client on kRedisTestChannel that records the seq of each message it reads.
 struct SeqStream {
     SseClient sse;
@@ -42,8 +45,7 @@ struct SeqStream {
     // Reads until `done()` or `timeout`; returns done().
     template <typename Done>
     bool receive_until(Done done, std::chrono::milliseconds timeout);
-    // Every seq after the first is its predecessor's + 1; the problems, as text.
-    std::string gaps() const;
+    std::string gaps() const { return seq_gaps(seqs); }
 };
 
 }  // namespace tickerd::testing
