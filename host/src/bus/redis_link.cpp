@@ -4,6 +4,7 @@
 // while wanted. The descriptor never owns the fd: hiredis opened it and hiredis closes it.
 #include "bus/redis_link.hpp"
 
+#include "core/backoff.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -193,8 +194,8 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<bool> ready{false};  // read by other threads for health reports
     bool stopping = false;
     std::atomic<bool> stopped{false};
-    std::chrono::milliseconds backoff = kFirstRetry;
-    std::mt19937 rng{std::random_device{}()};
+    Backoff backoff{kFirstRetry, kMaxRetry};
+    std::mt19937 rng{std::random_device{}()};  // picks a replica
     Stage stage;
     std::size_t next_sentinel = 0;
     mutable std::mutex server_mutex;  // read by other threads for health reports
@@ -463,7 +464,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
                 return;
             }
             self->ready = true;
-            self->backoff = kFirstRetry;
+            self->backoff.reset();
             self->set_failure({});
             BOOST_LOG_TRIVIAL(info)
                 << "redis " << self->name << ": connected to " << self->describe_node();
@@ -525,11 +526,8 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         set_failure(why);
         if (stopping) return;
         stage = next_stage();
-        // Capped exponential backoff with jitter, so several instances do not reconnect in
-        // step after an outage.
-        auto delay = backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
-                                       0, static_cast<long>(backoff.count() / 2))(rng));
-        backoff = std::min(backoff * 2, kMaxRetry);
+        // Jittered, so several instances do not reconnect in step after an outage.
+        auto delay = backoff.next();
         BOOST_LOG_TRIVIAL(debug) << "redis " << name << ": " << why << "; retrying in "
                                  << delay.count() << " ms";
         timer.expires_after(delay);

@@ -8,6 +8,7 @@
 #include "cluster/cluster.hpp"
 
 #include "bus/redis_link.hpp"
+#include "core/backoff.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -17,10 +18,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <random>
 #include <utility>
 
 namespace tickerd::cluster {
@@ -168,9 +167,9 @@ class RedisConfigSync final : public ConfigSync {
     // `merged` is in Redis. Without newer local changes, this instance takes it as it is;
     // with them, they are written on top of it next (their base is what they started from).
     void written(uint64_t changes, const std::string& ours, const std::string& merged) {
-        if (rewrite_delay_ != kFirstRewrite)
+        if (rewrite_backoff_.backing_off())
             BOOST_LOG_TRIVIAL(info) << "config: the shared config is written in Redis at last";
-        rewrite_delay_ = kFirstRewrite;
+        rewrite_backoff_.reset();
         {
             std::lock_guard lock(state_mutex_);
             shared_state_.last_refusal.reset();
@@ -193,10 +192,7 @@ class RedisConfigSync final : public ConfigSync {
             std::lock_guard lock(state_mutex_);
             shared_state_.last_refusal = why;
         }
-        auto delay =
-            rewrite_delay_ / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
-                                     0, static_cast<long>(rewrite_delay_.count() / 2))(rng_));
-        rewrite_delay_ = std::min(rewrite_delay_ * 2, kMaxRewrite);
+        auto delay = rewrite_backoff_.next();
         BOOST_LOG_TRIVIAL(error) << "config: Redis refused the shared config (" << why
                                  << "); writing it again in " << delay.count() << " ms";
         rewrite_timer_.expires_after(delay);
@@ -257,8 +253,7 @@ class RedisConfigSync final : public ConfigSync {
     uint64_t local_changes_ = 0;
     bool writing_ = false, write_again_ = false;
     std::string queued_refusal_;  // the SET's error in the write under way
-    std::chrono::milliseconds rewrite_delay_ = kFirstRewrite;
-    std::mt19937 rng_{std::random_device{}()};
+    Backoff rewrite_backoff_{kFirstRewrite, kMaxRewrite};
     mutable std::mutex state_mutex_;
     config::SharedConfigState shared_state_;  // a copy of dirty_ and the last refusal, for GET /
     bus::RedisLink commands_;
