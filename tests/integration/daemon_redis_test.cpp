@@ -515,3 +515,41 @@ BOOST_AUTO_TEST_CASE(a_refused_config_write_is_retried_until_it_lands) {
     BOOST_TEST(redis_status(http).at("config_refusal").is_null());
     BOOST_TEST(count_occurrences(daemon->log(), "Redis refused the shared config") > 0);
 }
+
+// Pointed at a read-only replica, an instance cannot seed the shared config nor write a
+// change (READONLY): both wait, shown pending, and land once the replica is made a primary.
+BOOST_AUTO_TEST_CASE(config_writes_a_read_only_replica_refuses_land_once_it_is_a_primary) {
+    RedisServer primary;
+    RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+    BOOST_TEST_REQUIRE(wait_until([&] { return replica_linked(replica.port()); }, 15s));
+    TempDir files("tickerd-redis-config-readonly");
+    auto daemon = start_redis_daemon(files, replica, "edge");
+    HttpClient http("127.0.0.1", daemon->port());
+    json::object status;
+    BOOST_TEST_REQUIRE(wait_until(
+                           [&] {
+                               status = redis_status(http);
+                               return status.at("config_refusal").is_string();
+                           },
+                           10s),
+                       daemon->log_tail());
+    BOOST_TEST(status.at("config_pending").as_bool());
+    BOOST_TEST(
+        text_at(json::value(status), "/config_refusal").find("READONLY") != std::string::npos,
+        json::serialize(status));
+    auto added =
+        http.post("/streaming/config/instruments", R"({"symbol": "TSLA", "data_types": ["news"]})");
+    BOOST_TEST_REQUIRE(added.status == 201u, added.body);
+
+    RedisClient promoted(replica.port());
+    promoted.call({"REPLICAOF", "NO", "ONE"});
+    BOOST_TEST(wait_until(
+                   [&] {
+                       auto shared = promoted.get("tickerd:config");
+                       return shared && shared->find("TSLA") != std::string::npos &&
+                              shared->find("AAPL") != std::string::npos;
+                   },
+                   15s),
+               daemon->log_tail());
+    BOOST_TEST(wait_until([&] { return !redis_status(http).at("config_pending").as_bool(); }, 5s));
+}

@@ -103,6 +103,10 @@ class RedisConfigSync final : public ConfigSync {
                                       if (!set) return;
                                       if (set->type == REDIS_REPLY_NIL) {
                                           fetch(false);  // another instance was first
+                                      } else if (set->type == REDIS_REPLY_ERROR) {
+                                          // Written (merged) like a change, once Redis takes it.
+                                          set_dirty(true);
+                                          refused(std::string(set->str, set->len));
                                       } else {
                                           base_ = document;
                                       }
