@@ -29,6 +29,22 @@ std::set<std::string> configured_symbols(HttpClient& http) {
     return out;
 }
 
+// GET / shows, within 10 s, a config change pending that Redis refuses in `words`.
+void shows_a_pending_config_refused(HttpClient& http, const DaemonProcess& daemon,
+                                    const std::string& words) {
+    json::object status;
+    BOOST_TEST_REQUIRE(wait_until(
+                           [&] {
+                               status = redis_status(http);
+                               return status.at("config_refusal").is_string();
+                           },
+                           10s),
+                       daemon.log_tail());
+    BOOST_TEST(status.at("config_pending").as_bool());
+    BOOST_TEST(text_at(json::value(status), "/config_refusal").find(words) != std::string::npos,
+               json::serialize(status));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(messages_reach_redis_as_the_contract_says) {
@@ -493,17 +509,7 @@ BOOST_AUTO_TEST_CASE(a_refused_config_write_is_retried_until_it_lands) {
     auto added =
         http.post("/streaming/config/instruments", R"({"symbol": "TSLA", "data_types": ["news"]})");
     BOOST_TEST_REQUIRE(added.status == 201u, added.body);
-    json::object status;
-    BOOST_TEST_REQUIRE(wait_until(
-                           [&] {
-                               status = redis_status(http);
-                               return status.at("config_refusal").is_string();
-                           },
-                           10s),
-                       daemon->log_tail());
-    BOOST_TEST(status.at("config_pending").as_bool());
-    BOOST_TEST(text_at(json::value(status), "/config_refusal").find("OOM") != std::string::npos,
-               json::serialize(status));
+    shows_a_pending_config_refused(http, *daemon, "OOM");
     BOOST_TEST(admin.get("tickerd:config")->find("TSLA") == std::string::npos);
 
     admin.call({"CONFIG", "SET", "maxmemory", "0"});
@@ -525,18 +531,7 @@ BOOST_AUTO_TEST_CASE(config_writes_a_read_only_replica_refuses_land_once_it_is_a
     TempDir files("tickerd-redis-config-readonly");
     auto daemon = start_redis_daemon(files, replica, "edge");
     HttpClient http("127.0.0.1", daemon->port());
-    json::object status;
-    BOOST_TEST_REQUIRE(wait_until(
-                           [&] {
-                               status = redis_status(http);
-                               return status.at("config_refusal").is_string();
-                           },
-                           10s),
-                       daemon->log_tail());
-    BOOST_TEST(status.at("config_pending").as_bool());
-    BOOST_TEST(
-        text_at(json::value(status), "/config_refusal").find("READONLY") != std::string::npos,
-        json::serialize(status));
+    shows_a_pending_config_refused(http, *daemon, "READONLY");
     auto added =
         http.post("/streaming/config/instruments", R"({"symbol": "TSLA", "data_types": ["news"]})");
     BOOST_TEST_REQUIRE(added.status == 201u, added.body);
