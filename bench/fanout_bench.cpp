@@ -4,12 +4,16 @@
 // connection and CPU per million deliveries. A tool, not a test: see --help.
 //
 //   fanout_bench [--sse 1000] [--ws 1000] [--rate 100] [--duration 30]
-//                [--port P [--pid PID]] [--symbol BENCH] [--redis on] [--auth on] [--tls on]
+//                [--port P [--pid PID]] [--symbol BENCH] [--redis on [--read-from replica]]
+//                [--auth on] [--tls on]
 //                [--sse-query '&fields=price&where=price>0']
 //
 // Without --port it starts its own daemon (TICKERD_DAEMON_BINARY, mock vendor). With
 // --redis on it starts a redis-server, a worker instance and an edge instance instead, and
-// the clients connect to the edge: latency is then worker → Redis → edge → client. With --port
+// the clients connect to the edge: latency is then worker → Redis → edge → client; with
+// --read-from replica a replica of that redis-server runs too and the edge reads it
+// (redis.read_from), so the latency adds replication: worker → primary → replica → edge →
+// client. With --port
 // it attaches to a running one and reconfigures it through the API (adds the instrument, sets
 // the market_data cadence to 1/rate seconds, starts worker_market_data); --pid lets it read
 // that daemon's memory and CPU from /proc.
@@ -69,16 +73,18 @@ struct Options {
     std::string symbol = "BENCH";
     int connect_timeout_s = 120;
     int io_threads = 2;
-    bool redis = false;     // worker + Redis + edge instead of one daemon
-    bool auth = false;      // own daemon: auth on, clients present credentials
-    bool tls = false;       // own daemon: clients stream over TLS
-    std::string sse_query;  // added to the SSE URL: "&fields=price&where=price>0" (a view)
+    bool redis = false;         // worker + Redis + edge instead of one daemon
+    bool read_replica = false;  // with redis: the edge reads a replica of it
+    bool auth = false;          // own daemon: auth on, clients present credentials
+    bool tls = false;           // own daemon: clients stream over TLS
+    std::string sse_query;      // added to the SSE URL: "&fields=price&where=price>0" (a view)
 };
 
 void usage() {
     std::cout << "usage: fanout_bench [--sse N] [--ws M] [--rate MSG_PER_S] [--duration SECONDS]\n"
                  "                    [--port PORT [--pid PID]] [--host H] [--symbol SYM]\n"
                  "                    [--connect-timeout SECONDS] [--threads N] [--redis on]\n"
+                 "                    [--read-from primary|replica]\n"
                  "                    [--auth on] [--tls on] [--sse-query '&where=price>0']\n"
                  "defaults: 1000 SSE + 1000 WebSocket, 100 msg/s, 30 s, own daemon\n";
 }
@@ -119,6 +125,8 @@ Options parse_options(int argc, char** argv) {
                 options.io_threads = std::stoi(value);
             else if (flag == "--redis")
                 options.redis = value == "on";
+            else if (flag == "--read-from")
+                options.read_replica = value == "replica";
             else if (flag == "--auth")
                 options.auth = value == "on";
             else if (flag == "--tls")
@@ -139,6 +147,10 @@ Options parse_options(int argc, char** argv) {
         options.duration_s <= 0 || options.io_threads <= 0) {
         std::cerr << "fanout_bench: counts >= 0, 0 < rate <= 100 (the cadence floor is 0.01 s), "
                      "duration > 0\n";
+        std::exit(2);
+    }
+    if (options.read_replica && !options.redis) {
+        std::cerr << "fanout_bench: --read-from replica goes with --redis on\n";
         std::exit(2);
     }
     if ((options.auth || options.tls) && (options.port != 0 || options.redis)) {
@@ -578,18 +590,30 @@ int main(int argc, char** argv) {
 
     std::unique_ptr<DaemonProcess> daemon;
     std::unique_ptr<RedisServer> redis;
+    std::unique_ptr<RedisServer> replica;   // with --read-from replica: the edge's
     std::unique_ptr<DaemonProcess> worker;  // with --redis: polls; `daemon` is the edge
     int pid = options.pid;
     unsigned short port = static_cast<unsigned short>(options.port);
     BenchKeys keys;
     if (options.redis) {
         redis = std::make_unique<RedisServer>();
+        std::string read_from = "primary";
+        if (options.read_replica) {
+            replica = std::make_unique<RedisServer>(std::vector<std::string>{
+                "--replicaof", "127.0.0.1", std::to_string(redis->port())});
+            if (!wait_until([&] { return replica_linked(replica->port()); }, 15s)) {
+                std::cerr << "fanout_bench: the replica did not link to the primary\n";
+                return 1;
+            }
+            read_from = "127.0.0.1:" + std::to_string(replica->port());
+        }
         auto instance = [&](const std::string& role) {
             DaemonOptions daemon_options;
             daemon_options.config_file = bench_config(files, options, keys);
             daemon_options.env = {{"REDIS_ENABLED", "true"},
                                   {"REDIS_HOST", "127.0.0.1"},
                                   {"REDIS_PORT", std::to_string(redis->port())},
+                                  {"REDIS_READ_FROM", role == "edge" ? read_from : "primary"},
                                   {"TICKERD_ROLE", role}};
             auto process = std::make_unique<DaemonProcess>(daemon_options);
             process->wait_ready();

@@ -108,9 +108,9 @@ std::string instance_name() {
 
 std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonConfig& cfg) {
     if (!cfg.redis.enabled) return bus::make_embedded_bus(cfg.history);
-    return bus::make_redis_bus(
-        io, {cfg.redis.address, cfg.redis.buffer_limit,
-             std::chrono::seconds(cfg.runtime.global.cache_ttl_seconds), cfg.history});
+    return bus::make_redis_bus(io, {cfg.redis.address, cfg.redis.buffer_limit,
+                                    std::chrono::seconds(cfg.runtime.global.cache_ttl_seconds),
+                                    cfg.history, cfg.redis.read_from});
 }
 
 // The main listener, and TLS on it or on a second one.
@@ -281,6 +281,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     gateway::Services services{cfg,         state,        workers,
                                plugin_host, *bus,         telemetry,
                                *gatekeeper, alert_center, std::chrono::steady_clock::now()};
+    if (config_sync) services.shared_config = [&config_sync] { return config_sync->state(); };
     gateway::Server server(io, listeners, services, cfg.limits);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "

@@ -16,57 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kChannel = "stream:market_data:AAPL";
-
-// A daemon with the mock vendor polling AAPL every `interval` seconds, publishing to the
-// Redis that `redis_env` names.
-std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, EnvVars redis_env,
-                                            const std::string& role, double interval) {
-    json::value config = {{"vendors", mock_vendors()},
-                          {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
-                          {"cadences", {{"market_data", {{"interval_seconds", interval}}}}}};
-    DaemonOptions options;
-    options.config_file = write_config(files, config, role + ".json");
-    options.env = std::move(redis_env);
-    options.env.insert(
-        options.env.end(),
-        {{"REDIS_ENABLED", "true"}, {"TICKERD_ROLE", role}, {"AUTO_START_WORKERS", "true"}});
-    auto daemon = std::make_unique<DaemonProcess>(options);
-    daemon->wait_ready();
-    return daemon;
-}
-
-std::unique_ptr<DaemonProcess> start_daemon(const TempDir& files, const RedisServer& redis,
-                                            const std::string& role = "all",
-                                            double interval = 0.2) {
-    return start_daemon(files,
-                        {{"REDIS_HOST", "127.0.0.1"}, {"REDIS_PORT", std::to_string(redis.port())}},
-                        role, interval);
-}
-
-json::object redis_status(HttpClient& http) {
-    return http.get("/").json().at("redis").as_object();
-}
-
-// An SSE client on kChannel that records the seq of each message it reads.
-struct SeqStream {
-    SseClient sse;
-    std::vector<int64_t> seqs;
-
-    explicit SeqStream(unsigned short port) : sse("127.0.0.1", port) {
-        if (sse.open_get("/streaming/subscribe/sse?channels=" + kChannel).status != 200)
-            throw std::runtime_error("cannot subscribe to " + kChannel);
-    }
-    // Reads until `done()` or `timeout`; returns done().
-    template <typename Done>
-    bool receive_until(Done done, std::chrono::milliseconds timeout) {
-        auto until = std::chrono::steady_clock::now() + timeout;
-        while (!done() && std::chrono::steady_clock::now() < until) {
-            if (auto event = sse.next_data_event(500ms)) seqs.push_back(seq_of(event->json()));
-        }
-        return done();
-    }
-};
+const std::string& kChannel = kRedisTestChannel;
 
 // The instruments an instance has; empty while it does not answer (wait_until asks again).
 std::set<std::string> configured_symbols(HttpClient& http) {
@@ -79,6 +29,22 @@ std::set<std::string> configured_symbols(HttpClient& http) {
     return out;
 }
 
+// GET / shows, within 10 s, a config change pending that Redis refuses in `words`.
+void shows_a_pending_config_refused(HttpClient& http, const DaemonProcess& daemon,
+                                    const std::string& words) {
+    json::object status;
+    BOOST_TEST_REQUIRE(wait_until(
+                           [&] {
+                               status = redis_status(http);
+                               return status.at("config_refusal").is_string();
+                           },
+                           10s),
+                       daemon.log_tail());
+    BOOST_TEST(status.at("config_pending").as_bool());
+    BOOST_TEST(text_at(json::value(status), "/config_refusal").find(words) != std::string::npos,
+               json::serialize(status));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(messages_reach_redis_as_the_contract_says) {
@@ -86,7 +52,7 @@ BOOST_AUTO_TEST_CASE(messages_reach_redis_as_the_contract_says) {
     RedisClient watcher(redis.port());
     watcher.subscribe(kChannel);
     TempDir files("tickerd-redis-contract");
-    auto daemon = start_daemon(files, redis);
+    auto daemon = start_redis_daemon(files, redis);
     HttpClient http("127.0.0.1", daemon->port());
 
     auto payload = watcher.next_message(10s);
@@ -139,7 +105,7 @@ BOOST_AUTO_TEST_CASE(messages_reach_redis_as_the_contract_says) {
 BOOST_AUTO_TEST_CASE(an_outage_loses_nothing_below_the_buffer_bound) {
     RedisServer redis;
     TempDir files("tickerd-redis-outage");
-    auto daemon = start_daemon(files, redis, "all", 0.1);
+    auto daemon = start_redis_daemon(files, redis, "all", 0.1);
     HttpClient http("127.0.0.1", daemon->port());
     SeqStream stream(daemon->port());
     auto& seqs = stream.seqs;
@@ -177,8 +143,8 @@ BOOST_AUTO_TEST_CASE(an_outage_loses_nothing_below_the_buffer_bound) {
 BOOST_AUTO_TEST_CASE(one_worker_feeds_two_edges) {
     RedisServer redis;
     TempDir files("tickerd-redis-scale");
-    auto edge_a = start_daemon(files, redis, "edge");
-    auto edge_b = start_daemon(files, redis, "edge");
+    auto edge_a = start_redis_daemon(files, redis, "edge");
+    auto edge_b = start_redis_daemon(files, redis, "edge");
     std::vector<std::unique_ptr<SseClient>> clients;
     for (auto* edge : {edge_a.get(), edge_b.get()}) {
         clients.push_back(std::make_unique<SseClient>("127.0.0.1", edge->port()));
@@ -186,7 +152,7 @@ BOOST_AUTO_TEST_CASE(one_worker_feeds_two_edges) {
             clients.back()->open_get("/streaming/subscribe/sse?channels=" + kChannel).status ==
             200);
     }
-    auto worker = start_daemon(files, redis, "worker");
+    auto worker = start_redis_daemon(files, redis, "worker");
 
     std::vector<std::set<int64_t>> seen(2);
     for (std::size_t i = 0; i < clients.size(); ++i) {
@@ -203,7 +169,7 @@ BOOST_AUTO_TEST_CASE(one_worker_feeds_two_edges) {
     BOOST_TEST(status.at("role").as_string() == "edge");
     BOOST_TEST(status.at("plugins").at("loaded").to_number<int>() == 0);
     // An edge none of whose clients follows the channel answers /latest from Redis.
-    auto edge_c = start_daemon(files, redis, "edge");
+    auto edge_c = start_redis_daemon(files, redis, "edge");
     HttpClient quiet("127.0.0.1", edge_c->port());
     auto latest = quiet.get("/streaming/latest/" + kChannel);
     BOOST_TEST_REQUIRE(latest.status == 200);
@@ -309,7 +275,7 @@ BOOST_AUTO_TEST_CASE(three_workers_share_sixty_instruments_and_survive_a_kill) {
 BOOST_AUTO_TEST_CASE(instances_share_one_config_through_redis) {
     RedisServer redis;
     TempDir files("tickerd-redis-config");
-    auto first = start_daemon(files, redis, "all");  // brings AAPL
+    auto first = start_redis_daemon(files, redis, "all");  // brings AAPL
     // The second comes with a config of its own; the shared one wins.
     json::value other = {{"instruments", {{{"symbol", "MSFT"}, {"data_types", {"news"}}}}}};
     DaemonOptions options;
@@ -360,8 +326,8 @@ BOOST_AUTO_TEST_CASE(instances_share_one_config_through_redis) {
 BOOST_AUTO_TEST_CASE(changes_made_while_redis_is_away_are_merged_when_it_returns) {
     RedisServer redis;
     TempDir files("tickerd-redis-merge");
-    auto worker = start_daemon(files, redis, "all");  // brings AAPL
-    auto edge = start_daemon(files, redis, "edge");
+    auto worker = start_redis_daemon(files, redis, "all");  // brings AAPL
+    auto edge = start_redis_daemon(files, redis, "edge");
     HttpClient a("127.0.0.1", worker->port());
     HttpClient b("127.0.0.1", edge->port());
     auto symbols = configured_symbols;
@@ -404,24 +370,19 @@ BOOST_AUTO_TEST_CASE(changes_made_while_redis_is_away_are_merged_when_it_returns
 BOOST_AUTO_TEST_CASE(a_sentinel_failover_is_followed) {
     RedisServer master;
     RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.port())});
-    BOOST_TEST_REQUIRE(wait_until(
-        [&] {
-            RedisClient client(replica.port());
-            return client.call({"INFO", "replication"}).find("master_link_status:up") !=
-                   std::string::npos;
-        },
-        10s));
+    BOOST_TEST_REQUIRE(wait_until([&] { return replica_linked(replica.port()); }, 10s));
     RedisSentinel sentinel("tickerd-main", master.port());
     BOOST_TEST_REQUIRE(wait_until([&] { return sentinel.replicas() == 1; }, 15s), sentinel.log());
 
     TempDir files("tickerd-redis-sentinel");
     // REDIS_HOST/PORT name nothing: only the sentinel knows where the master is.
-    auto daemon = start_daemon(files,
-                               {{"REDIS_HOST", "127.0.0.1"},
-                                {"REDIS_PORT", "1"},
-                                {"REDIS_SENTINELS", "127.0.0.1:" + std::to_string(sentinel.port())},
-                                {"REDIS_SENTINEL_MASTER", "tickerd-main"}},
-                               "all", 0.1);
+    auto daemon =
+        start_redis_daemon(files,
+                           {{"REDIS_HOST", "127.0.0.1"},
+                            {"REDIS_PORT", "1"},
+                            {"REDIS_SENTINELS", "127.0.0.1:" + std::to_string(sentinel.port())},
+                            {"REDIS_SENTINEL_MASTER", "tickerd-main"}},
+                           "all", 0.1);
     HttpClient http("127.0.0.1", daemon->port());
     SeqStream stream(daemon->port());
     auto& seqs = stream.seqs;
@@ -473,7 +434,7 @@ BOOST_AUTO_TEST_CASE(a_sentinel_failover_is_followed) {
 BOOST_AUTO_TEST_CASE(writes_redis_refuses_are_counted_shown_and_make_it_not_ready) {
     RedisServer redis;
     TempDir files("tickerd-redis");
-    auto daemon = start_daemon(files, redis);
+    auto daemon = start_redis_daemon(files, redis);
     HttpClient http("127.0.0.1", daemon->port());
     SeqStream stream(daemon->port());
     // Messages flow (the worker holds its lease) before Redis runs out of memory.
@@ -529,4 +490,61 @@ BOOST_AUTO_TEST_CASE(a_refused_password_is_reported_in_redis_words) {
                    10s),
                "last_error: " << last_error);
     BOOST_TEST(http.get("/readyz").status == 503u);
+}
+
+// A config change answered 201 while Redis refuses to store it (out of memory) is written
+// again until it lands: GET / shows it pending with Redis's words meanwhile, and once Redis
+// has memory again the shared config holds it without another change.
+BOOST_AUTO_TEST_CASE(a_refused_config_write_is_retried_until_it_lands) {
+    RedisServer redis;
+    TempDir files("tickerd-redis-config-refused");
+    auto daemon = start_redis_daemon(files, redis, "edge");
+    HttpClient http("127.0.0.1", daemon->port());
+    RedisClient admin(redis.port());
+    BOOST_TEST_REQUIRE(wait_until([&] { return admin.get("tickerd:config").has_value(); }, 10s));
+    BOOST_TEST(redis_status(http).at("config_pending").as_bool() == false);
+
+    admin.call({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+    admin.call({"CONFIG", "SET", "maxmemory", "1"});
+    auto added =
+        http.post("/streaming/config/instruments", R"({"symbol": "TSLA", "data_types": ["news"]})");
+    BOOST_TEST_REQUIRE(added.status == 201u, added.body);
+    shows_a_pending_config_refused(http, *daemon, "OOM");
+    BOOST_TEST(admin.get("tickerd:config")->find("TSLA") == std::string::npos);
+
+    admin.call({"CONFIG", "SET", "maxmemory", "0"});
+    BOOST_TEST(
+        wait_until([&] { return admin.get("tickerd:config")->find("TSLA") != std::string::npos; },
+                   15s),
+        daemon->log_tail());
+    BOOST_TEST(wait_until([&] { return !redis_status(http).at("config_pending").as_bool(); }, 5s));
+    BOOST_TEST(redis_status(http).at("config_refusal").is_null());
+    BOOST_TEST(count_occurrences(daemon->log(), "Redis refused the shared config") > 0);
+}
+
+// Pointed at a read-only replica, an instance cannot seed the shared config nor write a
+// change (READONLY): both wait, shown pending, and land once the replica is made a primary.
+BOOST_AUTO_TEST_CASE(config_writes_a_read_only_replica_refuses_land_once_it_is_a_primary) {
+    RedisServer primary;
+    RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+    BOOST_TEST_REQUIRE(wait_until([&] { return replica_linked(replica.port()); }, 15s));
+    TempDir files("tickerd-redis-config-readonly");
+    auto daemon = start_redis_daemon(files, replica, "edge");
+    HttpClient http("127.0.0.1", daemon->port());
+    shows_a_pending_config_refused(http, *daemon, "READONLY");
+    auto added =
+        http.post("/streaming/config/instruments", R"({"symbol": "TSLA", "data_types": ["news"]})");
+    BOOST_TEST_REQUIRE(added.status == 201u, added.body);
+
+    RedisClient promoted(replica.port());
+    promoted.call({"REPLICAOF", "NO", "ONE"});
+    BOOST_TEST(wait_until(
+                   [&] {
+                       auto shared = promoted.get("tickerd:config");
+                       return shared && shared->find("TSLA") != std::string::npos &&
+                              shared->find("AAPL") != std::string::npos;
+                   },
+                   15s),
+               daemon->log_tail());
+    BOOST_TEST(wait_until([&] { return !redis_status(http).at("config_pending").as_bool(); }, 5s));
 }

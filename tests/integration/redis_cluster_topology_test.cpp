@@ -60,7 +60,8 @@ BOOST_AUTO_TEST_CASE(the_layer_agrees_with_a_real_cluster) {
     std::mt19937 random(7);
     std::vector<std::string> keys{"stream:market_data:AAPL", "latest:{stream:news:MSFT}", "x{}{y}"};
     for (int i = 0; i < 300; ++i)
-        keys.push_back("k" + std::to_string(random()) + (i % 3 == 0 ? "{t" + std::to_string(i % 7) + "}" : ""));
+        keys.push_back("k" + std::to_string(random()) +
+                       (i % 3 == 0 ? "{t" + std::to_string(i % 7) + "}" : ""));
     for (const auto& key : keys) {
         auto reply = ask(ports[0], {"CLUSTER", "KEYSLOT", key});
         BOOST_TEST_REQUIRE(reply->type == REDIS_REPLY_INTEGER);
@@ -74,7 +75,8 @@ BOOST_AUTO_TEST_CASE(the_layer_agrees_with_a_real_cluster) {
     for (auto port : ports) {
         auto other = map_from(port);
         for (std::size_t slot = 0; slot < kSlots; slot += 97)
-            BOOST_TEST((other.owner(static_cast<uint16_t>(slot)) == map.owner(static_cast<uint16_t>(slot))));
+            BOOST_TEST((other.owner(static_cast<uint16_t>(slot)) ==
+                        map.owner(static_cast<uint16_t>(slot))));
     }
 
     // A node that does not own the slot answers MOVED to the owner the map names.
@@ -90,7 +92,8 @@ BOOST_AUTO_TEST_CASE(the_layer_agrees_with_a_real_cluster) {
     BOOST_TEST((redirect->kind == Redirect::Kind::moved));
     BOOST_TEST(redirect->slot == slot_of(channel));
     BOOST_TEST(redirect->node.port == owner.port);
-    auto stored = ask(static_cast<unsigned short>(owner.port), {"SET", key_in_slot_of("latest:", channel), "x"});
+    auto stored = ask(static_cast<unsigned short>(owner.port),
+                      {"SET", key_in_slot_of("latest:", channel), "x"});
     BOOST_TEST(stored->type == REDIS_REPLY_STATUS);
     // Sharded pub/sub: SPUBLISH is served by the slot's owner only.
     auto published = ask(static_cast<unsigned short>(owner.port), {"SPUBLISH", channel, "hello"});
@@ -108,6 +111,7 @@ BOOST_AUTO_TEST_CASE(the_layer_agrees_with_a_real_cluster) {
             return true;
         },
         30s, 200ms));
-    BOOST_TEST(ask(static_cast<unsigned short>(promoted->port), {"GET", key_in_slot_of("latest:", channel)})->type ==
-               REDIS_REPLY_STRING);
+    BOOST_TEST(ask(static_cast<unsigned short>(promoted->port),
+                   {"GET", key_in_slot_of("latest:", channel)})
+                   ->type == REDIS_REPLY_STRING);
 }

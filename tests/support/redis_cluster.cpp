@@ -30,7 +30,8 @@ RedisCluster::RedisCluster(int primaries, int replicas_each) {
     auto status = reap_process(pid, 60s);
     if (!status || !status->success())
         throw std::runtime_error("redis-cli --cluster create failed:\n" + read_file(output));
-    if (!wait_ok(30s)) throw std::runtime_error("the cluster did not become ok:\n" + read_file(output));
+    if (!wait_ok(30s))
+        throw std::runtime_error("the cluster did not become ok:\n" + read_file(output));
 }
 
 std::vector<unsigned short> RedisCluster::ports() const {

@@ -168,6 +168,17 @@ std::size_t RedisSentinel::replicas() {
     return count;
 }
 
+bool replica_linked(unsigned short port) {
+    RedisClient client(port);
+    return client.call({"ROLE"}).find("\nconnected\n") != std::string::npos;
+}
+
+std::size_t RedisSentinel::linked_replicas() {
+    RedisClient client(port_);
+    auto reply = client.call({"SENTINEL", "replicas", master_name_});
+    return count_occurrences(reply, "\nmaster-link-status\nok\n");
+}
+
 std::string RedisSentinel::log() const {
     return read_file(dir_.path() / "sentinel.log");
 }

@@ -53,8 +53,10 @@ class RedisSentinel {
     unsigned short port() const { return port_; }
     // The port of the master the sentinel names now, 0 when it names none.
     unsigned short master_port();
-    // How many replicas of the master it knows.
+    // How many replicas of the master it knows; of them, how many it has seen linked to the
+    // master (master-link-status ok: what a reader of replicas takes for healthy).
     std::size_t replicas();
+    std::size_t linked_replicas();
     std::string log() const;
 
   private:
@@ -89,6 +91,10 @@ class RedisClient {
   private:
     redisContext* context_ = nullptr;
 };
+
+// Whether the redis-server on `port` is a replica whose link to its master is up (ROLE says
+// "connected"): before that it serves nothing of the master's.
+bool replica_linked(unsigned short port);
 
 // The redis-server binary, or "" when it is not installed.
 std::string redis_server_binary();

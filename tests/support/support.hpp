@@ -7,6 +7,7 @@
 #include "support/fixture_server.hpp"
 #include "support/keys.hpp"
 #include "support/messages.hpp"
+#include "support/redis_daemons.hpp"
 #include "support/redis_server.hpp"
 #include "support/reference_bars.hpp"
 #include "support/schemas.hpp"

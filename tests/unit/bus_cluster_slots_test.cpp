@@ -40,8 +40,8 @@ std::string bulk(const std::string& text) {
 std::string node(int port, const std::string& role, const std::string& health = "online") {
     return "*14\r\n" + bulk("id") + bulk(std::to_string(port) + "abc") + bulk("port") + ":" +
            std::to_string(port) + "\r\n" + bulk("ip") + bulk("127.0.0.1") + bulk("endpoint") +
-           bulk("127.0.0.1") + bulk("role") + bulk(role) + bulk("replication-offset") +
-           ":42\r\n" + bulk("health") + bulk(health);
+           bulk("127.0.0.1") + bulk("role") + bulk(role) + bulk("replication-offset") + ":42\r\n" +
+           bulk("health") + bulk(health);
 }
 
 // One shard of CLUSTER SHARDS: {"slots": [first, last, …], "nodes": [node, …]}.
@@ -82,10 +82,10 @@ BOOST_AUTO_TEST_CASE(a_streams_keys_share_its_channels_slot) {
 }
 
 BOOST_AUTO_TEST_CASE(cluster_shards_make_a_slot_map) {
-    ParsedReply shards("*3\r\n" +
-                       shard({0, 5460}, {node(7000, "master"), node(7003, "replica")}) +
-                       shard({5461, 10922}, {node(7001, "master"), node(7004, "replica", "failed")}) +
-                       shard({10923, 16000, 16001, 16383}, {node(7002, "master")}));
+    ParsedReply shards(
+        "*3\r\n" + shard({0, 5460}, {node(7000, "master"), node(7003, "replica")}) +
+        shard({5461, 10922}, {node(7001, "master"), node(7004, "replica", "failed")}) +
+        shard({10923, 16000, 16001, 16383}, {node(7002, "master")}));
     auto parsed = parse_shards(shards.reply.get());
     BOOST_TEST_REQUIRE(parsed.has_value(), parsed.error().detail);
     BOOST_TEST_REQUIRE(parsed->size() == 3u);

@@ -156,6 +156,19 @@ BOOST_AUTO_TEST_CASE(sentinels_are_a_comma_separated_list_of_host_ports) {
                  {"sentinels and a unix socket"});
 }
 
+BOOST_AUTO_TEST_CASE(read_from_is_the_primary_any_replica_or_one_replica) {
+    using Node = bus::ReadFrom::Node;
+    BOOST_TEST((load_with({}, {}).redis.read_from.node == Node::primary));
+    BOOST_TEST((load_with({}, {{"REDIS_READ_FROM", "replica"}}).redis.read_from.node ==
+                Node::any_replica));
+    auto one = load_with({}, {{"REDIS_READ_FROM", "10.1.0.5:6380"}}).redis.read_from;
+    BOOST_TEST((one.node == Node::replica_at));
+    BOOST_TEST((one.replica == bus::HostPort{"10.1.0.5", 6380}));
+    BOOST_TEST(one.describe() == "10.1.0.5:6380");
+    expect_error({}, {{"REDIS_READ_FROM", "replicas"}},
+                 {"REDIS_READ_FROM", "primary, replica or a replica's HOST:PORT"});
+}
+
 BOOST_AUTO_TEST_CASE(booleans_accept_the_usual_spellings_in_any_case) {
     for (auto yes : {"true", "1", "yes", "on", "TRUE", "Yes", "oN"})
         BOOST_TEST((parse_bool(yes) == std::optional<bool>(true)), yes);

@@ -5,6 +5,7 @@
 
 #include "alerts/webhook_sender.hpp"
 #include "config/json_text.hpp"
+#include "core/backoff.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 
@@ -231,10 +232,10 @@ void AlertCenter::Impl::raise(std::vector<Alert> alerts) {
     wake.notify_one();
 }
 
-// Publishes the queue's head, in order; while the bus refuses (Redis away) it waits 1 s,
-// 2 s … up to kPublishRetryMax and tries again.
+// Publishes the queue's head, in order; while the bus refuses (Redis away) it waits about
+// 1 s, 2 s … up to kPublishRetryMax and tries again.
 void AlertCenter::Impl::publish_loop() {
-    int failures = 0;
+    Backoff backoff(std::chrono::seconds(1), kPublishRetryMax);
     std::unique_lock lock(queue_mutex);
     while (true) {
         wake.wait(lock, [this] { return stopping || !queue.empty(); });
@@ -247,18 +248,16 @@ void AlertCenter::Impl::publish_loop() {
         lock.lock();
         if (id) {
             published.add();
-            failures = 0;
+            backoff.reset();
             if (!queue.empty() && queue.front().number == number) queue.pop_front();
             continue;
         }
         publish_failures.add();
-        if (++failures == 1) {
+        if (!backoff.backing_off()) {
             BOOST_LOG_TRIVIAL(warning) << "alerts: cannot publish on " << channel_of(head) << ": "
                                        << id.error().detail << " (retrying)";
         }
-        auto wait = std::min<std::chrono::seconds>(
-            std::chrono::seconds(1LL << std::min(failures - 1, 5)), kPublishRetryMax);
-        wake.wait_for(lock, wait, [this] { return stopping; });
+        wake.wait_for(lock, backoff.next(), [this] { return stopping; });
     }
 }
 

@@ -32,7 +32,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::chrono::milliseconds kRequestTimeout{10000};
-constexpr std::chrono::seconds kFirstRetry{1};
 
 // Worth trying again: no answer, the server's trouble, or asked to come back later.
 bool retryable(const webclient::Response& response) {
@@ -74,8 +73,8 @@ WebhookSender::WebhookSender(WebhookSettings settings, std::string secret, std::
       secret_(std::move(secret)),
       shown_url_(detail::shown_url(settings_.url)),
       queue_limit_(std::max<std::size_t>(queue_limit, 1)),
-      max_backoff_(max_backoff),
-      client_(webclient::Limits{1024 * 1024, std::chrono::milliseconds(5000), 2}) {
+      client_(webclient::Limits{1024 * 1024, std::chrono::milliseconds(5000), 2}),
+      backoff_(std::chrono::seconds(1), max_backoff) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -175,10 +174,8 @@ void WebhookSender::run() {
         lock.lock();
         if (stopping_) return;
         if (settle(head.number, response)) continue;
-        // 1 s, 2 s, 4 s … up to the maximum; a stop or nothing else cuts the wait short.
-        auto backoff = std::min<std::chrono::seconds>(
-            kFirstRetry * (1LL << std::min(failures_in_a_row_ - 1, 20)), max_backoff_);
-        wake_.wait_for(lock, backoff, [this] { return stopping_; });
+        // About 1 s, 2 s, 4 s … up to the maximum; only a stop cuts the wait short.
+        wake_.wait_for(lock, backoff_.next(), [this] { return stopping_; });
     }
 }
 
@@ -195,6 +192,7 @@ bool WebhookSender::settle(uint64_t number, const webclient::Response& response)
                                     << failures_in_a_row_ << " failed attempt(s)";
         }
         failures_in_a_row_ = 0;
+        backoff_.reset();
     } else if (retry) {
         ++counts_.failed_attempts;
         ++failures_in_a_row_;
@@ -209,6 +207,7 @@ bool WebhookSender::settle(uint64_t number, const webclient::Response& response)
     } else {
         ++counts_.rejected;
         failures_in_a_row_ = 0;
+        backoff_.reset();
         BOOST_LOG_TRIVIAL(warning) << "alerts: webhook " << shown_url_ << " refused an alert ("
                                    << describe(response) << "); not retried";
     }

@@ -4,6 +4,7 @@
 // maximum, a 4xx that retrying cannot mend is given up. Every outcome is counted.
 #pragma once
 
+#include "core/backoff.hpp"
 #include "core/model.hpp"
 #include "webclient/webclient.hpp"
 
@@ -61,7 +62,6 @@ class WebhookSender {
     const std::string secret_;
     const std::string shown_url_;
     const std::size_t queue_limit_;
-    const std::chrono::seconds max_backoff_;
     webclient::Client client_;
 
     mutable std::mutex mutex_;
@@ -70,6 +70,7 @@ class WebhookSender {
     uint64_t next_number_ = 0;
     bool stopping_ = false;
     int failures_in_a_row_ = 0;
+    Backoff backoff_;  // between the head's attempts
     Counts counts_;
     std::optional<Outcome> last_;
     std::thread thread_;

@@ -192,7 +192,12 @@ struct BusHealth {
     std::size_t buffered = 0;        // messages waiting for Redis
     uint64_t dropped = 0;            // messages dropped from a full buffer, oldest first
     std::optional<HostPort> master;  // with Sentinel: the master in use (or last tried)
-    std::size_t channels = 0;        // channels held here (followed, or with a latest message)
+    // The nodes the links talk to ("host:port", "unix:path"; empty before the first is
+    // known): writes go to the primary, reads (subscriptions, latest:, history) to
+    // redis.read_from's node.
+    std::string write_node;
+    std::string read_node;
+    std::size_t channels = 0;  // channels held here (followed, or with a latest message)
     // Writes Redis refused (out of memory, a read-only replica, …): how many, the last one's
     // error as Redis gave it, and whether one came within the last kRefusingWindow.
     uint64_t write_refusals = 0;
@@ -264,6 +269,21 @@ struct RedisAddress {
     bool operator==(const RedisAddress&) const = default;
 };
 
+// Which node serves a daemon's reads — its subscriptions, latest: and history GETs
+// (redis.read_from). Writes always go to the primary. An edge far from the primary reads a
+// replica near it; pub/sub messages reach a replica's subscribers through replication.
+struct ReadFrom {
+    enum class Node {
+        primary,      // the one the writes go to (host/port, or the master Sentinel names)
+        replica_at,   // `replica` first; when it fails, another replica of the primary's
+        any_replica,  // a healthy replica the primary (or the sentinels) lists
+    };
+    Node node = Node::primary;
+    HostPort replica;              // replica_at only
+    std::string describe() const;  // "primary", "replica" or "host:port"
+    bool operator==(const ReadFrom&) const = default;
+};
+
 // The "redis" settings (config file section, REDIS_* variables): one struct that the
 // config layers fill and the bus, the leases and the status document read.
 struct RedisSettings {
@@ -273,6 +293,7 @@ struct RedisSettings {
     // oldest are dropped (counted and logged).
     std::size_t buffer_limit = 10000;
     int lease_ms = 5000;  // the work-sharing lease among polling instances
+    ReadFrom read_from;
     bool operator==(const RedisSettings&) const = default;
 };
 
@@ -282,6 +303,7 @@ struct RedisBusOptions {
     // How long a message received from Redis serves as a channel's latest here.
     std::chrono::seconds mirror_ttl{300};
     HistoryLimits history;  // kept in Redis Streams, written with each publish
+    ReadFrom read_from;     // the subscriptions' and reads' node
 };
 
 // "latest:<channel>": the Redis key holding a channel's latest message.

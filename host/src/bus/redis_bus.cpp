@@ -1,12 +1,22 @@
 // The Redis bus. Two links: the publisher (PUBLISH + SET latest:… EX, pipelined, acknowledged
-// in order, buffered while Redis is away) and the subscriber (SUBSCRIBE to exactly the
-// channels this instance's clients want, reference-counted, restored after a reconnect).
+// in order, buffered while Redis is away) to the primary, and the subscriber (SUBSCRIBE to
+// exactly the channels this instance's clients want, reference-counted, restored after a
+// reconnect) to the read node (redis.read_from: the primary, or a replica). Reads — latest:
+// and history — go to the subscriber's node too, so they see what its subscriptions see.
 // Local subscribers are served by an embedded bus fed from the subscription, so the gateway
 // sees the same interface whichever bus runs.
+//
+// A reconnected subscriber (to the same node or another one) catches up: once Redis confirms
+// a channel's subscription, its history after the last seq delivered here is read and
+// delivered, and the messages arriving live meanwhile are held back and follow it, so
+// clients miss nothing that the history kept.
 #include "bus/bus.hpp"
 
 #include "bus/redis_link.hpp"
 #include "core/log.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <hiredis/hiredis.h>
 
@@ -34,6 +44,8 @@ constexpr auto kConfirmationWait = std::chrono::seconds(2);
 // Blocking connections kept open between calls (as many as callers run at once: the
 // gateway's blocking threads).
 constexpr std::size_t kIdleConnections = 8;
+// Threads reading what channels missed while the subscription link was down.
+constexpr std::size_t kCatchUpThreads = 4;
 
 // Numbers, publishes and stores a published type's message in one step, so that instances
 // publishing into one channel agree on its numbering and its order. KEYS: the channel's
@@ -96,7 +108,8 @@ class RedisBus final : public Bus {
                       [this](const std::string& why) { on_lost(why); }}),
           subscriber_(io, options_.address, "subscriber",
                       {[this] { on_subscriber_connected(); },
-                       [this](const std::string& why) { on_lost(why); }}) {
+                       [this](const std::string& why) { on_lost(why); }},
+                      options_.read_from) {
         subscriber_.set_message_handler([this](redisReply* reply) { on_subscription(reply); });
         set_error("connecting to " + publisher_.address().describe());
     }
@@ -113,6 +126,7 @@ class RedisBus final : public Bus {
     void stop() override {
         publisher_.stop();
         subscriber_.stop();
+        catch_up_reads_.join();
     }
 
     void publish(const MessagePtr& message, std::chrono::seconds ttl) override {
@@ -142,9 +156,9 @@ class RedisBus final : public Bus {
         }
         local_->subscribe(channel, s);
         if (first) {
+            // Its latest message follows Redis's confirmation (catch_up).
             subscriber_.post([this, channel] {
                 subscriber_.subscription_command({"SUBSCRIBE", channel});
-                seed_latest(channel);
             });
         }
     }
@@ -164,6 +178,8 @@ class RedisBus final : public Bus {
             subscriber_.post([this, channel] {
                 if (subscribed(channel)) return;
                 subscriber_.subscription_command({"UNSUBSCRIBE", channel});
+                delivered_.erase(channel);
+                held_.erase(channel);
                 std::lock_guard lock(refs_mutex_);
                 confirmed_.erase(channel);
             });
@@ -200,6 +216,8 @@ class RedisBus final : public Bus {
         health.buffered = buffered_;
         health.dropped = dropped_;
         if (!options_.address.sentinels.empty()) health.master = publisher_.server();
+        health.write_node = publisher_.node();
+        health.read_node = subscriber_.node();
         health.channels = local_->health().channels;
         auto refused = publisher_.refusals();
         health.write_refusals = refused.count;
@@ -260,14 +278,16 @@ class RedisBus final : public Bus {
             bool sent = true;
             for (std::size_t i = next_send_; i < end && sent; ++i) {
                 const auto& m = *outbox_[i].message;
-                sent = publisher_.command({"PUBLISH", m.channel, m.json});
                 bool newest_of_channel = newest[m.channel] == i;
+                // The history first: a subscriber catching up after a reconnect (perhaps on a
+                // replica) that missed the PUBLISH finds the message in the history.
+                if (options_.history.enabled()) sent = append_history(m, newest_of_channel);
+                if (sent) sent = publisher_.command({"PUBLISH", m.channel, m.json});
                 if (sent && newest_of_channel) {
                     std::string key = latest_key(m.channel);
                     auto ttl = std::to_string(std::max<long long>(outbox_[i].ttl.count(), 1));
                     sent = publisher_.command({"SET", key, m.json, "EX", ttl});
                 }
-                if (sent && options_.history.enabled()) sent = append_history(m, newest_of_channel);
             }
             if (!sent) return;  // the link is going down; on_lost resends from the start
             sent = publisher_.command({"PING"}, [this, id = outbox_[end - 1].id](redisReply* r) {
@@ -325,8 +345,11 @@ class RedisBus final : public Bus {
     }
 
     // ---- subscriber strand ----
+    // Every channel followed here is subscribed again; the ones that had messages hold back
+    // what arrives live until their history since then is delivered (catch_up).
     void on_subscriber_connected() {
         subscriber_up_ = true;
+        ++connection_;
         clear_error_if_up();
         {
             std::lock_guard lock(refs_mutex_);
@@ -337,8 +360,8 @@ class RedisBus final : public Bus {
         if (restoring_.empty()) subscriptions_back();
         auto channels = restoring_;  // confirmations erase from restoring_ while we go
         for (const auto& channel : channels) {
+            if (delivered_.contains(channel)) held_.try_emplace(channel);
             subscriber_.subscription_command({"SUBSCRIBE", channel});
-            seed_latest(channel);  // what was published while the link was down
         }
     }
 
@@ -358,6 +381,7 @@ class RedisBus final : public Bus {
         if (what == "subscribe" && reply->element[1]->type == REDIS_REPLY_STRING) {
             std::string channel(reply->element[1]->str, reply->element[1]->len);
             confirmed(channel);
+            catch_up(channel);
             if (restoring_.erase(channel) && restoring_.empty()) subscriptions_back();
         }
         if (what != "message") return;
@@ -370,22 +394,71 @@ class RedisBus final : public Bus {
                 << message.error().detail << "; ignored";
             return;
         }
-        local_->publish(*message, options_.mirror_ttl);
+        auto held = held_.find((*message)->channel);
+        if (held != held_.end()) {
+            held->second.push_back(std::move(*message));
+            return;
+        }
+        deliver(*message);
     }
 
-    // A first local subscriber gets the channel's latest message from Redis's cache, unless a
-    // newer one arrived first.
-    void seed_latest(const std::string& channel) {
-        publisher_.post([this, channel] {
-            publisher_.command({"GET", latest_key(channel)}, [this, channel](redisReply* reply) {
-                if (!reply || reply->type != REDIS_REPLY_STRING) return;
-                auto message = message_from_json(std::string(reply->str, reply->len));
-                if (!message) return;
-                auto current = local_->latest(channel);
-                if (!current || (*message)->timestamp > current->timestamp)
-                    local_->publish(*message, options_.mirror_ttl);
+    void deliver(const MessagePtr& message) {
+        delivered_[message->channel] = message->seq;
+        local_->publish(message, options_.mirror_ttl);
+    }
+
+    // What a channel missed, read (blocking, off the I/O threads) from the node subscribed
+    // to: its history after the last seq delivered here, or, for a channel new here (or
+    // without history), its latest message.
+    void catch_up(const std::string& channel) {
+        auto last = delivered_.find(channel);
+        std::optional<uint64_t> after;
+        if (last != delivered_.end() && options_.history.enabled()) after = last->second;
+        boost::asio::post(catch_up_reads_, [this, channel, after, connection = connection_.load()] {
+            std::vector<MessagePtr> missed;
+            if (after) {
+                auto page = read_history(channel, {after, options_.history.max_messages});
+                if (page) {
+                    missed = std::move(page->messages);
+                } else {
+                    BOOST_LOG_TRIVIAL(warning)
+                        << "redis: " << channel << ": the history since seq " << *after
+                        << " cannot be read (" << page.error().detail
+                        << "); clients may miss what came meanwhile";
+                }
+            } else if (auto latest = fetch_latest(channel)) {
+                missed.push_back(std::move(latest));
+            }
+            subscriber_.post([this, channel, connection, missed = std::move(missed)] {
+                caught_up(channel, connection, missed);
             });
         });
+    }
+
+    // Subscriber strand: delivers what `catch_up` read, then what was held back meanwhile,
+    // each only when newer than what was delivered before. A catch-up for an earlier
+    // connection is left to the one the current connection started.
+    void caught_up(const std::string& channel, uint64_t connection,
+                   const std::vector<MessagePtr>& missed) {
+        if (connection != connection_ || !subscribed(channel)) return;
+        auto held = std::exchange(held_[channel], {});
+        held_.erase(channel);
+        auto last = delivered_.find(channel);
+        if (last == delivered_.end()) {
+            // New here: the latest serves unless a newer one arrived live first.
+            auto current = local_->latest(channel);
+            for (const auto& message : missed) {
+                if (!current || message->timestamp > current->timestamp) deliver(message);
+            }
+        } else {
+            for (const auto& message : missed) {
+                if (message->seq > delivered_[channel]) deliver(message);
+            }
+        }
+        for (const auto& message : held) {
+            if (!delivered_.contains(channel) || message->seq > delivered_[channel])
+                deliver(message);
+        }
     }
 
     void confirmed(const std::string& channel) {
@@ -431,9 +504,10 @@ class RedisBus final : public Bus {
         auto channel = publication.channel.name();
         std::string counter = "tickerd:seq:" + channel, latest = latest_key(channel);
         std::string seconds = std::to_string(ttl.count());
-        auto reply = blocking_command({"EVAL", kPublishScript, "3", counter, latest,
-                                       history_key(channel), cut.head, cut.middle, cut.tail,
-                                       channel, seconds, history_length_, history_age_ms_});
+        auto reply =
+            blocking_command(publisher_, {"EVAL", kPublishScript, "3", counter, latest,
+                                          history_key(channel), cut.head, cut.middle, cut.tail,
+                                          channel, seconds, history_length_, history_age_ms_});
         if (!reply) {
             return Error::unavailable("Redis is unreachable (" + reply.error() +
                                       "): not published");
@@ -459,7 +533,7 @@ class RedisBus final : public Bus {
         std::optional<uint64_t> boundary;  // the seq of the entry just before what was collected
         std::string end = "+";
         for (bool exhausted = false; !exhausted && !boundary;) {
-            auto reply = blocking_command({"XREVRANGE", key, end, "-", "COUNT", page});
+            auto reply = blocking_command(subscriber_, {"XREVRANGE", key, end, "-", "COUNT", page});
             if (!reply) return Error::unavailable("Redis is unreachable (" + reply.error() + ")");
             if ((*reply)->type != REDIS_REPLY_ARRAY) {
                 return Error::unavailable("Redis refused XREVRANGE " + key + ": " +
@@ -531,7 +605,7 @@ class RedisBus final : public Bus {
     }
 
     MessagePtr fetch_latest(const std::string& channel) {
-        auto reply = blocking_command({"GET", latest_key(channel)});
+        auto reply = blocking_command(subscriber_, {"GET", latest_key(channel)});
         if (!reply) {
             std::lock_guard lock(error_mutex_);
             blocking_error_ = "GET " + latest_key(channel) + ": " + reply.error();
@@ -545,18 +619,24 @@ class RedisBus final : public Bus {
     // ---- Blocking calls (off the I/O threads): a connection per caller at a time ----
     using Connection = std::unique_ptr<redisContext, decltype(&redisFree)>;
     using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+    struct IdleConnection {
+        HostPort server;
+        Connection connection;
+    };
 
-    // One command on an idle connection (or a new one); the reply, or why there is none.
-    // A connection that failed is dropped; a good one goes back for the next caller.
+    // One command on an idle connection to `link`'s server (or a new one): writes go where
+    // the publisher writes, reads where the subscriber reads. The reply, or why there is
+    // none. A connection that failed is dropped; a good one goes back for the next caller.
     boost::system::result<Reply, std::string> blocking_command(
-        std::initializer_list<std::string_view> args) {
+        const RedisLink& link, std::initializer_list<std::string_view> args) {
         std::vector<const char*> argv;
         std::vector<size_t> lengths;
         for (auto arg : args) {
             argv.push_back(arg.data());
             lengths.push_back(arg.size());
         }
-        auto connection = take_connection();
+        auto server = link.server();
+        auto connection = take_connection(server);
         if (!connection) return connection.error();
         Reply reply(
             static_cast<redisReply*>(redisCommandArgv(
@@ -568,31 +648,37 @@ class RedisBus final : public Bus {
             blocking_error_.reset();  // Redis answers again: an old failure no longer stands
         }
         std::lock_guard lock(sync_mutex_);
-        if (idle_.size() < kIdleConnections) idle_.push_back(std::move(*connection));
+        if (idle_.size() < kIdleConnections)
+            idle_.push_back({std::move(server), std::move(*connection)});
         return reply;
     }
 
-    boost::system::result<Connection, std::string> take_connection() {
+    // An idle connection to `server`; those to another one (a link moved) are closed.
+    boost::system::result<Connection, std::string> take_connection(const HostPort& server) {
         {
             std::lock_guard lock(sync_mutex_);
-            if (!idle_.empty()) {
-                auto connection = std::move(idle_.back());
-                idle_.pop_back();
+            std::erase_if(idle_, [&](const IdleConnection& idle) {
+                return idle.server != publisher_.server() && idle.server != subscriber_.server();
+            });
+            for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+                if (it->server != server) continue;
+                auto connection = std::move(it->connection);
+                idle_.erase(it);
                 return connection;
             }
         }
-        return open_connection();
+        return open_connection(server);
     }
 
-    boost::system::result<Connection, std::string> open_connection() {
+    // With Sentinel, `server` is the master the publisher last heard of, or the read node.
+    boost::system::result<Connection, std::string> open_connection(const HostPort& server) {
         timeval timeout{0, kLatestTimeoutMs * 1000};
-        // With Sentinel: the master the publisher last heard of.
-        auto server = publisher_.server();
         if (server.host.empty()) return std::string("the sentinels have not named a master yet");
+        bool by_socket = !options_.address.socket.empty() &&
+                         server == HostPort{options_.address.host, options_.address.port};
         Connection connection(
-            options_.address.socket.empty()
-                ? redisConnectWithTimeout(server.host.c_str(), server.port, timeout)
-                : redisConnectUnixWithTimeout(options_.address.socket.c_str(), timeout),
+            !by_socket ? redisConnectWithTimeout(server.host.c_str(), server.port, timeout)
+                       : redisConnectUnixWithTimeout(options_.address.socket.c_str(), timeout),
             redisFree);
         if (!connection) return std::string("cannot connect");
         if (connection->err) return std::string(connection->errstr);
@@ -647,8 +733,19 @@ class RedisBus final : public Bus {
     std::optional<std::string> last_error_;      // the links'
     std::optional<std::string> blocking_error_;  // the last blocking call's, until one succeeds
 
+    // Subscriber strand: the seq of the last message of each channel delivered here, and
+    // the messages held back while a channel catches up after a reconnect.
+    std::unordered_map<std::string, uint64_t> delivered_;
+    std::unordered_map<std::string, std::vector<MessagePtr>> held_;
+    std::atomic<uint64_t> connection_{0};  // the subscriber's connections so far
+
     std::mutex sync_mutex_;
-    std::vector<Connection> idle_;  // blocking connections between two calls
+    std::vector<IdleConnection> idle_;  // blocking connections between two calls
+
+    // Last: joined in stop(), before the rest goes. A few threads, so that many channels
+    // catching up at once (each a round trip or more to a replica perhaps far away) do not
+    // hold each other's live messages back for long.
+    boost::asio::thread_pool catch_up_reads_{kCatchUpThreads};
 };
 
 }  // namespace

@@ -64,7 +64,7 @@ class SlotMap {
   private:
     int16_t index_of(const HostPort& node);
 
-    std::vector<HostPort> nodes_;  // every primary once
+    std::vector<HostPort> nodes_;                           // every primary once
     std::array<int16_t, kSlots> owner_index_ = filled(-1);  // into nodes_; -1: no owner
     static std::array<int16_t, kSlots> filled(int16_t value);
 };

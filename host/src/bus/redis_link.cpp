@@ -4,6 +4,7 @@
 // while wanted. The descriptor never owns the fd: hiredis opened it and hiredis closes it.
 #include "bus/redis_link.hpp"
 
+#include "core/backoff.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -21,6 +22,7 @@
 #include <mutex>
 #include <random>
 #include <span>
+#include <unordered_map>
 
 namespace tickerd::bus {
 
@@ -32,6 +34,10 @@ constexpr std::chrono::milliseconds kFirstRetry{100};
 // Clients must get messages again within 5 s of Redis returning; 2 s keeps well inside it.
 constexpr std::chrono::milliseconds kMaxRetry{2000};
 constexpr std::chrono::milliseconds kConnectTimeout{2000};
+// A reading link on the primary (no healthy replica was found) looks for one again after
+// this, and twice as long each time none is found, up to the cap.
+constexpr std::chrono::seconds kFirstReplicaLookup{5};
+constexpr std::chrono::seconds kMaxReplicaLookup{60};
 // The longest command sent (EVAL script 1 key instance ms) has six.
 constexpr std::size_t kMaxArguments = 8;
 
@@ -52,6 +58,86 @@ std::string RedisAddress::describe() const {
     return HostPort{host, port}.describe();
 }
 
+std::string ReadFrom::describe() const {
+    switch (node) {
+        case Node::replica_at:
+            return replica.describe();
+        case Node::any_replica:
+            return "replica";
+        case Node::primary:
+            break;
+    }
+    return "primary";
+}
+
+namespace {
+
+// The string fields of a flat field/value array (SENTINEL REPLICAS gives one per replica).
+std::unordered_map<std::string_view, std::string_view> fields_of(const redisReply* reply) {
+    std::unordered_map<std::string_view, std::string_view> fields;
+    for (std::size_t k = 0; k + 1 < reply->elements; k += 2) {
+        const auto* name = reply->element[k];
+        const auto* value = reply->element[k + 1];
+        if (name->type == REDIS_REPLY_STRING && value->type == REDIS_REPLY_STRING)
+            fields.emplace(std::string_view(name->str, name->len),
+                           std::string_view(value->str, value->len));
+    }
+    return fields;
+}
+
+// SENTINEL REPLICAS: the healthy ones are neither down nor disconnected, and their link to
+// the master is up.
+std::vector<HostPort> healthy_replicas_of_sentinel(const redisReply* reply) {
+    std::vector<HostPort> replicas;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) return replicas;
+    for (std::size_t i = 0; i < reply->elements; ++i) {
+        if (reply->element[i]->type != REDIS_REPLY_ARRAY) continue;
+        auto fields = fields_of(reply->element[i]);
+        auto flags = fields["flags"];
+        bool down = flags.find("s_down") != std::string_view::npos ||
+                    flags.find("o_down") != std::string_view::npos ||
+                    flags.find("disconnected") != std::string_view::npos;
+        if (down || fields["master-link-status"] != "ok") continue;
+        replicas.push_back(
+            {std::string(fields["ip"]), std::atoi(std::string(fields["port"]).c_str())});
+    }
+    return replicas;
+}
+
+// ROLE on the primary: ["master", offset, [[ip, port, offset], …]], the replicas connected
+// to it now.
+std::vector<HostPort> replicas_of_primary(const redisReply* reply) {
+    std::vector<HostPort> replicas;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[2]->type != REDIS_REPLY_ARRAY)
+        return replicas;
+    const auto* listed = reply->element[2];
+    for (std::size_t i = 0; i < listed->elements; ++i) {
+        const auto* replica = listed->element[i];
+        if (replica->type != REDIS_REPLY_ARRAY || replica->elements < 2 ||
+            replica->element[0]->type != REDIS_REPLY_STRING ||
+            replica->element[1]->type != REDIS_REPLY_STRING)
+            continue;
+        replicas.push_back({replica->element[0]->str, std::atoi(replica->element[1]->str)});
+    }
+    return replicas;
+}
+
+// ROLE says "master" — or, for `replica`, "slave" with its link to the master connected (a
+// replica that lost its master serves an old copy).
+bool role_fits(const redisReply* reply, bool replica) {
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return false;
+    std::string_view role = reply->element[0]->str;
+    if (!replica) return role == "master";
+    return role == "slave" && reply->elements >= 4 &&
+           reply->element[3]->type == REDIS_REPLY_STRING &&
+           std::string_view(reply->element[3]->str) == "connected";
+}
+
+}  // namespace
+
 struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // The socket of one connection as the event hooks see it.
     struct Watch {
@@ -67,18 +153,24 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         Watch(Impl* impl, int fd) : owner(impl), descriptor(impl->strand, fd) {}
     };
 
-    // With Sentinel every connection starts at a sentinel, which names the master; the
-    // master is then checked with ROLE (a failover may have turned it into a replica).
-    enum class Stage { ask_sentinel, use_master };
+    // With Sentinel every connection to the primary starts at a sentinel, which names the
+    // master; the master is then checked with ROLE (a failover may have turned it into a
+    // replica). A reading link starts at its replica, or first asks the sentinels (without
+    // them, the primary) which replicas there are; a replica is checked with ROLE too.
+    enum class Stage { ask_sentinel, use_master, list_replicas, use_replica };
 
-    Impl(asio::io_context& io, RedisAddress a, std::string n, Events e)
+    Impl(asio::io_context& io, RedisAddress a, std::string n, Events e, ReadFrom r)
         : strand(asio::make_strand(io)),
           timer(strand),
+          lookup_timer(strand),
           address(std::move(a)),
+          reads(std::move(r)),
           name(std::move(n)),
           events(std::move(e)),
-          stage(address.sentinels.empty() ? Stage::use_master : Stage::ask_sentinel),
-          server{uses_sentinels() ? HostPort{} : HostPort{address.host, address.port}} {}
+          stage(first_stage()),
+          server{stage == Stage::use_replica ? reads.replica
+                 : uses_sentinels()          ? HostPort{}
+                                             : HostPort{address.host, address.port}} {}
 
     ~Impl() {
         if (context) redisAsyncFree(context);  // stop() did not run: free what is left
@@ -86,7 +178,10 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
 
     asio::strand<asio::io_context::executor_type> strand;
     asio::steady_timer timer;
+    asio::steady_timer lookup_timer;  // a reading link's next look for a replica
+    std::chrono::seconds lookup_delay = kFirstReplicaLookup;
     RedisAddress address;
+    ReadFrom reads;
     std::string name;
     Events events;
     ReplyHandler on_message;
@@ -99,17 +194,39 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<bool> ready{false};  // read by other threads for health reports
     bool stopping = false;
     std::atomic<bool> stopped{false};
-    std::chrono::milliseconds backoff = kFirstRetry;
-    std::mt19937 rng{std::random_device{}()};
+    Backoff backoff{kFirstRetry, kMaxRetry};
+    std::mt19937 rng{std::random_device{}()};  // picks a replica
     Stage stage;
     std::size_t next_sentinel = 0;
     mutable std::mutex server_mutex;  // read by other threads for health reports
-    HostPort server;                  // the Redis to use: host/port, or the master named
+    HostPort server;                  // the Redis to use: host/port, the master named, or a replica
+    HostPort last_failed;  // a reading link's replica that failed last: not picked again next
 
     bool uses_sentinels() const { return !address.sentinels.empty(); }
+    bool reads_replicas() const { return reads.node != ReadFrom::Node::primary; }
     HostPort current_server() const {
         std::lock_guard lock(server_mutex);
         return server;
+    }
+    void set_server(HostPort next) {
+        std::lock_guard lock(server_mutex);
+        server = std::move(next);
+    }
+    // A stage that starts at a sentinel.
+    bool at_sentinel() const {
+        return stage == Stage::ask_sentinel || (stage == Stage::list_replicas && uses_sentinels());
+    }
+
+    Stage first_stage() const {
+        switch (reads.node) {
+            case ReadFrom::Node::replica_at:
+                return Stage::use_replica;
+            case ReadFrom::Node::any_replica:
+                return Stage::list_replicas;
+            case ReadFrom::Node::primary:
+                break;
+        }
+        return uses_sentinels() ? Stage::ask_sentinel : Stage::use_master;
     }
 
     // ---- event hooks (called by hiredis on the strand) ----
@@ -164,14 +281,16 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // ---- connection life ----
     void connect() {
         if (stopping) return;
-        if (stage == Stage::ask_sentinel) {
+        if (at_sentinel()) {
             const auto& sentinel = address.sentinels[next_sentinel % address.sentinels.size()];
             context = redisAsyncConnect(sentinel.host.c_str(), sentinel.port);
-        } else if (address.socket.empty()) {
+        } else if (!address.socket.empty() && stage != Stage::use_replica) {
+            context = redisAsyncConnectUnix(address.socket.c_str());  // the primary's
+        } else if (stage == Stage::list_replicas) {
+            context = redisAsyncConnect(address.host.c_str(), address.port);  // the primary
+        } else {
             auto target = current_server();
             context = redisAsyncConnect(target.host.c_str(), target.port);
-        } else {
-            context = redisAsyncConnectUnix(address.socket.c_str());
         }
         if (!context || context->err) {
             std::string why = context ? context->errstr : "cannot allocate a connection";
@@ -218,25 +337,69 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         self->retry(why);
     }
 
-    // Asks the sentinel connected to for the master's address, then connects to that.
-    void ask_for_master() {
-        auto ask = [self = shared_from_this()] {
-            self->send({"SENTINEL", "get-master-addr-by-name", self->address.master_name},
-                       [self](redisReply* reply) { self->on_master_address(reply); });
-        };
-        if (address.sentinel_password.empty()) {
-            ask();
+    // AUTH with `password` when there is one, then `next`; a refusal drops the connection.
+    void authenticate(const std::string& password, std::string what, std::function<void()> next) {
+        if (password.empty()) {
+            next();
             return;
         }
-        send({"AUTH", address.sentinel_password},
-             [self = shared_from_this(), ask](redisReply* reply) {
-                 if (!reply || reply->type == REDIS_REPLY_ERROR) {
-                     self->drop(reply ? std::string("sentinel AUTH: ") + reply->str
-                                      : "lost during sentinel AUTH");
-                     return;
-                 }
-                 ask();
-             });
+        send({"AUTH", password}, [self = shared_from_this(), what, next](redisReply* reply) {
+            if (!reply || reply->type == REDIS_REPLY_ERROR) {
+                self->drop(reply ? what + ": " + reply->str : "lost during " + what);
+                return;
+            }
+            next();
+        });
+    }
+
+    // Asks the sentinel connected to for the master's address, then connects to that.
+    void ask_for_master() {
+        authenticate(address.sentinel_password, "sentinel AUTH", [self = shared_from_this()] {
+            self->send({"SENTINEL", "get-master-addr-by-name", self->address.master_name},
+                       [self](redisReply* reply) { self->on_master_address(reply); });
+        });
+    }
+
+    // Asks the sentinel (or the primary) connected to for the replicas, then connects to one.
+    void list_replicas() {
+        auto self = shared_from_this();
+        if (uses_sentinels()) {
+            authenticate(address.sentinel_password, "sentinel AUTH", [self] {
+                self->send({"SENTINEL", "REPLICAS", self->address.master_name},
+                           [self](redisReply* reply) {
+                               if (reply) self->on_replicas(healthy_replicas_of_sentinel(reply));
+                           });
+            });
+            return;
+        }
+        authenticate(address.password, "AUTH", [self] {
+            self->send({"ROLE"}, [self](redisReply* reply) {
+                if (reply) self->on_replicas(replicas_of_primary(reply));
+            });
+        });
+    }
+
+    // Picks one of `replicas` at random (edges spread over them), not the one that failed
+    // last; with none, the primary is the last resort.
+    void on_replicas(std::vector<HostPort> replicas) {
+        std::erase(replicas, last_failed);
+        if (!replicas.empty() || !uses_sentinels()) close_quietly();
+        if (replicas.empty()) {
+            BOOST_LOG_TRIVIAL(warning)
+                << "redis " << name << ": no healthy replica; reading from the primary";
+            if (uses_sentinels()) {
+                ask_for_master();  // on this sentinel connection
+                return;
+            }
+            set_server({address.host, address.port});
+            stage = Stage::use_master;
+        } else {
+            std::uniform_int_distribution<std::size_t> any(0, replicas.size() - 1);
+            set_server(replicas[any(rng)]);
+            stage = Stage::use_replica;
+        }
+        // Not from inside hiredis's callback: the connection is freed after it.
+        asio::post(strand, [self = shared_from_this()] { self->connect(); });
     }
 
     void on_master_address(redisReply* reply) {
@@ -252,39 +415,47 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         BOOST_LOG_TRIVIAL(debug) << "redis " << name << ": sentinel " << sentinel
                                  << " names master '" << address.master_name << "' at "
                                  << master.describe();
-        {
-            std::lock_guard lock(server_mutex);
-            server = std::move(master);
-        }
+        set_server(std::move(master));
         stage = Stage::use_master;
         close_quietly();
         // Not from inside hiredis's callback: the sentinel's connection is freed after it.
         asio::post(strand, [self = shared_from_this()] { self->connect(); });
     }
 
-    // With Sentinel, the master must say it is one before it is used.
+    // With Sentinel, the master must say it is one before it is used; a replica, that it is
+    // one linked to its master.
     void check_role(std::function<void()> next) {
-        if (!uses_sentinels()) {
+        bool replica = stage == Stage::use_replica;
+        if (!uses_sentinels() && !replica) {
             next();
             return;
         }
-        send({"ROLE"}, [self = shared_from_this(), next](redisReply* reply) {
-            bool master = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
-                          reply->element[0]->type == REDIS_REPLY_STRING &&
-                          std::string_view(reply->element[0]->str) == "master";
-            if (!master) {
+        send({"ROLE"}, [self = shared_from_this(), next, replica](redisReply* reply) {
+            if (!role_fits(reply, replica)) {
                 self->drop(self->current_server().describe() +
-                           " is not the master (any more); asking the sentinels again");
+                           (replica ? " is not a replica linked to its master"
+                                    : " is not the master (any more); asking the sentinels again"));
                 return;
             }
             next();
         });
     }
 
-    // AUTH, ROLE (with Sentinel) and SELECT, then ready.
+    // What the link is connected to, for the log.
+    std::string describe_node() const {
+        if (stage == Stage::use_replica) return current_server().describe() + " (a replica)";
+        if (uses_sentinels()) return current_server().describe() + " (" + address.describe() + ")";
+        return address.describe();
+    }
+
+    // AUTH, ROLE (with Sentinel, or of a replica) and SELECT, then ready.
     void handshake() {
         if (stage == Stage::ask_sentinel) {
             ask_for_master();
+            return;
+        }
+        if (stage == Stage::list_replicas) {
+            list_replicas();
             return;
         }
         auto after_select = [self = shared_from_this()](redisReply* reply) {
@@ -293,13 +464,11 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
                 return;
             }
             self->ready = true;
-            self->backoff = kFirstRetry;
+            self->backoff.reset();
             self->set_failure({});
             BOOST_LOG_TRIVIAL(info)
-                << "redis " << self->name << ": connected to "
-                << (self->uses_sentinels()
-                        ? self->current_server().describe() + " (" + self->address.describe() + ")"
-                        : self->address.describe());
+                << "redis " << self->name << ": connected to " << self->describe_node();
+            self->look_for_replica_later();
             if (self->events.connected) self->events.connected();
         };
         auto select = [self = shared_from_this(), after_select] {
@@ -308,16 +477,23 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
                 self->send({"SELECT", db}, after_select);
             });
         };
-        if (address.password.empty()) {
-            select();
+        authenticate(address.password, "AUTH", select);
+    }
+
+    // On the primary as its last resort, a reading link looks for a healthy replica again
+    // later: it reconnects (its subscriber catches up from the history), and lands on the
+    // primary again when there still is none.
+    void look_for_replica_later() {
+        if (!reads_replicas() || stage != Stage::use_master) {
+            lookup_delay = kFirstReplicaLookup;
             return;
         }
-        send({"AUTH", address.password}, [self = shared_from_this(), select](redisReply* reply) {
-            if (!reply || reply->type == REDIS_REPLY_ERROR) {
-                self->drop(reply ? std::string("AUTH: ") + reply->str : "lost during AUTH");
-                return;
-            }
-            select();
+        lookup_timer.expires_after(lookup_delay);
+        lookup_delay = std::min(lookup_delay * 2, kMaxReplicaLookup);
+        lookup_timer.async_wait([self = shared_from_this(), attempt = context](auto ec) {
+            if (ec || self->context != attempt || !self->ready) return;
+            self->last_failed = {};  // it may be healthy again
+            self->drop("reading from the primary: looking for a healthy replica again");
         });
     }
 
@@ -349,22 +525,31 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     void retry(const std::string& why) {
         set_failure(why);
         if (stopping) return;
-        if (uses_sentinels()) {
-            // A failing sentinel gives way to the next; a lost master is asked for again.
-            if (stage == Stage::ask_sentinel) ++next_sentinel;
-            stage = Stage::ask_sentinel;
-        }
-        // Capped exponential backoff with jitter, so several instances do not reconnect in
-        // step after an outage.
-        auto delay = backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
-                                       0, static_cast<long>(backoff.count() / 2))(rng));
-        backoff = std::min(backoff * 2, kMaxRetry);
+        stage = next_stage();
+        // Jittered, so several instances do not reconnect in step after an outage.
+        auto delay = backoff.next();
         BOOST_LOG_TRIVIAL(debug) << "redis " << name << ": " << why << "; retrying in "
                                  << delay.count() << " ms";
         timer.expires_after(delay);
         timer.async_wait([self = shared_from_this()](auto ec) {
             if (!ec) self->connect();
         });
+    }
+
+    // Where to go after a failure. A failing sentinel gives way to the next; a lost master is
+    // asked for again. A reading link tries its configured replica again first, unless that
+    // is the one that failed: then another one.
+    Stage next_stage() {
+        if (at_sentinel()) ++next_sentinel;
+        if (!reads_replicas()) return uses_sentinels() ? Stage::ask_sentinel : Stage::use_master;
+        bool replica_failed = stage == Stage::use_replica;
+        if (replica_failed) last_failed = current_server();
+        bool configured_failed = replica_failed && current_server() == reads.replica;
+        if (reads.node == ReadFrom::Node::replica_at && !configured_failed) {
+            set_server(reads.replica);
+            return Stage::use_replica;
+        }
+        return Stage::list_replicas;
     }
 
     static void on_reply(redisAsyncContext*, void* reply, void* privdata) {
@@ -418,13 +603,16 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     void shut() {
         stopping = true;
         timer.cancel();
+        lookup_timer.cancel();
         ready = false;
         if (context) close_quietly();
     }
 };
 
-RedisLink::RedisLink(asio::io_context& io, RedisAddress address, std::string name, Events events)
-    : impl_(std::make_shared<Impl>(io, std::move(address), std::move(name), std::move(events))) {}
+RedisLink::RedisLink(asio::io_context& io, RedisAddress address, std::string name, Events events,
+                     ReadFrom reads)
+    : impl_(std::make_shared<Impl>(io, std::move(address), std::move(name), std::move(events),
+                                   std::move(reads))) {}
 
 RedisLink::~RedisLink() {
     stop();
@@ -499,6 +687,15 @@ const RedisAddress& RedisLink::address() const {
 
 HostPort RedisLink::server() const {
     return impl_->current_server();
+}
+
+std::string RedisLink::node() const {
+    auto server = impl_->current_server();
+    if (server.host.empty()) return {};
+    const auto& address = impl_->address;
+    bool primary_by_socket = !address.socket.empty() && address.sentinels.empty() &&
+                             server == HostPort{address.host, address.port};
+    return primary_by_socket ? "unix:" + address.socket : server.describe();
 }
 
 }  // namespace tickerd::bus

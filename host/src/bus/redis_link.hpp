@@ -2,8 +2,10 @@
 // its event hooks mapped onto an Asio descriptor (no extra event library, no thread of its
 // own). It connects, authenticates, selects the database, and when the link drops it
 // reconnects with capped exponential backoff until stopped. With Sentinel it asks the
-// sentinels for the master before each connection, so it follows a failover. Everything
-// runs on the link's strand; callbacks are called there.
+// sentinels for the master before each connection, so it follows a failover. A reading link
+// (ReadFrom other than primary) talks to a replica instead, and when that one fails moves to
+// another healthy replica (listed by the sentinels, or by the primary), the primary being
+// the last resort. Everything runs on the link's strand; callbacks are called there.
 #pragma once
 
 #include "bus/bus.hpp"
@@ -32,7 +34,8 @@ class RedisLink {
     // A reply, or nullptr when the link dropped before it came.
     using ReplyHandler = std::function<void(redisReply*)>;
 
-    RedisLink(boost::asio::io_context& io, RedisAddress address, std::string name, Events events);
+    RedisLink(boost::asio::io_context& io, RedisAddress address, std::string name, Events events,
+              ReadFrom reads = {});
     ~RedisLink();
     RedisLink(const RedisLink&) = delete;
     RedisLink& operator=(const RedisLink&) = delete;
@@ -68,8 +71,11 @@ class RedisLink {
     // Runs `fn` on the link's strand.
     void post(std::function<void()> fn);
     const RedisAddress& address() const;
-    // Thread-safe: the Redis server used (with Sentinel, the master it last named).
+    // Thread-safe: the Redis server used (with Sentinel, the master it last named; a reading
+    // link's replica).
     HostPort server() const;
+    // Thread-safe: the same as text ("host:port", or "unix:path"); empty while none is known.
+    std::string node() const;
 
   private:
     struct Impl;

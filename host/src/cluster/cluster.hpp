@@ -22,6 +22,8 @@ class ConfigSync {
     virtual ~ConfigSync() = default;
     virtual void start() = 0;
     virtual void stop() = 0;  // call while the io_context still runs
+    // Thread-safe.
+    virtual config::SharedConfigState state() const = 0;
 };
 
 // Merges two changed versions of a shared-config document (the state file's JSON) made

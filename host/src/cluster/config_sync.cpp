@@ -2,10 +2,13 @@
 // Adopting a document persists it (an fsync), so that runs on a thread of its own, never on
 // the I/O threads; a change adopted from Redis is not announced back. A local change is
 // merged into the shared document (see merge_documents), also when it was made while Redis
-// was away, so concurrent changes on several instances are all kept.
+// was away, so concurrent changes on several instances are all kept. A write Redis refuses
+// (out of memory, a read-only replica) is retried with capped backoff until it lands: the
+// API answered the change 2xx, so it must reach the other instances.
 #include "cluster/cluster.hpp"
 
 #include "bus/redis_link.hpp"
+#include "core/backoff.hpp"
 #include "core/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -13,7 +16,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <atomic>
+#include <mutex>
 #include <utility>
 
 namespace tickerd::cluster {
@@ -24,6 +30,8 @@ namespace asio = boost::asio;
 
 constexpr std::string_view kConfigKey = "tickerd:config";
 constexpr std::string_view kControlChannel = "tickerd:control";
+constexpr std::chrono::milliseconds kFirstRewrite{200};
+constexpr std::chrono::milliseconds kMaxRewrite{5000};
 
 // Set on the applying thread while a document from Redis is being adopted.
 thread_local bool adopting = false;
@@ -36,12 +44,13 @@ class RedisConfigSync final : public ConfigSync {
           state_(state),
           base_(config::state_document(*state.snapshot())),
           commands_(io, address, "config", {[this] { on_connected(); }, {}}),
-          control_(io, std::move(address), "config-control", {[this] { on_control_up(); }, {}}) {
+          control_(io, std::move(address), "config-control", {[this] { on_control_up(); }, {}}),
+          rewrite_timer_(io) {
         control_.set_message_handler([this](redisReply* reply) { on_control(reply); });
         state_.on_change([this] {
             if (adopting || stopped_) return;
             commands_.post([this] {
-                dirty_ = true;
+                set_dirty(true);
                 ++local_changes_;
                 write();
             });
@@ -57,9 +66,15 @@ class RedisConfigSync final : public ConfigSync {
 
     void stop() override {
         if (stopped_.exchange(true)) return;
+        rewrite_timer_.cancel();
         commands_.stop();
         control_.stop();
         applier_.join();
+    }
+
+    config::SharedConfigState state() const override {
+        std::lock_guard lock(state_mutex_);
+        return shared_state_;
     }
 
   private:
@@ -88,6 +103,10 @@ class RedisConfigSync final : public ConfigSync {
                                       if (!set) return;
                                       if (set->type == REDIS_REPLY_NIL) {
                                           fetch(false);  // another instance was first
+                                      } else if (set->type == REDIS_REPLY_ERROR) {
+                                          // Written (merged) like a change, once Redis takes it.
+                                          set_dirty(true);
+                                          refused(std::string(set->str, set->len));
                                       } else {
                                           base_ = document;
                                       }
@@ -116,7 +135,12 @@ class RedisConfigSync final : public ConfigSync {
                               ? merged_with(ours, std::string(reply->str, reply->len))
                               : ours;
             commands_.command({"MULTI"});
-            commands_.command({"SET", kConfigKey, merged});
+            // A refusal comes as the SET is queued (EXEC then only says it was discarded).
+            queued_refusal_.clear();
+            commands_.command({"SET", kConfigKey, merged}, [this](redisReply* set) {
+                if (set && set->type == REDIS_REPLY_ERROR)
+                    queued_refusal_.assign(set->str, set->len);
+            });
             commands_.command({"PUBLISH", kControlChannel, "config " + instance_});
             bool sent =
                 commands_.command({"EXEC"}, [this, changes, ours, merged](redisReply* exec) {
@@ -125,9 +149,8 @@ class RedisConfigSync final : public ConfigSync {
                     if (exec->type == REDIS_REPLY_NIL) {  // another write came first: merge again
                         write();
                     } else if (exec->type == REDIS_REPLY_ERROR) {
-                        // Left dirty: the next change or connection writes it again.
-                        BOOST_LOG_TRIVIAL(error)
-                            << "config: writing the shared config: " << exec->str;
+                        refused(queued_refusal_.empty() ? std::string(exec->str, exec->len)
+                                                        : queued_refusal_);
                     } else {
                         written(changes, ours, merged);
                     }
@@ -148,8 +171,15 @@ class RedisConfigSync final : public ConfigSync {
     // `merged` is in Redis. Without newer local changes, this instance takes it as it is;
     // with them, they are written on top of it next (their base is what they started from).
     void written(uint64_t changes, const std::string& ours, const std::string& merged) {
+        if (rewrite_backoff_.backing_off())
+            BOOST_LOG_TRIVIAL(info) << "config: the shared config is written in Redis at last";
+        rewrite_backoff_.reset();
+        {
+            std::lock_guard lock(state_mutex_);
+            shared_state_.last_refusal.reset();
+        }
         if (changes == local_changes_) {
-            dirty_ = false;
+            set_dirty(false);
             base_ = merged;
             if (merged != ours) adopt(merged);
         } else {
@@ -157,6 +187,28 @@ class RedisConfigSync final : public ConfigSync {
             write_again_ = true;
         }
         if (std::exchange(write_again_, false)) write();
+    }
+
+    // Redis refused the write: it is tried again, after a delay that doubles up to
+    // kMaxRewrite (jittered, so instances refused together do not retry in step).
+    void refused(const std::string& why) {
+        {
+            std::lock_guard lock(state_mutex_);
+            shared_state_.last_refusal = why;
+        }
+        auto delay = rewrite_backoff_.next();
+        BOOST_LOG_TRIVIAL(error) << "config: Redis refused the shared config (" << why
+                                 << "); writing it again in " << delay.count() << " ms";
+        rewrite_timer_.expires_after(delay);
+        rewrite_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) commands_.post([this] { write(); });
+        });
+    }
+
+    void set_dirty(bool dirty) {
+        dirty_ = dirty;
+        std::lock_guard lock(state_mutex_);
+        shared_state_.pending = dirty;
     }
 
     // ---- control strand ----
@@ -204,8 +256,13 @@ class RedisConfigSync final : public ConfigSync {
     bool dirty_ = false;
     uint64_t local_changes_ = 0;
     bool writing_ = false, write_again_ = false;
+    std::string queued_refusal_;  // the SET's error in the write under way
+    Backoff rewrite_backoff_{kFirstRewrite, kMaxRewrite};
+    mutable std::mutex state_mutex_;
+    config::SharedConfigState shared_state_;  // a copy of dirty_ and the last refusal, for GET /
     bus::RedisLink commands_;
     bus::RedisLink control_;
+    asio::steady_timer rewrite_timer_;  // commands strand
     asio::thread_pool applier_{1};
     std::atomic<bool> stopped_{false};
 };

@@ -160,9 +160,16 @@ std::string state_document(const RuntimeConfig& config);
 Result<RuntimeConfig> parse_state_document(const std::string& text, const std::string& source,
                                            const RuntimeConfig& base);
 
-// Owns instruments, cadences, global settings and price rules at run time. Every change is written
-// to <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call returns, so an
-// API answer of 2xx means the change survives kill -9. Thread-safe.
+// How this instance's config changes are doing on their way to the config shared through
+// Redis (cluster/config_sync.cpp), for GET /.
+struct SharedConfigState {
+    bool pending = false;  // a change not in Redis yet: Redis is away or refused it
+    std::optional<std::string> last_refusal;  // Redis's words, while a refused write is retried
+};
+
+// Owns instruments, cadences, global settings and price rules at run time. Every change is
+// written to <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call
+// returns, so an API answer of 2xx means the change survives kill -9. Thread-safe.
 class StateStore {
   public:
     // Loads <state_dir>/state.json when present (it wins over `initial`); otherwise starts

@@ -257,6 +257,27 @@ struct Addresses {
     }
 };
 
+// "primary", "replica" or a replica's HOST:PORT.
+struct ReadFromChoice {
+    using type = bus::ReadFrom;
+    static Result<type> parse_text(const Setting&, std::string_view text) {
+        if (text == "primary") return type{};
+        if (text == "replica") return type{bus::ReadFrom::Node::any_replica, {}};
+        auto replica = host_port(text);
+        if (!replica) {
+            return bad("expected primary, replica or a replica's HOST:PORT, got '" +
+                       std::string(text) + "'");
+        }
+        return type{bus::ReadFrom::Node::replica_at, std::move(*replica)};
+    }
+    static Result<type> from_json(const Setting& s, const json::value& v, const fs::path&) {
+        auto text = json_string(v);
+        if (!text) return text.error();
+        return parse_text(s, *text);
+    }
+    static json::value show(const type& value) { return json::value(value.describe()); }
+};
+
 // Strings: ','-separated in a variable, a list in the file.
 struct TextList {
     using type = std::vector<std::string>;
@@ -452,6 +473,11 @@ std::vector<Setting> make_table() {
             {"redis.sentinel_password", "REDIS_SENTINEL_PASSWORD", "", "TEXT", "none", restart,
              "the sentinels' own password"},
             {.secret = true}),
+        row<ReadFromChoice, &C::redis, &R::read_from>(
+            {"redis.read_from", "REDIS_READ_FROM", "", "primary|replica|HOST:PORT", "", restart,
+             "the node that serves subscriptions, latest values and history: the primary, a "
+             "healthy replica the sentinels (or the primary) list, or this replica first; "
+             "writes always go to the primary"}),
         row<Integer<std::size_t>, &C::redis, &R::buffer_limit>(
             {"redis.buffer_limit", "", "", "N", "", restart,
              "messages kept while Redis is away; past it the oldest are dropped, counted and "
@@ -593,8 +619,8 @@ std::vector<Setting> make_table() {
             {1, 1'000'000}),
         row<Seconds, &C::alerts, &AlertSettings::webhook_max_backoff>(
             {"alerts.webhook_max_backoff_seconds", "", "", "SECONDS", "", restart,
-             "the longest wait between a failing webhook's retries (they start at 1 s and "
-             "double)"},
+             "the longest wait between a failing webhook's retries (they start at about 1 s "
+             "and double)"},
             {1, 3600}),
         row<Integer<std::size_t>, &C::history, &bus::HistoryLimits::max_messages>(
             {"history.max_messages", "TICKERD_HISTORY_MAX_MESSAGES", "", "N", "", restart,

@@ -49,7 +49,8 @@ json::object plugins_summary(Services& services) {
 
 // The Redis settings as the settings table shows them (secrets left out), and how the
 // links are doing.
-json::object redis_status(const config::DaemonConfig& config, const bus::BusHealth& bus) {
+json::object redis_status(Services& services, const bus::BusHealth& bus) {
+    const auto& config = services.config;
     auto redis = config::settings_json(config, "redis");
     redis["connected"] = config.redis.enabled && bus.connected;
     redis["last_error"] = bus.last_error ? json::value(*bus.last_error) : nullptr;
@@ -58,11 +59,23 @@ json::object redis_status(const config::DaemonConfig& config, const bus::BusHeal
         redis["master"] = named ? json::value(bus.master->describe()) : nullptr;
     }
     if (config.redis.enabled) {
+        // The nodes the links talk to now: writes to the primary, reads (subscriptions,
+        // latest, history) to redis.read_from's node.
+        redis["write_node"] =
+            bus.write_node.empty() ? json::value(nullptr) : json::value(bus.write_node);
+        redis["read_node"] =
+            bus.read_node.empty() ? json::value(nullptr) : json::value(bus.read_node);
         redis["published"] = bus.published;
         redis["buffered"] = bus.buffered;
         redis["dropped"] = bus.dropped;
         redis["write_refusals"] = bus.write_refusals;
         redis["last_refusal"] = bus.last_refusal ? json::value(*bus.last_refusal) : nullptr;
+    }
+    if (services.shared_config) {
+        auto shared = services.shared_config();
+        redis["config_pending"] = shared.pending;
+        redis["config_refusal"] =
+            shared.last_refusal ? json::value(*shared.last_refusal) : json::value(nullptr);
     }
     return redis;
 }
@@ -77,7 +90,7 @@ json::object status_document(Services& services) {
             {"uptime_seconds", std::chrono::duration<double>(uptime).count()},
             {"bus", bus.kind},
             {"role", config::to_string(services.config.role)},
-            {"redis", redis_status(services.config, bus)},
+            {"redis", redis_status(services, bus)},
             {"streaming", config::settings_json(services.config, "streaming")},
             {"published_types", json::value_from(services.config.published_types)},
             {"workers", workers_summary(services)},

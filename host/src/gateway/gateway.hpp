@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace tickerd::gateway {
@@ -33,6 +34,8 @@ struct Services {
     access::Gatekeeper& access;
     alerts::AlertCenter& alerts;
     std::chrono::steady_clock::time_point started_at;
+    // With Redis: whether this instance's config changes are in the shared config yet.
+    std::function<config::SharedConfigState()> shared_config = {};
 };
 
 // GET /'s document as JSON text (also what SIGUSR1 logs).
