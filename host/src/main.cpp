@@ -115,7 +115,8 @@ std::unique_ptr<bus::Bus> make_bus(asio::io_context& io, const config::DaemonCon
 
 // The main listener, and TLS on it or on a second one.
 gateway::Listeners listeners_of(asio::io_context& io, const config::DaemonConfig& cfg) {
-    gateway::Listeners listeners{resolve_listen(io, cfg.listen), std::nullopt, nullptr};
+    gateway::Listeners listeners{resolve_listen(io, cfg.listen), std::nullopt, nullptr,
+                                 cfg.reuse_port};
     if (!cfg.tls.enabled()) return listeners;
     auto context = gateway::TlsContext::make(cfg.tls);
     if (!context) throw config::ConfigError(context.error().detail);

@@ -68,6 +68,7 @@ struct RuntimeConfig {
 struct DaemonConfig {
     std::optional<std::filesystem::path> config_path;
     std::string listen = "127.0.0.1:8000";
+    bool reuse_port = false;  // SO_REUSEPORT on the listeners
     std::optional<std::filesystem::path> port_file;
     std::vector<std::filesystem::path> plugin_dirs;
     plugins::HostSettings plugin_host;  // the `plugins` section

@@ -415,6 +415,11 @@ std::vector<Setting> make_table() {
         row<Listen, &C::listen>({"listen", "TICKERD_LISTEN", "listen", "HOST:PORT", "", restart,
                                  "HTTP/SSE/WebSocket listener; port 0 picks a free one (logged, "
                                  "and written to --port-file)"}),
+        row<Boolean, &C::reuse_port>(
+            {"reuse_port", "TICKERD_REUSE_PORT", "", "BOOL", "", restart,
+             "open the listeners with SO_REUSEPORT, so that several tickerd processes (edges fed "
+             "by "
+             "one Redis) share one port and the kernel spreads connections among them"}),
         row<OptionalPath, &C::port_file>({"", "", "port-file", "PATH", "none", restart,
                                           "write the bound port number there once listening"}),
         row<PathList, &C::plugin_dirs>(

@@ -6,6 +6,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value_from.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace tickerd::gateway {
@@ -87,6 +89,7 @@ json::object status_document(Services& services) {
     return {{"name", "tickerd"},
             {"status", "ok"},
             {"version", TICKERD_VERSION},
+            {"pid", ::getpid()},  // which process answered, when several share a port
             {"uptime_seconds", std::chrono::duration<double>(uptime).count()},
             {"bus", bus.kind},
             {"role", config::to_string(services.config.role)},

@@ -63,6 +63,7 @@ struct Listeners {
     boost::asio::ip::tcp::endpoint main;
     std::optional<boost::asio::ip::tcp::endpoint> tls;  // a second listener, for TLS
     std::shared_ptr<TlsContext> tls_context;            // null: no TLS anywhere
+    bool reuse_port = false;  // SO_REUSEPORT: several processes accept on one port
 };
 
 class Server {

@@ -13,7 +13,9 @@
 #include <boost/asio/strand.hpp>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
 
 namespace tickerd::gateway {
 
@@ -43,6 +45,22 @@ void refuse(tcp::socket& socket, const Error& error, bool tls) {
     socket.close(ignored);
 }
 
+// Bound and listening, with SO_REUSEADDR as Asio sets it, and SO_REUSEPORT when asked: then
+// every process bound so to the port gets its share of the connections from the kernel.
+tcp::acceptor open_acceptor(const asio::strand<asio::io_context::executor_type>& strand,
+                            const tcp::endpoint& endpoint, bool reuse_port) {
+    tcp::acceptor acceptor(strand);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    int on = 1;
+    if (reuse_port &&
+        ::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+        throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
+    acceptor.bind(endpoint);
+    acceptor.listen();
+    return acceptor;
+}
+
 bool out_of_descriptors(const boost::system::error_code& ec) {
     return ec == asio::error::no_descriptors || ec.value() == ENFILE;
 }
@@ -52,8 +70,8 @@ bool out_of_descriptors(const boost::system::error_code& ec) {
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     struct Listener {
         Listener(const asio::strand<asio::io_context::executor_type>& strand,
-                 const tcp::endpoint& endpoint, bool tls)
-            : acceptor(strand, endpoint),
+                 const tcp::endpoint& endpoint, bool tls, bool reuse_port)
+            : acceptor(open_acceptor(strand, endpoint, reuse_port)),
               retry_timer(acceptor.get_executor()),
               info(std::make_shared<ListenerInfo>(
                   ListenerInfo{endpoint.address().is_loopback(), endpoint.address().to_string()})),
@@ -70,8 +88,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           tls_context(listeners.tls_context),
           gateway(std::make_shared<GatewayState>(services, limits)) {
         bool tls_on_main = tls_context && !listeners.tls;
-        main.emplace(accept_strand, listeners.main, tls_on_main);
-        if (listeners.tls) second.emplace(accept_strand, *listeners.tls, true);
+        main.emplace(accept_strand, listeners.main, tls_on_main, listeners.reuse_port);
+        if (listeners.tls)
+            second.emplace(accept_strand, *listeners.tls, true, listeners.reuse_port);
     }
 
     ~Impl() {
