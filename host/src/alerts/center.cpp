@@ -286,6 +286,7 @@ json::object AlertCenter::status() const {
               {"system_resolved", impl.system_resolved.value()},
               {"price", impl.price_fired.value()}}},
             {"published", impl.published.value()},
+            {"publish_failures", impl.publish_failures.value()},
             {"unpublished", waiting},
             {"dropped", impl.dropped.value()},
             {"webhooks", std::move(webhooks)}};
