@@ -100,11 +100,8 @@ void BarFeed::on_market_data(const std::string& symbol, const boost::json::objec
 void BarFeed::close_until(SysTime now) {
     auto config = state_.snapshot();
     auto listed = [&](const std::string& symbol) {
-        return std::any_of(config->instruments.begin(), config->instruments.end(),
-                           [&](const Instrument& instrument) {
-                               return instrument.symbol == symbol &&
-                                      instrument.serves(DataType::market_data);
-                           });
+        const auto* instrument = config->find_instrument(symbol);
+        return instrument && instrument->serves(DataType::market_data);
     };
     std::lock_guard lock(mutex_);
     if (stopped_) return;
