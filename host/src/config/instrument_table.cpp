@@ -38,7 +38,7 @@ InstrumentTable::InstrumentTable(std::vector<Instrument> instruments) {
     size_ = unique.size();
     for (std::size_t first = 0; first < unique.size(); first += kChunkSize) {
         auto last = std::min(first + kChunkSize, unique.size());
-        chunks_.push_back(std::make_shared<const Chunk>(
+        chunks_.push_back(std::make_shared<Chunk>(
             std::make_move_iterator(unique.begin() + static_cast<std::ptrdiff_t>(first)),
             std::make_move_iterator(unique.begin() + static_cast<std::ptrdiff_t>(last))));
     }
@@ -74,7 +74,12 @@ InstrumentTable::const_iterator InstrumentTable::upper_bound(std::string_view sy
 }
 
 InstrumentTable::Chunk& InstrumentTable::writable(std::size_t chunk) {
-    // Another snapshot may share the chunk: change a copy of it.
+    // A chunk only this table holds is changed in place (replaying a journal at start would
+    // otherwise copy a chunk per line). Every chunk is made as a mutable Chunk, so casting the
+    // const away is sound; no other thread can take a new reference to a chunk that only
+    // this table holds.
+    if (chunks_[chunk].use_count() == 1) return const_cast<Chunk&>(*chunks_[chunk]);
+    // Another snapshot shares the chunk: change a copy of it.
     auto copy = std::make_shared<Chunk>(*chunks_[chunk]);
     auto& contents = *copy;
     chunks_[chunk] = std::move(copy);
@@ -85,15 +90,15 @@ void InstrumentTable::split_if_large(std::size_t chunk) {
     const auto& full = *chunks_[chunk];
     if (full.size() < 2 * kChunkSize) return;
     auto middle = full.begin() + static_cast<std::ptrdiff_t>(full.size() / 2);
-    auto low = std::make_shared<const Chunk>(full.begin(), middle);
-    auto high = std::make_shared<const Chunk>(middle, full.end());
+    auto low = std::make_shared<Chunk>(full.begin(), middle);
+    auto high = std::make_shared<Chunk>(middle, full.end());
     chunks_[chunk] = std::move(low);
     chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(chunk) + 1, std::move(high));
 }
 
 void InstrumentTable::upsert(Instrument instrument) {
     if (chunks_.empty()) {
-        chunks_.push_back(std::make_shared<const Chunk>(Chunk{std::move(instrument)}));
+        chunks_.push_back(std::make_shared<Chunk>(Chunk{std::move(instrument)}));
         size_ = 1;
         return;
     }

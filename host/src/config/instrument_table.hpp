@@ -69,7 +69,7 @@ class InstrumentTable {
 
   private:
     std::size_t chunk_for(std::string_view symbol) const;  // where `symbol` is or would go
-    Chunk& writable(std::size_t chunk);                     // copies a shared chunk first
+    Chunk& writable(std::size_t chunk);                    // copies a shared chunk first
     void split_if_large(std::size_t chunk);
 
     Chunks chunks_;

@@ -19,16 +19,27 @@ struct Overloaded : Handlers... {
 };
 
 json::object change_json(const Change& change) {
-    return std::visit(
-        Overloaded{
-            [](const Instrument& x) { return json::object{{"instrument", to_json(x)}}; },
-            [](const RemovedInstrument& x) { return json::object{{"remove_instrument", x.symbol}}; },
-            [](const Cadence& x) { return json::object{{"cadence", to_json(x)}}; },
-            [](const GlobalSettings& x) { return json::object{{"global", to_json(x)}}; },
-            [](const PriceRule& x) { return json::object{{"price_rule", to_json(x)}}; },
-            [](const RemovedPriceRule& x) { return json::object{{"remove_price_rule", x.id}}; },
-        },
-        change.what);
+    return std::visit(Overloaded{
+                          [](const Instrument& x) {
+                              return json::object{{"instrument", to_json(x)}};
+                          },
+                          [](const RemovedInstrument& x) {
+                              return json::object{{"remove_instrument", x.symbol}};
+                          },
+                          [](const Cadence& x) {
+                              return json::object{{"cadence", to_json(x)}};
+                          },
+                          [](const GlobalSettings& x) {
+                              return json::object{{"global", to_json(x)}};
+                          },
+                          [](const PriceRule& x) {
+                              return json::object{{"price_rule", to_json(x)}};
+                          },
+                          [](const RemovedPriceRule& x) {
+                              return json::object{{"remove_price_rule", x.id}};
+                          },
+                      },
+                      change.what);
 }
 
 template <class T>
@@ -63,7 +74,8 @@ std::optional<uint64_t> header_generation(std::string_view line) {
     const auto& object = header->get_object();
     const auto* format = object.if_contains("format");
     const auto* generation = object.if_contains("generation");
-    if (!format || !format->is_int64() || format->get_int64() != kJournalFormat) return std::nullopt;
+    if (!format || !format->is_int64() || format->get_int64() != kJournalFormat)
+        return std::nullopt;
     if (!generation || !generation->is_int64() || generation->get_int64() < 0) return std::nullopt;
     return static_cast<uint64_t>(generation->get_int64());
 }
