@@ -8,7 +8,7 @@
 //
 //   config_bench [--instruments 100000] [--types 1]
 //   config_bench --scheduler [--instruments 10000] [--types 5] [--interval 60] [--seconds 30]
-//                (--interval 0: each data type at its default cadence)
+//                [--no-bars]   (--interval 0: each data type at its default cadence)
 //
 // One client, one request in flight (keep-alive): the latency is the daemon's answer time
 // including its fsync, on this machine's disk.
@@ -42,6 +42,7 @@ struct Options {
     std::size_t instruments = 0;  // 0: the mode's default
     std::size_t types = 0;
     bool scheduler = false;
+    bool bars = true;  // --no-bars: no OHLC bars, to see the polling apart from aggregating
     double interval = 60;
     double seconds = 30;
 };
@@ -228,7 +229,9 @@ void run_scheduler(const Options& options) {
     for (std::size_t t = 0; t < options.types && options.interval > 0; ++t)
         cadences[kTypes[t]] = json::object{{"interval_seconds", options.interval}};
     double settle = options.interval > 0 ? options.interval : 60;
-    auto daemon_config = daemon_options(files, files.path() / "state", {{"cadences", cadences}});
+    json::object extra{{"cadences", cadences}};
+    if (!options.bars) extra["bars"] = json::object{{"intervals", json::array{}}};
+    auto daemon_config = daemon_options(files, files.path() / "state", extra);
     auto daemon = std::make_unique<DaemonProcess>(daemon_config);
     daemon->wait_ready();
     HttpClient http("127.0.0.1", daemon->port());
@@ -276,6 +279,8 @@ int main(int argc, char** argv) {
         };
         if (arg == "--scheduler") {
             options.scheduler = true;
+        } else if (arg == "--no-bars") {
+            options.bars = false;
         } else if (arg == "--instruments") {
             options.instruments = static_cast<std::size_t>(value());
         } else if (arg == "--types") {
@@ -285,7 +290,8 @@ int main(int argc, char** argv) {
         } else if (arg == "--seconds") {
             options.seconds = value();
         } else {
-            std::cerr << "usage: config_bench [--scheduler] [--instruments N] [--types 1-5] "
+            std::cerr << "usage: config_bench [--scheduler [--no-bars]] [--instruments N] "
+                         "[--types 1-5] "
                          "[--interval S] [--seconds S]\n";
             return 2;
         }

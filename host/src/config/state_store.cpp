@@ -381,7 +381,12 @@ Result<void> StateStore::commit(std::shared_ptr<RuntimeConfig> next, const std::
 Result<void> StateStore::write_snapshot(const RuntimeConfig& next) {
     auto text = serialize(next, generation_ + 1);
     auto written = detail::write_file_durably(state_file_, text);
-    if (!written) return Error::unavailable("configuration not saved: " + written.error().detail);
+    if (!written) {
+        // The new snapshot may be in place (only the folder's fsync failed): appending to
+        // the old generation's journal would be lost behind it, so write a snapshot again.
+        journal_open_ = false;
+        return Error::unavailable("configuration not saved: " + written.error().detail);
+    }
     ++generation_;
     snapshot_bytes_ = text.size();
     auto header = detail::journal_header(generation_);
