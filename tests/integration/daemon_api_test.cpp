@@ -357,6 +357,47 @@ BOOST_AUTO_TEST_CASE(channel_pages_list_every_channel_exactly_once) {
         http.request("DELETE", "/streaming/config/instruments/PG" + std::to_string(i));
 }
 
+// The cursor is a channel name, not a position: when the instrument it names is deleted
+// between two pages, the walk goes on from where that instrument sorted, missing nothing and
+// repeating nothing.
+BOOST_AUTO_TEST_CASE(a_channel_walk_survives_deleting_the_cursors_instrument) {
+    auto http = client();
+    for (int i = 0; i < 12; ++i) {
+        auto added = http.post_json("/streaming/config/instruments",
+                                    {{"symbol", "CW" + std::to_string(10 + i)},
+                                     {"data_types", json::array{"market_data", "news"}}});
+        BOOST_TEST_REQUIRE(added.status == 201u, added.body);
+    }
+    std::multiset<std::string> seen;
+    std::string next;
+    std::string deleted;
+    for (int page = 0; page < 1000; ++page) {
+        auto response =
+            http.get("/streaming/channels?limit=3" + (next.empty() ? "" : "&after=" + next));
+        BOOST_TEST_REQUIRE(response.status == 200u, response.body);
+        auto body = response.json();
+        for (const auto& entry : body.at("channels").as_array())
+            seen.insert(text(entry, "/channel"));
+        if (body.at("next").is_null()) break;
+        next = std::string(body.at("next").as_string());
+        if (deleted.empty() && next.find(":CW1") != std::string::npos) {
+            deleted = next.substr(next.rfind(':') + 1);
+            BOOST_TEST_REQUIRE(
+                http.request("DELETE", "/streaming/config/instruments/" + deleted).status == 204u);
+        }
+    }
+    BOOST_TEST_REQUIRE(!deleted.empty());
+    for (const auto& channel : seen)
+        BOOST_TEST(seen.count(channel) == 1u, channel << " listed twice");
+    for (int i = 0; i < 12; ++i) {
+        auto symbol = "CW" + std::to_string(10 + i);
+        if (symbol == deleted) continue;
+        BOOST_TEST(seen.count("stream:market_data:" + symbol) == 1u, symbol);
+        BOOST_TEST(seen.count("stream:news:" + symbol) == 1u, symbol);
+        http.request("DELETE", "/streaming/config/instruments/" + symbol);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(channels_and_latest) {
     auto http = client();
     auto channels = http.get("/streaming/channels");
