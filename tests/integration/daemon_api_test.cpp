@@ -306,6 +306,98 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(streaming_endpoints)
 
+// A client walking the pages (`?limit=`, then `?after=` the previous page's `next`) sees
+// every configured channel exactly once, and `next` is null on the last page.
+BOOST_AUTO_TEST_CASE(channel_pages_list_every_channel_exactly_once) {
+    auto http = client();
+    const std::vector<std::vector<std::string>> type_sets{
+        {"market_data"}, {"news", "market_data"}, {"insider_data", "fundamentals", "analytics"}};
+    for (int i = 0; i < 40; ++i) {
+        json::array types;
+        for (const auto& type : type_sets[static_cast<std::size_t>(i) % type_sets.size()])
+            types.emplace_back(type);
+        auto added = http.post_json("/streaming/config/instruments",
+                                    {{"symbol", "PG" + std::to_string(i)}, {"data_types", types}});
+        BOOST_TEST_REQUIRE(added.status == 201u, added.body);
+    }
+    std::multiset<std::string> expected;
+    auto listed = http.get("/streaming/config/instruments");
+    auto instruments = listed.json();  // kept alive while walked
+    for (const auto& instrument : items_of(instruments, "instruments")) {
+        for (const auto& type : instrument.at("data_types").as_array())
+            expected.insert("stream:" + std::string(type.as_string()) + ":" +
+                            text(instrument, "/symbol"));
+    }
+    std::multiset<std::string> seen;
+    std::string query = "?limit=7";
+    for (int page = 0; page < 1000; ++page) {
+        auto response = http.get("/streaming/channels" + query);
+        BOOST_TEST_REQUIRE(response.status == 200u, response.body);
+        auto body = response.json();
+        const auto& channels = body.at("channels").as_array();
+        BOOST_TEST(channels.size() <= 7u);
+        for (const auto& entry : channels)
+            seen.insert(text(entry, "/channel"));
+        const auto& next = body.at("next");
+        if (next.is_null()) break;
+        BOOST_TEST_REQUIRE(channels.size() == 7u, "only the last page is short");
+        query = "?limit=7&after=" + std::string(next.as_string());
+    }
+    BOOST_TEST(seen == expected);
+    BOOST_TEST(expected.size() >= 80u);
+    // One page by default while there are fewer than 1000 channels, in the old shape.
+    auto whole = http.get("/streaming/channels");
+    auto whole_body = whole.json();
+    BOOST_TEST(whole_body.at("channels").as_array().size() == expected.size());
+    BOOST_TEST(whole_body.at("next").is_null());
+    expect_error(http.get("/streaming/channels?limit=0"), 422, "limit");
+    expect_error(http.get("/streaming/channels?limit=10001"), 422, "limit");
+    expect_error(http.get("/streaming/channels?after=AAPL"), 422, "after");
+    for (int i = 0; i < 40; ++i)
+        http.request("DELETE", "/streaming/config/instruments/PG" + std::to_string(i));
+}
+
+// The cursor is a channel name, not a position: when the instrument it names is deleted
+// between two pages, the walk goes on from where that instrument sorted, missing nothing and
+// repeating nothing.
+BOOST_AUTO_TEST_CASE(a_channel_walk_survives_deleting_the_cursors_instrument) {
+    auto http = client();
+    for (int i = 0; i < 12; ++i) {
+        auto added = http.post_json("/streaming/config/instruments",
+                                    {{"symbol", "CW" + std::to_string(10 + i)},
+                                     {"data_types", json::array{"market_data", "news"}}});
+        BOOST_TEST_REQUIRE(added.status == 201u, added.body);
+    }
+    std::multiset<std::string> seen;
+    std::string next;
+    std::string deleted;
+    for (int page = 0; page < 1000; ++page) {
+        auto response =
+            http.get("/streaming/channels?limit=3" + (next.empty() ? "" : "&after=" + next));
+        BOOST_TEST_REQUIRE(response.status == 200u, response.body);
+        auto body = response.json();
+        for (const auto& entry : body.at("channels").as_array())
+            seen.insert(text(entry, "/channel"));
+        if (body.at("next").is_null()) break;
+        next = std::string(body.at("next").as_string());
+        if (deleted.empty() && next.find(":CW1") != std::string::npos) {
+            deleted = next.substr(next.rfind(':') + 1);
+            BOOST_TEST_REQUIRE(
+                http.request("DELETE", "/streaming/config/instruments/" + deleted).status == 204u);
+        }
+    }
+    BOOST_TEST_REQUIRE(!deleted.empty());
+    for (const auto& channel : seen)
+        BOOST_TEST(seen.count(channel) == 1u, channel << " listed twice");
+    for (int i = 0; i < 12; ++i) {
+        auto symbol = "CW" + std::to_string(10 + i);
+        if (symbol == deleted) continue;
+        BOOST_TEST(seen.count("stream:market_data:" + symbol) == 1u, symbol);
+        BOOST_TEST(seen.count("stream:news:" + symbol) == 1u, symbol);
+        http.request("DELETE", "/streaming/config/instruments/" + symbol);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(channels_and_latest) {
     auto http = client();
     auto channels = http.get("/streaming/channels");

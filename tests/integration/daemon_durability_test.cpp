@@ -29,6 +29,7 @@ class RestartableDaemon {
     }
 
     HttpClient& http() { return *http_; }
+    const std::filesystem::path& state_dir() const { return state_.path(); }
 
     void kill_and_restart() {
         daemon_->kill_hard();
@@ -143,4 +144,26 @@ BOOST_AUTO_TEST_CASE(a_burst_of_changes_all_survive) {
     }
     daemon.kill_and_restart();
     BOOST_TEST(instrument_symbols(daemon.http()) == expected);
+}
+
+// After a restart the changes go on being appended to the journal replayed at start; each
+// kill -9 keeps every change acknowledged before it, and the state folder holds the
+// snapshot and the journal.
+BOOST_AUTO_TEST_CASE(changes_after_a_restart_survive_the_next_kill) {
+    RestartableDaemon daemon;
+    std::set<std::string> expected{"AAPL", "TSLA"};
+    for (int round = 0; round < 3; ++round) {
+        std::string symbol = "R" + std::to_string(round);
+        BOOST_TEST_REQUIRE(
+            daemon.http().post_json("/streaming/config/instruments", {{"symbol", symbol}}).status ==
+            201u);
+        expected.insert(symbol);
+        auto removed = daemon.http().request("DELETE", "/streaming/config/instruments/TSLA");
+        BOOST_TEST(removed.status == (round == 0 ? 204u : 404u));
+        expected.erase("TSLA");
+        daemon.kill_and_restart();
+        BOOST_TEST(instrument_symbols(daemon.http()) == expected);
+    }
+    BOOST_TEST(std::filesystem::exists(daemon.state_dir() / "state.json"));
+    BOOST_TEST(std::filesystem::exists(daemon.state_dir() / "state.journal"));
 }

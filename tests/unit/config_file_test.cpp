@@ -112,10 +112,12 @@ BOOST_AUTO_TEST_CASE(every_key_is_read) {
     BOOST_TEST(b.restart.bench_after == 3);
     BOOST_TEST(b.restart.bench_seconds == 30);
 
-    BOOST_REQUIRE(config.runtime.instruments.size() == 2u);
-    BOOST_TEST(config.runtime.instruments[0].symbol == "AAPL");
-    BOOST_TEST(config.runtime.instruments[0].data_types.size() == 2u);
-    BOOST_TEST(!config.runtime.instruments[1].enabled);
+    std::vector<Instrument> instruments(config.runtime.instruments.begin(),
+                                        config.runtime.instruments.end());
+    BOOST_REQUIRE(instruments.size() == 2u);
+    BOOST_TEST(instruments[0].symbol == "AAPL");
+    BOOST_TEST(instruments[0].data_types.size() == 2u);
+    BOOST_TEST(!instruments[1].enabled);
 
     // A partial cadence is laid over the default for its data type.
     const auto& news = config.runtime.cadences.at(DataType::news);

@@ -1,6 +1,8 @@
 // StateStore: every change is on disk before the call returns (a new store on the same
 // folder, or a process killed right after the call, sees it); a state file that cannot be
-// read stops start-up instead of being discarded; a failed write changes nothing.
+// read stops start-up instead of being discarded; a failed write changes nothing. The journal
+// beside the snapshot: replayed on start, a torn last line left out, compacted into a new
+// snapshot when it grows, and a state file from before it still read.
 #define BOOST_TEST_MODULE config_state
 #include <boost/test/unit_test.hpp>
 
@@ -10,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 using namespace tickerd;
@@ -31,7 +35,7 @@ Instrument instrument(std::string symbol, std::vector<DataType> types = {DataTyp
 RuntimeConfig initial_with(std::vector<std::string> symbols) {
     RuntimeConfig config;
     for (auto& symbol : symbols)
-        config.instruments.push_back(instrument(std::move(symbol)));
+        config.instruments.upsert(instrument(std::move(symbol)));
     return config;
 }
 
@@ -193,31 +197,178 @@ BOOST_AUTO_TEST_CASE(a_corrupt_state_file_stops_start_up_naming_it) {
 BOOST_AUTO_TEST_CASE(a_failed_write_is_a_503_and_leaves_the_old_config_in_force) {
     TempDir dir("tickerd-state");
     StateStore store(dir.path(), initial_with({"AAPL"}));
-    BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+    BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));  // the first change: a snapshot
     int calls = 0;
     store.on_change([&] { ++calls; });
     auto before = store.snapshot();
-    // Root ignores permissions, so block the temp file's name with a folder instead.
+    // Root ignores permissions, so block the journal (the next append) and the snapshot's
+    // temp file (the write after a failed append) with folders instead.
+    auto journal = store.journal_file();
+    fs::rename(journal, dir / "journal.saved");
+    fs::create_directory(journal);
     fs::create_directory(dir / "state.json.tmp");
     auto upserted = store.upsert_instrument(instrument("TSLA"));
     BOOST_REQUIRE(!upserted);
     BOOST_TEST(upserted.error().status == 503u);
-    BOOST_TEST(upserted.error().detail.starts_with("configuration not saved: cannot create"),
+    BOOST_TEST(upserted.error().detail.starts_with("configuration not saved: cannot open"),
                upserted.error().detail);
     auto removed = store.remove_instrument("AAPL");
     BOOST_REQUIRE(!removed);
     BOOST_TEST(removed.error().status == 503u);
+    BOOST_TEST(removed.error().detail.starts_with("configuration not saved: cannot create"),
+               removed.error().detail);
     BOOST_TEST(store.snapshot() == before);
     BOOST_TEST(calls == 0);
+    fs::remove(journal);
+    fs::rename(dir / "journal.saved", journal);
+    fs::remove(dir / "state.json.tmp");
     StateStore on_disk(dir.path(), RuntimeConfig{});
     BOOST_TEST(symbols_of(*on_disk.snapshot()) == (std::vector<std::string>{"AAPL", "MSFT"}));
-    fs::remove(dir / "state.json.tmp");
     BOOST_REQUIRE(store.upsert_instrument(instrument("TSLA")));
     BOOST_TEST(calls == 1);
     BOOST_TEST(store.snapshot()->version == before->version + 1);
     StateStore reopened(dir.path(), RuntimeConfig{});
     BOOST_TEST(symbols_of(*reopened.snapshot()) ==
                (std::vector<std::string>{"AAPL", "MSFT", "TSLA"}));
+}
+
+BOOST_AUTO_TEST_CASE(changes_after_the_first_are_appended_to_the_journal_and_replayed) {
+    TempDir dir("tickerd-state");
+    {
+        StateStore store(dir.path(), initial_with({"AAPL"}));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+        auto snapshot_text = tickerd::testing::read_file(store.state_file());
+        BOOST_REQUIRE(store.upsert_instrument(instrument("TSLA", {DataType::news})));
+        BOOST_REQUIRE(store.remove_instrument("AAPL").value());
+        Cadence cadence = default_cadence(DataType::news);
+        cadence.interval_seconds = 30;
+        BOOST_REQUIRE(store.put_cadence(cadence));
+        // The snapshot is not rewritten: each change is one line in the journal.
+        BOOST_TEST(tickerd::testing::read_file(store.state_file()) == snapshot_text);
+        auto journal = tickerd::testing::read_file(store.journal_file());
+        BOOST_TEST(std::count(journal.begin(), journal.end(), '\n') == 4);  // header + 3
+        BOOST_TEST(journal.find(R"({"remove_instrument":"AAPL"})") != std::string::npos, journal);
+    }
+    StateStore reopened(dir.path(), initial_with({"NVDA"}));
+    auto snapshot = reopened.snapshot();
+    BOOST_TEST(symbols_of(*snapshot) == (std::vector<std::string>{"MSFT", "TSLA"}));
+    BOOST_TEST(snapshot->find_instrument("TSLA")->serves(DataType::news));
+    BOOST_TEST(snapshot->cadences.at(DataType::news).interval_seconds == 30);
+}
+
+BOOST_AUTO_TEST_CASE(a_torn_last_journal_line_is_left_out_and_the_journal_mended) {
+    TempDir dir("tickerd-state");
+    {
+        StateStore store(dir.path(), initial_with({"AAPL"}));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("TSLA")));
+    }
+    auto journal = dir / "state.journal";
+    {
+        std::ofstream torn(journal, std::ios::app);
+        torn << R"({"instrument":{"symbol":"NV)";  // a crash in the middle of an append
+    }
+    {
+        StateStore reopened(dir.path(), RuntimeConfig{});
+        BOOST_TEST(symbols_of(*reopened.snapshot()) ==
+                   (std::vector<std::string>{"AAPL", "MSFT", "TSLA"}));
+        // Nothing is appended after the torn line: the next change starts afresh.
+        BOOST_REQUIRE(reopened.upsert_instrument(instrument("AMZN")));
+        BOOST_TEST(tickerd::testing::read_file(journal).find("NV") == std::string::npos);
+        BOOST_REQUIRE(reopened.upsert_instrument(instrument("NVDA")));
+    }
+    StateStore again(dir.path(), RuntimeConfig{});
+    BOOST_TEST(symbols_of(*again.snapshot()) ==
+               (std::vector<std::string>{"AAPL", "AMZN", "MSFT", "NVDA", "TSLA"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_journal_line_before_the_last_stops_start_up_naming_it) {
+    TempDir dir("tickerd-state");
+    {
+        StateStore store(dir.path(), initial_with({"AAPL"}));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+    }
+    auto journal = dir / "state.journal";
+    {
+        std::ofstream edited(journal, std::ios::app);
+        edited << R"({"instrument":{"symbol":"A B"}})"
+               << "\n"
+               << R"({"remove_instrument":"MSFT"})"
+               << "\n";
+    }
+    try {
+        StateStore store(dir.path(), RuntimeConfig{});
+        BOOST_ERROR("expected a ConfigError");
+    } catch (const ConfigError& e) {
+        std::string message = e.what();
+        BOOST_TEST(message.find(journal.string() + "' line 2") != std::string::npos, message);
+        BOOST_TEST(message.find("symbol") != std::string::npos, message);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_journal_outgrowing_the_snapshot_is_compacted_into_a_new_one) {
+    TempDir dir("tickerd-state");
+    std::string padding(200 * 1024, 'x');  // five changes pass the 1 MiB floor
+    {
+        StateStore store(dir.path(), initial_with({"AAPL"}));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+        auto generation = [&] {
+            auto root = json::parse(tickerd::testing::read_file(store.state_file())).as_object();
+            return root.at("generation").as_int64();
+        };
+        BOOST_TEST(generation() == 1);
+        for (int i = 0; i < 6; ++i) {
+            auto big = instrument("BIG" + std::to_string(i));
+            big.custom_config["padding"] = padding;
+            BOOST_REQUIRE(store.upsert_instrument(big));
+        }
+        BOOST_TEST(generation() == 2);
+        // The new snapshot holds everything; the journal starts again after it.
+        auto root = json::parse(tickerd::testing::read_file(store.state_file())).as_object();
+        BOOST_TEST(root.at("instruments").as_array().size() >= 6u);
+        BOOST_TEST(fs::file_size(store.journal_file()) < 2 * padding.size());
+        BOOST_REQUIRE(store.remove_instrument("BIG0").value());
+    }
+    StateStore reopened(dir.path(), RuntimeConfig{});
+    BOOST_TEST(symbols_of(*reopened.snapshot()) ==
+               (std::vector<std::string>{"AAPL", "BIG1", "BIG2", "BIG3", "BIG4", "BIG5", "MSFT"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_journal_older_than_the_snapshot_is_not_replayed) {
+    // A crash after a new snapshot was renamed into place and before its journal was: the
+    // old journal's changes are all in the snapshot, and replaying them over it would undo
+    // the change that made the snapshot.
+    TempDir dir("tickerd-state");
+    dir.write("state.json", R"({"format": 1, "generation": 3, "instruments": [{"symbol": "A"}]})");
+    dir.write("state.journal",
+              "{\"format\":1,\"generation\":2}\n"
+              "{\"remove_instrument\":\"A\"}\n"
+              "{\"instrument\":{\"symbol\":\"B\"}}\n");
+    StateStore store(dir.path(), RuntimeConfig{});
+    BOOST_TEST(symbols_of(*store.snapshot()) == (std::vector<std::string>{"A"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_state_file_from_before_the_journal_is_read_and_migrated) {
+    TempDir dir("tickerd-state");
+    // As versions without the journal wrote it: no generation, no journal beside it.
+    dir.write("state.json", R"({"format": 1, "instruments": [{"symbol": "AAPL"},
+        {"symbol": "MSFT", "data_types": ["news"], "enabled": false}],
+        "cadences": {"news": {"data_type": "news", "interval_seconds": 42}},
+        "global": {"global_enabled": true}})");
+    {
+        StateStore store(dir.path(), initial_with({"NVDA"}));
+        auto snapshot = store.snapshot();
+        BOOST_TEST(symbols_of(*snapshot) == (std::vector<std::string>{"AAPL", "MSFT"}));
+        BOOST_TEST(!snapshot->find_instrument("MSFT")->enabled);
+        BOOST_TEST(snapshot->cadences.at(DataType::news).interval_seconds == 42);
+        BOOST_REQUIRE(store.upsert_instrument(instrument("TSLA")));
+        BOOST_TEST(fs::exists(store.journal_file()));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("AMZN")));
+    }
+    StateStore reopened(dir.path(), RuntimeConfig{});
+    BOOST_TEST(symbols_of(*reopened.snapshot()) ==
+               (std::vector<std::string>{"AAPL", "AMZN", "MSFT", "TSLA"}));
+    BOOST_TEST(reopened.snapshot()->cadences.at(DataType::news).interval_seconds == 42);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_changes_are_serialised) {
@@ -252,6 +403,19 @@ BOOST_AUTO_TEST_CASE(a_change_survives_kill_9_right_after_the_call_returns) {
             Cadence cadence = default_cadence(DataType::market_data);
             cadence.interval_seconds = 5;
             BOOST_REQUIRE(store.put_cadence(cadence));
+            BOOST_REQUIRE(store.upsert_instrument(instrument("GONE")));
+            BOOST_REQUIRE(store.remove_instrument("GONE").value());
+            GlobalSettings global;
+            global.cache_ttl_seconds = 77;
+            BOOST_REQUIRE(store.put_global(global));
+            PriceRule rule;
+            rule.id = "kept";
+            rule.symbol = "AAPL";
+            rule.threshold = 1;
+            BOOST_REQUIRE(store.put_price_rule(rule, 10));
+            rule.id = "dropped";
+            BOOST_REQUIRE(store.put_price_rule(rule, 10));
+            BOOST_REQUIRE(store.remove_price_rule("dropped").value());
         } catch (...) {
             ::_exit(3);
         }
@@ -266,6 +430,9 @@ BOOST_AUTO_TEST_CASE(a_change_survives_kill_9_right_after_the_call_returns) {
     auto snapshot = reopened.snapshot();
     BOOST_TEST(symbols_of(*snapshot) == (std::vector<std::string>{"AAPL", "BRK-B"}));
     BOOST_TEST(snapshot->cadences.at(DataType::market_data).interval_seconds == 5);
+    BOOST_TEST(snapshot->global.cache_ttl_seconds == 77);
+    BOOST_TEST_REQUIRE(snapshot->price_rules.size() == 1u);
+    BOOST_TEST(snapshot->price_rules.begin()->first == "kept");
 }
 
 BOOST_AUTO_TEST_CASE(price_rules_are_kept_named_bounded_and_persisted) {

@@ -107,7 +107,7 @@ struct Harness {
         BOOST_REQUIRE_MESSAGE(problems.empty(), "vendor configuration: " + join(problems));
 
         config::RuntimeConfig initial;
-        initial.instruments = setup.instruments;
+        initial.instruments = config::InstrumentTable(setup.instruments);
         for (auto type : tickerd::kAllDataTypes) {
             initial.cadences[type] = tickerd::default_cadence(type);
         }

@@ -5,6 +5,7 @@
 
 #include "access/access.hpp"
 #include "bus/bus.hpp"
+#include "config/instrument_table.hpp"
 #include "core/log.hpp"
 #include "core/model.hpp"
 #include "plugins/plugins.hpp"
@@ -46,7 +47,7 @@ enum class Command { run, check_config, show_version, show_help };
 // The runtime configuration as one immutable snapshot.
 struct RuntimeConfig {
     uint64_t version = 0;
-    std::vector<Instrument> instruments;  // sorted by symbol
+    InstrumentTable instruments;  // sorted by symbol; copies share what did not change
     std::map<DataType, Cadence> cadences;
     GlobalSettings global;
     std::map<std::string, PriceRule> price_rules;  // by id
@@ -168,13 +169,23 @@ struct SharedConfigState {
     std::optional<std::string> last_refusal;  // Redis's words, while a refused write is retried
 };
 
-// Owns instruments, cadences, global settings and price rules at run time. Every change is
-// written to <state_dir>/state.json (temp file, fsync, rename, fsync dir) before the call
-// returns, so an API answer of 2xx means the change survives kill -9. Thread-safe.
+namespace detail {
+struct Change;  // one mutation, as the journal records it (state_journal.hpp)
+}
+
+// Owns instruments, cadences, global settings and price rules at run time, kept in the state
+// folder as a snapshot (state.json) and a journal of the changes since (state.journal): each
+// change is one line appended and fsynced before the call returns, so an API answer of 2xx
+// means the change survives kill -9, and a change costs the same with 10 or 100,000
+// instruments. When the journal outgrows the snapshot, the next change writes a new snapshot
+// (temp file, fsync, rename, fsync dir) and starts an empty journal. Thread-safe.
 class StateStore {
   public:
-    // Loads <state_dir>/state.json when present (it wins over `initial`); otherwise starts
-    // from `initial`. Throws ConfigError if the state file exists but cannot be read.
+    // Loads the snapshot and replays the journal when present (they win over `initial`);
+    // otherwise starts from `initial`. A state.json written before the journal existed is a
+    // snapshot with nothing after it. Throws ConfigError if either cannot be read (a torn last
+    // journal line, from a crash in the middle of writing it, is left out: it was never
+    // acknowledged).
     StateStore(std::filesystem::path state_dir, RuntimeConfig initial);
 
     std::shared_ptr<const RuntimeConfig> snapshot() const;
@@ -194,25 +205,43 @@ class StateStore {
     Result<bool> remove_price_rule(std::string_view id);  // false: there was none
 
     // Takes instruments, cadences, global settings and price rules from `config` (another
-    // instance's, shared through Redis); persists and notifies like any change. False when
-    // equal.
+    // instance's, shared through Redis); persists (as a new snapshot) and notifies like any
+    // change. False when equal.
     Result<bool> replace(const RuntimeConfig& config);
 
     // Called (outside the store's lock) after every change.
     void on_change(std::function<void()> listener);
 
     const std::filesystem::path& state_file() const { return state_file_; }
+    const std::filesystem::path& journal_file() const { return journal_file_; }
 
   private:
-    // Applies `change` to a copy of the current config; when it reports a change, persists
-    // the copy as the next version and tells the listeners. Returns what `change` returned.
-    Result<bool> update(const std::function<bool(RuntimeConfig&)>& change);
-    Result<void> commit(std::shared_ptr<RuntimeConfig> next);  // persist, then swap
+    // Asks `decide` (under the lock) what to change; applies it to a copy of the current
+    // config, persists it as the next version and tells the listeners. False when `decide`
+    // saw nothing to change.
+    using Decision = std::function<std::optional<detail::Change>(const RuntimeConfig&)>;
+    Result<bool> update(const Decision& decide);
+    Result<bool> update_whole(const std::function<bool(RuntimeConfig&)>& change);
+    // Called with mutex_ held. Persist first: if the write fails, current_ stays as it was.
+    // `line` is the change's journal line; without one, or when the journal is due for
+    // compaction, a new snapshot is written instead.
+    Result<void> commit(std::shared_ptr<RuntimeConfig> next, const std::string* line);
+    Result<void> write_snapshot(const RuntimeConfig& next);
+    void load(const RuntimeConfig& initial);
+    std::vector<std::function<void()>> notify_list() const;
 
     std::filesystem::path state_file_;
+    std::filesystem::path journal_file_;
     mutable std::mutex mutex_;
     std::shared_ptr<const RuntimeConfig> current_;
     std::vector<std::function<void()>> listeners_;
+    // The journal, guarded by mutex_: which snapshot it follows, its size, and whether a
+    // line may be appended (false with no snapshot yet, a stale or torn journal, or after a
+    // failed append: the next change writes a snapshot instead).
+    uint64_t generation_ = 0;
+    std::size_t journal_bytes_ = 0;
+    std::size_t snapshot_bytes_ = 0;
+    bool journal_open_ = false;
 };
 
 }  // namespace tickerd::config

@@ -244,7 +244,7 @@ void read_instruments(DaemonConfig& config, const FileReader& in, const json::va
         }
         instruments.push_back(std::move(*instrument));
     }
-    config.runtime.instruments = std::move(instruments);
+    config.runtime.instruments = InstrumentTable(std::move(instruments));
 }
 
 // Each entry is a partial cadence laid over the one already in force for that data type.

@@ -78,4 +78,20 @@ Result<void> write_file_durably(const std::filesystem::path& file, std::string_v
     return sync_folder(file.parent_path());
 }
 
+Result<void> append_durably(const std::filesystem::path& file, std::string_view contents) {
+    std::string name = file.string();
+    FileDescriptor journal(::open(name.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    if (journal.get() < 0) return errno_error("cannot open " + name);
+    off_t old_size = ::lseek(journal.get(), 0, SEEK_END);
+    if (old_size < 0) return errno_error("cannot seek in " + name);
+    auto written = write_all(journal.get(), contents, name);
+    if (written && ::fdatasync(journal.get()) != 0) written = errno_error("cannot fsync " + name);
+    if (!written) {
+        (void)::ftruncate(journal.get(), old_size);  // best effort: the caller rewrites it anyway
+        return written;
+    }
+    if (::close(journal.release()) != 0) return errno_error("cannot close " + name);
+    return {};
+}
+
 }  // namespace tickerd::config::detail

@@ -1,8 +1,10 @@
 // The runtime state store: what the API changes (instruments, cadences, global settings),
-// kept as one immutable snapshot and written durably to <state_dir>/state.json.
+// kept as one immutable snapshot in memory and, on disk, as <state_dir>/state.json plus the
+// journal of changes since (state_journal.hpp).
 #include "config/config.hpp"
 #include "config/durable_file.hpp"
 #include "config/json_text.hpp"
+#include "config/state_journal.hpp"
 #include "core/json_writer.hpp"
 
 #include <algorithm>
@@ -19,18 +21,20 @@ namespace {
 
 constexpr int kStateFormat = 1;
 constexpr std::string_view kStateFileName = "state.json";
-
-void sort_instruments(std::vector<Instrument>& instruments) {
-    std::sort(instruments.begin(), instruments.end(),
-              [](const Instrument& a, const Instrument& b) { return a.symbol < b.symbol; });
-}
+constexpr std::string_view kJournalFileName = "state.journal";
+// The journal is folded into a new snapshot when it grows past the snapshot's size (so a
+// restart reads at most about twice the snapshot) but not before this much: a small
+// config would otherwise be rewritten every few changes.
+constexpr std::size_t kMinJournalBytes = 1 << 20;
 
 void fill_missing_cadences(std::map<DataType, Cadence>& cadences) {
     for (auto type : kAllDataTypes)
         cadences.try_emplace(type, default_cadence(type));
 }
 
-std::string serialize(const RuntimeConfig& config) {
+// `generation`: the snapshot's, in the state file only (not in the document shared through
+// Redis, whose readers compare documents).
+std::string serialize(const RuntimeConfig& config, std::optional<uint64_t> generation = {}) {
     json::array instruments;
     for (const auto& instrument : config.instruments)
         instruments.emplace_back(to_json(instrument));
@@ -48,20 +52,25 @@ std::string serialize(const RuntimeConfig& config) {
             rules[id] = to_json(rule);
         root["price_rules"] = std::move(rules);
     }
+    if (generation) root["generation"] = static_cast<int64_t>(*generation);
     return write_json(root) + "\n";
 }
 
 // Reads a state document. What is wrong names the key; the caller names the source.
 class StateReader {
   public:
-    Result<RuntimeConfig> read(const std::string& text, const RuntimeConfig& base) const {
+    // The snapshot's generation (0 when it names none: written before the journal existed).
+    uint64_t generation = 0;
+
+    Result<RuntimeConfig> read(const std::string& text, const RuntimeConfig& base) {
         auto root = detail::parse_json_text(text);
         if (!root) return root.error();
         if (!root->is_object()) return problem("expected a JSON object");
         const auto& top = root->get_object();
         for (const auto& item : top) {
             if (item.key() != "format" && item.key() != "instruments" && item.key() != "cadences" &&
-                item.key() != "global" && item.key() != "price_rules") {
+                item.key() != "global" && item.key() != "price_rules" &&
+                item.key() != "generation") {
                 return problem("unknown key '" + std::string(item.key()) + "'");
             }
         }
@@ -70,11 +79,16 @@ class StateReader {
             return problem("unsupported or missing \"format\" (this version reads format " +
                            std::to_string(kStateFormat) + ")");
         }
+        if (const auto* x = top.if_contains("generation")) {
+            if (!x->is_int64() || x->get_int64() < 0)
+                return problem("generation: expected a whole number");
+            generation = static_cast<uint64_t>(x->get_int64());
+        }
         RuntimeConfig state = base;
         if (const auto* x = top.if_contains("instruments")) {
             auto list = instruments(*x);
             if (!list) return list.error();
-            state.instruments = std::move(*list);
+            state.instruments = InstrumentTable(std::move(*list));
         }
         if (const auto* x = top.if_contains("cadences")) {
             if (auto read = read_cadences(*x, state.cadences); !read) return read.error();
@@ -156,11 +170,7 @@ RuntimeConfig RuntimeConfig::defaults() {
 }
 
 const Instrument* RuntimeConfig::find_instrument(std::string_view symbol) const {
-    auto found = std::lower_bound(
-        instruments.begin(), instruments.end(), symbol,
-        [](const Instrument& instrument, std::string_view key) { return instrument.symbol < key; });
-    if (found == instruments.end() || found->symbol != symbol) return nullptr;
-    return &*found;
+    return instruments.find(symbol);
 }
 
 Cadence RuntimeConfig::cadence(DataType type) const {
@@ -174,30 +184,45 @@ std::vector<std::string> RuntimeConfig::polled_symbols(DataType type) const {
     for (const auto& instrument : instruments) {
         if (instrument.enabled && instrument.serves(type)) symbols.push_back(instrument.symbol);
     }
-    std::sort(symbols.begin(), symbols.end());  // also for a config not built by the store
-    return symbols;
+    return symbols;  // sorted: the table is
 }
 
 StateStore::StateStore(fs::path state_dir, RuntimeConfig initial)
-    : state_file_(state_dir / kStateFileName) {
+    : state_file_(state_dir / kStateFileName), journal_file_(state_dir / kJournalFileName) {
     fs::create_directories(state_dir);
-    auto start = std::make_shared<RuntimeConfig>(std::move(initial));
+    fill_missing_cadences(initial.cadences);
+    load(initial);
+}
+
+// Silently dropping what users configured through the API is worse than refusing to start:
+// a snapshot or journal that cannot be read throws.
+void StateStore::load(const RuntimeConfig& initial) {
+    auto start = std::make_shared<RuntimeConfig>(initial);
     std::error_code ec;
-    if (fs::exists(state_file_, ec)) {
-        // Silently dropping what users configured through the API is worse than refusing
-        // to start.
-        auto stored = StateReader().read(detail::read_text_file(state_file_, "state file"), *start);
-        if (!stored) {
-            throw ConfigError("state file '" + state_file_.string() +
-                              "' is corrupt: " + stored.error().detail +
-                              " (fix or remove it; it holds the config changed through the API)");
-        }
-        stored->version = start->version + 1;
-        *start = std::move(*stored);
+    if (!fs::exists(state_file_, ec)) {
+        current_ = std::move(start);
+        return;  // the first change writes a snapshot: the journal has nothing to follow yet
     }
-    sort_instruments(start->instruments);
-    fill_missing_cadences(start->cadences);
-    current_ = std::move(start);
+    auto text = detail::read_text_file(state_file_, "state file");
+    StateReader reader;
+    auto stored = reader.read(text, *start);
+    if (!stored) {
+        throw ConfigError("state file '" + state_file_.string() +
+                          "' is corrupt: " + stored.error().detail +
+                          " (fix or remove it; it holds the config changed through the API)");
+    }
+    stored->version = start->version + 1;
+    fill_missing_cadences(stored->cadences);
+    generation_ = reader.generation;
+    snapshot_bytes_ = text.size();
+    auto replay = detail::replay_journal(journal_file_, generation_, *stored);
+    journal_bytes_ = replay.bytes;
+    journal_open_ = replay.appendable;
+    if (replay.changes > 0) {
+        BOOST_LOG_TRIVIAL(info) << "config: replayed " << replay.changes
+                                << " changes from the state journal";
+    }
+    current_ = std::make_shared<RuntimeConfig>(std::move(*stored));
 }
 
 std::shared_ptr<const RuntimeConfig> StateStore::snapshot() const {
@@ -209,43 +234,26 @@ Result<Instrument> StateStore::upsert_instrument(Instrument instrument) {
     auto symbol = normalize_symbol(instrument.symbol);
     if (!symbol) return Error::invalid("symbol", "not a valid symbol: '" + instrument.symbol + "'");
     instrument.symbol = *symbol;
-    auto changed = update([&](RuntimeConfig& next) {
-        auto& list = next.instruments;
-        auto same = [&](const Instrument& i) { return i.symbol == instrument.symbol; };
-        list.erase(std::remove_if(list.begin(), list.end(), same), list.end());
-        list.push_back(instrument);
-        sort_instruments(list);
-        return true;
-    });
+    auto changed = update([&](const RuntimeConfig&) { return detail::Change{instrument}; });
     if (!changed) return changed.error();
     return instrument;
 }
 
 Result<bool> StateStore::remove_instrument(std::string_view symbol) {
-    return update([&](RuntimeConfig& next) {
-        auto& list = next.instruments;
-        auto same = [&](const Instrument& i) { return i.symbol == symbol; };
-        auto first_removed = std::remove_if(list.begin(), list.end(), same);
-        if (first_removed == list.end()) return false;
-        list.erase(first_removed, list.end());
-        return true;
+    return update([&](const RuntimeConfig& now) -> std::optional<detail::Change> {
+        if (!now.find_instrument(symbol)) return std::nullopt;
+        return detail::Change{detail::RemovedInstrument{std::string(symbol)}};
     });
 }
 
 Result<Cadence> StateStore::put_cadence(Cadence cadence) {
-    auto changed = update([&](RuntimeConfig& next) {
-        next.cadences[cadence.data_type] = cadence;
-        return true;
-    });
+    auto changed = update([&](const RuntimeConfig&) { return detail::Change{cadence}; });
     if (!changed) return changed.error();
     return cadence;
 }
 
 Result<GlobalSettings> StateStore::put_global(GlobalSettings settings) {
-    auto changed = update([&](RuntimeConfig& next) {
-        next.global = settings;
-        return true;
-    });
+    auto changed = update([&](const RuntimeConfig&) { return detail::Change{settings}; });
     if (!changed) return changed.error();
     return settings;
 }
@@ -255,19 +263,18 @@ Result<std::pair<PriceRule, bool>> StateStore::put_price_rule(PriceRule rule,
     bool created = false;
     bool full = false;
     bool named = !rule.id.empty();
-    auto changed = update([&](RuntimeConfig& next) {
-        auto& rules = next.price_rules;
+    auto changed = update([&](const RuntimeConfig& now) -> std::optional<detail::Change> {
+        const auto& rules = now.price_rules;
         while (!named && (rule.id.empty() || rules.contains(rule.id)))
             rule.id = new_rule_id();
         auto found = rules.find(rule.id);
         created = found == rules.end();
         if (created && rules.size() >= max_rules) {
             full = true;
-            return false;
+            return std::nullopt;
         }
-        if (!created && found->second == rule) return false;  // the same again: nothing new
-        rules[rule.id] = rule;
-        return true;
+        if (!created && found->second == rule) return std::nullopt;  // the same again
+        return detail::Change{rule};
     });
     if (!changed) return changed.error();
     if (full) {
@@ -278,13 +285,15 @@ Result<std::pair<PriceRule, bool>> StateStore::put_price_rule(PriceRule rule,
 }
 
 Result<bool> StateStore::remove_price_rule(std::string_view id) {
-    return update([&](RuntimeConfig& next) { return next.price_rules.erase(std::string(id)) > 0; });
+    return update([&](const RuntimeConfig& now) -> std::optional<detail::Change> {
+        if (!now.price_rules.contains(std::string(id))) return std::nullopt;
+        return detail::Change{detail::RemovedPriceRule{std::string(id)}};
+    });
 }
 
 Result<bool> StateStore::replace(const RuntimeConfig& config) {
-    return update([&](RuntimeConfig& next) {
+    return update_whole([&](RuntimeConfig& next) {
         auto incoming = config;
-        sort_instruments(incoming.instruments);
         fill_missing_cadences(incoming.cadences);
         if (serialize(incoming) == serialize(next)) return false;  // nothing new
         next.instruments = std::move(incoming.instruments);
@@ -311,29 +320,84 @@ void StateStore::on_change(std::function<void()> listener) {
     listeners_.push_back(std::move(listener));
 }
 
-Result<bool> StateStore::update(const std::function<bool(RuntimeConfig&)>& change) {
+std::vector<std::function<void()>> StateStore::notify_list() const {
+    return listeners_;
+}
+
+// Changes reach the disk under the lock, so they are on disk in the order they are in memory.
+// This costs an fsync per change: the gateway must call mutations off its I/O threads (or
+// accept that a config write stalls one of them for an fsync).
+Result<bool> StateStore::update(const Decision& decide) {
     std::vector<std::function<void()>> listeners;
     {
-        // The file is written under the lock so two changes reach the disk in the order they
-        // reach memory. This costs an fsync per change: the gateway must call mutations off
-        // its I/O threads (or accept that a config write stalls one of them for an fsync).
         std::lock_guard lock(mutex_);
-        auto next = std::make_shared<RuntimeConfig>(*current_);
-        if (!change(*next)) return false;
+        auto change = decide(*current_);
+        if (!change) return false;
+        auto next = std::make_shared<RuntimeConfig>(*current_);  // shares the instruments
+        detail::apply(*next, *change);
         next->version = current_->version + 1;
-        if (auto committed = commit(std::move(next)); !committed) return committed.error();
-        listeners = listeners_;
+        auto line = detail::journal_line(*change);
+        if (auto committed = commit(std::move(next), &line); !committed) return committed.error();
+        listeners = notify_list();
     }
     for (const auto& listener : listeners)
         listener();
     return true;
 }
 
-// Called with mutex_ held. Persist first: if the write fails, current_ stays as it was.
-Result<void> StateStore::commit(std::shared_ptr<RuntimeConfig> next) {
-    auto written = detail::write_file_durably(state_file_, serialize(*next));
-    if (!written) return Error::unavailable("configuration not saved: " + written.error().detail);
+Result<bool> StateStore::update_whole(const std::function<bool(RuntimeConfig&)>& change) {
+    std::vector<std::function<void()>> listeners;
+    {
+        std::lock_guard lock(mutex_);
+        auto next = std::make_shared<RuntimeConfig>(*current_);
+        if (!change(*next)) return false;
+        next->version = current_->version + 1;
+        if (auto committed = commit(std::move(next), nullptr); !committed) return committed.error();
+        listeners = notify_list();
+    }
+    for (const auto& listener : listeners)
+        listener();
+    return true;
+}
+
+Result<void> StateStore::commit(std::shared_ptr<RuntimeConfig> next, const std::string* line) {
+    bool compact = !line || !journal_open_ ||
+                   journal_bytes_ + line->size() > std::max(kMinJournalBytes, snapshot_bytes_);
+    if (compact) {
+        if (auto written = write_snapshot(*next); !written) return written.error();
+    } else if (auto appended = detail::append_durably(journal_file_, *line); !appended) {
+        journal_open_ = false;  // part of the line may be there: the next change rewrites it
+        return Error::unavailable("configuration not saved: " + appended.error().detail);
+    } else {
+        journal_bytes_ += line->size();
+    }
     current_ = std::move(next);
+    return {};
+}
+
+// The new snapshot is the change's durable copy once it is renamed into place: a stale
+// journal left beside it (a crash, or a failure to start the new one) names the old
+// generation and is not replayed.
+Result<void> StateStore::write_snapshot(const RuntimeConfig& next) {
+    auto text = serialize(next, generation_ + 1);
+    auto written = detail::write_file_durably(state_file_, text);
+    if (!written) {
+        // The new snapshot may be in place (only the folder's fsync failed): appending to
+        // the old generation's journal would be lost behind it, so write a snapshot again.
+        journal_open_ = false;
+        return Error::unavailable("configuration not saved: " + written.error().detail);
+    }
+    ++generation_;
+    snapshot_bytes_ = text.size();
+    auto header = detail::journal_header(generation_);
+    auto started = detail::write_file_durably(journal_file_, header);
+    journal_open_ = started.has_value();
+    journal_bytes_ = header.size();
+    if (!started) {
+        BOOST_LOG_TRIVIAL(warning) << "config: cannot start a new state journal ("
+                                   << started.error().detail << "); the next change is saved "
+                                   << "as a whole snapshot again";
+    }
     return {};
 }
 

@@ -147,25 +147,83 @@ Reply get_readyz(Services& services, const RouteArgs&) {
                                         {"reasons", std::move(reasons)}});
 }
 
-Reply get_channels(Services& services, const RouteArgs&) {
-    json::array channels;
-    auto snapshot = services.state.snapshot();
-    for (const auto& instrument : snapshot->instruments) {
-        for (auto type : instrument.data_types) {
-            auto name = channel_name(type, instrument.symbol);
-            auto stats = services.bus.stats(name);
-            channels.push_back(json::object{
-                {"channel", name},
-                {"data_type", to_string(type)},
-                {"symbol", instrument.symbol},
-                {"pattern", "stream:" + std::string(to_string(type)) + ":*"},
-                {"enabled", instrument.enabled},
-                {"subscribers", stats.subscribers},
-                {"last_message_at", time_or_null(stats.last_message_at)},
-            });
-        }
+namespace {
+
+// GET /streaming/channels answers a page at a time: at 100,000 instruments the whole list is
+// tens of megabytes and a second of one I/O thread.
+constexpr std::size_t kDefaultChannelPage = 1000;
+constexpr std::size_t kMaxChannelPage = 10000;
+
+// Where a page starts: after the channel named by `?after=` (the previous page's `next`).
+// Channels are ordered by symbol, then by data type in kAllDataTypes order, so a page
+// boundary stays meaningful while instruments are added or removed between pages.
+struct PageStart {
+    std::string symbol;     // "" with no `after`: from the first instrument
+    std::size_t type_rank;  // the first data type of `symbol` to list
+};
+
+Result<PageStart> page_start(std::string_view query) {
+    auto after = query_param(query, "after");
+    if (!after) return PageStart{"", 0};
+    auto key = parse_channel(*after);
+    auto type = key ? key->data_type() : std::nullopt;
+    if (!type) {
+        return Error::invalid(
+            "after", "expected a channel (the previous page's \"next\"), not '" + *after + "'");
     }
-    return json_reply(200, json::object{{"channels", std::move(channels)}});
+    return PageStart{key->symbol, static_cast<std::size_t>(*type) + 1};
+}
+
+json::object channel_entry(Services& services, const Instrument& instrument, DataType type) {
+    auto name = channel_name(type, instrument.symbol);
+    auto stats = services.bus.stats(name);
+    return json::object{
+        {"channel", name},
+        {"data_type", to_string(type)},
+        {"symbol", instrument.symbol},
+        {"pattern", "stream:" + std::string(to_string(type)) + ":*"},
+        {"enabled", instrument.enabled},
+        {"subscribers", stats.subscribers},
+        {"last_message_at", time_or_null(stats.last_message_at)},
+    };
+}
+
+}  // namespace
+
+// {"channels": [...], "next": "<the last channel listed>" | null}: null on the last page.
+Reply get_channels(Services& services, const RouteArgs& args) {
+    auto limit = limit_param(args.query, kDefaultChannelPage, kMaxChannelPage);
+    if (!limit) return error_reply(limit.error());
+    auto start = page_start(args.query);
+    if (!start) return error_reply(start.error());
+    auto snapshot = services.state.snapshot();
+    const auto& instruments = snapshot->instruments;
+    json::array channels;
+    std::string last;
+    bool more = false;
+    auto list = [&](const Instrument& instrument, std::size_t from_rank) {
+        for (auto rank = from_rank; rank < kAllDataTypes.size(); ++rank) {
+            auto type = kAllDataTypes[rank];
+            if (!instrument.serves(type)) continue;
+            if (channels.size() == *limit) {
+                more = true;
+                return;
+            }
+            channels.push_back(channel_entry(services, instrument, type));
+            last = channel_name(type, instrument.symbol);
+        }
+    };
+    auto it = instruments.begin();
+    if (!start->symbol.empty()) {
+        // The named instrument's remaining types first (when it is still there), then the
+        // instruments after it.
+        if (const auto* named = instruments.find(start->symbol)) list(*named, start->type_rank);
+        it = instruments.upper_bound(start->symbol);
+    }
+    for (; it != instruments.end() && !more; ++it)
+        list(*it, 0);
+    json::value next = more ? json::value(last) : json::value(nullptr);
+    return json_reply(200, json::object{{"channels", std::move(channels)}, {"next", next}});
 }
 
 Reply get_latest(Services& services, const RouteArgs& args) {

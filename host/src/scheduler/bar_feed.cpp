@@ -79,7 +79,9 @@ BarFeed::SymbolBars& BarFeed::symbol_bars(const std::string& symbol) {
         if (!data || !data->is_object()) continue;
         if (auto last = bar_from_json(data->get_object())) bars.series.back().resume(*last);
     }
-    return symbols_.emplace(symbol, std::move(bars)).first->second;
+    auto& added = symbols_.emplace(symbol, std::move(bars)).first->second;
+    note_due(added);
+    return added;
 }
 
 void BarFeed::on_market_data(const std::string& symbol, const boost::json::object& data,
@@ -95,19 +97,29 @@ void BarFeed::on_market_data(const std::string& symbol, const boost::json::objec
         for (const auto& bar : bars.series[i].on_tick(*price, traded, at))
             emit(symbol, i, bar, bars);
     }
+    note_due(bars);
+}
+
+// Called with mutex_ held.
+void BarFeed::note_due(const SymbolBars& bars) {
+    for (const auto& series : bars.series) {
+        const auto& open = series.current();
+        if (open && (!next_due_ || open->end < *next_due_)) next_due_ = open->end;
+    }
 }
 
 void BarFeed::close_until(SysTime now) {
     auto config = state_.snapshot();
     auto listed = [&](const std::string& symbol) {
-        return std::any_of(config->instruments.begin(), config->instruments.end(),
-                           [&](const Instrument& instrument) {
-                               return instrument.symbol == symbol &&
-                                      instrument.serves(DataType::market_data);
-                           });
+        const auto* instrument = config->find_instrument(symbol);
+        return instrument && instrument->serves(DataType::market_data);
     };
     std::lock_guard lock(mutex_);
     if (stopped_) return;
+    // A symbol no longer configured, or polled elsewhere now, is dropped at the next walk:
+    // before that nothing is due, so nothing of it is published.
+    if (next_due_ && now < *next_due_) return;
+    next_due_.reset();
     for (auto it = symbols_.begin(); it != symbols_.end();) {
         if (!listed(it->first)) {
             it = symbols_.erase(it);
@@ -122,6 +134,7 @@ void BarFeed::close_until(SysTime now) {
             for (const auto& bar : it->second.series[i].close_until(now))
                 emit(it->first, i, bar, it->second);
         }
+        note_due(it->second);
         ++it;
     }
 }

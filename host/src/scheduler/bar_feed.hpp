@@ -12,6 +12,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace tickerd::scheduler::detail {
 
@@ -57,6 +58,11 @@ class BarFeed : public std::enable_shared_from_this<BarFeed> {
     std::mutex mutex_;
     bool stopped_ = false;
     std::map<std::string, SymbolBars> symbols_;
+    // When the first open bar ends, so that the timer (4 times a second) walks every symbol
+    // only when a bar is due: with 10,000 symbols the walk was most of the idle CPU.
+    // nullopt: unknown, walk at the next tick.
+    std::optional<SysTime> next_due_;
+    void note_due(const SymbolBars& bars);
 };
 
 }  // namespace tickerd::scheduler::detail

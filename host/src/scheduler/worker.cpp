@@ -112,7 +112,9 @@ bool Worker::stalled(SteadyTime now) const {
 
 void Worker::config_changed() {
     // Called from whichever thread changed the state store: hop onto the strand.
+    if (replan_queued_.exchange(true)) return;
     boost::asio::post(strand_, guarded([this] {
+                          replan_queued_ = false;  // before reading: a later change queues again
                           if (running_) apply_plan(make_plan(*services_->state.snapshot()));
                       }));
 }

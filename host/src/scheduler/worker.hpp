@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <set>
 
 namespace tickerd::scheduler::detail {
@@ -191,6 +192,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
     boost::asio::steady_timer cycle_timer_;    // the next cycle (or the idle re-check)
     boost::asio::steady_timer stagger_timer_;  // the next poll of this cycle
     std::mt19937_64 rng_;
+    // A re-plan is queued on the strand and has not read the config yet: further changes
+    // need no re-plan of their own (a burst of API changes would otherwise queue one O(n)
+    // re-plan each).
+    std::atomic<bool> replan_queued_{false};
 
     mutable std::mutex mutex_;
     bool closed_ = false;

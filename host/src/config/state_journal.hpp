@@ -1,0 +1,52 @@
+// The state store's journal: the changes made since the last snapshot, one JSON line each,
+// after a header line naming the snapshot they follow:
+//   {"format":1,"generation":7}
+//   {"instrument":{"symbol":"AAPL",…}}
+//   {"remove_instrument":"MSFT"}
+//   {"cadence":{…}}  {"global":{…}}  {"price_rule":{…}}  {"remove_price_rule":"rule-1a2b3c4d"}
+// A snapshot names its generation too ("generation" in state.json); a journal whose header
+// names another generation was superseded by that snapshot (a crash after the new snapshot
+// was renamed into place, before the new journal was) and is not replayed.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace tickerd::config::detail {
+
+struct RemovedInstrument {
+    std::string symbol;
+};
+struct RemovedPriceRule {
+    std::string id;
+};
+
+struct Change {
+    std::variant<Instrument, RemovedInstrument, Cadence, GlobalSettings, PriceRule,
+                 RemovedPriceRule>
+        what;
+};
+
+void apply(RuntimeConfig& config, const Change& change);
+std::string journal_line(const Change& change);  // one line, '\n' included
+std::string journal_header(uint64_t generation);
+
+// What replaying a journal found.
+struct Replay {
+    std::size_t bytes = 0;    // what was read and applied, header included
+    std::size_t changes = 0;  // lines applied
+    bool appendable = false;  // it follows the snapshot and ends cleanly: a line may be added
+};
+
+// Applies to `config` the changes in `file` that follow the snapshot of `generation`. A torn
+// last line (a crash while it was written) is left out; any other line that cannot be read
+// throws ConfigError naming the file and the line. A missing file is an empty journal.
+Replay replay_journal(const std::filesystem::path& file, uint64_t generation,
+                      RuntimeConfig& config);
+
+}  // namespace tickerd::config::detail
