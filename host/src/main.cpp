@@ -276,7 +276,6 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
         alert_center.on_market_data(symbol, data, at);
     };
     scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry, scheduling);
-    alert_center.start({workers, plugin_host, telemetry, cfg.redis.enabled});
     auto listeners = listeners_of(io, cfg);
     auto gatekeeper = open_gate(cfg, listeners.main);
     gateway::Services services{cfg,         state,        workers,
@@ -362,6 +361,9 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
         });
     });
 
+    // Last before running: nothing that may throw follows, so the system rules never read a
+    // worker manager already gone (the stopper stops them before the workers go).
+    alert_center.start({workers, plugin_host, telemetry, cfg.redis.enabled});
     std::vector<std::thread> threads;
     for (int i = 1; i < kIoThreads; ++i)
         threads.emplace_back([&] { io.run(); });
