@@ -17,6 +17,9 @@ template <class... Handlers>
 struct Overloaded : Handlers... {
     using Handlers::operator()...;
 };
+// Spelt out for clang 14 (the fuzz build), which does not deduce an aggregate's arguments.
+template <class... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 json::object change_json(const Change& change) {
     return std::visit(Overloaded{

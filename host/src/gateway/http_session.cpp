@@ -260,10 +260,8 @@ std::optional<Reply> HttpSession::rate_limited(const Route& route,
     auto& limiter = gateway_->rate_limiter;
     if (!limiter.enabled() || route.need == Need::nothing) return std::nullopt;
     std::string key = "key:" + principal.name;
-    if (principal.name.empty()) {
-        boost::system::error_code ec;
+    if (principal.name.empty())
         key = "address:" + transport_->remote_endpoint().address().to_string();
-    }
     auto wait = limiter.take(key);
     if (wait.count() == 0) return std::nullopt;
     auto seconds = std::to_string((wait.count() + 999) / 1000);
