@@ -138,7 +138,11 @@ async function main() {
     await waitFor(page, `${options.worker} shows stopped`, (worker) =>
         document.querySelector(`tr[data-worker="${worker}"] [data-field="status"]`)?.textContent === "stopped",
         options.worker);
-    check(await page.isVisible("#alerts") === false, "the alerts section is hidden until alerts exist");
+    check(await page.isVisible("#alerts"), "the alerts section shows the configured webhook");
+    check(await page.isVisible("#alerts-none"), "the alerts section says none is firing");
+    const hooks = await page.textContent("#alert-webhooks");
+    check(hooks.includes("http://127.0.0.1:9/tickerd-hook: 0 delivered, 0 waiting"),
+          `the webhook line reads: ${hooks}`);
     await page.screenshot({ path: join(options.artifacts, "dashboard-stopped.png"), fullPage: true });
 
     // 5. A read key: everything shows, the buttons are refused.

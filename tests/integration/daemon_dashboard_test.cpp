@@ -3,7 +3,8 @@
 // The page loads with no console error but the 401 that makes it ask for a credential, takes
 // the admin key, shows the workers, vendors and telemetry charts, tails a channel over SSE
 // with a minted token, and stops a worker with its button; given a read key instead, its
-// start button gets a 403 the page shows. This test then checks through the REST API that
+// start button gets a 403 the page shows; its alerts section lists the configured webhook
+// with nothing firing. This test then checks through the REST API that
 // the worker stopped and stayed so. The page's routes are open; its API calls are not.
 // Needs node, tests/browser/node_modules and /usr/bin/chromium: scripts/deps.sh installs them.
 // The screenshots stay in <build>/tests/browser-artifacts/ (dashboard.png, dashboard-stopped.png).
@@ -65,7 +66,11 @@ BOOST_AUTO_TEST_CASE(the_dashboard_shows_the_daemon_tails_a_channel_and_stops_a_
         files, {{"vendors", mock_vendors()},
                 {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
                 {"cadences", {{"market_data", {{"interval_seconds", 0.2}}}}},
-                {"auth", auth_settings(files)}});
+                {"auth", auth_settings(files)},
+                // A webhook nobody listens on: the page's alerts section lists it.
+                {"alerts",
+                 {{"webhooks",
+                   {{{"url", "http://127.0.0.1:9/tickerd-hook"}, {"secret", "s3cret"}}}}}}});
     options.env = {{"AUTO_START_WORKERS", "true"}};
     DaemonProcess daemon(options);
     daemon.wait_ready();
