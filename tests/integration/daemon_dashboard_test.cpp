@@ -63,14 +63,14 @@ BOOST_AUTO_TEST_CASE(the_dashboard_shows_the_daemon_tails_a_channel_and_stops_a_
     TempDir files("tickerd-dashboard");
     DaemonOptions options;
     options.config_file = write_config(
-        files, {{"vendors", mock_vendors()},
-                {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
-                {"cadences", {{"market_data", {{"interval_seconds", 0.2}}}}},
-                {"auth", auth_settings(files)},
-                // A webhook nobody listens on: the page's alerts section lists it.
-                {"alerts",
-                 {{"webhooks",
-                   {{{"url", "http://127.0.0.1:9/tickerd-hook"}, {"secret", "s3cret"}}}}}}});
+        files,
+        {{"vendors", mock_vendors()},
+         {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
+         {"cadences", {{"market_data", {{"interval_seconds", 0.2}}}}},
+         {"auth", auth_settings(files)},
+         // A webhook nobody listens on: the page's alerts section lists it.
+         {"alerts",
+          {{"webhooks", {{{"url", "http://127.0.0.1:9/tickerd-hook"}, {"secret", "s3cret"}}}}}}});
     options.env = {{"AUTO_START_WORKERS", "true"}};
     DaemonProcess daemon(options);
     daemon.wait_ready();
