@@ -138,3 +138,20 @@ BOOST_AUTO_TEST_CASE(timestamps_are_iso8601_utc_with_milliseconds) {
     BOOST_TEST(iso8601_utc(t) == "2025-11-24T16:00:00.123Z");
     BOOST_TEST(iso8601_utc(system_clock::time_point{}) == "1970-01-01T00:00:00.000Z");
 }
+
+BOOST_AUTO_TEST_CASE(numeric_fields_and_comparisons) {
+    boost::json::object data{
+        {"price", 101.5}, {"volume", 7}, {"big", 18446744073709551615ull}, {"name", "x"}};
+    BOOST_TEST(tickerd::number_at(data, "price").value() == 101.5);
+    BOOST_TEST(tickerd::number_at(data, "volume").value() == 7.0);
+    BOOST_TEST(tickerd::number_at(data, "big").value() == 18446744073709551615.0);
+    BOOST_TEST(!tickerd::number_at(data, "name").has_value());
+    BOOST_TEST(!tickerd::number_at(data, "missing").has_value());
+    BOOST_TEST(tickerd::compare(2, ">", 1));
+    BOOST_TEST(tickerd::compare(1, ">=", 1));
+    BOOST_TEST(!tickerd::compare(1, "<", 1));
+    BOOST_TEST(tickerd::compare(1, "<=", 1));
+    BOOST_TEST(tickerd::compare(1, "==", 1));
+    BOOST_TEST(tickerd::compare(1, "!=", 2));
+    BOOST_TEST(!tickerd::compare(1, "=>", 0));  // not an operator: never holds
+}

@@ -19,22 +19,6 @@ namespace {
 // short; a value that only climbs is the worst case).
 constexpr std::size_t kMaxWindowPoints = 4096;
 
-std::optional<double> number_at(const json::object& data, const std::string& field) {
-    const auto* value = data.if_contains(field);
-    if (!value) return std::nullopt;
-    if (value->is_double()) return value->get_double();
-    if (value->is_int64()) return static_cast<double>(value->get_int64());
-    if (value->is_uint64()) return static_cast<double>(value->get_uint64());
-    return std::nullopt;
-}
-
-bool meets(const PriceRule& rule, double value) {
-    if (rule.op == ">") return value > rule.threshold;
-    if (rule.op == ">=") return value >= rule.threshold;
-    if (rule.op == "<") return value < rule.threshold;
-    return value <= rule.threshold;
-}
-
 std::string number_text(double value) {
     char text[32];
     std::snprintf(text, sizeof text, "%.10g", value);
@@ -100,7 +84,7 @@ std::optional<Alert> PriceRuleBook::check(Watch& watch, double value, SysTime at
 
 std::optional<Alert> PriceRuleBook::check_crossing(Watch& watch, double value, SysTime at) {
     const auto& rule = watch.rule;
-    bool beyond = meets(rule, value);
+    bool beyond = compare(value, rule.op, rule.threshold);
     bool crossed = beyond && watch.beyond == false;
     watch.beyond = beyond;
     if (!crossed) return std::nullopt;

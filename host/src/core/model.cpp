@@ -523,6 +523,22 @@ Result<PriceRule> parse_price_rule(const json::value& value) {
     return validated([&] { return read_price_rule(value); });
 }
 
+std::optional<double> number_at(const json::object& data, std::string_view field) {
+    const auto* value = data.if_contains(field);
+    if (!value || !value->is_number()) return std::nullopt;
+    return value->to_number<double>();
+}
+
+bool compare(double x, std::string_view op, double y) {
+    if (op == ">") return x > y;
+    if (op == ">=") return x >= y;
+    if (op == "<") return x < y;
+    if (op == "<=") return x <= y;
+    if (op == "==") return x == y;
+    if (op == "!=") return x != y;
+    return false;
+}
+
 std::string iso8601_utc(std::chrono::system_clock::time_point when) {
     using namespace std::chrono;
     auto ms = duration_cast<milliseconds>(when.time_since_epoch()).count();

@@ -183,6 +183,12 @@ boost::json::object to_json(const PriceRule& rule);
 // A rule without an id gets an empty one (the store names it).
 Result<PriceRule> parse_price_rule(const boost::json::value& json);
 
+// A numeric field of a message's `data`; nullopt when it is absent or not a number.
+std::optional<double> number_at(const boost::json::object& data, std::string_view field);
+// `x op y` for `op` one of > >= < <= == != (a view's where=, a price rule's crossing); false
+// for any other `op`.
+bool compare(double x, std::string_view op, double y);
+
 // "2026-11-24T12:00:00.123Z"
 std::string iso8601_utc(std::chrono::system_clock::time_point when);
 

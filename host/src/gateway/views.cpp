@@ -93,17 +93,8 @@ Result<ViewSpec::Condition> parse_condition(std::string_view text) {
 }
 
 bool holds(const ViewSpec::Condition& condition, const json::object& data) {
-    const auto* value = data.if_contains(condition.field);
-    if (!value || !value->is_number()) return false;  // absent or not a number: not met
-    double x = value->to_number<double>();
-    double y = condition.value;
-    const auto& op = condition.op;
-    return op == ">"    ? x > y
-           : op == ">=" ? x >= y
-           : op == "<"  ? x < y
-           : op == "<=" ? x <= y
-           : op == "==" ? x == y
-                        : x != y;
+    auto x = number_at(data, condition.field);  // absent or not a number: not met
+    return x && compare(*x, condition.op, condition.value);
 }
 
 bool passes(const ViewSpec& view, const json::object& data) {

@@ -15,12 +15,6 @@ constexpr std::chrono::milliseconds kCloseEvery{250};
 // A bar channel's latest message is kept for three intervals, and at least this long.
 constexpr std::chrono::seconds kMinBarTtl{300};
 
-std::optional<double> number_at(const boost::json::object& data, std::string_view key) {
-    const auto* value = data.if_contains(key);
-    if (!value || !value->is_number()) return std::nullopt;
-    return value->to_number<double>();
-}
-
 }  // namespace
 
 BarFeed::BarFeed(boost::asio::io_context& io, bus::Bus& bus, config::StateStore& state,
