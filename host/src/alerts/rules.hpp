@@ -76,14 +76,15 @@ class SystemRules {
     void check_budgets(const SystemView& view, SysTime now, std::map<std::string, Alert>& out);
     void check_redis(const SystemView& view, SysTime now, std::map<std::string, Alert>& out);
     void check_plugins(const SystemView& view, SysTime now, std::map<std::string, Alert>& out);
-    Alert make(std::string rule, std::string severity, std::string key, std::string summary,
-               SysTime since, boost::json::object details) const;
+    void add(std::map<std::string, Alert>& out, std::string rule, std::string severity,
+             std::string key, std::string summary, SysTime since,
+             boost::json::object details) const;
 
     const int worker_failures_;
     const std::chrono::seconds redis_down_;
     const std::string instance_;
     std::optional<SysTime> redis_down_since_;
-    std::map<std::string, Alert> firing_;  // by key
+    std::map<std::string, Alert> firing_;  // by Alert::key
 };
 
 // The price rules, by symbol, with what each remembers between messages: which side of its

@@ -59,15 +59,23 @@ std::vector<Alert> SystemRules::evaluate(const SystemView& view, SysTime now) {
     return changes;
 }
 
-Alert SystemRules::make(std::string rule, std::string severity, std::string key,
-                        std::string summary, SysTime since, json::object details) const {
+// One condition found: its alert, filed under its key.
+void SystemRules::add(std::map<std::string, Alert>& out, std::string rule, std::string severity,
+                      std::string key, std::string summary, SysTime since,
+                      json::object details) const {
     if (!instance_.empty()) {
         key += "@" + instance_;
         details["instance"] = instance_;
     }
-    return Alert{std::move(rule), std::move(severity),        true,
-                 std::move(key),  std::string(kSystemAlerts), std::move(summary),
-                 since,           std::move(details)};
+    Alert alert{std::move(rule),
+                std::move(severity),
+                true,
+                key,
+                std::string(kSystemAlerts),
+                std::move(summary),
+                since,
+                std::move(details)};
+    out.emplace(std::move(key), std::move(alert));
 }
 
 void SystemRules::check_workers(const SystemView& view, SysTime now,
@@ -87,14 +95,13 @@ void SystemRules::check_workers(const SystemView& view, SysTime now,
         std::string summary = id + ": " + std::to_string(count) + " symbol(s) failed " +
                               std::to_string(worker_failures_) + " or more polls in a row";
         if (worker.last_error) summary += " (last: " + *worker.last_error + ")";
-        out.emplace("worker_failing:" + std::string(to_string(worker.type)),
-                    make("worker_failing", "warning",
-                         "worker_failing:" + std::string(to_string(worker.type)), summary, now,
-                         {{"worker_id", id},
-                          {"symbols", std::move(symbols)},
-                          {"failing_symbols", count},
-                          {"most_failures_in_a_row", most},
-                          {"threshold", worker_failures_}}));
+        add(out, "worker_failing", "warning",
+            "worker_failing:" + std::string(to_string(worker.type)), summary, now,
+            {{"worker_id", id},
+             {"symbols", std::move(symbols)},
+             {"failing_symbols", count},
+             {"most_failures_in_a_row", most},
+             {"threshold", worker_failures_}});
     }
 }
 
@@ -106,21 +113,19 @@ void SystemRules::check_vendors(const SystemView& view, SysTime now,
         for (const auto& [vendor, reason] : of_type.failing)
             why[vendor] = reason;
         auto type = std::string(to_string(of_type.type));
-        out.emplace("vendors_failing:" + type,
-                    make("vendors_failing", "critical", "vendors_failing:" + type,
-                         "every vendor of " + type + " is failing (" +
-                             std::to_string(of_type.vendors.size()) + ")",
-                         now, {{"data_type", type}, {"vendors", std::move(why)}}));
+        add(out, "vendors_failing", "critical", "vendors_failing:" + type,
+            "every vendor of " + type + " is failing (" + std::to_string(of_type.vendors.size()) +
+                ")",
+            now, {{"data_type", type}, {"vendors", std::move(why)}});
     }
 }
 
 void SystemRules::check_budgets(const SystemView& view, SysTime now,
                                 std::map<std::string, Alert>& out) {
     for (const auto& spent : view.spent_budgets) {
-        out.emplace("budget_spent:" + spent.vendor,
-                    make("budget_spent", "warning", "budget_spent:" + spent.vendor,
-                         "vendor " + spent.vendor + " spent its request budget: " + spent.detail,
-                         now, {{"vendor", spent.vendor}, {"detail", spent.detail}}));
+        add(out, "budget_spent", "warning", "budget_spent:" + spent.vendor,
+            "vendor " + spent.vendor + " spent its request budget: " + spent.detail, now,
+            {{"vendor", spent.vendor}, {"detail", spent.detail}});
     }
 }
 
@@ -137,17 +142,15 @@ void SystemRules::check_redis(const SystemView& view, SysTime now,
     if (view.redis_error) summary += ": " + *view.redis_error;
     json::object details{{"threshold_seconds", redis_down_.count()}};
     if (view.redis_error) details["error"] = *view.redis_error;
-    out.emplace("redis_down", make("redis_down", "critical", "redis_down", summary,
-                                   *redis_down_since_, std::move(details)));
+    add(out, "redis_down", "critical", "redis_down", summary, *redis_down_since_,
+        std::move(details));
 }
 
 void SystemRules::check_plugins(const SystemView& view, SysTime now,
                                 std::map<std::string, Alert>& out) {
     for (const auto& [file, reason] : view.refused_plugins) {
-        out.emplace("plugin_refused:" + file,
-                    make("plugin_refused", "warning", "plugin_refused:" + file,
-                         "plugin " + file + " refused: " + reason, now,
-                         {{"file", file}, {"reason", reason}}));
+        add(out, "plugin_refused", "warning", "plugin_refused:" + file,
+            "plugin " + file + " refused: " + reason, now, {{"file", file}, {"reason", reason}});
     }
 }
 
