@@ -2,7 +2,7 @@
 // vendors_failing on stream:alerts:system, and mending it (SIGHUP with new settings)
 // resolves both; price rules through /streaming/alerts/rules fire once per crossing and keep
 // their cool-down, survive kill -9, and are refused with a 422 when malformed; a local HTTP
-// receiver gets signed webhooks (the signature checked here with OpenSSL), only for the
+// receiver gets signed webhooks (the signature recomputed by the test support), only for the
 // rules it asked for, and gets them again after it was down for a while; Redis killed for
 // longer than alerts.redis_down_seconds fires redis_down to the webhook while the stream
 // cannot carry it, and both states reach the stream once Redis is back.
@@ -12,9 +12,6 @@
 #include "support/support.hpp"
 
 #include <boost/json.hpp>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <signal.h>
 
@@ -54,21 +51,6 @@ json::object mock_config(double fail_rate) {
             {"instruments", {{{"symbol", "AAPL"}, {"data_types", {"market_data"}}}}},
             {"cadences", {{"market_data", {{"interval_seconds", 0.2}, {"retry_attempts", 0}}}}},
             {"alerts", {{"worker_failures", 3}}}};
-}
-
-// HMAC-SHA256 of `body`, computed here rather than by the daemon's code.
-std::string expected_signature(const std::string& secret, const std::string& body) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &length);
-    std::string hex;
-    char byte[3];
-    for (unsigned int i = 0; i < length; ++i) {
-        std::snprintf(byte, sizeof byte, "%02x", mac[i]);
-        hex += byte;
-    }
-    return "sha256=" + hex;
 }
 
 HttpResponse publish_price(HttpClient& http, const std::string& symbol, double price) {
@@ -250,7 +232,7 @@ BOOST_AUTO_TEST_CASE(webhooks_are_signed_filtered_and_delivered_again_after_the_
         BOOST_TEST(request.method == "POST");
         BOOST_TEST(request.headers.at("content-type") == "application/json");
         BOOST_TEST(request.headers.at("x-tickerd-signature") ==
-                   expected_signature("s3cret", request.body));
+                   "sha256=" + hmac_sha256_hex("s3cret", request.body));
         BOOST_TEST(request.body == requests.front().body);  // the same delivery, retried
     }
     auto body = json::parse(requests.back().body).as_object();

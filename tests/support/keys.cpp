@@ -1,6 +1,7 @@
 #include "support/keys.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
@@ -35,17 +36,33 @@ RsaKeyPair make_rsa_key_pair() {
     return pair;
 }
 
+namespace {
+
+std::string hex_of(const unsigned char* bytes, unsigned int length) {
+    std::string hex;
+    for (unsigned i = 0; i < length; ++i) {
+        char byte[3];
+        std::snprintf(byte, sizeof byte, "%02x", bytes[i]);
+        hex += byte;
+    }
+    return hex;
+}
+
+}  // namespace
+
 std::string sha256_hex(const std::string& text) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string hex;
-    for (unsigned i = 0; i < length; ++i) {
-        char byte[3];
-        std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-        hex += byte;
-    }
-    return hex;
+    return hex_of(digest, length);
+}
+
+std::string hmac_sha256_hex(const std::string& secret, const std::string& text) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &length);
+    return hex_of(mac, length);
 }
 
 }  // namespace tickerd::testing

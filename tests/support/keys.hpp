@@ -15,5 +15,7 @@ RsaKeyPair make_rsa_key_pair();
 
 // The lower-case hex SHA-256 of `text`: what auth.keys[].sha256 holds for an API key.
 std::string sha256_hex(const std::string& text);
+// The lower-case hex HMAC-SHA256 of `text` under `secret` (a webhook body's signature).
+std::string hmac_sha256_hex(const std::string& secret, const std::string& text);
 
 }  // namespace tickerd::testing
