@@ -262,7 +262,8 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
         scheduling.instance = instance_name();
         scheduling.share = cluster::make_redis_work_share(
             io, cfg.redis.address, scheduling.instance,
-            std::chrono::milliseconds(cfg.redis.lease_ms), state, bar_types(cfg.bars));
+            std::chrono::milliseconds(cfg.redis.lease_ms), state, bar_types(cfg.bars),
+            [&bus](const std::string& channel) { return bus->latest(channel); });
         scheduling.share->start();
         BOOST_LOG_TRIVIAL(info) << "sharing the work through Redis leases as "
                                 << scheduling.instance;

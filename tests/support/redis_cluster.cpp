@@ -34,6 +34,25 @@ RedisCluster::RedisCluster(int primaries, int replicas_each) {
         throw std::runtime_error("the cluster did not become ok:\n" + read_file(output));
 }
 
+void RedisCluster::move_slots(unsigned short from, unsigned short to, int count) {
+    auto id = [](unsigned short port) { return RedisClient(port).call({"CLUSTER", "MYID"}); };
+    std::vector<std::string> argv{"/usr/bin/redis-cli",
+                                  "--cluster",
+                                  "reshard",
+                                  "127.0.0.1:" + std::to_string(from),
+                                  "--cluster-from",
+                                  id(from),
+                                  "--cluster-to",
+                                  id(to),
+                                  "--cluster-slots",
+                                  std::to_string(count),
+                                  "--cluster-yes"};
+    auto output = dir_.path() / "reshard.log";
+    auto status = reap_process(spawn_process(argv, {}, output), 60s);
+    if (!status || !status->success())
+        throw std::runtime_error("redis-cli --cluster reshard failed:\n" + read_file(output));
+}
+
 std::vector<unsigned short> RedisCluster::ports() const {
     std::vector<unsigned short> ports;
     for (const auto& node : nodes_)

@@ -1,6 +1,7 @@
 // A throwaway Redis Cluster for one test: cluster-enabled redis-server processes on free
 // loopback ports, joined by `redis-cli --cluster create` into primaries with replicas, and
-// ready once every node reports cluster_state:ok. Nodes can be killed (a failover).
+// ready once every node reports cluster_state:ok. Nodes can be killed (a failover), and slots
+// moved between primaries (resharding).
 #pragma once
 
 #include "support/redis_server.hpp"
@@ -23,6 +24,9 @@ class RedisCluster {
     // Waits (up to `timeout`) until every live node reports cluster_state:ok and every live
     // replica is linked to its primary.
     bool wait_ok(std::chrono::milliseconds timeout);
+    // Moves `count` of the slots `from` serves (its first ones) to `to`, keys included:
+    // `redis-cli --cluster reshard`. Throws std::runtime_error with its output when it fails.
+    void move_slots(unsigned short from, unsigned short to, int count);
 
   private:
     TempDir dir_{"tickerd-cluster"};

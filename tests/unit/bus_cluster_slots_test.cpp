@@ -140,3 +140,33 @@ BOOST_AUTO_TEST_CASE(moved_and_ask_redirect) {
                               "MOVED 1 a:0", "MOVED x a:1", "ASK 1 :7000"})
         BOOST_TEST(!parse_redirect(other).has_value(), other);
 }
+
+// A shard's links stay with their primary while it serves any slot (resharding), and follow
+// their slot to whoever serves it when their primary does not (a failover).
+BOOST_AUTO_TEST_CASE(a_shard_follows_its_primary_or_else_its_slot) {
+    HostPort a{"127.0.0.1", 7000}, b{"127.0.0.1", 7001}, promoted{"127.0.0.1", 7003};
+    auto map_of = [](std::vector<Shard> shards) { return SlotMap(shards); };
+    auto before = map_of({{{{0, 8191}}, a, {}}, {{{8192, 16383}}, b, {}}});
+    // First contact: the owner of the slot asked for, and the first slot it serves.
+    auto first = follow(before, std::nullopt, 100);
+    BOOST_TEST_REQUIRE(first.has_value());
+    BOOST_TEST((first->primary == a));
+    BOOST_TEST(first->slot == 0);
+    // Slots 0–99 moved to b: a still serves slots, so the shard stays, following slot 100.
+    auto resharded = map_of({{{{100, 8191}}, a, {}}, {{{0, 99}, {8192, 16383}}, b, {}}});
+    auto stays = follow(resharded, a, 0);
+    BOOST_TEST_REQUIRE(stays.has_value());
+    BOOST_TEST((stays->primary == a));
+    BOOST_TEST(stays->slot == 100);
+    // a died and its replica took its slots: the shard follows slot 100 there.
+    auto failed_over = map_of({{{{0, 99}, {8192, 16383}}, b, {}}, {{{100, 8191}}, promoted, {}}});
+    auto moves = follow(failed_over, a, 100);
+    BOOST_TEST_REQUIRE(moves.has_value());
+    BOOST_TEST((moves->primary == promoted));
+    BOOST_TEST(moves->slot == 100);
+    // Before the promotion nobody serves slot 100: nowhere to go yet.
+    auto orphaned = map_of({{{{0, 99}, {8192, 16383}}, b, {}}, {{{100, 8191}}, std::nullopt, {}}});
+    BOOST_TEST(!follow(orphaned, a, 100).has_value());
+    BOOST_TEST((orphaned.first_slot_of(b) == std::optional<uint16_t>(0)));
+    BOOST_TEST(!orphaned.first_slot_of(a).has_value());
+}

@@ -126,8 +126,9 @@ struct HistoryLimits {
     bool operator==(const HistoryLimits&) const = default;
 };
 
-// "tickerd:history:<channel>": the Redis Stream holding a channel's history.
-std::string history_key(std::string_view channel);
+// "tickerd:history:<channel>": the Redis Stream holding a channel's history; in a Redis
+// Cluster "tickerd:history:{<channel>}", in the channel's slot.
+std::string history_key(std::string_view channel, bool cluster = false);
 
 struct HistoryQuery {
     std::optional<uint64_t> after;  // the messages after this seq; none: the newest ones
@@ -264,7 +265,14 @@ struct RedisAddress {
     std::vector<HostPort> sentinels;
     std::string master_name = "mymaster";
     std::string sentinel_password;
-    // "localhost:6379", "unix:/run/redis.sock" or "master 'mymaster' of sentinels a:1,b:2"
+    // Redis Cluster: when given, CLUSTER SHARDS is asked of these (in turn, then of the nodes
+    // it named) before every connection, and the link talks to the primary serving
+    // `cluster_slot`, following it through failovers.
+    std::vector<HostPort> cluster_nodes;
+    uint16_t cluster_slot = 0;
+    bool cluster() const { return !cluster_nodes.empty(); }
+    // "localhost:6379", "unix:/run/redis.sock", "master 'mymaster' of sentinels a:1,b:2" or
+    // "cluster a:1,b:2"
     std::string describe() const;
     bool operator==(const RedisAddress&) const = default;
 };
@@ -306,12 +314,19 @@ struct RedisBusOptions {
     ReadFrom read_from;     // the subscriptions' and reads' node
 };
 
-// "latest:<channel>": the Redis key holding a channel's latest message.
-std::string latest_key(std::string_view channel);
+// "latest:<channel>": the Redis key holding a channel's latest message; in a Redis Cluster
+// "latest:{<channel>}", in the channel's slot.
+std::string latest_key(std::string_view channel, bool cluster = false);
+// tickerd's own keys and channels ("tickerd:config", "tickerd:lease:…" for `name` "config",
+// "lease:…"); in a Redis Cluster "{tickerd}:config", …: one slot, so one link serves them.
+std::string own_key(std::string_view name, bool cluster);
+// The address for a link serving tickerd's own keys: in a cluster, their slot's primary.
+RedisAddress for_own_keys(RedisAddress address);
 
 // The Redis bus: publishes go to Redis (PUBLISH stream:…, SET latest:stream:… EX ttl,
 // pipelined); this instance's subscribers are served from Redis subscriptions, so they see
-// messages published by any instance. Runs on `io`, which must outlive it.
+// messages published by any instance. With `address.cluster_nodes`, a Redis Cluster's
+// shards (sharded pub/sub). Runs on `io`, which must outlive it.
 std::unique_ptr<Bus> make_redis_bus(boost::asio::io_context& io, RedisBusOptions options);
 
 }  // namespace tickerd::bus

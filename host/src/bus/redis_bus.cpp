@@ -1,17 +1,19 @@
-// The Redis bus. Two links: the publisher (PUBLISH + SET latest:… EX, pipelined, acknowledged
-// in order, buffered while Redis is away) to the primary, and the subscriber (SUBSCRIBE to
-// exactly the channels this instance's clients want, reference-counted, restored after a
-// reconnect) to the read node (redis.read_from: the primary, or a replica). Reads — latest:
-// and history — go to the subscriber's node too, so they see what its subscriptions see.
-// Local subscribers are served by an embedded bus fed from the subscription, so the gateway
-// sees the same interface whichever bus runs.
+// The Redis bus for one primary (redis_shard.hpp). Two links: the publisher (PUBLISH + SET
+// latest:… EX, pipelined, acknowledged in order, buffered while Redis is away) to the
+// primary, and the subscriber (SUBSCRIBE to exactly the channels this instance's clients
+// want, reference-counted, restored after a reconnect) to the read node (redis.read_from: the
+// primary, or a replica). Reads — latest: and history — go to the subscriber's node too, so
+// they see what its subscriptions see. Local subscribers are served by an embedded bus fed
+// from the subscription, so the gateway sees the same interface whichever bus runs. In a
+// cluster the same with sharded pub/sub, on the primary serving the shard's slots.
 //
 // A reconnected subscriber (to the same node or another one) catches up: once Redis confirms
 // a channel's subscription, its history after the last seq delivered here is read and
 // delivered, and the messages arriving live meanwhile are held back and follow it, so
 // clients miss nothing that the history kept.
-#include "bus/bus.hpp"
+#include "bus/redis_shard.hpp"
 
+#include "bus/redis_cluster.hpp"
 #include "bus/redis_link.hpp"
 #include "core/log.hpp"
 
@@ -51,8 +53,8 @@ constexpr std::size_t kCatchUpThreads = 4;
 // publishing into one channel agree on its numbering and its order. KEYS: the channel's
 // counter, its latest key, its history stream. ARGV: the message around its two numbers
 // (head, middle, tail), the channel, the latest's TTL, the history's length (0: none) and
-// age in milliseconds. A counter that is gone (a flushed Redis) starts again after
-// the latest message's seq, so clients never see a number twice.
+// age in milliseconds, and PUBLISH (SPUBLISH in a cluster). A counter that is gone (a flushed
+// Redis) starts again after the latest message's seq, so clients never see a number twice.
 constexpr const char* kPublishScript = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local floor = 0
@@ -67,7 +69,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local seq = string.format('%d', redis.call('INCR', KEYS[1]))
 local json = ARGV[1] .. seq .. ARGV[2] .. seq .. ARGV[3]
-redis.call('PUBLISH', ARGV[4], json)
+redis.call(ARGV[8], ARGV[4], json)
 redis.call('SET', KEYS[2], json, 'EX', ARGV[5])
 if ARGV[6] ~= '0' then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'm', json)
@@ -98,17 +100,30 @@ MessageAroundSeq cut_around_seq(const Publication& publication) {
     return cut;
 }
 
-class RedisBus final : public Bus {
+// The commands and pushed messages of classic and of sharded (cluster) pub/sub.
+struct PubSubWords {
+    std::string_view publish, subscribe, unsubscribe;    // the commands
+    std::string_view subscribed, unsubscribed, message;  // what Redis pushes
+};
+constexpr PubSubWords kClassic{"PUBLISH",   "SUBSCRIBE",   "UNSUBSCRIBE",
+                               "subscribe", "unsubscribe", "message"};
+constexpr PubSubWords kSharded{"SPUBLISH",   "SSUBSCRIBE",   "SUNSUBSCRIBE",
+                               "ssubscribe", "sunsubscribe", "smessage"};
+
+class RedisBus final : public RedisShard {
   public:
-    RedisBus(boost::asio::io_context& io, RedisBusOptions options)
-        : options_(std::move(options)),
-          local_(make_embedded_bus(HistoryLimits{0})),  // history is Redis's
+    RedisBus(boost::asio::io_context& io, RedisShardOptions options)
+        : options_(std::move(options.bus)),
+          cluster_(options_.address.cluster()),
+          words_(cluster_ ? kSharded : kClassic),
+          hooks_(std::move(options)),
+          local_(std::move(hooks_.local)),
           publisher_(io, options_.address, "publisher",
                      {[this] { on_publisher_connected(); },
-                      [this](const std::string& why) { on_lost(why); }}),
+                      [this](const std::string& why) { on_lost(why); }, hooks_.redirected}),
           subscriber_(io, options_.address, "subscriber",
                       {[this] { on_subscriber_connected(); },
-                       [this](const std::string& why) { on_lost(why); }},
+                       [this](const std::string& why) { on_lost(why); }, hooks_.redirected},
                       options_.read_from) {
         subscriber_.set_message_handler([this](redisReply* reply) { on_subscription(reply); });
         set_error("connecting to " + publisher_.address().describe());
@@ -149,22 +164,32 @@ class RedisBus final : public Bus {
     }
 
     void subscribe(const std::string& channel, const std::shared_ptr<Subscriber>& s) override {
+        local_->subscribe(channel, s);
+        follow(channel, std::nullopt);
+    }
+
+    void follow(const std::string& channel, std::optional<uint64_t> after) override {
         bool first;
         {
             std::lock_guard lock(refs_mutex_);
             first = refs_[channel]++ == 0;
         }
-        local_->subscribe(channel, s);
         if (first) {
-            // Its latest message follows Redis's confirmation (catch_up).
-            subscriber_.post([this, channel] {
-                subscriber_.subscription_command({"SUBSCRIBE", channel});
+            // Its latest message (or its history after `after`) follows Redis's
+            // confirmation (catch_up).
+            subscriber_.post([this, channel, after] {
+                if (after) delivered_.try_emplace(channel, *after);
+                subscriber_.subscription_command({words_.subscribe, channel});
             });
         }
     }
 
     void unsubscribe(const std::string& channel, const Subscriber* s) override {
         local_->unsubscribe(channel, s);
+        unfollow(channel);
+    }
+
+    void unfollow(const std::string& channel) override {
         bool last = false;
         {
             std::lock_guard lock(refs_mutex_);
@@ -177,7 +202,7 @@ class RedisBus final : public Bus {
         if (last) {
             subscriber_.post([this, channel] {
                 if (subscribed(channel)) return;
-                subscriber_.subscription_command({"UNSUBSCRIBE", channel});
+                subscriber_.subscription_command({words_.unsubscribe, channel});
                 delivered_.erase(channel);
                 held_.erase(channel);
                 std::lock_guard lock(refs_mutex_);
@@ -282,9 +307,9 @@ class RedisBus final : public Bus {
                 // The history first: a subscriber catching up after a reconnect (perhaps on a
                 // replica) that missed the PUBLISH finds the message in the history.
                 if (options_.history.enabled()) sent = append_history(m, newest_of_channel);
-                if (sent) sent = publisher_.command({"PUBLISH", m.channel, m.json});
+                if (sent) sent = publisher_.command({words_.publish, m.channel, m.json});
                 if (sent && newest_of_channel) {
-                    std::string key = latest_key(m.channel);
+                    std::string key = latest_key(m.channel, cluster_);
                     auto ttl = std::to_string(std::max<long long>(outbox_[i].ttl.count(), 1));
                     sent = publisher_.command({"SET", key, m.json, "EX", ttl});
                 }
@@ -303,7 +328,7 @@ class RedisBus final : public Bus {
     // is cheap); its age is enforced when it is read, and the key expires when the channel
     // goes quiet for that long.
     bool append_history(const Message& m, bool newest_of_channel) {
-        std::string key = history_key(m.channel);
+        std::string key = history_key(m.channel, cluster_);
         if (!publisher_.command({"XADD", key, "MAXLEN", "~", history_length_, "*", "m", m.json}))
             return false;
         return !newest_of_channel || publisher_.command({"PEXPIRE", key, history_age_ms_});
@@ -337,11 +362,24 @@ class RedisBus final : public Bus {
         clear_error_if_up();
         in_flight_ = 0;
         next_send_ = 0;  // everything not acknowledged goes again, in order
+        hand_over_moved_channels();
         if (!outbox_.empty()) {
             BOOST_LOG_TRIVIAL(info)
                 << "redis: flushing " << outbox_.size() << " buffered message(s)";
         }
         pump();
+    }
+
+    // In a cluster, a link reconnects after a redirect: the messages of channels another
+    // shard serves now go there (in order: everything not acknowledged goes again).
+    void hand_over_moved_channels() {
+        if (!hooks_.serves) return;
+        std::erase_if(outbox_, [&](const Pending& pending) {
+            if (hooks_.serves(pending.message->channel)) return false;
+            hooks_.reroute(pending.message, pending.ttl);
+            return true;
+        });
+        buffered_ = outbox_.size();
     }
 
     // ---- subscriber strand ----
@@ -361,7 +399,7 @@ class RedisBus final : public Bus {
         auto channels = restoring_;  // confirmations erase from restoring_ while we go
         for (const auto& channel : channels) {
             if (delivered_.contains(channel)) held_.try_emplace(channel);
-            subscriber_.subscription_command({"SUBSCRIBE", channel});
+            subscriber_.subscription_command({words_.subscribe, channel});
         }
     }
 
@@ -371,20 +409,31 @@ class RedisBus final : public Bus {
     }
 
     void on_subscription(redisReply* reply) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            refused_subscription(std::string(reply->str, reply->len));
+            return;
+        }
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return;
         auto* kind = reply->element[0];
         auto* payload = reply->element[2];
-        if (kind->type != REDIS_REPLY_STRING) return;
+        if (kind->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_STRING)
+            return;
         std::string_view what(kind->str, kind->len);
+        // In a cluster, Redis ends the subscriptions of a slot that moved to another shard.
+        if (what == words_.unsubscribed && cluster_ && hooks_.redirected) {
+            std::string channel(reply->element[1]->str, reply->element[1]->len);
+            if (subscribed(channel)) hooks_.redirected(channel + "'s slot moved");
+            return;
+        }
         // Only the channels being restored count: a new channel's confirmation may come
         // in between.
-        if (what == "subscribe" && reply->element[1]->type == REDIS_REPLY_STRING) {
+        if (what == words_.subscribed) {
             std::string channel(reply->element[1]->str, reply->element[1]->len);
             confirmed(channel);
             catch_up(channel);
             if (restoring_.erase(channel) && restoring_.empty()) subscriptions_back();
         }
-        if (what != "message") return;
+        if (what != words_.message) return;
         if (payload->type != REDIS_REPLY_STRING) return;
         auto message = message_from_json(std::string(payload->str, payload->len));
         if (!message) {
@@ -400,6 +449,23 @@ class RedisBus final : public Bus {
             return;
         }
         deliver(*message);
+    }
+
+    // A subscription Redis refused. In a cluster, a MOVED: another shard serves the channel
+    // now; the cluster bus learns it and moves the channel there, so it stops counting as
+    // being restored here.
+    void refused_subscription(const std::string& error) {
+        auto redirect = cluster::parse_redirect(error);
+        if (!redirect || !hooks_.redirected) {
+            BOOST_LOG_TRIVIAL(warning) << "redis: a subscription was refused: " << error;
+            return;
+        }
+        hooks_.redirected(error);
+        bool restoring = !restoring_.empty();
+        std::erase_if(restoring_, [&](const std::string& channel) {
+            return cluster::slot_of(channel) == redirect->slot;
+        });
+        if (restoring && restoring_.empty()) subscriptions_back();
     }
 
     void deliver(const MessagePtr& message) {
@@ -502,12 +568,14 @@ class RedisBus final : public Bus {
                                          std::chrono::seconds ttl) override {
         auto cut = cut_around_seq(publication);
         auto channel = publication.channel.name();
-        std::string counter = "tickerd:seq:" + channel, latest = latest_key(channel);
+        std::string counter =
+            cluster_ ? cluster::key_in_slot_of("tickerd:seq:", channel) : "tickerd:seq:" + channel;
+        std::string latest = latest_key(channel, cluster_);
         std::string seconds = std::to_string(ttl.count());
-        auto reply =
-            blocking_command(publisher_, {"EVAL", kPublishScript, "3", counter, latest,
-                                          history_key(channel), cut.head, cut.middle, cut.tail,
-                                          channel, seconds, history_length_, history_age_ms_});
+        auto reply = blocking_command(
+            publisher_, {"EVAL", kPublishScript, "3", counter, latest,
+                         history_key(channel, cluster_), cut.head, cut.middle, cut.tail, channel,
+                         seconds, history_length_, history_age_ms_, words_.publish});
         if (!reply) {
             return Error::unavailable("Redis is unreachable (" + reply.error() +
                                       "): not published");
@@ -528,7 +596,7 @@ class RedisBus final : public Bus {
             std::chrono::duration_cast<std::chrono::milliseconds>(
                 (std::chrono::system_clock::now() - options_.history.max_age).time_since_epoch())
                 .count();
-        const std::string key = history_key(channel), page = std::to_string(kHistoryPage);
+        const std::string key = history_key(channel, cluster_), page = std::to_string(kHistoryPage);
         std::vector<MessagePtr> newest_first;
         std::optional<uint64_t> boundary;  // the seq of the entry just before what was collected
         std::string end = "+";
@@ -605,10 +673,11 @@ class RedisBus final : public Bus {
     }
 
     MessagePtr fetch_latest(const std::string& channel) {
-        auto reply = blocking_command(subscriber_, {"GET", latest_key(channel)});
+        auto key = latest_key(channel, cluster_);
+        auto reply = blocking_command(subscriber_, {"GET", key});
         if (!reply) {
             std::lock_guard lock(error_mutex_);
-            blocking_error_ = "GET " + latest_key(channel) + ": " + reply.error();
+            blocking_error_ = "GET " + key + ": " + reply.error();
             return nullptr;
         }
         if ((*reply)->type != REDIS_REPLY_STRING) return nullptr;
@@ -691,16 +760,19 @@ class RedisBus final : public Bus {
         };
         if (!options_.address.password.empty() && !run("AUTH", options_.address.password))
             return std::string("AUTH failed");
-        if (!run("SELECT", std::to_string(options_.address.db)))
+        if (!cluster_ && !run("SELECT", std::to_string(options_.address.db)))
             return std::string("SELECT failed");
         return connection;
     }
 
     const RedisBusOptions options_;
+    const bool cluster_;
+    const PubSubWords words_;
+    RedisShardOptions hooks_;  // the cluster bus's (none without a cluster)
     const std::string history_length_ = std::to_string(options_.history.max_messages);
     const std::string history_age_ms_ =
         std::to_string(std::chrono::milliseconds(options_.history.max_age).count());
-    std::unique_ptr<Bus> local_;  // this instance's subscribers and its mirror of latest
+    std::shared_ptr<Bus> local_;  // this instance's subscribers and its mirror of latest
     RedisLink publisher_;
     RedisLink subscriber_;
 
@@ -750,16 +822,34 @@ class RedisBus final : public Bus {
 
 }  // namespace
 
-std::string latest_key(std::string_view channel) {
+std::string latest_key(std::string_view channel, bool cluster) {
+    if (cluster) return cluster::key_in_slot_of("latest:", channel);
     return "latest:" + std::string(channel);
 }
 
-std::string history_key(std::string_view channel) {
+std::string history_key(std::string_view channel, bool cluster) {
+    if (cluster) return cluster::key_in_slot_of("tickerd:history:", channel);
     return "tickerd:history:" + std::string(channel);
 }
 
-std::unique_ptr<Bus> make_redis_bus(boost::asio::io_context& io, RedisBusOptions options) {
+std::string own_key(std::string_view name, bool cluster) {
+    return (cluster ? "{tickerd}:" : "tickerd:") + std::string(name);
+}
+
+RedisAddress for_own_keys(RedisAddress address) {
+    address.cluster_slot = cluster::slot_of(own_key("", true));
+    return address;
+}
+
+std::unique_ptr<RedisShard> make_redis_shard(boost::asio::io_context& io,
+                                             RedisShardOptions options) {
     return std::make_unique<RedisBus>(io, std::move(options));
+}
+
+std::unique_ptr<Bus> make_redis_bus(boost::asio::io_context& io, RedisBusOptions options) {
+    if (options.address.cluster()) return make_redis_cluster_bus(io, std::move(options));
+    auto local = make_embedded_bus(HistoryLimits{0});  // history is Redis's
+    return make_redis_shard(io, {std::move(options), std::move(local), {}, {}, {}});
 }
 
 }  // namespace tickerd::bus

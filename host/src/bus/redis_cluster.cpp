@@ -155,6 +155,25 @@ std::vector<HostPort> SlotMap::primaries() const {
     return in_order;
 }
 
+std::optional<uint16_t> SlotMap::first_slot_of(const HostPort& node) const {
+    for (std::size_t slot = 0; slot < kSlots; ++slot) {
+        auto index = owner_index_[slot];
+        if (index >= 0 && nodes_[static_cast<std::size_t>(index)] == node)
+            return static_cast<uint16_t>(slot);
+    }
+    return std::nullopt;
+}
+
+std::optional<Following> follow(const SlotMap& map, const std::optional<HostPort>& current,
+                                uint16_t slot) {
+    if (current) {
+        if (auto first = map.first_slot_of(*current)) return Following{*current, *first};
+    }
+    auto owner = map.owner(slot);
+    if (!owner) return std::nullopt;
+    return Following{*owner, *map.first_slot_of(*owner)};
+}
+
 bool SlotMap::covers_every_slot() const {
     return std::none_of(owner_index_.begin(), owner_index_.end(),
                         [](int16_t index) { return index < 0; });

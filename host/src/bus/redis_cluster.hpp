@@ -59,6 +59,7 @@ class SlotMap {
     std::optional<HostPort> owner(uint16_t slot) const;
     void moved(uint16_t slot, const HostPort& node);
     std::vector<HostPort> primaries() const;  // each once, in slot order
+    std::optional<uint16_t> first_slot_of(const HostPort& node) const;
     bool covers_every_slot() const;
 
   private:
@@ -68,6 +69,18 @@ class SlotMap {
     std::array<int16_t, kSlots> owner_index_ = filled(-1);  // into nodes_; -1: no owner
     static std::array<int16_t, kSlots> filled(int16_t value);
 };
+
+// The primary a shard's links use under a new map: the one they use now while it still
+// serves slots (resharding moves slots between primaries, not the primaries), else the one
+// serving `slot` — a slot the shard served, which after a failover its promoted replica
+// serves. With the slot to follow from then on (one that primary serves now). nullopt: no
+// primary serves `slot` (yet).
+struct Following {
+    HostPort primary;
+    uint16_t slot = 0;
+};
+std::optional<Following> follow(const SlotMap& map, const std::optional<HostPort>& current,
+                                uint16_t slot);
 
 // "MOVED 3999 127.0.0.1:6381": the slot has a new owner for good. "ASK 3999 127.0.0.1:6381":
 // during a migration, this one command goes there (preceded by ASKING). Anything else:

@@ -4,6 +4,7 @@
 // while wanted. The descriptor never owns the fd: hiredis opened it and hiredis closes it.
 #include "bus/redis_link.hpp"
 
+#include "bus/redis_cluster.hpp"
 #include "core/backoff.hpp"
 #include "core/log.hpp"
 
@@ -52,6 +53,12 @@ std::string RedisAddress::describe() const {
         std::string text = "master '" + master_name + "' of sentinels ";
         for (const auto& sentinel : sentinels)
             text += (&sentinel == &sentinels.front() ? "" : ",") + sentinel.describe();
+        return text;
+    }
+    if (cluster()) {
+        std::string text = "cluster ";
+        for (const auto& node : cluster_nodes)
+            text += (&node == &cluster_nodes.front() ? "" : ",") + node.describe();
         return text;
     }
     if (!socket.empty()) return "unix:" + socket;
@@ -156,8 +163,10 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // With Sentinel every connection to the primary starts at a sentinel, which names the
     // master; the master is then checked with ROLE (a failover may have turned it into a
     // replica). A reading link starts at its replica, or first asks the sentinels (without
-    // them, the primary) which replicas there are; a replica is checked with ROLE too.
-    enum class Stage { ask_sentinel, use_master, list_replicas, use_replica };
+    // them, the primary) which replicas there are; a replica is checked with ROLE too. In a
+    // cluster every connection starts at a node that is asked for the shards (CLUSTER
+    // SHARDS); the primary serving the link's slot is then checked with ROLE.
+    enum class Stage { ask_sentinel, ask_cluster, use_master, list_replicas, use_replica };
 
     Impl(asio::io_context& io, RedisAddress a, std::string n, Events e, ReadFrom r)
         : strand(asio::make_strand(io)),
@@ -168,9 +177,11 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
           name(std::move(n)),
           events(std::move(e)),
           stage(first_stage()),
-          server{stage == Stage::use_replica ? reads.replica
-                 : uses_sentinels()          ? HostPort{}
-                                             : HostPort{address.host, address.port}} {}
+          server{stage == Stage::use_replica             ? reads.replica
+                 : uses_sentinels() || address.cluster() ? HostPort{}
+                                                         : HostPort{address.host, address.port}},
+          seeds(address.cluster_nodes),
+          followed_slot(address.cluster_slot) {}
 
     ~Impl() {
         if (context) redisAsyncFree(context);  // stop() did not run: free what is left
@@ -201,6 +212,15 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     mutable std::mutex server_mutex;  // read by other threads for health reports
     HostPort server;                  // the Redis to use: host/port, the master named, or a replica
     HostPort last_failed;  // a reading link's replica that failed last: not picked again next
+    // In a cluster: the nodes asked for the shards in turn, the configured ones first, then
+    // every node the last answer named (so the link finds the cluster while its seeds are down).
+    std::vector<HostPort> seeds;
+    std::size_t next_seed = 0;
+    uint16_t followed_slot;  // one its primary serves (cluster::follow)
+    // Once up, a link with a message handler reads every reply itself and hands it over
+    // (subscriptions): hiredis 0.14 knows SUBSCRIBE but not the sharded SSUBSCRIBE, whose
+    // messages it would take for replies nobody asked for.
+    bool raw = false;
 
     bool uses_sentinels() const { return !address.sentinels.empty(); }
     bool reads_replicas() const { return reads.node != ReadFrom::Node::primary; }
@@ -218,6 +238,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     }
 
     Stage first_stage() const {
+        if (address.cluster()) return Stage::ask_cluster;  // reads from primaries only
         switch (reads.node) {
             case ReadFrom::Node::replica_at:
                 return Stage::use_replica;
@@ -231,6 +252,27 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
 
     // ---- event hooks (called by hiredis on the strand) ----
     static Watch& of(void* privdata) { return *static_cast<Watch*>(privdata); }
+
+    // hiredis reads and calls the handlers of what was asked; in raw mode every reply goes to
+    // the message handler instead.
+    static void handle_read(redisAsyncContext* c) {
+        auto* self = static_cast<Impl*>(c->data);
+        if (!self->raw) {
+            redisAsyncHandleRead(c);
+            return;
+        }
+        if (redisBufferRead(&c->c) != REDIS_OK) {
+            self->drop(c->c.errstr[0] ? c->c.errstr : "lost");
+            return;
+        }
+        void* reply = nullptr;
+        while (self->context == c && redisGetReply(&c->c, &reply) == REDIS_OK && reply) {
+            std::unique_ptr<redisReply, decltype(&freeReplyObject)> owned(
+                static_cast<redisReply*>(reply), freeReplyObject);
+            if (self->on_message) self->on_message(owned.get());
+        }
+        if (self->context == c && c->c.err) self->drop(c->c.errstr);
+    }
 
     // Waits for the socket to be ready one way while hiredis wants that way watched, and
     // lets hiredis handle it each time it is.
@@ -249,7 +291,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         });
     }
     static constexpr auto arm_read =
-        &arm<&Watch::read, asio::posix::descriptor_base::wait_read, &redisAsyncHandleRead>;
+        &arm<&Watch::read, asio::posix::descriptor_base::wait_read, &handle_read>;
     static constexpr auto arm_write =
         &arm<&Watch::write, asio::posix::descriptor_base::wait_write, &redisAsyncHandleWrite>;
 
@@ -281,7 +323,11 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // ---- connection life ----
     void connect() {
         if (stopping) return;
-        if (at_sentinel()) {
+        raw = false;
+        if (stage == Stage::ask_cluster) {
+            const auto& seed = seeds[next_seed % seeds.size()];
+            context = redisAsyncConnect(seed.host.c_str(), seed.port);
+        } else if (at_sentinel()) {
             const auto& sentinel = address.sentinels[next_sentinel % address.sentinels.size()];
             context = redisAsyncConnect(sentinel.host.c_str(), sentinel.port);
         } else if (!address.socket.empty() && stage != Stage::use_replica) {
@@ -360,6 +406,55 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         });
     }
 
+    // Asks the cluster node connected to for the shards, then connects to the primary
+    // serving the link's slot.
+    void ask_for_slot_owner() {
+        authenticate(address.password, "AUTH", [self = shared_from_this()] {
+            self->send({"CLUSTER", "SHARDS"},
+                       [self](redisReply* reply) { self->on_shards(reply); });
+        });
+    }
+
+    void on_shards(redisReply* reply) {
+        auto asked = seeds[next_seed % seeds.size()].describe();
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            drop("CLUSTER SHARDS at " + asked +
+                 (reply ? std::string(": ") + reply->str : ": no answer"));
+            return;
+        }
+        auto shards = cluster::parse_shards(reply);
+        if (!shards) {
+            drop(shards.error().detail + " (from " + asked + ")");
+            return;
+        }
+        learn_nodes(*shards);
+        auto server = current_server();
+        auto next = cluster::follow(cluster::SlotMap(*shards),
+                                    server.host.empty() ? std::nullopt : std::optional(server),
+                                    followed_slot);
+        if (!next) {
+            drop(asked + " names no primary for slot " + std::to_string(followed_slot));
+            return;
+        }
+        followed_slot = next->slot;
+        set_server(std::move(next->primary));
+        stage = Stage::use_master;
+        close_quietly();
+        // Not from inside hiredis's callback: the connection is freed after it.
+        asio::post(strand, [self = shared_from_this()] { self->connect(); });
+    }
+
+    void learn_nodes(const std::vector<cluster::Shard>& shards) {
+        auto learn = [this](const HostPort& node) {
+            if (std::find(seeds.begin(), seeds.end(), node) == seeds.end()) seeds.push_back(node);
+        };
+        for (const auto& shard : shards) {
+            if (shard.primary) learn(*shard.primary);
+            for (const auto& replica : shard.replicas)
+                learn(replica);
+        }
+    }
+
     // Asks the sentinel (or the primary) connected to for the replicas, then connects to one.
     void list_replicas() {
         auto self = shared_from_this();
@@ -426,7 +521,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // one linked to its master.
     void check_role(std::function<void()> next) {
         bool replica = stage == Stage::use_replica;
-        if (!uses_sentinels() && !replica) {
+        if (!uses_sentinels() && !address.cluster() && !replica) {
             next();
             return;
         }
@@ -434,7 +529,9 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
             if (!role_fits(reply, replica)) {
                 self->drop(self->current_server().describe() +
                            (replica ? " is not a replica linked to its master"
-                                    : " is not the master (any more); asking the sentinels again"));
+                            : self->address.cluster()
+                                ? " is not a primary (any more); asking the cluster again"
+                                : " is not the master (any more); asking the sentinels again"));
                 return;
             }
             next();
@@ -444,6 +541,10 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // What the link is connected to, for the log.
     std::string describe_node() const {
         if (stage == Stage::use_replica) return current_server().describe() + " (a replica)";
+        if (address.cluster()) {
+            return current_server().describe() + " (the primary of slot " +
+                   std::to_string(followed_slot) + ")";
+        }
         if (uses_sentinels()) return current_server().describe() + " (" + address.describe() + ")";
         return address.describe();
     }
@@ -452,6 +553,10 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     void handshake() {
         if (stage == Stage::ask_sentinel) {
             ask_for_master();
+            return;
+        }
+        if (stage == Stage::ask_cluster) {
+            ask_for_slot_owner();
             return;
         }
         if (stage == Stage::list_replicas) {
@@ -463,21 +568,29 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
                 self->drop(reply ? std::string("SELECT: ") + reply->str : "lost during SELECT");
                 return;
             }
-            self->ready = true;
-            self->backoff.reset();
-            self->set_failure({});
-            BOOST_LOG_TRIVIAL(info)
-                << "redis " << self->name << ": connected to " << self->describe_node();
-            self->look_for_replica_later();
-            if (self->events.connected) self->events.connected();
+            self->become_ready();
         };
         auto select = [self = shared_from_this(), after_select] {
             self->check_role([self, after_select] {
+                if (self->address.cluster()) {
+                    self->become_ready();  // a cluster has database 0 only
+                    return;
+                }
                 std::string db = std::to_string(self->address.db);
                 self->send({"SELECT", db}, after_select);
             });
         };
         authenticate(address.password, "AUTH", select);
+    }
+
+    void become_ready() {
+        ready = true;
+        raw = static_cast<bool>(on_message);
+        backoff.reset();
+        set_failure({});
+        BOOST_LOG_TRIVIAL(info) << "redis " << name << ": connected to " << describe_node();
+        look_for_replica_later();
+        if (events.connected) events.connected();
     }
 
     // On the primary as its last resort, a reading link looks for a healthy replica again
@@ -540,6 +653,10 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     // asked for again. A reading link tries its configured replica again first, unless that
     // is the one that failed: then another one.
     Stage next_stage() {
+        if (address.cluster()) {
+            if (stage == Stage::ask_cluster) ++next_seed;
+            return Stage::ask_cluster;  // the slot may have a new primary
+        }
         if (at_sentinel()) ++next_sentinel;
         if (!reads_replicas()) return uses_sentinels() ? Stage::ask_sentinel : Stage::use_master;
         bool replica_failed = stage == Stage::use_replica;
@@ -562,15 +679,41 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
         auto* self = static_cast<Impl*>(c->data);
         auto* r = static_cast<redisReply*>(reply);
         if (!self || !r || r->type != REDIS_REPLY_ERROR) return;
-        std::lock_guard lock(self->refusal_mutex);
-        ++self->refusals.count;
-        self->refusals.last = std::string(r->str, r->len);
-        self->refusals.at = std::chrono::steady_clock::now();
+        std::string error(r->str, r->len);
+        {
+            std::lock_guard lock(self->refusal_mutex);
+            ++self->refusals.count;
+            self->refusals.last = error;
+            self->refusals.at = std::chrono::steady_clock::now();
+        }
+        // In a cluster, a slot served elsewhere now: what follows in this batch is refused
+        // too, so the link reconnects (the batch is not acknowledged and goes again) and
+        // says so, as the slot map is stale.
+        if (self->address.cluster() && cluster::parse_redirect(error)) {
+            if (self->events.redirected) self->events.redirected(error);
+            self->drop(error + ": asking the cluster again");
+        }
     }
 
-    static void on_subscription_reply(redisAsyncContext* c, void* reply, void*) {
-        auto* self = static_cast<Impl*>(c->data);
-        if (self && reply && self->on_message) self->on_message(static_cast<redisReply*>(reply));
+    // In raw mode: the command goes out with the next write; its reply comes to the message
+    // handler.
+    bool append_raw(std::span<const std::string_view> argv) {
+        if (!context || !raw || argv.size() > kMaxArguments) return false;
+        const char* pointers[kMaxArguments];
+        size_t lengths[kMaxArguments];
+        for (std::size_t i = 0; i < argv.size(); ++i) {
+            pointers[i] = argv[i].data();
+            lengths[i] = argv[i].size();
+        }
+        char* formatted = nullptr;
+        int length =
+            redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), pointers, lengths);
+        if (length < 0) return false;
+        bool appended = redisAppendFormattedCommand(&context->c, formatted,
+                                                    static_cast<size_t>(length)) == REDIS_OK;
+        redisFreeCommand(formatted);
+        if (appended) add_write(watch.get());
+        return appended;
     }
 
     // Queues `argv` with `fn` (nullptr: the reply is dropped). No allocation: the pointers
@@ -670,7 +813,7 @@ RedisLink::Refusals RedisLink::refusals() const {
 }
 
 bool RedisLink::subscription_command(const std::vector<std::string_view>& argv) {
-    return impl_->ready && impl_->submit(argv, &Impl::on_subscription_reply, nullptr);
+    return impl_->ready && impl_->append_raw(argv);
 }
 
 void RedisLink::set_message_handler(ReplyHandler handler) {

@@ -5,7 +5,9 @@
 // sentinels for the master before each connection, so it follows a failover. A reading link
 // (ReadFrom other than primary) talks to a replica instead, and when that one fails moves to
 // another healthy replica (listed by the sentinels, or by the primary), the primary being
-// the last resort. Everything runs on the link's strand; callbacks are called there.
+// the last resort. In a Redis Cluster it serves one slot's primary, asking any node for the
+// shards before each connection. Everything runs on the link's strand; callbacks are called
+// there.
 #pragma once
 
 #include "bus/bus.hpp"
@@ -30,6 +32,9 @@ class RedisLink {
     struct Events {
         std::function<void()> connected;                       // ready for commands
         std::function<void(const std::string&)> disconnected;  // why; a reconnect follows
+        // In a cluster: a write was redirected (MOVED/ASK, Redis's words); the link
+        // reconnects to its slot's primary, and the caller's slot map is stale.
+        std::function<void(const std::string&)> redirected;
     };
     // A reply, or nullptr when the link dropped before it came.
     using ReplyHandler = std::function<void(redisReply*)>;
@@ -65,7 +70,9 @@ class RedisLink {
     // Thread-safe: why the link is down, as its last attempt learnt it (Redis's own words when
     // it gave some); nullopt while it is up or has not failed yet.
     std::optional<std::string> failure() const;
-    // SUBSCRIBE / UNSUBSCRIBE: their replies and every message go to the message handler.
+    // (S)SUBSCRIBE / (S)UNSUBSCRIBE: their replies, every message and any error go to the
+    // message handler. A link with a message handler (set before start()) reads every reply
+    // itself once up, so command() is not for it.
     bool subscription_command(const std::vector<std::string_view>& argv);
     void set_message_handler(ReplyHandler handler);
     // Runs `fn` on the link's strand.

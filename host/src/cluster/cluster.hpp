@@ -12,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,13 +38,17 @@ Result<std::string> merge_documents(const std::string& base, const std::string& 
 // instances heartbeat in `tickerd:instances`; each takes its fair share, so a dead
 // instance's share is taken over within two lease periods. `state` lists what to poll.
 // `bar_types` ("bars_1m", …): taking a market_data lease also reads those channels' latest
-// bar, so the bars continue their numbering and series (WorkShare::handed_over).
+// bar, so the bars continue their numbering and series (WorkShare::handed_over). In a
+// Redis Cluster the keys are `{tickerd}:lease:…`, and those latest messages are read with
+// `read_latest` (the bus's latest(): it blocks, so it is called off the I/O threads).
+using LatestReader = std::function<bus::MessagePtr(const std::string& channel)>;
 std::shared_ptr<scheduler::WorkShare> make_redis_work_share(
     boost::asio::io_context& io, bus::RedisAddress address, std::string instance,
     std::chrono::milliseconds lease, config::StateStore& state,
-    std::vector<std::string> bar_types = {});
+    std::vector<std::string> bar_types = {}, LatestReader read_latest = {});
 
-// At first contact: adopts `tickerd:config` when it exists, else seeds it from `state`.
+// At first contact: adopts `tickerd:config` (`{tickerd}:config` in a Redis Cluster) when it
+// exists, else seeds it from `state`.
 std::unique_ptr<ConfigSync> make_config_sync(boost::asio::io_context& io, bus::RedisAddress address,
                                              std::string instance, config::StateStore& state);
 

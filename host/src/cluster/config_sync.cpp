@@ -28,7 +28,7 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr std::string_view kConfigKey = "tickerd:config";
+// Classic pub/sub: in a cluster too, any node's subscribers hear it.
 constexpr std::string_view kControlChannel = "tickerd:control";
 constexpr std::chrono::milliseconds kFirstRewrite{200};
 constexpr std::chrono::milliseconds kMaxRewrite{5000};
@@ -43,8 +43,10 @@ class RedisConfigSync final : public ConfigSync {
         : instance_(std::move(instance)),
           state_(state),
           base_(config::state_document(*state.snapshot())),
-          commands_(io, address, "config", {[this] { on_connected(); }, {}}),
-          control_(io, std::move(address), "config-control", {[this] { on_control_up(); }, {}}),
+          config_key_(bus::own_key("config", address.cluster())),
+          commands_(io, bus::for_own_keys(address), "config", {[this] { on_connected(); }, {}, {}}),
+          control_(io, bus::for_own_keys(address), "config-control",
+                   {[this] { on_control_up(); }, {}, {}}),
           rewrite_timer_(io) {
         control_.set_message_handler([this](redisReply* reply) { on_control(reply); });
         state_.on_change([this] {
@@ -92,13 +94,13 @@ class RedisConfigSync final : public ConfigSync {
     // Adopts the shared config; when there is none yet and `seed` is set, this instance's
     // becomes it — SET NX lets only one of several starting together win, the others fetch.
     void fetch(bool seed) {
-        commands_.command({"GET", kConfigKey}, [this, seed](redisReply* reply) {
+        commands_.command({"GET", config_key_}, [this, seed](redisReply* reply) {
             if (!reply || dirty_) return;  // a local change is being written: it merges
             if (reply->type == REDIS_REPLY_STRING) {
                 adopt(std::string(reply->str, reply->len));
             } else if (seed) {
                 auto document = config::state_document(*state_.snapshot());
-                commands_.command({"SET", kConfigKey, document, "NX"},
+                commands_.command({"SET", config_key_, document, "NX"},
                                   [this, document](redisReply* set) {
                                       if (!set) return;
                                       if (set->type == REDIS_REPLY_NIL) {
@@ -123,8 +125,8 @@ class RedisConfigSync final : public ConfigSync {
             return;  // not connected: on_connected() writes
         }
         writing_ = true;
-        commands_.command({"WATCH", kConfigKey});
-        commands_.command({"GET", kConfigKey}, [this](redisReply* reply) {
+        commands_.command({"WATCH", config_key_});
+        commands_.command({"GET", config_key_}, [this](redisReply* reply) {
             if (!reply) {
                 writing_ = false;  // the link dropped; on_connected() writes again
                 return;
@@ -137,7 +139,7 @@ class RedisConfigSync final : public ConfigSync {
             commands_.command({"MULTI"});
             // A refusal comes as the SET is queued (EXEC then only says it was discarded).
             queued_refusal_.clear();
-            commands_.command({"SET", kConfigKey, merged}, [this](redisReply* set) {
+            commands_.command({"SET", config_key_, merged}, [this](redisReply* set) {
                 if (set && set->type == REDIS_REPLY_ERROR)
                     queued_refusal_.assign(set->str, set->len);
             });
@@ -229,8 +231,7 @@ class RedisConfigSync final : public ConfigSync {
     void adopt(std::string document) {
         base_ = document;
         asio::post(applier_, [this, document = std::move(document)] {
-            auto incoming =
-                config::parse_state_document(document, std::string(kConfigKey), *state_.snapshot());
+            auto incoming = config::parse_state_document(document, config_key_, *state_.snapshot());
             if (!incoming) {
                 BOOST_LOG_TRIVIAL(error)
                     << "config: the shared config in Redis is refused: " << incoming.error().detail;
@@ -260,6 +261,7 @@ class RedisConfigSync final : public ConfigSync {
     Backoff rewrite_backoff_{kFirstRewrite, kMaxRewrite};
     mutable std::mutex state_mutex_;
     config::SharedConfigState shared_state_;  // a copy of dirty_ and the last refusal, for GET /
+    const std::string config_key_;            // tickerd:config, or {tickerd}:config in a cluster
     bus::RedisLink commands_;
     bus::RedisLink control_;
     asio::steady_timer rewrite_timer_;  // commands strand

@@ -4,13 +4,17 @@
 // (ceil(work / instances)), so a newcomer gets some; and, while under its share, tries
 // SET NX PX on the leases nobody holds — taking no more than its share. A lease is used only
 // once the channel's last seq has been read from latest:, so numbering continues. While
-// Redis is away an instance keeps polling what it held.
+// Redis is away an instance keeps polling what it held. In a Redis Cluster the leases and the
+// heartbeats share the slot of {tickerd} (one link serves them), and a channel's latest is
+// read through the bus, which knows the channel's shard.
 #include "cluster/cluster.hpp"
 
 #include "bus/redis_link.hpp"
 #include "core/log.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <hiredis/hiredis.h>
 
@@ -25,9 +29,6 @@ namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::string_view kInstancesKey = "tickerd:instances";
-constexpr std::string_view kLeasePrefix = "tickerd:lease:";
 
 // Extend or release a lease only while it is still ours.
 constexpr std::string_view kRenewScript =
@@ -48,12 +49,15 @@ class RedisWorkShare final : public scheduler::WorkShare,
   public:
     RedisWorkShare(asio::io_context& io, bus::RedisAddress address, std::string instance,
                    std::chrono::milliseconds lease, config::StateStore& state,
-                   std::vector<std::string> bar_types)
+                   std::vector<std::string> bar_types, LatestReader read_latest)
         : instance_(std::move(instance)),
           bar_types_(std::move(bar_types)),
           lease_(lease),
           state_(state),
-          link_(io, std::move(address), "leases", {}),
+          instances_key_(bus::own_key("instances", address.cluster())),
+          lease_prefix_(bus::own_key("lease:", address.cluster())),
+          read_latest_(address.cluster() ? std::move(read_latest) : nullptr),
+          link_(io, bus::for_own_keys(std::move(address)), "leases", {}),
           timer_(io) {}
 
     void start() override {
@@ -69,6 +73,7 @@ class RedisWorkShare final : public scheduler::WorkShare,
             held_.clear();
         }
         link_.stop();
+        latest_reads_.join();
     }
 
     bool owns(DataType type, const std::string& symbol) override {
@@ -101,8 +106,8 @@ class RedisWorkShare final : public scheduler::WorkShare,
     }
 
   private:
-    static std::string lease_key(DataType type, const std::string& symbol) {
-        return std::string(kLeasePrefix) + std::string(to_string(type)) + ":" + symbol;
+    std::string lease_key(DataType type, const std::string& symbol) const {
+        return lease_prefix_ + std::string(to_string(type)) + ":" + symbol;
     }
 
     void schedule(std::chrono::milliseconds delay) {
@@ -120,9 +125,9 @@ class RedisWorkShare final : public scheduler::WorkShare,
         if (!link_.connected()) return;  // held leases lapse by themselves in owns()
         auto now = unix_ms();
         auto lease_ms = std::to_string(lease_.count());
-        link_.command({"ZADD", kInstancesKey, std::to_string(now + lease_.count()), instance_});
-        link_.command({"ZREMRANGEBYSCORE", kInstancesKey, "-inf", std::to_string(now)});
-        link_.command({"ZCARD", kInstancesKey},
+        link_.command({"ZADD", instances_key_, std::to_string(now + lease_.count()), instance_});
+        link_.command({"ZREMRANGEBYSCORE", instances_key_, "-inf", std::to_string(now)});
+        link_.command({"ZCARD", instances_key_},
                       [self = shared_from_this(), started = Clock::now()](redisReply* reply) {
                           if (!reply || reply->type != REDIS_REPLY_INTEGER) return;
                           self->share_out(std::max<long long>(reply->integer, 1), started);
@@ -209,27 +214,39 @@ class RedisWorkShare final : public scheduler::WorkShare,
     }
 
     // "tickerd:lease:market_data:AAPL" → read latest:stream:market_data:AAPL's seq, then use it.
-    // For market_data also the latest bar of each bar channel (sent first: replies come in
-    // order), so the bars continue their numbering and their series (handed_over).
+    // For market_data also the latest bar of each bar channel (read first), so the bars
+    // continue their numbering and their series (handed_over).
     void continue_numbering(const std::string& key, Clock::time_point started) {
-        std::string channel = "stream:" + key.substr(kLeasePrefix.size());
+        std::string channel = "stream:" + key.substr(lease_prefix_.size());
+        std::vector<std::string> bar_channels;
         auto parsed = parse_channel(channel);
         if (parsed && parsed->data_type() == DataType::market_data) {
-            for (const auto& type : bar_types_) {
-                auto bars = channel_name(type, parsed->symbol);
-                link_.command({"GET", bus::latest_key(bars)},
-                              [self = shared_from_this(), bars](redisReply* reply) {
-                                  std::lock_guard lock(self->mutex_);
-                                  self->handed_.erase(bars);
-                                  self->floors_[bars] = 0;
-                                  if (!reply || reply->type != REDIS_REPLY_STRING) return;
-                                  std::string text(reply->str, reply->len);
-                                  auto latest = bus::message_from_json(text);
-                                  if (!latest) return;
-                                  self->floors_[bars] = (*latest)->seq;
-                                  self->handed_[bars] = std::move(text);
-                              });
-            }
+            for (const auto& type : bar_types_)
+                bar_channels.push_back(channel_name(type, parsed->symbol));
+        }
+        if (read_latest_) {
+            // Through the bus (blocking reads, off the I/O threads), back on the link strand.
+            asio::post(
+                latest_reads_, [self = shared_from_this(), key, channel, bar_channels, started] {
+                    std::vector<bus::MessagePtr> bars;
+                    for (const auto& bar_channel : bar_channels)
+                        bars.push_back(self->read_latest_(bar_channel));
+                    auto latest = self->read_latest_(channel);
+                    self->link_.post([self, key, channel, bar_channels, bars, latest, started] {
+                        for (std::size_t i = 0; i < bars.size(); ++i)
+                            self->adopt_bar(bar_channels[i], bars[i] ? bars[i]->json : "");
+                        self->adopt(key, channel, latest ? latest->seq : 0, started);
+                    });
+                });
+            return;
+        }
+        // Replies come in order: the bars' before the channel's, which makes the lease usable.
+        for (const auto& bar_channel : bar_channels) {
+            link_.command({"GET", bus::latest_key(bar_channel)}, [self = shared_from_this(),
+                                                                  bar_channel](redisReply* reply) {
+                bool found = reply && reply->type == REDIS_REPLY_STRING;
+                self->adopt_bar(bar_channel, found ? std::string(reply->str, reply->len) : "");
+            });
         }
         link_.command({"GET", bus::latest_key(channel)}, [self = shared_from_this(), key, channel,
                                                           started](redisReply* reply) {
@@ -238,16 +255,35 @@ class RedisWorkShare final : public scheduler::WorkShare,
                 auto latest = bus::message_from_json(std::string(reply->str, reply->len));
                 if (latest) floor = (*latest)->seq;
             }
-            std::lock_guard lock(self->mutex_);
-            self->floors_[channel] = floor;
-            self->held_[key] = started + self->lease_;
+            self->adopt(key, channel, floor, started);
         });
+    }
+
+    // A bar channel's latest message (empty: none) hands its series over.
+    void adopt_bar(const std::string& bar_channel, std::string text) {
+        std::lock_guard lock(mutex_);
+        handed_.erase(bar_channel);
+        floors_[bar_channel] = 0;
+        auto latest = bus::message_from_json(text);
+        if (text.empty() || !latest) return;
+        floors_[bar_channel] = (*latest)->seq;
+        handed_[bar_channel] = std::move(text);
+    }
+
+    // The lease is usable once the channel's numbering is known.
+    void adopt(const std::string& key, const std::string& channel, uint64_t floor,
+               Clock::time_point started) {
+        std::lock_guard lock(mutex_);
+        floors_[channel] = floor;
+        held_[key] = started + lease_;
     }
 
     const std::string instance_;
     const std::vector<std::string> bar_types_;  // "bars_1m", …
     const std::chrono::milliseconds lease_;
     config::StateStore& state_;
+    const std::string instances_key_, lease_prefix_;
+    const LatestReader read_latest_;  // in a cluster only
     bus::RedisLink link_;
     asio::steady_timer timer_;
     std::atomic<bool> stopped_{false};
@@ -257,20 +293,19 @@ class RedisWorkShare final : public scheduler::WorkShare,
     std::mutex mutex_;
     std::unordered_map<std::string, Clock::time_point> held_;  // lease key → usable until
     std::unordered_map<std::string, uint64_t> floors_;
-    std::unordered_map<std::string, std::string>
-        handed_;  // bar channel → its latest message         // channel → seq to continue after
+    std::unordered_map<std::string, std::string> handed_;  // bar channel → its latest message
+
+    boost::asio::thread_pool latest_reads_{1};  // last: joined in stop()
 };
 
 }  // namespace
 
-std::shared_ptr<scheduler::WorkShare> make_redis_work_share(asio::io_context& io,
-                                                            bus::RedisAddress address,
-                                                            std::string instance,
-                                                            std::chrono::milliseconds lease,
-                                                            config::StateStore& state,
-                                                            std::vector<std::string> bar_types) {
+std::shared_ptr<scheduler::WorkShare> make_redis_work_share(
+    asio::io_context& io, bus::RedisAddress address, std::string instance,
+    std::chrono::milliseconds lease, config::StateStore& state, std::vector<std::string> bar_types,
+    LatestReader read_latest) {
     return std::make_shared<RedisWorkShare>(io, std::move(address), std::move(instance), lease,
-                                            state, std::move(bar_types));
+                                            state, std::move(bar_types), std::move(read_latest));
 }
 
 }  // namespace tickerd::cluster

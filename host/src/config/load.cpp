@@ -91,6 +91,18 @@ DaemonConfig load(int argc, const char* const* argv, const Environment& env,
             "redis: sentinels and a unix socket exclude each other (the sentinels "
             "name the master's host and port)");
     }
+    if (address.cluster()) {
+        auto excluded = !address.sentinels.empty() ? "redis.sentinels"
+                        : !address.socket.empty()  ? "redis.socket"
+                        : address.db != 0          ? "redis.db (a cluster has database 0 only)"
+                        : config.redis.read_from.node != bus::ReadFrom::Node::primary
+                            ? "redis.read_from (a cluster's shards are read on their primaries)"
+                            : nullptr;
+        if (excluded) {
+            throw ConfigError(std::string("redis: cluster_nodes and ") + excluded +
+                              " exclude each other");
+        }
+    }
     return config;
 }
 

@@ -478,6 +478,10 @@ std::vector<Setting> make_table() {
             {"redis.sentinel_password", "REDIS_SENTINEL_PASSWORD", "", "TEXT", "none", restart,
              "the sentinels' own password"},
             {.secret = true}),
+        row<Addresses, &C::redis, &R::address, &A::cluster_nodes>(
+            {"redis.cluster_nodes", "REDIS_CLUSTER_NODES", "", "HOST:PORT,…", "none", restart,
+             "Redis Cluster: any of its nodes (a few, for when one is down), instead of host and "
+             "port; the shards are discovered from them and followed through failovers"}),
         row<ReadFromChoice, &C::redis, &R::read_from>(
             {"redis.read_from", "REDIS_READ_FROM", "", "primary|replica|HOST:PORT", "", restart,
              "the node that serves subscriptions, latest values and history: the primary, a "
