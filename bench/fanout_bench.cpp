@@ -38,8 +38,9 @@
 // of one daemon (embedded bus), and --inject worker (the default) is the mock-fed worker above.
 // The same clients measure every target: loss from metadata.seq gaps, latency from the
 // message's timestamp (microseconds when the bench writes it), and the server's CPU per
-// delivery and memory per connection (RSS and PSS over all its processes — nginx's master and
-// workers — less the idle baseline); with Redis in the path, redis-server's CPU separately.
+// delivery and memory per connection (RSS, and PSS of anonymous and shared memory, over all its
+// processes — nginx's master and workers — less the idle baseline); with Redis in the path,
+// redis-server's CPU separately.
 // --channels spreads the subscribers over C channels, each at --rate. --client-procs forks
 // that many client processes, and --source-addresses binds the sockets to 127.0.0.1 .. K in
 // turn, so tens of thousands of connections neither share one process's file limit nor run
@@ -662,7 +663,10 @@ std::string with_commas(double value) {
 // What a server (all of its processes) holds and has spent so far.
 struct ServerUsage {
     double rss_mb = 0;
-    double pss_mb = 0;  // proportional: nginx's master and worker share Nchan's memory
+    // Proportional, anonymous and shared memory only (Pss_Anon + Pss_Shmem): nginx's master and
+    // worker share Nchan's memory; code and libraries (Pss_File) are left out, as their share
+    // moves with every other process on the machine mapping the same files.
+    double pss_mb = 0;
     double cpu_seconds = 0;
 };
 
@@ -676,7 +680,10 @@ std::optional<ServerUsage> read_server_usage(const std::vector<int>& pids) {
         total.cpu_seconds += usage->cpu_seconds;
         std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
         for (std::string line; std::getline(rollup, line);) {
-            if (line.rfind("Pss:", 0) == 0) total.pss_mb += std::stod(line.substr(4)) / 1024.0;
+            for (std::string_view key : {"Pss_Anon:", "Pss_Shmem:"}) {
+                if (line.rfind(key, 0) == 0)
+                    total.pss_mb += std::stod(line.substr(key.size())) / 1024.0;
+            }
         }
     }
     return total;
