@@ -1054,7 +1054,7 @@ int main(int argc, char** argv) {
     auto options = parse_options(argc, argv);
     TempDir files("tickerd-fanout-bench");
     std::size_t connections = static_cast<std::size_t>(options.sse + options.ws);
-    raise_file_limit(2 * connections + 256);  // before spawning: the daemon inherits it
+    raise_file_limit(connections + 256);  // before spawning: the servers inherit it
     auto symbols = bench_symbols(options);
     auto channel_of = [&](std::size_t c) { return "stream:market_data:" + symbols[c]; };
 
