@@ -83,7 +83,13 @@ run() {
         echo "   (no result: see the log below)" >&2
         tail -20 "$log" >&2
         : >"$out/$name.$target"
+        return
     }
+    if grep -q 'clean=0' "$out/$name.$target"; then
+        echo "   problems:" >&2
+        grep -E '^  (connections|channel rate|deliveries|loss|latency|connection ended|publish error)' \
+            "$log" | sed 's/^/   /' >&2
+    fi
 }
 
 # field FILE KEY: the value of KEY in a SUMMARY line, or "-".
