@@ -4,7 +4,8 @@
 // connection and CPU per million deliveries. A tool, not a test: see --help.
 //
 //   fanout_bench [--sse 1000] [--ws 1000] [--rate 100] [--duration 30]
-//                [--port P [--pid PID]] [--symbol BENCH] [--redis on [--read-from replica]]
+//                [--port P [--pid PID]] [--symbol BENCH]
+//                [--redis on|cluster [--read-from replica]]
 //                [--auth on] [--tls on]
 //                [--sse-query '&fields=price&where=price>0']
 //
@@ -13,7 +14,9 @@
 // the clients connect to the edge: latency is then worker → Redis → edge → client; with
 // --read-from replica a replica of that redis-server runs too and the edge reads it
 // (redis.read_from), so the latency adds replication: worker → primary → replica → edge →
-// client. With --port
+// client. --redis cluster runs a Redis Cluster instead (three primaries with a replica each,
+// redis-cli --cluster create) and both instances use it (redis.cluster_nodes). The
+// redis-server CPU reported is that of every Redis process of the run. With --port
 // it attaches to a running one and reconfigures it through the API (adds the instrument, sets
 // the market_data cadence to 1/rate seconds, starts worker_market_data); --pid lets it read
 // that daemon's memory and CPU from /proc.
@@ -45,6 +48,7 @@
 // that many client processes, and --source-addresses binds the sockets to 127.0.0.1 .. K in
 // turn, so tens of thousands of connections neither share one process's file limit nor run
 // out of ephemeral ports. --summary adds one "SUMMARY key=value …" line for scripts.
+#include "support/redis_cluster.hpp"
 #include "support/support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -105,6 +109,7 @@ struct Options {
     int io_threads = 2;
     bool redis = false;              // worker + Redis + edge instead of one daemon
     bool read_replica = false;       // with redis: the edge reads a replica of it
+    bool cluster = false;            // with redis: a three-shard Redis Cluster
     bool auth = false;               // own daemon: auth on, clients present credentials
     bool tls = false;                // own daemon: clients stream over TLS
     std::string sse_query;           // added to the SSE URL: "&fields=price&where=price>0" (a view)
@@ -168,9 +173,10 @@ Options parse_options(int argc, char** argv) {
                 options.connect_timeout_s = std::stoi(value);
             else if (flag == "--threads")
                 options.io_threads = std::stoi(value);
-            else if (flag == "--redis")
-                options.redis = value == "on";
-            else if (flag == "--read-from")
+            else if (flag == "--redis") {
+                options.redis = value == "on" || value == "cluster";
+                options.cluster = value == "cluster";
+            } else if (flag == "--read-from")
                 options.read_replica = value == "replica";
             else if (flag == "--auth")
                 options.auth = value == "on";
@@ -239,8 +245,12 @@ Options parse_options(int argc, char** argv) {
                      "or an Nchan target)\n";
         std::exit(2);
     }
-    if (options.read_replica && !options.redis) {
+    if (options.read_replica && (!options.redis || options.cluster)) {
         std::cerr << "fanout_bench: --read-from replica goes with --redis on\n";
+        std::exit(2);
+    }
+    if (options.cluster && (options.nchan() || options.injected())) {
+        std::cerr << "fanout_bench: --redis cluster runs a worker and an edge of tickerd\n";
         std::exit(2);
     }
     if ((options.auth || options.tls) && (options.port != 0 || options.redis)) {
@@ -1061,14 +1071,25 @@ int main(int argc, char** argv) {
     std::unique_ptr<DaemonProcess> daemon;
     std::unique_ptr<RedisServer> redis;
     std::unique_ptr<RedisServer> replica;   // with --read-from replica: the edge's
+    std::unique_ptr<RedisCluster> cluster;  // with --redis cluster: instead of `redis`
     std::unique_ptr<DaemonProcess> worker;  // with --redis: polls; `daemon` is the edge
     std::unique_ptr<NchanServer> nchan;
     int pid = options.pid;
     unsigned short port = static_cast<unsigned short>(options.port);
     BenchKeys keys;
-    if (options.redis || options.inject == "redis" || options.target == "nchan-redis")
+    if (options.cluster) {
+        cluster = std::make_unique<RedisCluster>(3, 1);
+    } else if (options.redis || options.inject == "redis" || options.target == "nchan-redis") {
         redis = std::make_unique<RedisServer>();
+    }
     auto edge_env = [&](const std::string& role, const std::string& read_from) {
+        if (cluster) {
+            std::string nodes;
+            for (auto node : cluster->ports())
+                nodes += (nodes.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(node));
+            return EnvVars{
+                {"REDIS_ENABLED", "true"}, {"REDIS_CLUSTER_NODES", nodes}, {"TICKERD_ROLE", role}};
+        }
         return EnvVars{{"REDIS_ENABLED", "true"},
                        {"REDIS_HOST", "127.0.0.1"},
                        {"REDIS_PORT", std::to_string(redis->port())},
@@ -1139,7 +1160,11 @@ int main(int argc, char** argv) {
         if (nchan) return nchan->pids();
         return pid > 0 ? std::vector<int>{pid} : std::vector<int>{};
     };
-    int redis_server_pid = redis ? redis_pid(redis->port()) : 0;
+    std::vector<int> redis_pids;
+    if (redis) redis_pids.push_back(redis_pid(redis->port()));
+    if (replica) redis_pids.push_back(redis_pid(replica->port()));
+    for (auto node : cluster ? cluster->ports() : std::vector<unsigned short>{})
+        redis_pids.push_back(redis_pid(node));
 
     auto idle = read_server_usage(server_pids());
 
@@ -1294,7 +1319,7 @@ int main(int argc, char** argv) {
 
     auto seq_at_start = totals_now()->max_seq.load();
     auto cpu_at_start = read_server_usage(server_pids());
-    auto redis_at_start = read_usage(redis_server_pid);
+    auto redis_at_start = read_server_usage(redis_pids);
     auto measure_started = Clock::now();
     for (std::size_t k = 0; k < shared.size(); ++k)
         shared[k].measuring = true;
@@ -1305,7 +1330,7 @@ int main(int argc, char** argv) {
         shared[k].measuring = false;
     double measured = std::chrono::duration<double>(Clock::now() - measure_started).count();
     auto cpu_at_end = read_server_usage(server_pids());
-    auto redis_at_end = read_usage(redis_server_pid);
+    auto redis_at_end = read_server_usage(redis_pids);
     auto seq_at_end = totals_now()->max_seq.load();
 
     if (injector) injector->stop();
@@ -1408,7 +1433,15 @@ int main(int argc, char** argv) {
         for (const auto& [why, count] : errors().counts)
             std::printf("  %-22s %d x %s\n", "connection ended", count, why.c_str());
     }
-    bool clean = totals.failed == 0 && totals.dropped == 0 && totals.gaps == 0 &&
+    // Nothing delivered at all is no clean run: say what the daemons said.
+    bool flowed = totals.delivered > 0;
+    if (!flowed) {
+        for (auto* process : {worker.get(), daemon.get()}) {
+            if (process)
+                std::printf("  nothing delivered; its log:\n%s\n", process->log_tail().c_str());
+        }
+    }
+    bool clean = flowed && totals.failed == 0 && totals.dropped == 0 && totals.gaps == 0 &&
                  totals.out_of_order == 0 && totals.ready == connections &&
                  (!injector || injector->refused() == 0);
     std::printf("  %-22s %s\n\n", "result",

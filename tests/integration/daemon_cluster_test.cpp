@@ -241,14 +241,14 @@ BOOST_AUTO_TEST_CASE(channels_follow_their_slots_to_another_primary) {
     BOOST_TEST_REQUIRE(client.read_until_all_pass(client.last_seqs(), 10s));
 
     cluster.move_slots(static_cast<unsigned short>(from), static_cast<unsigned short>(to), 100);
-    BOOST_TEST_REQUIRE((slot_map(ports[0]).owner(bus::cluster::slot_of(
-                            channel_of(moving[0])))->port == to));
+    BOOST_TEST_REQUIRE(
+        (slot_map(ports[0]).owner(bus::cluster::slot_of(channel_of(moving[0])))->port == to));
     // Each channel goes on past where it was, for several messages; nothing missing.
     auto before = client.last_seqs();
     for (auto& [channel, seq] : before)
         seq += 6;
-    BOOST_TEST_REQUIRE(client.read_until_all_pass(before, 30s),
-                       edge->log_tail() << worker->log_tail());
+    BOOST_TEST_REQUIRE(client.read_until_all_pass(before, 30s), edge->log_tail()
+                                                                    << worker->log_tail());
     BOOST_TEST(!client.sse.ended());
     BOOST_TEST(client.gaps().empty(), client.gaps() << edge->log_tail() << worker->log_tail());
     // The worker now writes the moved channels' latest on their new primary.
@@ -261,10 +261,9 @@ BOOST_AUTO_TEST_CASE(settings_that_do_not_fit_a_cluster_are_refused) {
     for (const auto& [name, value] : EnvVars{{"REDIS_DB", "2"},
                                              {"REDIS_READ_FROM", "replica"},
                                              {"REDIS_SENTINELS", "127.0.0.1:26379"}}) {
-        auto run = run_daemon_command({"--check-config"},
-                                      {{"REDIS_ENABLED", "true"},
-                                       {"REDIS_CLUSTER_NODES", "127.0.0.1:7000"},
-                                       {name, value}});
+        auto run = run_daemon_command(
+            {"--check-config"},
+            {{"REDIS_ENABLED", "true"}, {"REDIS_CLUSTER_NODES", "127.0.0.1:7000"}, {name, value}});
         BOOST_TEST(!run.status.success(), name);
         BOOST_TEST(run.output.find("cluster_nodes") != std::string::npos, run.output);
     }

@@ -218,8 +218,8 @@ class RedisClusterBus final : public Bus {
         shard_nodes_.push_back(node);
         shard_slots_.push_back(*first);
         shards_.push_back(std::move(shard));
-        BOOST_LOG_TRIVIAL(info) << "redis cluster: a shard at " << node.describe()
-                                << " (slot " << *first << " and the others it serves)";
+        BOOST_LOG_TRIVIAL(info) << "redis cluster: a shard at " << node.describe() << " (slot "
+                                << *first << " and the others it serves)";
         shards_.back()->start();
     }
 
@@ -288,7 +288,7 @@ class RedisClusterBus final : public Bus {
     std::vector<std::unique_ptr<RedisShard>> shards_;
     std::vector<HostPort> shard_nodes_;
     std::vector<uint16_t> shard_slots_;
-    std::unordered_map<std::string, int> refs_;                  // local subscribers per channel
+    std::unordered_map<std::string, int> refs_;                 // local subscribers per channel
     std::unordered_map<std::string, std::size_t> followed_by_;  // channel → its shard
     struct Waiting {
         MessagePtr message;

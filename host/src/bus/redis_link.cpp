@@ -542,7 +542,7 @@ struct RedisLink::Impl : std::enable_shared_from_this<Impl> {
     std::string describe_node() const {
         if (stage == Stage::use_replica) return current_server().describe() + " (a replica)";
         if (address.cluster()) {
-            return current_server().describe() + " (the primary of slot " +
+            return current_server().describe() + " (a cluster primary; followed through slot " +
                    std::to_string(followed_slot) + ")";
         }
         if (uses_sentinels()) return current_server().describe() + " (" + address.describe() + ")";

@@ -97,7 +97,7 @@ class RedisConfigSync final : public ConfigSync {
         commands_.command({"GET", config_key_}, [this, seed](redisReply* reply) {
             if (!reply || dirty_) return;  // a local change is being written: it merges
             if (reply->type == REDIS_REPLY_STRING) {
-                adopt(std::string(reply->str, reply->len));
+                adopt(std::string(reply->str, reply->len), base_);
             } else if (seed) {
                 auto document = config::state_document(*state_.snapshot());
                 commands_.command({"SET", config_key_, document, "NX"},
@@ -182,8 +182,9 @@ class RedisConfigSync final : public ConfigSync {
         }
         if (changes == local_changes_) {
             set_dirty(false);
-            base_ = merged;
-            if (merged != ours) adopt(merged);
+            // The local config is `ours` until `merged` is adopted (adopt moves base_ on).
+            base_ = ours;
+            if (merged != ours) adopt(merged, ours);
         } else {
             base_ = ours;
             write_again_ = true;
@@ -227,26 +228,44 @@ class RedisConfigSync final : public ConfigSync {
         if (text.starts_with("config ")) commands_.post([this] { fetch(false); });
     }
 
-    // Commands strand; the state is replaced (and persisted) on the applier thread.
-    void adopt(std::string document) {
-        base_ = document;
-        asio::post(applier_, [this, document = std::move(document)] {
-            auto incoming = config::parse_state_document(document, config_key_, *state_.snapshot());
-            if (!incoming) {
-                BOOST_LOG_TRIVIAL(error)
-                    << "config: the shared config in Redis is refused: " << incoming.error().detail;
-                return;
-            }
-            adopting = true;
-            auto changed = state_.replace(*incoming);
-            adopting = false;
-            if (!changed) {
-                BOOST_LOG_TRIVIAL(error)
-                    << "config: the shared config cannot be adopted: " << changed.error().detail;
-            } else if (*changed) {
-                BOOST_LOG_TRIVIAL(info) << "config: adopted the shared config";
-            }
-        });
+    // Commands strand; the state is replaced (and persisted) on the applier thread, and only
+    // then does `document` become base_: a write meanwhile merges against what the local
+    // config still is. `expected` is what the local config was when `document` was read: a
+    // local change made since (the API answers while Redis is asked) is merged into it rather
+    // than lost, and is written to Redis by the write its change started.
+    void adopt(std::string document, std::string expected) {
+        asio::post(applier_,
+                   [this, document = std::move(document), expected = std::move(expected)] {
+                       apply(document, expected);
+                       // Unless a write moved it on meanwhile.
+                       commands_.post([this, document, expected] {
+                           if (base_ == expected) base_ = document;
+                       });
+                   });
+    }
+
+    // Applier thread.
+    void apply(const std::string& document, const std::string& expected) {
+        auto target = document;
+        auto current = config::state_document(*state_.snapshot());
+        if (current != expected) {
+            if (auto merged = merge_documents(expected, current, document)) target = *merged;
+        }
+        auto incoming = config::parse_state_document(target, config_key_, *state_.snapshot());
+        if (!incoming) {
+            BOOST_LOG_TRIVIAL(error)
+                << "config: the shared config in Redis is refused: " << incoming.error().detail;
+            return;
+        }
+        adopting = true;
+        auto changed = state_.replace(*incoming);
+        adopting = false;
+        if (!changed) {
+            BOOST_LOG_TRIVIAL(error)
+                << "config: the shared config cannot be adopted: " << changed.error().detail;
+        } else if (*changed) {
+            BOOST_LOG_TRIVIAL(info) << "config: adopted the shared config";
+        }
     }
 
     const std::string instance_;
