@@ -21,7 +21,10 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <optional>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -143,7 +146,8 @@ struct StreamFixture {
             if (ec) return;
             std::make_shared<Connection>(
                 std::move(s),
-                gateway::StreamContext{services, limits, registry, reader, {}, nullptr})
+                gateway::StreamContext{
+                    services, limits, registry, reader, {}, nullptr, {}, {}, {}, {}, wheel})
                 ->run();
             do_accept();
         });
@@ -191,6 +195,7 @@ struct StreamFixture {
     access::Principal reader{"test", {access::Scope::read}, {}, std::nullopt};
     gateway::Services services;
     gateway::ClosableRegistry registry;
+    std::shared_ptr<gateway::TimerWheel> wheel = std::make_shared<gateway::TimerWheel>(io);
     bus::ChannelSequencer sequencer;
     tcp::acceptor acceptor;
     std::vector<std::thread> threads;
@@ -393,6 +398,114 @@ BOOST_AUTO_TEST_CASE(sse_sends_keepalive_comments_when_idle) {
 }
 
 // ---- WebSocket --------------------------------------------------------------------------
+
+// A WebSocket client that never answers anything: the opening handshake by hand, then the
+// server's frames read raw (unmasked, uncompressed) and counted by kind.
+class MuteWsClient {
+  public:
+    MuteWsClient(unsigned short port, const std::string& target) {
+        socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+        std::string request = "GET " + target +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Key: "
+                              "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        asio::write(socket_, asio::buffer(request));
+        timeval tick{0, 100'000};  // recv gives up after 0.1 s, so reads can be bounded
+        ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
+        while (pending_.find("\r\n\r\n") == std::string::npos && receive()) {
+        }
+        auto end = pending_.find("\r\n\r\n");
+        BOOST_TEST_REQUIRE(pending_.starts_with("HTTP/1.1 101"), pending_);
+        pending_.erase(0, end + 4);
+    }
+
+    struct Seen {
+        int pings = 0;
+        int texts = 0;
+        bool hung_up = false;  // the server closed the connection (or sent a close frame)
+    };
+
+    // Reads for `duration`, or until the server hangs up.
+    Seen read_for(std::chrono::milliseconds duration) {
+        Seen seen;
+        auto until = std::chrono::steady_clock::now() + duration;
+        while (!seen.hung_up && std::chrono::steady_clock::now() < until) {
+            while (auto opcode = next_frame()) {
+                if (*opcode == 0x9) ++seen.pings;
+                if (*opcode == 0x1) ++seen.texts;
+                if (*opcode == 0x8) seen.hung_up = true;
+            }
+            if (!receive() && !timed_out_) seen.hung_up = true;
+        }
+        return seen;
+    }
+
+  private:
+    // Appends what arrives within 0.1 s; false when nothing did (timed_out_ says which).
+    bool receive() {
+        char buffer[4096];
+        auto got = ::recv(socket_.native_handle(), buffer, sizeof buffer, 0);
+        timed_out_ = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        if (got <= 0) return false;
+        pending_.append(buffer, static_cast<std::size_t>(got));
+        return true;
+    }
+
+    // The opcode of the next complete frame in pending_, which it removes.
+    std::optional<int> next_frame() {
+        if (pending_.size() < 2) return std::nullopt;
+        auto byte = [&](std::size_t i) { return static_cast<unsigned char>(pending_[i]); };
+        std::size_t length = byte(1) & 0x7f, header = 2;
+        if (length == 126) {
+            if (pending_.size() < 4) return std::nullopt;
+            length = (std::size_t(byte(2)) << 8) | byte(3);
+            header = 4;
+        } else if (length == 127) {
+            if (pending_.size() < 10) return std::nullopt;
+            length = 0;
+            for (std::size_t i = 2; i < 10; ++i)
+                length = (length << 8) | byte(i);
+            header = 10;
+        }
+        if (pending_.size() < header + length) return std::nullopt;
+        int opcode = byte(0) & 0x0f;
+        pending_.erase(0, header + length);
+        return opcode;
+    }
+
+    asio::io_context io_;
+    tcp::socket socket_{io_};
+    std::string pending_;
+    bool timed_out_ = false;
+};
+
+// The keepalive: a WebSocket with nothing to send is pinged every interval, and dropped when
+// its client answers no ping for two; one whose messages flow is not pinged at all (the
+// kernel finds a client gone there, as what is sent stays unacknowledged).
+BOOST_AUTO_TEST_CASE(ws_pings_only_an_idle_link_and_drops_a_client_that_does_not_answer) {
+    gateway::Limits limits;
+    limits.keepalive_interval = 1s;
+    StreamFixture fixture(limits);
+
+    MuteWsClient flowing(fixture.port(), "/streaming/ws?channels=" + kAapl);
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, 1));
+    MuteWsClient::Seen seen;
+    for (int i = 0; i < 10; ++i) {  // a message every 0.3 s for 3 s: three intervals
+        fixture.publish("AAPL", 100 + i);
+        auto part = flowing.read_for(300ms);
+        seen.pings += part.pings;
+        seen.texts += part.texts;
+        seen.hung_up |= part.hung_up;
+    }
+    BOOST_TEST(seen.texts >= 10);
+    BOOST_TEST(seen.pings == 0);
+    BOOST_TEST(!seen.hung_up);
+
+    MuteWsClient idle(fixture.port(), "/streaming/ws?channels=" + kAapl);
+    auto idle_seen = idle.read_for(15s);
+    BOOST_TEST(idle_seen.pings >= 1);
+    BOOST_TEST(idle_seen.hung_up, "a client answering no ping was not dropped");
+}
 
 BOOST_AUTO_TEST_CASE(ws_connected_then_latest_then_data_frames) {
     StreamFixture fixture;

@@ -194,7 +194,9 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
                           std::move(slot_),
                           gateway_->bus_threads.get_executor(),
                           {},
-                          gateway_->views};
+                          gateway_->views,
+                          {},
+                          gateway_->wheel};
     transport_->expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         handed_over_ = true;

@@ -23,14 +23,15 @@ class HttpSession;
 // What every connection of one server shares. Owned jointly by the server and its sessions,
 // because a session can outlive the Server object by a few handlers at shutdown.
 struct GatewayState {
-    GatewayState(Services& services, Limits limits)
+    GatewayState(boost::asio::io_context& io, Services& services, Limits limits)
         : services(services),
           limits(limits),
           counter(std::make_shared<ConnectionCounter>(limits.max_connections,
                                                       limits.max_connections_per_ip,
                                                       services.telemetry.metrics().connections)),
           rate_limiter(limits.requests_per_minute),
-          views(std::make_shared<ViewHub>(services.bus, services.config.deltas_snapshot_every)) {}
+          views(std::make_shared<ViewHub>(services.bus, services.config.deltas_snapshot_every)),
+          wheel(std::make_shared<TimerWheel>(io)) {}
 
     Services& services;
     const Limits limits;
@@ -40,6 +41,7 @@ struct GatewayState {
     // The filtered and delta views of channels in use; streams hold it too, as they may end
     // after the last HTTP connection (and with it this state) has gone.
     std::shared_ptr<ViewHub> views;
+    std::shared_ptr<TimerWheel> wheel;  // the streams' keepalives and deadlines (held by them too)
     ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
     boost::asio::thread_pool config_thread{1};

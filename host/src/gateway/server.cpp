@@ -86,7 +86,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         : io(io),
           accept_strand(asio::make_strand(io)),
           tls_context(listeners.tls_context),
-          gateway(std::make_shared<GatewayState>(services, limits)) {
+          gateway(std::make_shared<GatewayState>(io, services, limits)) {
         bool tls_on_main = tls_context && !listeners.tls;
         main.emplace(accept_strand, listeners.main, tls_on_main, listeners.reuse_port);
         if (listeners.tls)

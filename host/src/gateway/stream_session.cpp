@@ -34,6 +34,9 @@ std::optional<std::chrono::steady_clock::time_point> steady_expiry(
 // One write takes at most this much; the rest waits in the queue, where a slow consumer's
 // backlog is dropped at once, rather than in a write that has to finish first.
 constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+// A client gone without a word (its machine off, its network cut) is dropped by the kernel
+// once what was sent to it stays unacknowledged for this many keepalive intervals.
+constexpr int kUnacknowledgedIntervals = 3;
 
 std::string describe_peer(const Transport& transport) {
     auto endpoint = transport.remote_endpoint();
@@ -46,7 +49,7 @@ StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamC
                              telemetry::StreamProtocol protocol, std::size_t read_buffer_size)
     : transport_(std::move(transport)),
       strand_(transport_->get_executor()),
-      timer_(strand_),
+      wheel_(context.wheel),
       bus_(context.services.bus),
       views_(context.views),
       bus_threads_(context.bus_threads),
@@ -92,6 +95,7 @@ void StreamSession::open() {
     transport_->expires_never();
     phase_ = Phase::open;
     last_read_at_ = last_write_at_ = Clock::now();
+    transport_->limit_unacknowledged(kUnacknowledgedIntervals * limits_.keepalive_interval);
     BOOST_LOG_TRIVIAL(debug) << protocol_ << " " << peer_ << ": open, " << channels_.size()
                              << " channel(s)";
     do_read();
@@ -333,14 +337,19 @@ void StreamSession::on_read(boost::system::error_code ec, std::size_t bytes) {
 // ---- The timer, the slow consumer, the end -------------------------------------------
 
 void StreamSession::arm_timer(Clock::time_point when) {
-    timer_.expires_at(expires_at_ ? std::min(when, *expires_at_) : when);
-    timer_.async_wait(
-        [self = shared_from_this()](boost::system::error_code ec) { self->on_timer(ec); });
+    wheel_->schedule(weak_from_this(), ++timer_generation_,
+                     expires_at_ ? std::min(when, *expires_at_) : when);
+}
+
+void StreamSession::due(uint64_t generation) {
+    asio::post(strand_, [self = shared_from_this(), generation] {
+        if (generation == self->timer_generation_) self->on_timer();
+    });
 }
 
 // While open it is the keepalive; once closing, the deadline for the rest.
-void StreamSession::on_timer(boost::system::error_code ec) {
-    if (ec || phase_ == Phase::finished) return;
+void StreamSession::on_timer() {
+    if (phase_ == Phase::finished) return;
     if (phase_ != Phase::open) return finish("closing timed out");
     auto now = Clock::now();
     if (expires_at_ && now >= *expires_at_) return on_expired();
@@ -372,7 +381,7 @@ void StreamSession::finish(std::string_view why) {
     phase_ = Phase::finished;
     unsubscribe_all();
     queue_.close(/*discard_pending=*/true);
-    timer_.cancel();
+    ++timer_generation_;  // its wheel entry, if any, is stale now
     transport_->close();
     BOOST_LOG_TRIVIAL(debug) << protocol_ << " " << peer_ << ": closed (" << why << ")";
 }

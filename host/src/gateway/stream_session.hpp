@@ -3,13 +3,12 @@
 // (keepalive while open, the closing deadline after), and how a stream ends. A protocol
 // (sse_session.cpp, ws_session.cpp) adds only its framing, what it reads from the client and
 // what its keepalive sends; what streams gain later (access checks, resume, deltas, filters,
-// compression) is written here once.
+// compression) is written here once. The timer is the gateway's wheel (timer_wheel.hpp).
 #pragma once
 
 #include "gateway/send_queue.hpp"
 #include "gateway/streams.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <chrono>
@@ -25,12 +24,14 @@ namespace tickerd::gateway {
 
 class StreamSession : public bus::Subscriber,
                       public Closable,
+                      public WheelClient,
                       public std::enable_shared_from_this<StreamSession> {
   public:
     ~StreamSession() override;
 
     void deliver(const bus::MessagePtr& message) final;  // any thread; only queues
     void close_for_shutdown() final;                     // any thread
+    void due(uint64_t generation) final;                 // the wheel's strand; only posts
 
   protected:
     using Clock = std::chrono::steady_clock;
@@ -135,12 +136,12 @@ class StreamSession : public bus::Subscriber,
     void batch_sent();
     void count_deliveries();
     void arm_timer(Clock::time_point when);  // no later than the credential's expiry
-    void on_timer(boost::system::error_code ec);
+    void on_timer();
     void on_overflow();
 
     std::unique_ptr<Transport> transport_;
     boost::asio::any_io_executor strand_;  // the socket's, a strand
-    boost::asio::steady_timer timer_;
+    const std::shared_ptr<TimerWheel> wheel_;
     bus::Bus& bus_;
     const std::shared_ptr<ViewHub> views_;
     const boost::asio::any_io_executor bus_threads_;
@@ -164,7 +165,8 @@ class StreamSession : public bus::Subscriber,
     std::vector<Outgoing> in_flight_;
     Buffers buffers_;
     std::vector<char> read_buffer_;
-    bool writing_ = false;  // an async write is in flight
+    bool writing_ = false;           // an async write is in flight
+    uint64_t timer_generation_ = 0;  // the wheel entry that counts; older ones are stale
     Clock::time_point last_write_at_;
     Clock::time_point last_read_at_;
 };

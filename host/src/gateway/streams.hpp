@@ -3,6 +3,7 @@
 #pragma once
 
 #include "gateway/gateway.hpp"
+#include "gateway/timer_wheel.hpp"
 #include "gateway/transport.hpp"
 #include "gateway/views.hpp"
 
@@ -114,6 +115,8 @@ struct StreamContext {
     ResumePositions resume_from{};     // SSE: where the client left off (Last-Event-ID)
     std::shared_ptr<ViewHub> views{};  // filtered and delta views (none: plain streams only)
     ViewSpec view{};                   // SSE: how the stream shows its channels
+    // Every stream's keepalive and deadline clock (one per gateway).
+    std::shared_ptr<TimerWheel> wheel{};
 };
 
 // 403 naming the first channel `principal` may not read.

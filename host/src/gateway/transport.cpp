@@ -8,6 +8,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <span>
 
 namespace tickerd::gateway {
@@ -49,6 +53,12 @@ tcp::endpoint endpoint_of(const tcp::socket& socket) {
     return ec ? tcp::endpoint() : endpoint;
 }
 
+void limit_unacknowledged_on(tcp::socket& socket, std::chrono::milliseconds timeout) {
+    unsigned int ms = static_cast<unsigned int>(timeout.count());
+    // Best effort: without it a dead client is found later, by the keepalive or a full queue.
+    (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+}
+
 void close_socket(tcp::socket& socket) {
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -85,6 +95,9 @@ class PlainTransport final : public Transport {
         stream_.expires_after(timeout);
     }
     void expires_never() override { stream_.expires_never(); }
+    void limit_unacknowledged(std::chrono::milliseconds timeout) override {
+        limit_unacknowledged_on(stream_.socket(), timeout);
+    }
     void shutdown_send() override {
         boost::system::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -125,6 +138,9 @@ class TlsTransport final : public Transport {
         beast::get_lowest_layer(stream_).expires_after(timeout);
     }
     void expires_never() override { beast::get_lowest_layer(stream_).expires_never(); }
+    void limit_unacknowledged(std::chrono::milliseconds timeout) override {
+        limit_unacknowledged_on(beast::get_lowest_layer(stream_).socket(), timeout);
+    }
     // No close_notify: a client that waits for one must not hold the connection open.
     void shutdown_send() override {
         boost::system::error_code ignored;

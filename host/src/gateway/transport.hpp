@@ -42,6 +42,10 @@ class Transport {
     // Bounds the next operations (a read, a write); expires_never() lifts it.
     virtual void expires_after(std::chrono::steady_clock::duration timeout) = 0;
     virtual void expires_never() = 0;
+    // The kernel ends the connection when data it sent stays unacknowledged this long
+    // (TCP_USER_TIMEOUT): a client gone without a word is found while a stream writes to it,
+    // with no ping of ours.
+    virtual void limit_unacknowledged(std::chrono::milliseconds timeout) = 0;
     // Stop sending (the answer was the last); the session ends when its reads end.
     virtual void shutdown_send() = 0;
     virtual void close() = 0;

@@ -71,6 +71,8 @@ class WebSocketSession final : public StreamSession {
     std::optional<TokenBucket> requests_;          // limits.requests_per_minute; none: no limit
     int refused_requests_ = 0;                     // in a row
     std::vector<ws::FrameHeader> headers_;
+    // The first ping the client has not answered yet (nothing read since); none: all answered.
+    std::optional<Clock::time_point> unanswered_ping_;
 };
 
 }  // namespace tickerd::gateway
