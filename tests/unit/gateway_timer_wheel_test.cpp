@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <functional>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace tickerd::gateway;
@@ -67,7 +67,9 @@ BOOST_AUTO_TEST_CASE(clients_are_called_once_in_order_never_early) {
         running.wheel->schedule(clients[i], static_cast<uint64_t>(i + 10), start + after[i]);
     BOOST_TEST(running.wheel->scheduled() == 3u);
     BOOST_TEST_REQUIRE(wait_for(
-        [&] { return clients[0]->count() == 1 && clients[1]->count() == 1 && clients[2]->count() == 1; },
+        [&] {
+            return clients[0]->count() == 1 && clients[1]->count() == 1 && clients[2]->count() == 1;
+        },
         5s));
     for (int i = 0; i < 3; ++i) {
         BOOST_TEST(clients[i]->calls[0].first == static_cast<uint64_t>(i + 10));

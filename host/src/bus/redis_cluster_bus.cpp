@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -49,6 +50,7 @@ class RedisClusterBus final : public Bus {
     }
 
     void stop() override {
+        stopped_ = true;
         refresh_timer_.cancel();
         topology_.stop();
         std::vector<RedisShard*> shards;
@@ -156,7 +158,7 @@ class RedisClusterBus final : public Bus {
     void schedule_refresh() {
         refresh_timer_.expires_after(kRefreshEvery);
         refresh_timer_.async_wait([this](boost::system::error_code ec) {
-            if (ec) return;
+            if (ec || stopped_) return;
             refresh();
             schedule_refresh();
         });
@@ -280,6 +282,7 @@ class RedisClusterBus final : public Bus {
     std::shared_ptr<Bus> local_;  // this instance's subscribers, fed by every shard
     RedisLink topology_;          // to any node: CLUSTER SHARDS
     boost::asio::steady_timer refresh_timer_;
+    std::atomic<bool> stopped_{false};
 
     std::mutex mutex_;
     cluster::SlotMap map_;
