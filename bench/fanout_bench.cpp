@@ -31,6 +31,7 @@
 //
 //   fanout_bench --target tickerd|nchan-memory|nchan-redis [--inject worker|redis|api]
 //                [--channels C] [--client-procs N] [--source-addresses K] [--summary on]
+//                [--edges E]
 //
 // --target nchan-memory starts nginx with Nchan (bench/nchan/nginx.conf.in, memory store),
 // nchan-redis the same with Nchan's Redis store on a redis-server of its own; the bench POSTs
@@ -44,6 +45,9 @@
 // delivery and memory per connection (RSS, and PSS of anonymous and shared memory, over all its
 // processes — nginx's master and workers — less the idle baseline); with Redis in the path,
 // redis-server's CPU separately.
+// --edges E (with --inject redis) starts E edge processes on one port (reuse_port): the
+// kernel spreads the clients among them, and the server's CPU and memory are all of theirs —
+// the way past one process's open-file limit (50,000 connections on this machine).
 // --channels spreads the subscribers over C channels, each at --rate. --client-procs forks
 // that many client processes, and --source-addresses binds the sockets to 127.0.0.1 .. K in
 // turn, so tens of thousands of connections neither share one process's file limit nor run
@@ -117,6 +121,7 @@ struct Options {
     std::string inject;              // tickerd: worker (default) | redis | api; nchan: http
     int channels = 1;                // subscribers spread over this many channels
     int client_procs = 1;            // client processes (forked from this one)
+    int edges = 1;                   // --inject redis: edge processes sharing one port
     int source_addresses = 0;        // 127.0.0.1 .. K as source addresses; 0: one per 10,000
     bool summary = false;            // print a SUMMARY key=value line
     std::string nginx = "/usr/sbin/nginx";
@@ -135,6 +140,7 @@ void usage() {
                  "                    [--target tickerd|nchan-memory|nchan-redis]\n"
                  "                    [--inject worker|redis|api] [--channels C]\n"
                  "                    [--client-procs N] [--source-addresses K] [--summary on]\n"
+                 "                    [--edges E]\n"
                  "                    [--nginx PATH] [--nchan-conf TEMPLATE]\n"
                  "defaults: 1000 SSE + 1000 WebSocket, 100 msg/s, 30 s, own daemon\n";
 }
@@ -192,6 +198,8 @@ Options parse_options(int argc, char** argv) {
                 options.channels = std::stoi(value);
             else if (flag == "--client-procs")
                 options.client_procs = std::stoi(value);
+            else if (flag == "--edges")
+                options.edges = std::stoi(value);
             else if (flag == "--source-addresses")
                 options.source_addresses = std::stoi(value);
             else if (flag == "--summary")
@@ -238,6 +246,10 @@ Options parse_options(int argc, char** argv) {
          !options.sse_query.empty())) {
         std::cerr << "fanout_bench: --port, --redis, --auth, --tls and --sse-query go with the "
                      "mock-fed tickerd (--inject worker)\n";
+        std::exit(2);
+    }
+    if (options.edges > 1 && (options.nchan() || options.inject != "redis")) {
+        std::cerr << "fanout_bench: --edges goes with --target tickerd --inject redis\n";
         std::exit(2);
     }
     if (options.channels > 1 && !options.injected()) {
@@ -1074,6 +1086,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<RedisCluster> cluster;  // with --redis cluster: instead of `redis`
     std::unique_ptr<DaemonProcess> worker;  // with --redis: polls; `daemon` is the edge
     std::unique_ptr<NchanServer> nchan;
+    std::vector<std::unique_ptr<DaemonProcess>> more_edges;  // --edges: beside `daemon`
     int pid = options.pid;
     unsigned short port = static_cast<unsigned short>(options.port);
     BenchKeys keys;
@@ -1122,12 +1135,21 @@ int main(int argc, char** argv) {
         worker = instance("worker");
         daemon = instance("edge");
     } else if (options.port == 0) {
-        // Its own daemon: mock-fed, fed through the publish API, or an edge fed by Redis.
+        // Its own daemon: mock-fed, fed through the publish API, or an edge fed by Redis (or
+        // several on one port).
         DaemonOptions daemon_options;
         daemon_options.config_file = bench_config(files, options, keys);
         if (options.inject == "redis") daemon_options.env = edge_env("edge", "primary");
+        if (options.edges > 1) {
+            daemon_options.listen = "127.0.0.1:" + std::to_string(free_port());
+            daemon_options.env.emplace_back("TICKERD_REUSE_PORT", "true");
+        }
         daemon = std::make_unique<DaemonProcess>(daemon_options);
         daemon->wait_ready();
+        for (int e = 1; e < options.edges; ++e) {
+            more_edges.push_back(std::make_unique<DaemonProcess>(daemon_options));
+            more_edges.back()->wait_ready();
+        }
     }
     if (daemon) {
         port = daemon->port();
@@ -1158,7 +1180,11 @@ int main(int argc, char** argv) {
     }
     auto server_pids = [&] {
         if (nchan) return nchan->pids();
-        return pid > 0 ? std::vector<int>{pid} : std::vector<int>{};
+        std::vector<int> pids;
+        if (pid > 0) pids.push_back(pid);
+        for (const auto& edge : more_edges)
+            pids.push_back(edge->pid());
+        return pids;
     };
     std::vector<int> redis_pids;
     if (redis) redis_pids.push_back(redis_pid(redis->port()));
@@ -1356,7 +1382,10 @@ int main(int argc, char** argv) {
         daemon ? "own daemon, mock vendor" : "attached to port " + std::to_string(port);
     if (options.auth) setup += ", auth on";
     if (options.tls) setup += ", TLS";
-    if (options.inject == "redis") setup = "one edge fed by Redis PUBLISH";
+    if (options.inject == "redis")
+        setup = options.edges > 1
+                    ? std::to_string(options.edges) + " edges on one port fed by Redis PUBLISH"
+                    : "one edge fed by Redis PUBLISH";
     if (options.inject == "api") setup = "own daemon fed through the publish API";
     if (nchan) setup = "nginx + Nchan, " + options.target.substr(6) + " store, fed by HTTP POST";
     std::string server = nchan ? "nginx" : "daemon";
