@@ -212,6 +212,12 @@ BOOST_AUTO_TEST_CASE(two_hundred_channels_over_three_shards_survive_a_failover) 
         BOOST_TEST(written.find(promoted->describe()) != std::string::npos, written);
         BOOST_TEST(written.find(node(static_cast<unsigned short>(victim))) == std::string::npos,
                    written);
+        // /metrics names the same nodes.
+        auto metrics = http->get("/metrics").body;
+        BOOST_TEST(metrics.find("tickerd_redis_node_info{use=\"write\",node=\"" +
+                                promoted->describe() + "\"} 1") != std::string::npos,
+                   metrics);
+        BOOST_TEST(metrics.find("tickerd_redis_write_refusals_total") != std::string::npos);
     }
 }
 

@@ -86,6 +86,24 @@ void write_bus(Exposition& out, Services& services) {
     counter(out, "tickerd_redis_dropped_total",
             "Messages dropped, oldest first, from a full Redis buffer",
             static_cast<double>(bus.dropped));
+    counter(out, "tickerd_redis_write_refusals_total",
+            "Writes Redis refused (out of memory, a read-only replica, ...)",
+            static_cast<double>(bus.write_refusals));
+    gauge(out, "tickerd_redis_refusing", "1 while Redis has refused a write in the last 10 s",
+          bus.refusing);
+    // One sample per node in use: writes go to the primary (every primary, in a cluster),
+    // subscriptions and reads to redis.read_from's node.
+    out.family("tickerd_redis_node_info", "gauge", "The Redis nodes the links talk to now");
+    for (auto [use, nodes] :
+         {std::pair<std::string_view, std::string_view>{"write", bus.write_node},
+          {"read", bus.read_node}}) {
+        while (!nodes.empty()) {
+            auto comma = nodes.find(',');
+            out.sample("tickerd_redis_node_info", {{"use", use}, {"node", nodes.substr(0, comma)}},
+                       1);
+            nodes.remove_prefix(comma == std::string_view::npos ? nodes.size() : comma + 1);
+        }
+    }
 }
 
 void write_plugins(Exposition& out, Services& services) {
