@@ -357,6 +357,49 @@ BOOST_AUTO_TEST_CASE(channel_pages_list_every_channel_exactly_once) {
         http.request("DELETE", "/streaming/config/instruments/PG" + std::to_string(i));
 }
 
+// The instruments list a page at a time (`?limit=`, the next page named by a Link header),
+// in symbol order: every instrument once, symbols with ^ and = included; the whole list, with
+// no Link header, without the parameters.
+BOOST_AUTO_TEST_CASE(instrument_pages_follow_the_link_header) {
+    auto http = client();
+    std::vector<std::string> added{"^PGX", "PGX.A", "PGX=X"};
+    for (int i = 0; i < 9; ++i)
+        added.push_back("PGX" + std::to_string(i));
+    for (const auto& symbol : added) {
+        auto reply = http.post_json("/streaming/config/instruments",
+                                    {{"symbol", symbol}, {"data_types", {"market_data"}}});
+        BOOST_TEST_REQUIRE(reply.status == 201u, reply.body);
+    }
+    auto whole = http.get("/streaming/config/instruments");
+    BOOST_TEST(whole.header("link").empty());
+    auto whole_body = whole.json();
+    std::vector<std::string> expected;
+    for (const auto& instrument : whole_body.as_array())
+        expected.push_back(text(instrument, "/symbol"));
+    BOOST_TEST(expected.size() >= added.size());
+    std::vector<std::string> seen;
+    std::string target = "/streaming/config/instruments?limit=5";
+    for (int page = 0; page < 100 && !target.empty(); ++page) {
+        auto response = http.get(target);
+        BOOST_TEST_REQUIRE(response.status == 200u, response.body);
+        auto body = response.json();
+        const auto& instruments = body.as_array();
+        BOOST_TEST(instruments.size() <= 5u);
+        for (const auto& instrument : instruments)
+            seen.push_back(text(instrument, "/symbol"));
+        auto link = response.header("link");
+        target.clear();
+        if (link.empty()) break;
+        BOOST_TEST_REQUIRE(instruments.size() == 5u, "only the last page is short");
+        BOOST_TEST_REQUIRE(link.ends_with(">; rel=\"next\""), link);
+        target = link.substr(1, link.find('>') - 1);
+    }
+    BOOST_TEST(seen == expected);
+    expect_error(http.get("/streaming/config/instruments?limit=0"), 422, "limit");
+    for (const auto& symbol : added)
+        http.request("DELETE", "/streaming/config/instruments/" + symbol);
+}
+
 // The cursor is a channel name, not a position: when the instrument it names is deleted
 // between two pages, the walk goes on from where that instrument sorted, missing nothing and
 // repeating nothing.

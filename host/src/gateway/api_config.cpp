@@ -4,9 +4,12 @@
 
 #include <boost/json/object.hpp>
 
+#include <cctype>
+
 namespace tickerd::gateway {
 
 namespace json = boost::json;
+namespace http = boost::beast::http;
 
 namespace {
 
@@ -39,14 +42,51 @@ Reply stored_reply(unsigned status, const Result<T>& stored) {
     return stored ? json_reply(status, to_json(*stored)) : error_reply(stored.error());
 }
 
+// A page of the instruments list holds this many by default, and at most the second.
+constexpr std::size_t kDefaultInstrumentPage = 1000;
+constexpr std::size_t kMaxInstrumentPage = 10000;
+
+// A symbol as a query value: everything but unreserved characters percent-encoded (symbols
+// such as ^GSPC or EURUSD=X).
+std::string query_value(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string encoded;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            encoded += static_cast<char>(c);
+        } else {
+            encoded += {'%', kHex[c >> 4], kHex[c & 15]};
+        }
+    }
+    return encoded;
+}
+
 }  // namespace
 
-Reply list_instruments(Services& services, const RouteArgs&) {
+// Every instrument, as always; with ?limit= or ?after=SYMBOL, a page of them in symbol order,
+// the next page named by a Link header (rel="next", RFC 8288) so that the body keeps its
+// shape. At 100,000 instruments the whole list is megabytes.
+Reply list_instruments(Services& services, const RouteArgs& args) {
+    auto after = query_param(args.query, "after");
+    bool paged = after || query_param(args.query, "limit");
+    auto limit = limit_param(args.query, kDefaultInstrumentPage, kMaxInstrumentPage);
+    if (!limit) return error_reply(limit.error());
+    auto snapshot = services.state.snapshot();
+    const auto& table = snapshot->instruments;
     json::array instruments;
-    for (const auto& instrument : services.state.snapshot()->instruments) {
-        instruments.push_back(to_json(instrument));
+    auto it = after ? table.upper_bound(*after) : table.begin();
+    std::string last;
+    for (; it != table.end() && (!paged || instruments.size() < *limit); ++it) {
+        instruments.push_back(to_json(*it));
+        last = it->symbol;
     }
-    return json_reply(200, instruments);
+    auto reply = json_reply(200, instruments);
+    if (paged && it != table.end()) {
+        reply.headers.emplace_back(
+            http::field::link, "</streaming/config/instruments?limit=" + std::to_string(*limit) +
+                                   "&after=" + query_value(last) + ">; rel=\"next\"");
+    }
+    return reply;
 }
 
 Reply get_instrument(Services& services, const RouteArgs& args) {
