@@ -264,8 +264,9 @@ class RedisWorkShare final : public scheduler::WorkShare,
         std::lock_guard lock(mutex_);
         handed_.erase(bar_channel);
         floors_[bar_channel] = 0;
+        if (text.empty()) return;
         auto latest = bus::message_from_json(text);
-        if (text.empty() || !latest) return;
+        if (!latest) return;
         floors_[bar_channel] = (*latest)->seq;
         handed_[bar_channel] = std::move(text);
     }

@@ -428,8 +428,8 @@ void WebSocketSession::reply_error(std::string detail, const json::value* id) {
 // (proxies and NATs keep it); the client's pong (or anything else it sends) proves it is
 // alive, and a ping unanswered for kPingAnswerIntervals drops it. A stream with messages
 // flowing is not pinged at all: a client gone is found by the kernel, as what was sent stays
-// unacknowledged (Transport::limit_unacknowledged). 10,000 idle clients each pinged every
-// 15 s cost more than the messages they received.
+// unacknowledged (Transport::limit_unacknowledged), which spares the ping, its pong and their
+// wake-ups on every busy link.
 StreamSession::Clock::time_point WebSocketSession::on_tick(Clock::time_point now) {
     auto interval = limits().keepalive_interval;
     if (unanswered_ping_ && last_read_at() >= *unanswered_ping_) unanswered_ping_.reset();
