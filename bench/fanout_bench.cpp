@@ -52,6 +52,11 @@
 // that many client processes, and --source-addresses binds the sockets to 127.0.0.1 .. K in
 // turn, so tens of thousands of connections neither share one process's file limit nor run
 // out of ephemeral ports. --summary adds one "SUMMARY key=value …" line for scripts.
+//
+// --probe-status MS (tickerd) asks GET / every MS milliseconds on a connection of its own for
+// the whole run and reports its latency while the clients connect, while messages flow and
+// while they all disconnect at once at the end; the disconnect is timed until the daemon
+// counts its streams down (tickerd_streams_open), with the daemon's CPU for it.
 #include "support/redis_cluster.hpp"
 #include "support/support.hpp"
 
@@ -72,6 +77,7 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cinttypes>
@@ -124,6 +130,7 @@ struct Options {
     int edges = 1;                   // --inject redis: edge processes sharing one port
     int source_addresses = 0;        // 127.0.0.1 .. K as source addresses; 0: one per 10,000
     bool summary = false;            // print a SUMMARY key=value line
+    int probe_status_ms = 0;         // GET / every this many ms through the run; 0: none
     std::string nginx = "/usr/sbin/nginx";
     std::string nchan_conf = TICKERD_BENCH_DIR "/nchan/nginx.conf.in";
 
@@ -140,7 +147,7 @@ void usage() {
                  "                    [--target tickerd|nchan-memory|nchan-redis]\n"
                  "                    [--inject worker|redis|api] [--channels C]\n"
                  "                    [--client-procs N] [--source-addresses K] [--summary on]\n"
-                 "                    [--edges E]\n"
+                 "                    [--edges E] [--probe-status MS]\n"
                  "                    [--nginx PATH] [--nchan-conf TEMPLATE]\n"
                  "defaults: 1000 SSE + 1000 WebSocket, 100 msg/s, 30 s, own daemon\n";
 }
@@ -204,6 +211,8 @@ Options parse_options(int argc, char** argv) {
                 options.source_addresses = std::stoi(value);
             else if (flag == "--summary")
                 options.summary = value == "on";
+            else if (flag == "--probe-status")
+                options.probe_status_ms = std::stoi(value);
             else if (flag == "--nginx")
                 options.nginx = value;
             else if (flag == "--nchan-conf")
@@ -911,6 +920,95 @@ class Injector {
     std::thread thread_;
 };
 
+// Asks GET / every `interval` on a keep-alive connection of its own and keeps each answer's
+// latency under the phase the run was in: how responsive the daemon stays while thousands of
+// clients connect, stream and leave.
+class StatusProbe {
+  public:
+    enum Phase { connecting, streaming, disconnecting, kPhases };
+
+    StatusProbe(const std::string& host, unsigned short port, std::chrono::milliseconds interval)
+        : http_(host, port, 30s), interval_(interval) {
+        http_.get("/");  // connected before the clients are
+        thread_ = std::thread([this] { run(); });
+    }
+    ~StatusProbe() { stop(); }
+    void enter(Phase phase) { phase_ = phase; }
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    // "n 123, p50 1.2 ms, p99 3.4 ms, max 5.6 ms"
+    std::string describe(Phase phase) const {
+        auto times = latencies_[phase];
+        if (times.empty()) return "no answers";
+        std::sort(times.begin(), times.end());
+        auto at = [&](double p) {
+            return times[std::min(times.size() - 1, static_cast<std::size_t>(p * times.size()))];
+        };
+        char text[160];
+        std::snprintf(
+            text, sizeof text, "%zu answers, p50 %.1f ms, p99 %.1f ms, max %.1f ms%s", times.size(),
+            at(0.5), at(0.99), times.back(),
+            failures_[phase] ? (", " + std::to_string(failures_[phase]) + " failed").c_str() : "");
+        return text;
+    }
+    double p99(Phase phase) const {
+        auto times = latencies_[phase];
+        if (times.empty()) return 0;
+        std::sort(times.begin(), times.end());
+        return times[std::min(times.size() - 1, static_cast<std::size_t>(0.99 * times.size()))];
+    }
+
+  private:
+    void run() {
+        while (!stop_) {
+            auto phase = phase_.load();
+            auto started = Clock::now();
+            try {
+                auto status = http_.get("/").status;
+                auto ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+                if (status == 200)
+                    latencies_[phase].push_back(ms);
+                else
+                    ++failures_[phase];
+            } catch (const std::exception&) {
+                ++failures_[phase];
+            }
+            std::this_thread::sleep_until(started + interval_);
+        }
+    }
+
+    HttpClient http_;
+    std::chrono::milliseconds interval_;
+    std::atomic<Phase> phase_{connecting};
+    std::atomic<bool> stop_{false};
+    std::array<std::vector<double>, kPhases> latencies_;  // the probe thread's until stop()
+    std::array<int, kPhases> failures_{};
+    std::thread thread_;
+};
+
+// The streams the daemon holds open now (both protocols), from its /metrics; -1 when it
+// cannot be read.
+int streams_open(const std::string& host, unsigned short port) {
+    try {
+        HttpClient http(host, port, 5s);
+        auto body = http.get("/metrics").body;
+        const std::string sample = "\ntickerd_streams_open{";
+        int open = 0;
+        bool found = false;
+        for (auto at = body.find(sample); at != std::string::npos; at = body.find(sample, at + 1)) {
+            auto value = body.find("} ", at);
+            if (value == std::string::npos) return -1;
+            open += std::stoi(body.substr(value + 2));
+            found = true;
+        }
+        return found ? open : -1;
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
 // ------------------------------------------------------------------------------ the clients
 
 // The subscribers of one process: an io_context, its threads, and the connections it opened.
@@ -1252,6 +1350,11 @@ int main(int argc, char** argv) {
         }
     };
 
+    std::unique_ptr<StatusProbe> probe;
+    if (options.probe_status_ms > 0 && !nchan) {
+        probe = std::make_unique<StatusProbe>(options.host, port,
+                                              std::chrono::milliseconds(options.probe_status_ms));
+    }
     SharedTotals shared(procs);
     std::vector<std::pair<pid_t, int>> children;  // pid, read end of its error pipe
     std::unique_ptr<ClientGroup> clients;         // in this process, without --client-procs
@@ -1340,6 +1443,7 @@ int main(int argc, char** argv) {
             20ms);
     }
     auto connect_seconds = std::chrono::duration<double>(Clock::now() - connect_started).count();
+    if (probe) probe->enter(StatusProbe::streaming);
     std::this_thread::sleep_for(2s);  // let first (latest) messages and buffers settle
     auto connected = read_server_usage(server_pids());
 
@@ -1360,6 +1464,9 @@ int main(int argc, char** argv) {
     auto seq_at_end = totals_now()->max_seq.load();
 
     if (injector) injector->stop();
+    if (probe) probe->enter(StatusProbe::disconnecting);
+    auto cpu_before_leaving = read_server_usage(server_pids());
+    auto leaving_started = Clock::now();
     if (clients) clients->stop();
     for (std::size_t k = 0; k < shared.size(); ++k)
         shared[k].stop = true;
@@ -1368,6 +1475,14 @@ int main(int argc, char** argv) {
         ::close(fd);
         int status = 0;
         ::waitpid(child, &status, 0);
+    }
+    double leaving_seconds = 0, leaving_cpu_ms = 0;
+    if (probe) {
+        wait_until([&] { return streams_open(options.host, port) == 0; }, 60s, 20ms);
+        leaving_seconds = std::chrono::duration<double>(Clock::now() - leaving_started).count();
+        if (auto after = read_server_usage(server_pids()); after && cpu_before_leaving)
+            leaving_cpu_ms = (after->cpu_seconds - cpu_before_leaving->cpu_seconds) * 1e3;
+        probe->stop();
     }
     auto totals_owner = totals_now();
     Totals& totals = *totals_owner;
@@ -1457,6 +1572,17 @@ int main(int argc, char** argv) {
         std::printf("  %-22s %.2f µs per delivery, %.1f %% of a core (not in the above)\n",
                     "redis-server CPU", redis_us, 100 * redis_cpu / measured);
     }
+    if (probe) {
+        std::printf("  %-22s while connecting: %s\n", "GET / latency",
+                    probe->describe(StatusProbe::connecting).c_str());
+        std::printf("  %-22s while streaming: %s\n", "",
+                    probe->describe(StatusProbe::streaming).c_str());
+        std::printf("  %-22s while disconnecting: %s\n", "",
+                    probe->describe(StatusProbe::disconnecting).c_str());
+        std::printf("  %-22s %" PRIu64 " connections gone in %.2f s, %.0f ms of %s CPU\n",
+                    "disconnect", totals.ready.load(), leaving_seconds, leaving_cpu_ms,
+                    server.c_str());
+    }
     {
         std::lock_guard lock(errors().mutex);
         for (const auto& [why, count] : errors().counts)
@@ -1481,7 +1607,7 @@ int main(int argc, char** argv) {
                     " published=%.2f deliveries=%.0f expected=%.0f loss=%" PRIu64
                     " out_of_order=%" PRIu64
                     " p50_ms=%.1f p99_ms=%.1f p999_ms=%.1f cpu_us=%.2f cpu_pct=%.1f rss_kb=%.1f "
-                    "pss_kb=%.1f redis_us=%.2f redis_pct=%.1f connect_s=%.1f clean=%d\n",
+                    "pss_kb=%.1f redis_us=%.2f redis_pct=%.1f connect_s=%.1f clean=%d",
                     options.target.c_str(), options.inject.c_str(), options.sse, options.ws,
                     symbols.size(), options.rate, totals.ready.load(), totals.failed.load(),
                     totals.dropped.load(), published, deliveries, expected, totals.gaps.load(),
@@ -1489,6 +1615,14 @@ int main(int argc, char** argv) {
                     totals.latency.percentile(0.99), totals.latency.percentile(0.999), cpu_us,
                     100 * cpu / measured, per_connection_kb, per_connection_pss_kb, redis_us,
                     100 * redis_cpu / measured, connect_seconds, clean ? 1 : 0);
+        if (probe) {
+            std::printf(
+                " status_p99_connect_ms=%.1f status_p99_stream_ms=%.1f "
+                "status_p99_leave_ms=%.1f leave_s=%.2f leave_cpu_ms=%.0f",
+                probe->p99(StatusProbe::connecting), probe->p99(StatusProbe::streaming),
+                probe->p99(StatusProbe::disconnecting), leaving_seconds, leaving_cpu_ms);
+        }
+        std::printf("\n");
     }
     std::fflush(stdout);
     if (daemon) daemon->terminate(10s);

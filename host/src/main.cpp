@@ -37,7 +37,6 @@ using namespace tickerd;
 
 namespace {
 
-constexpr int kIoThreads = 2;
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
 constexpr auto kCloseFlushTime = std::chrono::milliseconds(500);
 // The contract promises exit within 10 s of SIGTERM. A plugin that ignores cancellation
@@ -246,7 +245,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     // Before the I/O context: a connection or stream still queued there when it is destroyed
     // counts itself out of the metrics.
     telemetry::Store telemetry({cfg.published_types, cfg.metrics_symbol_labels});
-    asio::io_context io(kIoThreads);
+    asio::io_context io(gateway::kIoThreads);
     auto bus = make_bus(io, cfg);
     bus->start();
     scheduler::Options scheduling;
@@ -366,7 +365,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     // worker manager already gone (the stopper stops them before the workers go).
     alert_center.start({workers, plugin_host, telemetry, cfg.redis.enabled});
     std::vector<std::thread> threads;
-    for (int i = 1; i < kIoThreads; ++i)
+    for (int i = 1; i < gateway::kIoThreads; ++i)
         threads.emplace_back([&] { io.run(); });
     io.run();
     for (auto& thread : threads)

@@ -144,10 +144,18 @@ struct StreamFixture {
     void do_accept() {
         acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
             if (ec) return;
-            std::make_shared<Connection>(
-                std::move(s),
-                gateway::StreamContext{
-                    services, limits, registry, reader, {}, nullptr, {}, {}, {}, {}, wheel})
+            std::make_shared<Connection>(std::move(s), gateway::StreamContext{services,
+                                                                              limits,
+                                                                              registry,
+                                                                              reader,
+                                                                              {},
+                                                                              nullptr,
+                                                                              {},
+                                                                              {},
+                                                                              {},
+                                                                              {},
+                                                                              wheel,
+                                                                              wakeups})
                 ->run();
             do_accept();
         });
@@ -196,6 +204,8 @@ struct StreamFixture {
     gateway::Services services;
     gateway::ClosableRegistry registry;
     std::shared_ptr<gateway::TimerWheel> wheel = std::make_shared<gateway::TimerWheel>(io);
+    std::shared_ptr<gateway::WriterWakeups> wakeups =
+        std::make_shared<gateway::WriterWakeups>(io, 2);
     bus::ChannelSequencer sequencer;
     tcp::acceptor acceptor;
     std::vector<std::thread> threads;

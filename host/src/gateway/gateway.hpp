@@ -23,6 +23,9 @@
 
 namespace tickerd::gateway {
 
+// The threads running the I/O context (main starts them; the gateway shares work among them).
+inline constexpr int kIoThreads = 2;
+
 // Everything the handlers read or change. Owned by main; outlives the server.
 struct Services {
     const config::DaemonConfig& config;

@@ -196,7 +196,8 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
                           {},
                           gateway_->views,
                           {},
-                          gateway_->wheel};
+                          gateway_->wheel,
+                          gateway_->wakeups};
     transport_->expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
         handed_over_ = true;

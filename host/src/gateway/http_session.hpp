@@ -31,7 +31,8 @@ struct GatewayState {
                                                       services.telemetry.metrics().connections)),
           rate_limiter(limits.requests_per_minute),
           views(std::make_shared<ViewHub>(services.bus, services.config.deltas_snapshot_every)),
-          wheel(std::make_shared<TimerWheel>(io)) {}
+          wheel(std::make_shared<TimerWheel>(io)),
+          wakeups(std::make_shared<WriterWakeups>(io, kIoThreads)) {}
 
     Services& services;
     const Limits limits;
@@ -42,6 +43,7 @@ struct GatewayState {
     // after the last HTTP connection (and with it this state) has gone.
     std::shared_ptr<ViewHub> views;
     std::shared_ptr<TimerWheel> wheel;  // the streams' keepalives and deadlines (held by them too)
+    std::shared_ptr<WriterWakeups> wakeups;  // the streams' writers, started in bulk (likewise)
     ClosableRegistry connections;  // closed when idle; a connection that became a stream is not
     // State-store writes fsync; they run here so the I/O threads never wait on a disk.
     boost::asio::thread_pool config_thread{1};

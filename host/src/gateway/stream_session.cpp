@@ -50,6 +50,8 @@ StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamC
     : transport_(std::move(transport)),
       strand_(transport_->get_executor()),
       wheel_(context.wheel),
+      wakeups_(context.wakeups),
+      wake_list_(wakeups_->assign()),
       bus_(context.services.bus),
       views_(context.views),
       bus_threads_(context.bus_threads),
@@ -76,10 +78,14 @@ StreamSession::~StreamSession() {
 void StreamSession::deliver(const bus::MessagePtr& message) {
     auto result = queue_.push_message(message, frame_of(message));
     if (result == SendQueue::Push::wake_writer) {
-        asio::post(strand_, [self = shared_from_this()] { self->do_write(); });
+        wakeups_->add(wake_list_, shared_from_this());
     } else if (result == SendQueue::Push::overflow) {
         asio::post(strand_, [self = shared_from_this()] { self->on_overflow(); });
     }
+}
+
+void StreamSession::wake() {
+    asio::dispatch(strand_, [self = shared_from_this()] { self->do_write(); });
 }
 
 void StreamSession::close_for_shutdown() {

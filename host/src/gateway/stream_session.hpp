@@ -25,6 +25,7 @@ namespace tickerd::gateway {
 class StreamSession : public bus::Subscriber,
                       public Closable,
                       public WheelClient,
+                      public Wakeable,
                       public std::enable_shared_from_this<StreamSession> {
   public:
     ~StreamSession() override;
@@ -32,6 +33,7 @@ class StreamSession : public bus::Subscriber,
     void deliver(const bus::MessagePtr& message) final;  // any thread; only queues
     void close_for_shutdown() final;                     // any thread
     void due(uint64_t generation) final;                 // the wheel's strand; only posts
+    void wake() final;                                   // an I/O thread: starts the writer
 
   protected:
     using Clock = std::chrono::steady_clock;
@@ -142,6 +144,8 @@ class StreamSession : public bus::Subscriber,
     std::unique_ptr<Transport> transport_;
     boost::asio::any_io_executor strand_;  // the socket's, a strand
     const std::shared_ptr<TimerWheel> wheel_;
+    const std::shared_ptr<WriterWakeups> wakeups_;
+    const std::size_t wake_list_;  // which of wakeups_'s lists this stream is on
     bus::Bus& bus_;
     const std::shared_ptr<ViewHub> views_;
     const boost::asio::any_io_executor bus_threads_;

@@ -6,6 +6,7 @@
 #include "gateway/timer_wheel.hpp"
 #include "gateway/transport.hpp"
 #include "gateway/views.hpp"
+#include "gateway/writer_wakeups.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http/field.hpp>
@@ -117,6 +118,8 @@ struct StreamContext {
     ViewSpec view{};                   // SSE: how the stream shows its channels
     // Every stream's keepalive and deadline clock (one per gateway).
     std::shared_ptr<TimerWheel> wheel{};
+    // Starts the writers a publish gave work, a list per I/O thread (one per gateway).
+    std::shared_ptr<WriterWakeups> wakeups{};
 };
 
 // 403 naming the first channel `principal` may not read.

@@ -1,0 +1,159 @@
+// The kernel's floor under any server's fan-out on this machine: the CPU one process spends
+// to send a frame to each of N loopback TCP connections, one sendmsg() per delivery, and
+// nothing else (no parsing, no queues, no event loop). A child process reads every socket.
+// What a server spends per delivery above this is its own work; on loopback the figure
+// includes the receiving side's TCP processing, which the kernel charges to the sender.
+//
+//   sendmsg_floor [--connections 1000] [--rate 40] [--duration 15] [--bytes 600]
+//
+// --rate is how often every connection gets a frame (a round of N sends), so that each send
+// meets an idle connection, as in fanout_bench's rows.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Options {
+    int connections = 1000;
+    double rate = 40;
+    double duration = 15;
+    std::size_t bytes = 600;
+};
+
+[[noreturn]] void fail(const char* what) {
+    std::perror(what);
+    std::exit(1);
+}
+
+Options parse(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string flag = argv[i];
+        double value = std::atof(argv[i + 1]);
+        if (flag == "--connections") {
+            options.connections = static_cast<int>(value);
+        } else if (flag == "--rate") {
+            options.rate = value;
+        } else if (flag == "--duration") {
+            options.duration = value;
+        } else if (flag == "--bytes") {
+            options.bytes = static_cast<std::size_t>(value);
+        } else {
+            std::fprintf(stderr, "unknown option %s\n", argv[i]);
+            std::exit(2);
+        }
+    }
+    return options;
+}
+
+double cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// The child: reads whatever arrives on any socket until every peer has closed.
+[[noreturn]] void drain(const std::vector<int>& sockets) {
+    int epoll = epoll_create1(0);
+    for (int fd : sockets) {
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.fd = fd;
+        epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+    }
+    std::size_t open = sockets.size();
+    std::vector<epoll_event> events(256);
+    char buffer[65536];
+    while (open > 0) {
+        int ready = epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 1000);
+        for (int i = 0; i < ready; ++i) {
+            auto got = read(events[static_cast<std::size_t>(i)].data.fd, buffer, sizeof buffer);
+            if (got <= 0) {
+                close(events[static_cast<std::size_t>(i)].data.fd);
+                --open;
+            }
+        }
+    }
+    std::_Exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto options = parse(argc, argv);
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) fail("bind");
+    if (listen(listener, 4096) != 0) fail("listen");
+    getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+
+    std::vector<int> clients, servers;
+    for (int i = 0; i < options.connections; ++i) {
+        int client = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+            fail("connect");
+        int server = accept(listener, nullptr, nullptr);
+        if (server < 0) fail("accept");
+        int on = 1;
+        setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        clients.push_back(client);
+        servers.push_back(server);
+    }
+    pid_t reader = fork();
+    if (reader == 0) {
+        for (int fd : servers)
+            close(fd);
+        drain(clients);
+    }
+    for (int fd : clients)
+        close(fd);
+
+    std::string frame(options.bytes, 'x');
+    auto interval = std::chrono::duration<double>(1.0 / options.rate);
+    auto start = std::chrono::steady_clock::now();
+    auto cpu_start = cpu_seconds();
+    uint64_t sent = 0;
+    for (long round = 0;; ++round) {
+        auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               interval * static_cast<double>(round));
+        if (due - start > std::chrono::duration<double>(options.duration)) break;
+        std::this_thread::sleep_until(due);
+        for (int fd : servers) {
+            iovec io{frame.data(), frame.size()};
+            msghdr message{};
+            message.msg_iov = &io;
+            message.msg_iovlen = 1;
+            if (sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) ++sent;
+        }
+    }
+    auto cpu = cpu_seconds() - cpu_start;
+    auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (int fd : servers)
+        close(fd);
+    waitpid(reader, nullptr, 0);
+    std::printf("sendmsg floor: %d connections x %.0f frames/s of %zu bytes, %.0f s\n",
+                options.connections, options.rate, options.bytes, wall);
+    std::printf("  sends           %llu (%.0f /s)\n", static_cast<unsigned long long>(sent),
+                sent / wall);
+    std::printf("  sender CPU      %.2f us per send, %.1f %% of a core\n", cpu * 1e6 / sent,
+                cpu * 100 / wall);
+    std::printf("SUMMARY target=floor sends=%llu cpu_us=%.2f cpu_pct=%.1f\n",
+                static_cast<unsigned long long>(sent), cpu * 1e6 / sent, cpu * 100 / wall);
+}

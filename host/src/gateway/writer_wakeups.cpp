@@ -1,0 +1,66 @@
+#include "gateway/writer_wakeups.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace tickerd::gateway {
+
+namespace asio = boost::asio;
+
+WriterWakeups::WriterWakeups(asio::io_context& io, std::size_t lists) : io_(io) {
+    lists_.resize(std::max<std::size_t>(lists, 1));
+    for (auto& list : lists_)
+        list = std::make_unique<List>();
+}
+
+std::size_t WriterWakeups::assign() {
+    return next_.fetch_add(1, std::memory_order_relaxed) % lists_.size();
+}
+
+void WriterWakeups::add(std::size_t list, std::shared_ptr<Wakeable> stream) {
+    auto& target = *lists_[list % lists_.size()];
+    {
+        std::lock_guard lock(target.mutex);
+        target.waiting.push_back(std::move(stream));
+        if (target.posted) return;
+        target.posted = true;
+    }
+    asio::post(io_, [self = shared_from_this(), &target] { self->run(target); });
+}
+
+// Takes the list as it is: what is added from here on is posted anew, so a stream added while
+// this runs is not left waiting for the run after the next message. The two vectors trade
+// their storage, so a steady stream of messages allocates nothing here.
+void WriterWakeups::run(List& list) {
+    auto woken = std::make_shared<Batch>();
+    {
+        std::lock_guard lock(list.mutex);
+        woken->swap(list.waiting);
+        list.waiting.swap(list.spare);
+        list.posted = false;
+    }
+    wake_from(woken, 0, list);
+}
+
+// A chunk at a time, the rest posted behind whatever else waits: a message to 18,000 streams
+// must not hold an I/O thread (and the GET / queued behind it) for the whole fan-out, and an
+// idle thread can take the next chunk.
+void WriterWakeups::wake_from(const std::shared_ptr<Batch>& woken, std::size_t from, List& list) {
+    auto end = std::min(woken->size(), from + kChunk);
+    for (auto i = from; i < end; ++i) {
+        (*woken)[i]->wake();
+        (*woken)[i].reset();
+    }
+    if (end < woken->size()) {
+        asio::post(io_, [self = shared_from_this(), woken, end, &list] {
+            self->wake_from(woken, end, list);
+        });
+        return;
+    }
+    woken->clear();
+    std::lock_guard lock(list.mutex);
+    if (woken->capacity() > list.spare.capacity()) list.spare.swap(*woken);
+}
+
+}  // namespace tickerd::gateway

@@ -1,0 +1,56 @@
+// Starting stream writers in bulk. A publish used to post each subscriber's writer to the
+// subscriber's strand: with 1,000 subscribers, 1,000 handlers allocated on the publishing
+// thread and freed on an I/O thread, and as many chances to wake an idle I/O thread. Now a
+// delivery that finds its stream's writer idle only puts the stream on one of a few lists
+// (one per I/O thread); a list is posted once, when it gets its first entry, and the I/O
+// thread that runs it starts each writer on its strand in place (inline when the strand is
+// free). So a message is handed to each I/O thread once, however many follow it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace tickerd::gateway {
+
+// What a list starts: wake() runs on an I/O thread, outside any strand.
+class Wakeable {
+  public:
+    virtual ~Wakeable() = default;
+    virtual void wake() = 0;
+};
+
+class WriterWakeups : public std::enable_shared_from_this<WriterWakeups> {
+  public:
+    WriterWakeups(boost::asio::io_context& io, std::size_t lists);
+
+    // The list a new stream uses for its life (in turn, so the lists share the streams).
+    std::size_t assign();
+    // Any thread: `stream` is woken by the next run of `list`.
+    void add(std::size_t list, std::shared_ptr<Wakeable> stream);
+
+  private:
+    using Batch = std::vector<std::shared_ptr<Wakeable>>;
+    struct List {
+        std::mutex mutex;
+        Batch waiting;
+        Batch spare;          // empty; storage for the next `waiting`
+        bool posted = false;  // a run is on its way; later entries join it
+    };
+    // Streams woken by one handler before the rest is posted again (about a millisecond of
+    // writes).
+    static constexpr std::size_t kChunk = 256;
+
+    void run(List& list);
+    void wake_from(const std::shared_ptr<Batch>& woken, std::size_t from, List& list);
+
+    boost::asio::io_context& io_;
+    std::vector<std::unique_ptr<List>> lists_;
+    std::atomic<std::size_t> next_{0};
+};
+
+}  // namespace tickerd::gateway
