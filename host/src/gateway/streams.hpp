@@ -102,6 +102,7 @@ class ClosableRegistry {
   private:
     std::mutex mutex_;
     std::vector<std::weak_ptr<Closable>> entries_;
+    std::size_t prune_at_ = 0;  // entries_'s size at which add() drops the expired ones
 };
 
 struct StreamContext {
