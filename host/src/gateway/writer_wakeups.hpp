@@ -2,9 +2,9 @@
 // subscriber's strand: with 1,000 subscribers, 1,000 handlers allocated on the publishing
 // thread and freed on an I/O thread, and as many chances to wake an idle I/O thread. Now a
 // delivery that finds its stream's writer idle only puts the stream on one of a few lists
-// (one per I/O thread); a list is posted once, when it gets its first entry, and the I/O
-// thread that runs it starts each writer on its strand in place (inline when the strand is
-// free). So a message is handed to each I/O thread once, however many follow it.
+// (one per I/O thread); a list is handed to the I/O threads once, when it gets its first
+// entry, and the thread that runs it starts each writer on its strand in place (inline when
+// the strand is free). So a message is handed over once per list, however many follow it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
