@@ -1,14 +1,14 @@
 // The in-process bus: the default when Redis is off, and the local fan-out of the Redis bus.
 // A publish must not hold the lock while it delivers, so it delivers to an immutable snapshot
-// of the channel's subscribers. Subscribing and unsubscribing only edit the live table (O(1):
-// an unsubscribe swaps the last entry into the leaving one's place) and mark the snapshot
-// stale; the next publish rebuilds it once. So 10,000 clients leaving one channel cost 10,000
-// small edits and at most one rebuild per message published meanwhile, not 10,000 copies of
-// the list.
+// of the channel's subscribers. Subscribing and unsubscribing only edit the live table (O(1),
+// subscriber_table.hpp) and mark the snapshot stale; the next publish rebuilds it once. So
+// 10,000 clients leaving one channel cost 10,000 small edits and at most one rebuild per
+// message published meanwhile, not 10,000 copies of the list.
 //
 // Each channel also keeps its history: the StreamMessage text of its last messages (only the
 // text: a replay rebuilds the frames, so a kept message costs its JSON, a third of a live one).
 #include "bus/bus.hpp"
+#include "bus/subscriber_table.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -21,11 +21,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Entry {
-    std::weak_ptr<Subscriber> subscriber;
-    const Subscriber* identity;
-};
-using SubscriberList = std::vector<Entry>;
+using SubscriberList = std::vector<SubscriberTable::Entry>;
 
 // A channel's last messages, oldest first, as its limits allow.
 class History {
@@ -95,21 +91,13 @@ class Channel {
 
     bool empty() const { return live_.empty(); }
 
-    // Adds `s`, or renews its entry when it already follows the channel.
     void add(const std::shared_ptr<Subscriber>& s) {
-        auto [it, added] = index_.try_emplace(s.get(), live_.size());
-        if (added) {
-            live_.push_back({s, s.get()});
-        } else {
-            live_[it->second].subscriber = s;
-        }
+        live_.add(s);
         snapshot_.reset();
     }
 
     void remove(const Subscriber* s) {
-        auto it = index_.find(s);
-        if (it == index_.end()) return;
-        remove_at(it->second);
+        live_.remove(s);
         snapshot_.reset();
     }
 
@@ -117,33 +105,21 @@ class Channel {
     // without unsubscribing).
     std::shared_ptr<const SubscriberList> snapshot() {
         if (snapshot_) return snapshot_;
-        for (std::size_t i = live_.size(); i-- > 0;) {
-            if (live_[i].subscriber.expired()) remove_at(i);
-        }
-        snapshot_ = std::make_shared<const SubscriberList>(live_);
+        live_.forget_expired();
+        snapshot_ = std::make_shared<const SubscriberList>(live_.entries());
         return snapshot_;
     }
 
     std::size_t live_count() const {
-        return static_cast<std::size_t>(std::count_if(
-            live_.begin(), live_.end(), [](const Entry& e) { return !e.subscriber.expired(); }));
+        const auto& entries = live_.entries();
+        return static_cast<std::size_t>(
+            std::count_if(entries.begin(), entries.end(),
+                          [](const SubscriberTable::Entry& e) { return !e.subscriber.expired(); }));
     }
 
   private:
-    // Swaps the last entry into `position` and drops the last: order among subscribers does
-    // not matter, and nothing else moves.
-    void remove_at(std::size_t position) {
-        index_.erase(live_[position].identity);
-        if (position + 1 != live_.size()) {
-            live_[position] = std::move(live_.back());
-            index_[live_[position].identity] = position;
-        }
-        live_.pop_back();
-    }
-
-    SubscriberList live_;
-    std::unordered_map<const Subscriber*, std::size_t> index_;  // each one's place in live_
-    std::shared_ptr<const SubscriberList> snapshot_;            // null: stale
+    SubscriberTable live_;
+    std::shared_ptr<const SubscriberList> snapshot_;  // null: stale
 };
 
 void deliver_all(const SubscriberList& subscribers, const MessagePtr& message) {

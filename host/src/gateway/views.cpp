@@ -1,5 +1,7 @@
 #include "gateway/views.hpp"
 
+#include "bus/subscriber_table.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -220,24 +222,25 @@ class ViewChannel final : public bus::Subscriber {
         std::lock_guard lock(mutex_);
         auto out = next(source);
         if (!out) return;
-        for (const auto& weak : subscribers_) {
-            if (auto subscriber = weak.lock()) subscriber->deliver(out);
+        bool gone = false;
+        for (const auto& entry : subscribers_.entries()) {
+            auto subscriber = entry.subscriber.lock();
+            if (subscriber) subscriber->deliver(out);
+            gone = gone || !subscriber;
         }
+        if (gone) subscribers_.forget_expired();
     }
 
     void add(const std::shared_ptr<bus::Subscriber>& subscriber) {
         std::lock_guard lock(mutex_);
-        subscribers_.push_back(subscriber);
+        subscribers_.add(subscriber);
         if (auto snapshot = snapshot_locked()) subscriber->deliver(snapshot);
     }
 
     // Whether none is left.
     bool remove(const bus::Subscriber* subscriber) {
         std::lock_guard lock(mutex_);
-        std::erase_if(subscribers_, [&](const std::weak_ptr<bus::Subscriber>& weak) {
-            auto held = weak.lock();
-            return !held || held.get() == subscriber;
-        });
+        subscribers_.remove(subscriber);
         return subscribers_.empty();
     }
 
@@ -296,7 +299,7 @@ class ViewChannel final : public bus::Subscriber {
     const ViewSpec view_;
     const std::size_t snapshot_every_;
     std::mutex mutex_;
-    std::vector<std::weak_ptr<bus::Subscriber>> subscribers_;
+    bus::SubscriberTable subscribers_;
     uint64_t last_seq_ = 0;                  // of the last message from the bus
     bus::MessagePtr last_source_;            // the last one that passed
     std::optional<json::object> last_data_;  // its data as the view shows it
