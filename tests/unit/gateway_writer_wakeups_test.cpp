@@ -1,6 +1,7 @@
 // The streams' writer wake-ups: every stream added is woken once per time it was added, from
-// any thread; a list is posted once however many join it before it runs; a large list is
-// woken a chunk at a time, with whatever else the I/O threads have queued in between.
+// any thread; a list is posted once however many join it before it runs; a stream gone by
+// then is skipped (the list holds it weakly); a large list is woken a chunk at a time, with
+// whatever else the I/O threads have queued in between.
 #define BOOST_TEST_MODULE gateway_writer_wakeups
 #include <boost/test/unit_test.hpp>
 
@@ -65,6 +66,20 @@ BOOST_AUTO_TEST_CASE(a_stream_added_again_after_its_run_is_woken_again) {
     wakeups->add(0, stream);
     io.run();
     BOOST_TEST(stream->woken == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_gone_before_its_run_is_skipped_and_not_kept_alive) {
+    asio::io_context io;
+    auto wakeups = std::make_shared<WriterWakeups>(io, 1);
+    auto gone = std::make_shared<Counter>();
+    auto stays = std::make_shared<Counter>();
+    std::weak_ptr<Counter> watch = gone;
+    wakeups->add(0, gone);
+    wakeups->add(0, stays);
+    gone.reset();
+    BOOST_TEST(watch.expired());  // the list does not own it
+    io.run();
+    BOOST_TEST(stays->woken == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_long_list_lets_other_work_in_between_chunks) {

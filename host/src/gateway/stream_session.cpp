@@ -78,7 +78,7 @@ StreamSession::~StreamSession() {
 void StreamSession::deliver(const bus::MessagePtr& message) {
     auto result = queue_.push_message(message, frame_of(message));
     if (result == SendQueue::Push::wake_writer) {
-        wakeups_->add(wake_list_, shared_from_this());
+        wakeups_->add(wake_list_, weak_from_this());
     } else if (result == SendQueue::Push::overflow) {
         asio::post(strand_, [self = shared_from_this()] { self->on_overflow(); });
     }

@@ -19,7 +19,7 @@ std::size_t WriterWakeups::assign() {
     return next_.fetch_add(1, std::memory_order_relaxed) % lists_.size();
 }
 
-void WriterWakeups::add(std::size_t list, std::shared_ptr<Wakeable> stream) {
+void WriterWakeups::add(std::size_t list, std::weak_ptr<Wakeable> stream) {
     auto& target = *lists_[list % lists_.size()];
     {
         std::lock_guard lock(target.mutex);
@@ -36,7 +36,7 @@ void WriterWakeups::add(std::size_t list, std::shared_ptr<Wakeable> stream) {
 
 // Takes the list as it is: what is added from here on is posted anew, so a stream added while
 // this runs is not left waiting for the run after the next message. The two vectors trade
-// their storage, so a steady stream of messages allocates nothing here.
+// their storage, so a steady stream of messages reuses it (a run allocates only its holder).
 void WriterWakeups::run(List& list) {
     auto woken = std::make_shared<Batch>();
     {
@@ -54,8 +54,7 @@ void WriterWakeups::run(List& list) {
 void WriterWakeups::wake_from(const std::shared_ptr<Batch>& woken, std::size_t from, List& list) {
     auto end = std::min(woken->size(), from + kChunk);
     for (auto i = from; i < end; ++i) {
-        (*woken)[i]->wake();
-        (*woken)[i].reset();
+        if (auto stream = (*woken)[i].lock()) stream->wake();  // a stream gone needs no writer
     }
     if (end < woken->size()) {
         asio::post(io_, [self = shared_from_this(), woken, end, &list] {

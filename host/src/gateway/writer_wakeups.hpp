@@ -30,11 +30,13 @@ class WriterWakeups : public std::enable_shared_from_this<WriterWakeups> {
 
     // The list a new stream uses for its life (in turn, so the lists share the streams).
     std::size_t assign();
-    // Any thread: `stream` is woken by the next run of `list`.
-    void add(std::size_t list, std::shared_ptr<Wakeable> stream);
+    // Any thread: `stream` is woken by the next run of `list`, if it still lives then. Held
+    // weakly: a stream holds the wake-ups, and a run dropped unrun at shutdown must not leave
+    // the two holding each other.
+    void add(std::size_t list, std::weak_ptr<Wakeable> stream);
 
   private:
-    using Batch = std::vector<std::shared_ptr<Wakeable>>;
+    using Batch = std::vector<std::weak_ptr<Wakeable>>;
     struct List {
         std::mutex mutex;
         Batch waiting;
