@@ -1,5 +1,6 @@
 // The streams' writer wake-ups: every stream added is woken once per time it was added, from
-// any thread; a list is posted once however many join it before it runs; a stream gone by
+// any thread; a list is posted once however many join it before it runs, and held back when
+// it comes again within a millisecond of its last run; a stream gone by
 // then is skipped (the list holds it weakly); a large list is woken a chunk at a time, with
 // whatever else the I/O threads have queued in between.
 #define BOOST_TEST_MODULE gateway_writer_wakeups
@@ -66,6 +67,27 @@ BOOST_AUTO_TEST_CASE(a_stream_added_again_after_its_run_is_woken_again) {
     wakeups->add(0, stream);
     io.run();
     BOOST_TEST(stream->woken == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_list_handed_over_again_at_once_waits_for_the_gap) {
+    struct Timed : Wakeable {
+        std::vector<std::chrono::steady_clock::time_point> at;
+        void wake() override { at.push_back(std::chrono::steady_clock::now()); }
+    };
+    asio::io_context io;
+    auto wakeups = std::make_shared<WriterWakeups>(io, 1);
+    auto stream = std::make_shared<Timed>();
+    wakeups->add(0, stream);
+    io.run();
+    io.restart();
+    // Straight after a run: held back until a millisecond after it began, so that messages
+    // gather (both entries go in that one run). However slow this machine, the second run
+    // cannot come sooner; without the hold it would come within microseconds.
+    wakeups->add(0, stream);
+    wakeups->add(0, stream);
+    io.run();
+    BOOST_TEST_REQUIRE(stream->at.size() == 3u);
+    BOOST_TEST((stream->at[1] - stream->at[0]) >= std::chrono::microseconds(500));
 }
 
 BOOST_AUTO_TEST_CASE(a_stream_gone_before_its_run_is_skipped_and_not_kept_alive) {

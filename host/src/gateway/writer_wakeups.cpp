@@ -12,7 +12,7 @@ namespace asio = boost::asio;
 WriterWakeups::WriterWakeups(asio::io_context& io, std::size_t lists) : io_(io) {
     lists_.resize(std::max<std::size_t>(lists, 1));
     for (auto& list : lists_)
-        list = std::make_unique<List>();
+        list = std::make_unique<List>(io);
 }
 
 std::size_t WriterWakeups::assign() {
@@ -21,11 +21,21 @@ std::size_t WriterWakeups::assign() {
 
 void WriterWakeups::add(std::size_t list, std::weak_ptr<Wakeable> stream) {
     auto& target = *lists_[list % lists_.size()];
+    Clock::time_point hold_until;
     {
         std::lock_guard lock(target.mutex);
         target.waiting.push_back(std::move(stream));
         if (target.posted) return;
         target.posted = true;
+        hold_until = target.last_run + kLeastGap;
+        if (Clock::now() < hold_until) {
+            // Messages come faster than one run per kLeastGap: let them gather, so that each
+            // stream writes several in one go instead of one system call per message.
+            target.timer.expires_at(hold_until);
+            target.timer.async_wait(
+                [self = shared_from_this(), &target](auto) { self->run(target); });
+            return;
+        }
     }
     // Deferred: from an I/O thread (an edge's Redis link) the list runs on that thread once
     // its handler returns, without waking the other one; a long list's later chunks are
@@ -44,6 +54,7 @@ void WriterWakeups::run(List& list) {
         woken->swap(list.waiting);
         list.waiting.swap(list.spare);
         list.posted = false;
+        list.last_run = Clock::now();
     }
     wake_from(woken, 0, list);
 }

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -37,12 +39,19 @@ class WriterWakeups : public std::enable_shared_from_this<WriterWakeups> {
 
   private:
     using Batch = std::vector<std::weak_ptr<Wakeable>>;
+    using Clock = std::chrono::steady_clock;
     struct List {
+        explicit List(boost::asio::io_context& io) : timer(io) {}
         std::mutex mutex;
         Batch waiting;
-        Batch spare;          // empty; storage for the next `waiting`
-        bool posted = false;  // a run is on its way; later entries join it
+        Batch spare;                      // empty; storage for the next `waiting`
+        bool posted = false;              // a run is on its way; later entries join it
+        Clock::time_point last_run{};     // when the last run began
+        boost::asio::steady_timer timer;  // holds a run back to kLeastGap after the last
     };
+    // Runs of one list at most this often: at 3,000 messages a second to 100 streams, a run
+    // per message meant a system call per delivery (0.8 per delivery measured).
+    static constexpr auto kLeastGap = std::chrono::milliseconds(1);
     // Streams woken by one handler before the rest is posted again (about a millisecond of
     // writes).
     static constexpr std::size_t kChunk = 256;
