@@ -938,27 +938,19 @@ class StatusProbe {
         stop_ = true;
         if (thread_.joinable()) thread_.join();
     }
-    // "n 123, p50 1.2 ms, p99 3.4 ms, max 5.6 ms"
+    // "123 answers, p50 1.2 ms, p99 3.4 ms, max 5.6 ms"
     std::string describe(Phase phase) const {
-        auto times = latencies_[phase];
-        if (times.empty()) return "no answers";
-        std::sort(times.begin(), times.end());
-        auto at = [&](double p) {
-            return times[std::min(times.size() - 1, static_cast<std::size_t>(p * times.size()))];
-        };
+        const auto& times = phases_[phase];
+        if (times.answers == 0) return "no answers";
         char text[160];
         std::snprintf(
-            text, sizeof text, "%zu answers, p50 %.1f ms, p99 %.1f ms, max %.1f ms%s", times.size(),
-            at(0.5), at(0.99), times.back(),
-            failures_[phase] ? (", " + std::to_string(failures_[phase]) + " failed").c_str() : "");
+            text, sizeof text, "%zu answers, p50 %.1f ms, p99 %.1f ms, max %.1f ms%s",
+            times.answers, times.latency.percentile(0.5), times.latency.percentile(0.99),
+            times.max_ms,
+            times.failures ? (", " + std::to_string(times.failures) + " failed").c_str() : "");
         return text;
     }
-    double p99(Phase phase) const {
-        auto times = latencies_[phase];
-        if (times.empty()) return 0;
-        std::sort(times.begin(), times.end());
-        return times[std::min(times.size() - 1, static_cast<std::size_t>(0.99 * times.size()))];
-    }
+    double p99(Phase phase) const { return phases_[phase].latency.percentile(0.99); }
 
   private:
     void run() {
@@ -968,12 +960,16 @@ class StatusProbe {
             try {
                 auto status = http_.get("/").status;
                 auto ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-                if (status == 200)
-                    latencies_[phase].push_back(ms);
-                else
-                    ++failures_[phase];
+                auto& times = phases_[phase];
+                if (status == 200) {
+                    times.latency.add(ms);
+                    ++times.answers;
+                    times.max_ms = std::max(times.max_ms, ms);
+                } else {
+                    ++times.failures;
+                }
             } catch (const std::exception&) {
-                ++failures_[phase];
+                ++phases_[phase].failures;
             }
             std::this_thread::sleep_until(started + interval_);
         }
@@ -983,8 +979,14 @@ class StatusProbe {
     std::chrono::milliseconds interval_;
     std::atomic<Phase> phase_{connecting};
     std::atomic<bool> stop_{false};
-    std::array<std::vector<double>, kPhases> latencies_;  // the probe thread's until stop()
-    std::array<int, kPhases> failures_{};
+    // The probe thread's until stop().
+    struct PhaseTimes {
+        LatencyHistogram latency;
+        std::size_t answers = 0;
+        int failures = 0;
+        double max_ms = 0;
+    };
+    std::array<PhaseTimes, kPhases> phases_;
     std::thread thread_;
 };
 

@@ -21,11 +21,10 @@ namespace {
 
 struct Counter : Wakeable {
     std::atomic<int> woken{0};
-    std::atomic<int>* total = nullptr;  // every counter's wake-ups, in the order they came
-    int seen_total = -1;                // `total` when this one was woken last
+    std::atomic<int>* total = nullptr;  // every counter's wake-ups, counted together
     void wake() override {
         ++woken;
-        if (total) seen_total = ++*total;
+        if (total) ++*total;
     }
 };
 

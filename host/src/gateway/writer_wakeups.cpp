@@ -21,13 +21,12 @@ std::size_t WriterWakeups::assign() {
 
 void WriterWakeups::add(std::size_t list, std::weak_ptr<Wakeable> stream) {
     auto& target = *lists_[list % lists_.size()];
-    Clock::time_point hold_until;
     {
         std::lock_guard lock(target.mutex);
         target.waiting.push_back(std::move(stream));
         if (target.posted) return;
         target.posted = true;
-        hold_until = target.last_run + kLeastGap;
+        auto hold_until = target.last_run + kLeastGap;
         if (Clock::now() < hold_until) {
             // Messages come faster than one run per kLeastGap: let them gather, so that each
             // stream writes several in one go instead of one system call per message.
