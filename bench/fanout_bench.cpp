@@ -1469,7 +1469,9 @@ int main(int argc, char** argv) {
     if (probe) probe->enter(StatusProbe::disconnecting);
     auto cpu_before_leaving = read_server_usage(server_pids());
     auto leaving_started = Clock::now();
-    if (clients) clients->stop();
+    // Stopped and destroyed, so that its sockets close now, as a client process's do when it
+    // exits (the disconnect --probe-status times).
+    clients.reset();
     for (std::size_t k = 0; k < shared.size(); ++k)
         shared[k].stop = true;
     for (auto [child, fd] : children) {
