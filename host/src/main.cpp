@@ -12,6 +12,7 @@
 #include "scheduler/scheduler.hpp"
 #include "telemetry/telemetry.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -246,6 +247,10 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     // counts itself out of the metrics.
     telemetry::Store telemetry({cfg.published_types, cfg.metrics_symbol_labels});
     asio::io_context io(gateway::kIoThreads);
+    // The listeners and REST, on a thread of their own (see gateway.hpp); kept running until
+    // the stopper stops it, though a moment may come with nothing for it to do.
+    asio::io_context requests_io(1);
+    auto requests_work = asio::make_work_guard(requests_io);
     auto bus = make_bus(io, cfg);
     bus->start();
     scheduler::Options scheduling;
@@ -282,7 +287,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                                plugin_host, *bus,         telemetry,
                                *gatekeeper, alert_center, std::chrono::steady_clock::now()};
     if (config_sync) services.shared_config = [&config_sync] { return config_sync->state(); };
-    gateway::Server server(io, listeners, services, cfg.limits);
+    gateway::Server server({io, requests_io}, listeners, services, cfg.limits);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
                             << server.port()
@@ -357,6 +362,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
             if (scheduling.share) scheduling.share->stop();  // its leases lapse for others
             if (config_sync) config_sync->stop();
             bus->stop();  // while the I/O threads still run its links
+            requests_io.stop();
             io.stop();
         });
     });
@@ -365,6 +371,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     // worker manager already gone (the stopper stops them before the workers go).
     alert_center.start({workers, plugin_host, telemetry, cfg.redis.enabled});
     std::vector<std::thread> threads;
+    threads.emplace_back([&] { requests_io.run(); });
     for (int i = 1; i < gateway::kIoThreads; ++i)
         threads.emplace_back([&] { io.run(); });
     io.run();

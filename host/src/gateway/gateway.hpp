@@ -23,7 +23,9 @@
 
 namespace tickerd::gateway {
 
-// The threads running the I/O context (main starts them; the gateway shares work among them).
+// The threads running the streams' I/O context (main starts them; the gateway shares work
+// among them). Accepting and REST run on one more thread, with an I/O context of its own, so
+// that a request is never queued behind thousands of streams' writes or closes.
 inline constexpr int kIoThreads = 2;
 
 // Everything the handlers read or change. Owned by main; outlives the server.
@@ -69,10 +71,17 @@ struct Listeners {
     bool reuse_port = false;  // SO_REUSEPORT: several processes accept on one port
 };
 
+// The two I/O contexts the server runs on (main runs both).
+struct IoContexts {
+    boost::asio::io_context& streams;   // SSE and WebSocket sessions: kIoThreads threads
+    boost::asio::io_context& requests;  // the listeners and REST: one thread
+};
+
 class Server {
   public:
-    Server(boost::asio::io_context& io, const Listeners& listeners, Services& services,
-           Limits limits = {});
+    // A plain connection starts on `requests` and moves to `streams` when it asks for a
+    // stream. TLS connections run on `streams` from the start: OpenSSL's state cannot move.
+    Server(IoContexts io, const Listeners& listeners, Services& services, Limits limits = {});
     ~Server();
 
     unsigned short port() const;      // the main listener's

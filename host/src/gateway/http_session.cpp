@@ -60,6 +60,7 @@ HttpSession::HttpSession(std::unique_ptr<Transport> transport,
                          std::shared_ptr<GatewayState> gateway, ConnectionCounter::Slot slot,
                          std::shared_ptr<const ListenerInfo> listener)
     : transport_(std::move(transport)),
+      strand_(transport_->get_executor()),
       stream_(*transport_),
       listener_(std::move(listener)),
       gateway_(std::move(gateway)),
@@ -67,7 +68,7 @@ HttpSession::HttpSession(std::unique_ptr<Transport> transport,
 
 // A TLS handshake first (bounded like a request's headers), then requests.
 void HttpSession::run() {
-    asio::dispatch(transport_->get_executor(), [self = shared_from_this()] {
+    asio::dispatch(strand_, [self = shared_from_this()] {
         self->transport_->expires_after(self->gateway_->limits.header_timeout);
         self->transport_->async_start(
             [self](boost::system::error_code ec) { self->on_started(ec); });
@@ -80,7 +81,7 @@ void HttpSession::on_started(boost::system::error_code ec) {
 }
 
 void HttpSession::close_for_shutdown() {
-    asio::dispatch(transport_->get_executor(), [self = shared_from_this()] {
+    asio::dispatch(strand_, [self = shared_from_this()] {
         if (self->handed_over_) return;
         self->transport_->close();
     });
@@ -200,7 +201,7 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
                           gateway_->wakeups};
     transport_->expires_never();  // streams keep themselves alive with keepalives
     if (route.kind == RouteKind::websocket) {
-        handed_over_ = true;
+        hand_over();
         start_websocket(std::move(transport_), query, std::move(websocket), std::move(context));
         return;
     }
@@ -217,9 +218,16 @@ void HttpSession::start_stream(const Route& route, std::string_view query, const
     }
     context.resume_from = std::move(*resume);
     context.view = std::move(*view);
-    handed_over_ = true;
+    hand_over();
     bool gzip = deflate::accepts_gzip(request_[http::field::accept_encoding]);
     start_sse(std::move(transport_), std::move(*channels), std::move(context), gzip);
+}
+
+// The connection is a stream's from now on, and moves off the request thread: a stream's
+// writes and its close are the stream threads' work.
+void HttpSession::hand_over() {
+    handed_over_ = true;
+    if (auto moved = transport_->move_to(gateway_->stream_io)) transport_ = std::move(moved);
 }
 
 // An SSE stream's channels: from the JSON body of a POST, from the query of a GET; each one
@@ -303,7 +311,7 @@ void HttpSession::run_handler(const RouteMatch& match, std::string_view query,
         match.route->kind == RouteKind::bus_rest ? gateway_->bus_threads : gateway_->config_thread;
     asio::post(threads, [self = shared_from_this(), call, keep_alive] {
         auto reply = call();
-        asio::post(self->transport_->get_executor(), [self, reply = std::move(reply), keep_alive] {
+        asio::post(self->strand_, [self, reply = std::move(reply), keep_alive] {
             self->answer(reply, keep_alive);
         });
     });

@@ -23,17 +23,19 @@ class HttpSession;
 // What every connection of one server shares. Owned jointly by the server and its sessions,
 // because a session can outlive the Server object by a few handlers at shutdown.
 struct GatewayState {
-    GatewayState(boost::asio::io_context& io, Services& services, Limits limits)
-        : services(services),
+    GatewayState(boost::asio::io_context& stream_io, Services& services, Limits limits)
+        : stream_io(stream_io),
+          services(services),
           limits(limits),
           counter(std::make_shared<ConnectionCounter>(limits.max_connections,
                                                       limits.max_connections_per_ip,
                                                       services.telemetry.metrics().connections)),
           rate_limiter(limits.requests_per_minute),
           views(std::make_shared<ViewHub>(services.bus, services.config.deltas_snapshot_every)),
-          wheel(std::make_shared<TimerWheel>(io)),
-          wakeups(std::make_shared<WriterWakeups>(io, kIoThreads)) {}
+          wheel(std::make_shared<TimerWheel>(stream_io)),
+          wakeups(std::make_shared<WriterWakeups>(stream_io, kIoThreads)) {}
 
+    boost::asio::io_context& stream_io;  // where streams run (requests run on another)
     Services& services;
     const Limits limits;
     std::shared_ptr<ConnectionCounter> counter;
@@ -70,6 +72,7 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     void dispatch_request();
     void start_stream(const Route& route, std::string_view query, const Gate& gate,
                       access::Principal principal);
+    void hand_over();
     Result<ChannelSet> requested_channels(const Route& route, std::string_view query,
                                           const access::Principal& principal);
     Result<ResumePositions> resume_positions(std::string_view query,
@@ -80,6 +83,8 @@ class HttpSession : public Closable, public std::enable_shared_from_this<HttpSes
     void on_written(bool keep_alive, boost::beast::error_code ec);
 
     std::unique_ptr<Transport> transport_;
+    // The transport's strand on the request thread, kept: the transport moves on to a stream.
+    const boost::asio::any_io_executor strand_;
     TransportStream stream_;  // the transport, as Beast's HTTP reader and writer see it
     std::shared_ptr<const ListenerInfo> listener_;  // the one it came in on
     boost::beast::flat_buffer buffer_;

@@ -4,6 +4,7 @@
 #include "gateway/transport.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -69,6 +70,8 @@ class PlainTransport final : public Transport {
   public:
     explicit PlainTransport(tcp::socket socket)
         : remote_(endpoint_of(socket)), stream_(std::move(socket)) {}
+    PlainTransport(tcp::socket socket, tcp::endpoint remote)
+        : remote_(remote), stream_(std::move(socket)) {}
 
     asio::any_io_executor get_executor() override { return stream_.get_executor(); }
     void async_start(Done done) override {
@@ -105,6 +108,15 @@ class PlainTransport final : public Transport {
     void close() override { close_socket(stream_.socket()); }
     tcp::endpoint remote_endpoint() const override { return remote_; }
     bool secure() const override { return false; }
+    // The descriptor leaves this context's epoll and joins the other's; the kernel's socket,
+    // its options and what it has buffered stay as they are.
+    std::unique_ptr<Transport> move_to(asio::io_context& io) override {
+        auto protocol = remote_.protocol();
+        tcp::socket socket = stream_.release_socket();
+        auto descriptor = socket.release();
+        return std::make_unique<PlainTransport>(
+            tcp::socket(asio::make_strand(io), protocol, descriptor), remote_);
+    }
 
   private:
     tcp::endpoint remote_;
@@ -149,6 +161,7 @@ class TlsTransport final : public Transport {
     void close() override { close_socket(beast::get_lowest_layer(stream_).socket()); }
     tcp::endpoint remote_endpoint() const override { return remote_; }
     bool secure() const override { return true; }
+    std::unique_ptr<Transport> move_to(asio::io_context&) override { return nullptr; }
 
   private:
     tcp::endpoint remote_;

@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
@@ -51,6 +52,10 @@ class Transport {
     virtual void close() = 0;
     virtual boost::asio::ip::tcp::endpoint remote_endpoint() const = 0;
     virtual bool secure() const = 0;
+    // The same connection with its completions on a new strand of `io` (a request's
+    // connection that becomes a stream moves to the stream threads), or null when it cannot
+    // move (TLS). Only with no operation in flight.
+    virtual std::unique_ptr<Transport> move_to(boost::asio::io_context& io) = 0;
 };
 
 std::unique_ptr<Transport> make_plain_transport(boost::asio::ip::tcp::socket socket);
