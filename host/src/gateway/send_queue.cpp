@@ -18,11 +18,11 @@ SendQueue::Push SendQueue::push_message(const bus::MessagePtr& message, Outgoing
     auto it = tracked_.find(message->channel);
     if (it == tracked_.end()) return Push::dropped;
     auto& tracked = it->second;
-    if (tracked.holding) {
+    if (tracked.resume) {
         if (over_limits(item.bytes->size())) return overflow();
         ++held_count_;
         held_bytes_ += item.bytes->size();
-        tracked.held.push_back(std::move(item));
+        tracked.resume->held.push_back(std::move(item));
         return Push::queued;
     }
     if (!accept_in_order(tracked, item)) return Push::dropped;
@@ -98,14 +98,15 @@ void SendQueue::take_replay(std::vector<Outgoing>& into, std::size_t max_bytes) 
     std::size_t bytes = 0;
     while (!replaying_.empty() && into.size() < kReplayBatch && bytes < max_bytes) {
         auto it = tracked_.find(replaying_.front());
-        if (it == tracked_.end() || (it->second.replay.empty() && it->second.held.empty())) {
-            if (it != tracked_.end()) it->second.holding = false;
+        auto* resume = it == tracked_.end() ? nullptr : it->second.resume.get();
+        if (!resume || (resume->replay.empty() && resume->held.empty())) {
+            if (resume) it->second.resume.reset();  // live from here
             replaying_.erase(replaying_.begin());
             continue;
         }
         auto& tracked = it->second;
-        bool from_replay = !tracked.replay.empty();
-        auto& source = from_replay ? tracked.replay : tracked.held;
+        bool from_replay = !resume->replay.empty();
+        auto& source = from_replay ? resume->replay : resume->held;
         Outgoing item = std::move(source.front());
         source.pop_front();
         if (!from_replay) {
@@ -131,18 +132,18 @@ void SendQueue::track_held(const std::string& channel, uint64_t after) {
     forget_resume(tracked);
     tracked = Tracked{};
     tracked.last_seq = after;
-    tracked.holding = true;
+    tracked.resume = std::make_unique<Resume>();
 }
 
 SendQueue::Push SendQueue::release(const std::string& channel, std::vector<Outgoing> replay,
                                    bool continuous) {
     std::lock_guard lock(mutex_);
     auto it = tracked_.find(channel);
-    if (closed_ || it == tracked_.end() || !it->second.holding) return Push::dropped;
+    if (closed_ || it == tracked_.end() || !it->second.resume) return Push::dropped;
     auto& tracked = it->second;
     if (!continuous) tracked.last_seq = 0;
-    tracked.replay.assign(std::make_move_iterator(replay.begin()),
-                          std::make_move_iterator(replay.end()));
+    tracked.resume->replay.assign(std::make_move_iterator(replay.begin()),
+                                  std::make_move_iterator(replay.end()));
     if (std::find(replaying_.begin(), replaying_.end(), channel) == replaying_.end())
         replaying_.push_back(channel);
     if (writer_woken_) return Push::queued;
@@ -152,11 +153,13 @@ SendQueue::Push SendQueue::release(const std::string& channel, std::vector<Outgo
 
 // Drops what a channel's resume holds or has still to replay.
 void SendQueue::forget_resume(Tracked& tracked) {
-    for (const auto& item : tracked.held)
+    if (!tracked.resume) return;
+    auto& held = tracked.resume->held;
+    for (const auto& item : held)
         held_bytes_ -= item.bytes->size();
-    held_count_ -= tracked.held.size();
-    tracked.held.clear();
-    tracked.replay.clear();
+    held_count_ -= held.size();
+    held.clear();
+    tracked.resume->replay.clear();
 }
 
 void SendQueue::untrack(const std::string& channel) {

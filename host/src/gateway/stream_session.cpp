@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 
 namespace tickerd::gateway {
 
@@ -38,6 +39,14 @@ constexpr std::size_t kMaxBatchBytes = 256 * 1024;
 // once what was sent to it stays unacknowledged for this many keepalive intervals.
 constexpr int kUnacknowledgedIntervals = 3;
 
+// A stream's transport was accepted onto (or moved to) a strand of the stream threads.
+StreamSession::Strand strand_of(Transport& transport) {
+    auto executor = transport.get_executor();
+    auto* strand = executor.target<StreamSession::Strand>();
+    if (!strand) throw std::logic_error("a stream's transport must run on a strand");
+    return *strand;
+}
+
 std::string describe_peer(const Transport& transport) {
     auto endpoint = transport.remote_endpoint();
     return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -48,7 +57,7 @@ std::string describe_peer(const Transport& transport) {
 StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamContext& context,
                              telemetry::StreamProtocol protocol, std::size_t read_buffer_size)
     : transport_(std::move(transport)),
-      strand_(transport_->get_executor()),
+      strand_(strand_of(*transport_)),
       wheel_(context.wheel),
       wakeups_(context.wakeups),
       wake_list_(wakeups_->assign()),
@@ -84,8 +93,10 @@ void StreamSession::deliver(const bus::MessagePtr& message) {
     }
 }
 
+// The strand's own execute() (inline when the strand is free here), as asio::dispatch would,
+// minus the copy of the strand that dispatch makes.
 void StreamSession::wake() {
-    asio::dispatch(strand_, [self = shared_from_this()] { self->do_write(); });
+    strand_.execute([self = shared_from_this()] { self->do_write(); });
 }
 
 void StreamSession::close_for_shutdown() {
