@@ -4,10 +4,13 @@
 // What a server spends per delivery above this is its own work; on loopback the figure
 // includes the receiving side's TCP processing, which the kernel charges to the sender.
 //
-//   sendmsg_floor [--connections 1000] [--rate 40] [--duration 15] [--bytes 600]
+//   sendmsg_floor [--connections 1000] [--rate 40] [--duration 15] [--bytes 600] [--groups 1]
 //
 // --rate is how often every connection gets a frame (a round of N sends), so that each send
-// meets an idle connection, as in fanout_bench's rows.
+// meets an idle connection, as in fanout_bench's rows. --groups G splits the connections into
+// G groups that take turns, G rounds a second per --rate: like channels of N/G subscribers
+// each, so `--connections 10000 --groups 100 --rate 0.1` is the idle row's pattern (ten
+// messages a second, each to 100 connections that have been quiet for ten seconds).
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -16,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +35,7 @@ struct Options {
     double rate = 40;
     double duration = 15;
     std::size_t bytes = 600;
+    int groups = 1;
 };
 
 [[noreturn]] void fail(const char* what) {
@@ -49,6 +54,8 @@ Options parse(int argc, char** argv) {
             options.rate = value;
         } else if (flag == "--duration") {
             options.duration = value;
+        } else if (flag == "--groups") {
+            options.groups = std::max(1, static_cast<int>(value));
         } else if (flag == "--bytes") {
             options.bytes = static_cast<std::size_t>(value);
         } else {
@@ -126,7 +133,9 @@ int main(int argc, char** argv) {
         close(fd);
 
     std::string frame(options.bytes, 'x');
-    auto interval = std::chrono::duration<double>(1.0 / options.rate);
+    auto interval = std::chrono::duration<double>(1.0 / (options.rate * options.groups));
+    auto group_size = (servers.size() + static_cast<std::size_t>(options.groups) - 1) /
+                      static_cast<std::size_t>(options.groups);
     auto start = std::chrono::steady_clock::now();
     auto cpu_start = cpu_seconds();
     uint64_t sent = 0;
@@ -135,7 +144,11 @@ int main(int argc, char** argv) {
                                interval * static_cast<double>(round));
         if (due - start > std::chrono::duration<double>(options.duration)) break;
         std::this_thread::sleep_until(due);
-        for (int fd : servers) {
+        auto group = static_cast<std::size_t>(round % options.groups);
+        auto first = std::min(servers.size(), group * group_size);
+        auto last = std::min(servers.size(), first + group_size);
+        for (auto i = first; i < last; ++i) {
+            int fd = servers[i];
             iovec io{frame.data(), frame.size()};
             msghdr message{};
             message.msg_iov = &io;
@@ -148,8 +161,8 @@ int main(int argc, char** argv) {
     for (int fd : servers)
         close(fd);
     waitpid(reader, nullptr, 0);
-    std::printf("sendmsg floor: %d connections x %.0f frames/s of %zu bytes, %.0f s\n",
-                options.connections, options.rate, options.bytes, wall);
+    std::printf("sendmsg floor: %d connections (%d groups) x %g frames/s of %zu bytes, %.0f s\n",
+                options.connections, options.groups, options.rate, options.bytes, wall);
     std::printf("  sends           %llu (%.0f /s)\n", static_cast<unsigned long long>(sent),
                 sent / wall);
     std::printf("  sender CPU      %.2f us per send, %.1f %% of a core\n", cpu * 1e6 / sent,

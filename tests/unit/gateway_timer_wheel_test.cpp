@@ -1,12 +1,14 @@
 // The streams' timer wheel: every client is called once per schedule, never before its time,
 // in the order of their times; a client gone by then is skipped; with nothing scheduled the
-// wheel stops ticking; a late schedule of a time already past comes at the next tick.
+// wheel stops ticking; a late schedule of a time already past comes at the next tick; a
+// crowded tick is called a chunk at a time.
 #define BOOST_TEST_MODULE gateway_timer_wheel
 #include <boost/test/unit_test.hpp>
 
 #include "gateway/timer_wheel.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 
 #include <atomic>
 #include <functional>
@@ -113,4 +115,38 @@ BOOST_AUTO_TEST_CASE(thousands_of_clients_each_called_once) {
     for (const auto& client : clients)
         once += client->count() == 1 ? 1 : 0;
     BOOST_TEST(once == clients.size());
+}
+
+// A thousand clients due in one tick are called a chunk at a time: work queued on the I/O
+// thread meanwhile runs between chunks, not after the last of them.
+BOOST_AUTO_TEST_CASE(a_crowded_tick_lets_other_work_run_between_chunks) {
+    struct Counting : WheelClient {
+        std::atomic<std::size_t>& calls;
+        std::function<void()> first;
+        Counting(std::atomic<std::size_t>& calls, std::function<void()> first)
+            : calls(calls), first(std::move(first)) {}
+        void due(uint64_t) override {
+            if (calls++ == 0 && first) first();
+        }
+    };
+    Running running;
+    std::atomic<std::size_t> calls{0};
+    std::atomic<std::size_t> calls_when_other_work_ran{0};
+    std::atomic<bool> other_work_ran{false};
+    std::function<void()> other_work = [&] {
+        boost::asio::post(running.io, [&] {
+            calls_when_other_work_ran = calls.load();
+            other_work_ran = true;
+        });
+    };
+    constexpr std::size_t kClients = 1000;
+    std::vector<std::shared_ptr<Counting>> clients;
+    auto when = Clock::now() + 100ms;
+    for (std::size_t i = 0; i < kClients; ++i) {
+        clients.push_back(
+            std::make_shared<Counting>(calls, i == 0 ? other_work : std::function<void()>{}));
+        running.wheel->schedule(clients.back(), 1, when);
+    }
+    BOOST_TEST_REQUIRE(wait_for([&] { return calls == kClients && other_work_ran; }, 5s));
+    BOOST_TEST(calls_when_other_work_ran.load() < kClients);
 }

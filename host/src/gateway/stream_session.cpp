@@ -358,8 +358,11 @@ void StreamSession::arm_timer(Clock::time_point when) {
                      expires_at_ ? std::min(when, *expires_at_) : when);
 }
 
+// Run in place when the strand is free, like a writer's wake-up: a post per stream due meant
+// 700 trips a second through the scheduler's lock (and a wake-up of the other thread) with
+// 10,000 idle WebSockets.
 void StreamSession::due(uint64_t generation) {
-    asio::post(strand_, [self = shared_from_this(), generation] {
+    strand_.execute([self = shared_from_this(), generation] {
         if (generation == self->timer_generation_) self->on_timer();
     });
 }

@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 namespace tickerd::gateway {
 
 namespace asio = boost::asio;
@@ -42,7 +44,7 @@ void TimerWheel::arm() {
 // Handles every tick up to now (several after a stall), then calls what is due outside the
 // lock: a client may schedule again from its callback.
 void TimerWheel::on_tick() {
-    std::vector<Entry> firing;
+    auto firing = std::make_shared<std::vector<Entry>>();
     {
         std::lock_guard lock(mutex_);
         ticking_ = false;
@@ -51,16 +53,26 @@ void TimerWheel::on_tick() {
             ++done_;
             std::erase_if(slots_[done_ % kSlots], [&](Entry& entry) {
                 if (entry.tick > done_) return false;  // a later turn
-                firing.push_back(std::move(entry));
+                firing->push_back(std::move(entry));
                 return true;
             });
         }
-        count_ -= firing.size();
+        count_ -= firing->size();
         arm();
     }
-    for (auto& entry : firing) {
+    if (!firing->empty()) fire(std::move(firing), 0);
+}
+
+void TimerWheel::fire(std::shared_ptr<std::vector<Entry>> firing, std::size_t from) {
+    auto end = std::min(firing->size(), from + kChunk);
+    for (auto i = from; i < end; ++i) {
+        auto& entry = (*firing)[i];
         if (auto client = entry.client.lock()) client->due(entry.generation);
     }
+    if (end == firing->size()) return;
+    asio::post(strand_, [self = shared_from_this(), firing = std::move(firing), end]() mutable {
+        self->fire(std::move(firing), end);
+    });
 }
 
 }  // namespace tickerd::gateway

@@ -18,9 +18,10 @@
 
 namespace tickerd::gateway {
 
-// What the wheel calls back: `due` runs on the wheel's strand, so it only hands over (posts
-// to its own strand). `generation` is the one given to schedule(); a newer schedule (or a
-// cancellation) makes an older one stale, which the callee checks.
+// What the wheel calls back: `due` runs on the wheel's strand, on an I/O thread; it may run
+// its work there and then (on a strand of its own) or hand it over. `generation` is the one
+// given to schedule(); a newer schedule (or a cancellation) makes an older one stale, which
+// the callee checks.
 class WheelClient {
   public:
     virtual ~WheelClient() = default;
@@ -48,10 +49,14 @@ class TimerWheel : public std::enable_shared_from_this<TimerWheel> {
     // 256 slots of 250 ms: a minute and more per turn; an entry further out waits in its
     // slot for the turns in between.
     static constexpr std::size_t kSlots = 256;
+    static constexpr std::size_t kChunk = 256;
 
     uint64_t tick_of(Clock::time_point when) const;  // rounded up
     void arm();                                      // under mutex_
     void on_tick();
+    // Calls a chunk of `firing` from `from` and posts the rest, so that 18,000 streams due in
+    // one tick do not hold a thread for all of them.
+    void fire(std::shared_ptr<std::vector<Entry>> firing, std::size_t from);
 
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     boost::asio::steady_timer timer_;
