@@ -56,11 +56,16 @@ class WriterWakeups : public std::enable_shared_from_this<WriterWakeups> {
     // writes).
     static constexpr std::size_t kChunk = 256;
 
+    void run_soon(List& list);  // a list with its first entry (not held back)
+    void run_due();
     void run(List& list);
     void wake_from(const std::shared_ptr<Batch>& woken, std::size_t from, List& list);
 
     boost::asio::io_context& io_;
     std::vector<std::unique_ptr<List>> lists_;
+    std::mutex due_mutex_;
+    std::vector<List*> due_;     // lists waiting for the one handler that runs them
+    bool due_deferred_ = false;  // that handler is on its way
     std::atomic<std::size_t> next_{0};
 };
 
