@@ -181,7 +181,10 @@ Headers Gate::cors_headers() const {
     if (origin_.empty() || same_origin() || !origin_allowed(!changes_state(request_.method()))) {
         return {};
     }
+    // A page's script reads only the safelisted response headers unless told: the next
+    // page's address (Link) and when to come back after a 429 (Retry-After) are not.
     return {{http::field::access_control_allow_origin, std::string(origin_)},
+            {http::field::access_control_expose_headers, "Link, Retry-After"},
             {http::field::vary, "Origin"}};
 }
 
