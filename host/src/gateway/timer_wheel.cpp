@@ -1,8 +1,6 @@
 #include "gateway/timer_wheel.hpp"
 
-#include <boost/asio/post.hpp>
-
-#include <algorithm>
+#include "gateway/chunks.hpp"
 
 namespace tickerd::gateway {
 
@@ -60,19 +58,12 @@ void TimerWheel::on_tick() {
         count_ -= firing->size();
         arm();
     }
-    if (!firing->empty()) fire(std::move(firing), 0);
-}
-
-void TimerWheel::fire(std::shared_ptr<std::vector<Entry>> firing, std::size_t from) {
-    auto end = std::min(firing->size(), from + kChunk);
-    for (auto i = from; i < end; ++i) {
-        auto& entry = (*firing)[i];
-        if (auto client = entry.client.lock()) client->due(entry.generation);
-    }
-    if (end == firing->size()) return;
-    asio::post(strand_, [self = shared_from_this(), firing = std::move(firing), end]() mutable {
-        self->fire(std::move(firing), end);
-    });
+    run_in_chunks(
+        strand_, std::move(firing), 0, kChunk,
+        [](const Entry& entry) {
+            if (auto client = entry.client.lock()) client->due(entry.generation);
+        },
+        [](const std::vector<Entry>&) {});
 }
 
 }  // namespace tickerd::gateway

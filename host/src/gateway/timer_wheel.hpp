@@ -49,14 +49,11 @@ class TimerWheel : public std::enable_shared_from_this<TimerWheel> {
     // 256 slots of 250 ms: a minute and more per turn; an entry further out waits in its
     // slot for the turns in between.
     static constexpr std::size_t kSlots = 256;
-    static constexpr std::size_t kChunk = 256;
+    static constexpr std::size_t kChunk = 256;  // clients called by one handler (chunks.hpp)
 
     uint64_t tick_of(Clock::time_point when) const;  // rounded up
     void arm();                                      // under mutex_
     void on_tick();
-    // Calls a chunk of `firing` from `from` and posts the rest, so that 18,000 streams due in
-    // one tick do not hold a thread for all of them.
-    void fire(std::shared_ptr<std::vector<Entry>> firing, std::size_t from);
 
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     boost::asio::steady_timer timer_;

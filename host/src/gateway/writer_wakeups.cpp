@@ -1,7 +1,8 @@
 #include "gateway/writer_wakeups.hpp"
 
+#include "gateway/chunks.hpp"
+
 #include <boost/asio/defer.hpp>
-#include <boost/asio/post.hpp>
 
 #include <algorithm>
 
@@ -80,26 +81,17 @@ void WriterWakeups::run(List& list) {
         list.posted = false;
         list.last_run = Clock::now();
     }
-    wake_from(woken, 0, list);
-}
-
-// A chunk at a time, the rest posted behind whatever else waits: a message to 18,000 streams
-// must not hold an I/O thread (and the GET / queued behind it) for the whole fan-out, and an
-// idle thread can take the next chunk.
-void WriterWakeups::wake_from(const std::shared_ptr<Batch>& woken, std::size_t from, List& list) {
-    auto end = std::min(woken->size(), from + kChunk);
-    for (auto i = from; i < end; ++i) {
-        if (auto stream = (*woken)[i].lock()) stream->wake();  // a stream gone needs no writer
-    }
-    if (end < woken->size()) {
-        asio::post(io_, [self = shared_from_this(), woken, end, &list] {
-            self->wake_from(woken, end, list);
+    // A stream gone needs no writer. The storage goes back to the list when done.
+    run_in_chunks(
+        io_.get_executor(), std::move(woken), 0, kChunk,
+        [](const std::weak_ptr<Wakeable>& entry) {
+            if (auto stream = entry.lock()) stream->wake();
+        },
+        [self = shared_from_this(), &list](Batch& woken) {
+            woken.clear();
+            std::lock_guard lock(list.mutex);
+            if (woken.capacity() > list.spare.capacity()) list.spare.swap(woken);
         });
-        return;
-    }
-    woken->clear();
-    std::lock_guard lock(list.mutex);
-    if (woken->capacity() > list.spare.capacity()) list.spare.swap(*woken);
 }
 
 }  // namespace tickerd::gateway

@@ -53,13 +53,12 @@ class WriterWakeups : public std::enable_shared_from_this<WriterWakeups> {
     // per message meant a system call per delivery (0.8 per delivery measured).
     static constexpr auto kLeastGap = std::chrono::milliseconds(1);
     // Streams woken by one handler before the rest is posted again (about a millisecond of
-    // writes).
+    // writes; see chunks.hpp).
     static constexpr std::size_t kChunk = 256;
 
     void run_soon(List& list);  // a list with its first entry (not held back)
     void run_due();
     void run(List& list);
-    void wake_from(const std::shared_ptr<Batch>& woken, std::size_t from, List& list);
 
     boost::asio::io_context& io_;
     std::vector<std::unique_ptr<List>> lists_;
