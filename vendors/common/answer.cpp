@@ -1,9 +1,10 @@
 #include "answer.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 namespace vendorkit {
@@ -33,18 +34,7 @@ Answer classify_http_status(int status, std::string_view retry_after) {
 }
 
 std::string percent_encoded(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
+    return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
 tickerd::sdk::Outcome to_outcome(Answer answer, std::string_view vendor, int http_status) {

@@ -3,8 +3,8 @@
 #include "gateway/rest.hpp"
 
 #include <boost/json/object.hpp>
-
-#include <cctype>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace tickerd::gateway {
 
@@ -46,21 +46,6 @@ Reply stored_reply(unsigned status, const Result<T>& stored) {
 constexpr std::size_t kDefaultInstrumentPage = 1000;
 constexpr std::size_t kMaxInstrumentPage = 10000;
 
-// A symbol as a query value: everything but unreserved characters percent-encoded (symbols
-// such as ^GSPC or EURUSD=X).
-std::string query_value(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string encoded;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            encoded += static_cast<char>(c);
-        } else {
-            encoded += {'%', kHex[c >> 4], kHex[c & 15]};
-        }
-    }
-    return encoded;
-}
-
 }  // namespace
 
 // Every instrument, as always; with ?limit= or ?after=SYMBOL, a page of them in symbol order,
@@ -82,9 +67,11 @@ Reply list_instruments(Services& services, const RouteArgs& args) {
     }
     auto reply = json_reply(200, instruments);
     if (paged && it != table.end()) {
+        // The symbol percent-encoded as a query value (^GSPC, EURUSD=X).
+        auto after = boost::urls::encode(last, boost::urls::unreserved_chars);
         reply.headers.emplace_back(
             http::field::link, "</streaming/config/instruments?limit=" + std::to_string(*limit) +
-                                   "&after=" + query_value(last) + ">; rel=\"next\"");
+                                   "&after=" + after + ">; rel=\"next\"");
     }
     return reply;
 }

@@ -3,6 +3,7 @@
 #include "gateway/streams.hpp"
 
 #include <boost/json.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include <algorithm>
 #include <unordered_set>
@@ -35,13 +36,6 @@ std::string trim(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 void append_comma_separated(std::string_view value, std::vector<std::string>& into) {
     while (true) {
         auto comma = value.find(',');
@@ -70,21 +64,9 @@ Result<void> read_string_array(const json::value& value, std::string_view field,
 // RFC 3986 percent-decoding (declared in streams.hpp); `+` is left alone (it is a valid symbol
 // character nowhere, and form encoding is not what EventSource URLs use).
 std::optional<std::string> percent_decode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        if (i + 2 >= text.size()) return std::nullopt;
-        int high = hex_value(text[i + 1]);
-        int low = hex_value(text[i + 2]);
-        if (high < 0 || low < 0) return std::nullopt;
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-    }
-    return out;
+    auto checked = boost::urls::make_pct_string_view(text);
+    if (!checked) return std::nullopt;  // a % not followed by two hex digits
+    return checked->decode();
 }
 
 Result<ChannelSet> resolve_channels(const std::vector<std::string>& channels,
