@@ -103,6 +103,11 @@ BOOST_AUTO_TEST_CASE(the_layer_agrees_with_a_real_cluster) {
     auto stored = ask(static_cast<unsigned short>(owner.port),
                       {"SET", key_in_slot_of("latest:", channel), "x"});
     BOOST_TEST(stored->type == REDIS_REPLY_STATUS);
+    // Replication is asynchronous: the key is on the replica before its primary is killed
+    // below (without the wait, one run in many found it promoted without the key).
+    auto replicated = ask(static_cast<unsigned short>(owner.port), {"WAIT", "1", "5000"});
+    BOOST_TEST_REQUIRE(replicated->type == REDIS_REPLY_INTEGER);
+    BOOST_TEST(replicated->integer == 1);
     // Sharded pub/sub: SPUBLISH is served by the slot's owner only.
     auto published = ask(static_cast<unsigned short>(owner.port), {"SPUBLISH", channel, "hello"});
     BOOST_TEST(published->type == REDIS_REPLY_INTEGER);
