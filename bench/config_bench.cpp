@@ -191,7 +191,7 @@ void restart(std::unique_ptr<DaemonProcess>& daemon, DaemonOptions options,
                 ms_since(start));
     daemon->wait_ready();
     auto state = daemon->state_dir();
-    for (const auto& name : {"state.json", "state.journal"}) {
+    for (const auto& name : {"state.json", "state.journal", "state.journal.2"}) {
         std::error_code ec;
         auto size = std::filesystem::file_size(state / name, ec);
         if (!ec) std::printf("  %-13s            %.1f MB\n", name, size / 1e6);

@@ -2,7 +2,9 @@
 // folder, or a process killed right after the call, sees it); a state file that cannot be
 // read stops start-up instead of being discarded; a failed write changes nothing. The journal
 // beside the snapshot: replayed on start, a torn last line left out, compacted into a new
-// snapshot when it grows, and a state file from before it still read.
+// snapshot when it grows (behind the changes, which go on to the second journal file; both
+// replayed after a stop before the snapshot is in place), and a state file from before it
+// still read.
 #define BOOST_TEST_MODULE config_state
 #include <boost/test/unit_test.hpp>
 
@@ -306,32 +308,125 @@ BOOST_AUTO_TEST_CASE(a_corrupt_journal_line_before_the_last_stops_start_up_namin
     }
 }
 
+// A change with 200 KB of custom config: six of them pass the journal's 1 MiB floor.
+Instrument big_instrument(const std::string& symbol) {
+    auto big = instrument(symbol);
+    big.custom_config["padding"] = std::string(200 * 1024, 'x');
+    return big;
+}
+
+int64_t generation_of(const fs::path& file) {
+    auto root = json::parse(tickerd::testing::read_file(file)).as_object();
+    return root.at("generation").as_int64();
+}
+
 BOOST_AUTO_TEST_CASE(a_journal_outgrowing_the_snapshot_is_compacted_into_a_new_one) {
     TempDir dir("tickerd-state");
-    std::string padding(200 * 1024, 'x');  // five changes pass the 1 MiB floor
     {
         StateStore store(dir.path(), initial_with({"AAPL"}));
         BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
-        auto generation = [&] {
-            auto root = json::parse(tickerd::testing::read_file(store.state_file())).as_object();
-            return root.at("generation").as_int64();
-        };
-        BOOST_TEST(generation() == 1);
-        for (int i = 0; i < 6; ++i) {
-            auto big = instrument("BIG" + std::to_string(i));
-            big.custom_config["padding"] = padding;
-            BOOST_REQUIRE(store.upsert_instrument(big));
-        }
-        BOOST_TEST(generation() == 2);
+        BOOST_TEST(generation_of(store.state_file()) == 1);
+        BOOST_TEST(store.journal_file() == dir / "state.journal");
+        for (int i = 0; i < 6; ++i)
+            BOOST_REQUIRE(store.upsert_instrument(big_instrument("BIG" + std::to_string(i))));
+        // The sixth change went to the journal like the others; the changes after it go to
+        // the second file, behind the new snapshot the compactor writes.
+        BOOST_TEST(store.journal_file() == dir / "state.journal.2");
+        store.settle();
+        BOOST_TEST(generation_of(store.state_file()) == 2);
         // The new snapshot holds everything; the journal starts again after it.
         auto root = json::parse(tickerd::testing::read_file(store.state_file())).as_object();
-        BOOST_TEST(root.at("instruments").as_array().size() >= 6u);
-        BOOST_TEST(fs::file_size(store.journal_file()) < 2 * padding.size());
+        BOOST_TEST(root.at("instruments").as_array().size() == 8u);
+        BOOST_TEST(fs::file_size(store.journal_file()) < 1000u);
         BOOST_REQUIRE(store.remove_instrument("BIG0").value());
+        // Grown again, it is compacted again, and the first file is used again.
+        for (int i = 6; i < 16; ++i)
+            BOOST_REQUIRE(store.upsert_instrument(big_instrument("BIG" + std::to_string(i))));
+        store.settle();
+        BOOST_TEST(generation_of(store.state_file()) == 3);
+        BOOST_TEST(store.journal_file() == dir / "state.journal");
     }
     StateStore reopened(dir.path(), RuntimeConfig{});
-    BOOST_TEST(symbols_of(*reopened.snapshot()) ==
-               (std::vector<std::string>{"AAPL", "BIG1", "BIG2", "BIG3", "BIG4", "BIG5", "MSFT"}));
+    auto symbols = symbols_of(*reopened.snapshot());
+    BOOST_TEST(symbols.size() == 17u);  // AAPL, MSFT, BIG1…BIG15
+    BOOST_TEST(!reopened.snapshot()->find_instrument("BIG0"));
+    BOOST_TEST(reopened.snapshot()->find_instrument("BIG15"));
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_before_the_new_snapshot_is_in_place_replays_both_journals) {
+    // The snapshot of generation 3, its journal, and the journal begun for generation 4 while
+    // the snapshot of 4 was being written (killed before it was renamed into place): the
+    // changes of both, in order. The other way round in the files, and with an older
+    // generation's journal, to show that the header decides, not the file's name.
+    TempDir dir("tickerd-state");
+    dir.write("state.json", R"({"format": 1, "generation": 3, "instruments": [{"symbol": "A"}]})");
+    dir.write("state.journal.2",
+              "{\"format\":1,\"generation\":3}\n"
+              "{\"instrument\":{\"symbol\":\"B\"}}\n"
+              "{\"instrument\":{\"symbol\":\"C\"}}\n");
+    dir.write("state.journal",
+              "{\"format\":1,\"generation\":4}\n"
+              "{\"remove_instrument\":\"C\"}\n"
+              "{\"instrument\":{\"symbol\":\"D\"}}\n");
+    {
+        StateStore store(dir.path(), RuntimeConfig{});
+        BOOST_TEST(symbols_of(*store.snapshot()) == (std::vector<std::string>{"A", "B", "D"}));
+        // Changes go on in the newer journal.
+        BOOST_TEST(store.journal_file() == dir / "state.journal");
+        BOOST_REQUIRE(store.upsert_instrument(instrument("E")));
+    }
+    // The snapshot of 4 in place at last (it holds B, C and A): the journal of 3 is stale
+    // and not replayed, so C, removed after that snapshot was taken, stays removed.
+    dir.write("state.json", R"({"format": 1, "generation": 4, "instruments": [{"symbol": "A"},
+        {"symbol": "B"}, {"symbol": "C"}]})");
+    StateStore reopened(dir.path(), RuntimeConfig{});
+    BOOST_TEST(symbols_of(*reopened.snapshot()) == (std::vector<std::string>{"A", "B", "D", "E"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_journal_left_after_the_state_file_was_deleted_is_not_replayed) {
+    // state.json deleted to start over, the second journal forgotten beside it: the new
+    // snapshots count their generations from 1 again and would meet it.
+    TempDir dir("tickerd-state");
+    dir.write("state.journal.2",
+              "{\"format\":1,\"generation\":2}\n"
+              "{\"instrument\":{\"symbol\":\"OLD\"}}\n");
+    {
+        StateStore store(dir.path(), RuntimeConfig{});
+        BOOST_REQUIRE(store.upsert_instrument(instrument("NEW")));  // the snapshot of 1
+    }
+    BOOST_TEST(!fs::exists(dir / "state.journal.2"));
+    StateStore reopened(dir.path(), RuntimeConfig{});
+    BOOST_TEST(symbols_of(*reopened.snapshot()) == (std::vector<std::string>{"NEW"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_snapshot_that_cannot_be_written_behind_the_journal_costs_no_change) {
+    TempDir dir("tickerd-state");
+    {
+        StateStore store(dir.path(), initial_with({"AAPL"}));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+        fs::create_directory(dir / "state.json.tmp");  // the compactor cannot write it
+        for (int i = 0; i < 6; ++i)
+            BOOST_REQUIRE(store.upsert_instrument(big_instrument("BIG" + std::to_string(i))));
+        store.settle();
+        BOOST_TEST(generation_of(store.state_file()) == 1);  // still the old snapshot
+        // Changes are still answered and kept, in the new journal.
+        BOOST_REQUIRE(store.upsert_instrument(instrument("TSLA")));
+        store.settle();  // its compaction (both journals count) failed too
+        fs::remove(dir / "state.json.tmp");
+        // The next change compacts again: the snapshot of the journal in use (no third
+        // journal: the first is still needed until a snapshot is in place).
+        BOOST_REQUIRE(store.upsert_instrument(big_instrument("BIG6")));
+        store.settle();
+        BOOST_TEST(generation_of(store.state_file()) == 2);
+        BOOST_TEST(store.journal_file() == dir / "state.journal.2");
+        BOOST_REQUIRE(store.remove_instrument("AAPL").value());
+    }
+    StateStore reopened(dir.path(), RuntimeConfig{});
+    auto snapshot = reopened.snapshot();
+    BOOST_TEST(!snapshot->find_instrument("AAPL"));
+    for (const auto* symbol : {"MSFT", "TSLA", "BIG0", "BIG5", "BIG6"})
+        BOOST_TEST(snapshot->find_instrument(symbol), symbol);
+    BOOST_TEST(symbols_of(*snapshot).size() == 9u);
 }
 
 BOOST_AUTO_TEST_CASE(a_journal_older_than_the_snapshot_is_not_replayed) {
@@ -433,6 +528,37 @@ BOOST_AUTO_TEST_CASE(a_change_survives_kill_9_right_after_the_call_returns) {
     BOOST_TEST(snapshot->global.cache_ttl_seconds == 77);
     BOOST_TEST_REQUIRE(snapshot->price_rules.size() == 1u);
     BOOST_TEST(snapshot->price_rules.begin()->first == "kept");
+}
+
+BOOST_AUTO_TEST_CASE(changes_survive_kill_9_while_a_snapshot_is_written_behind_them) {
+    // The sixth big change starts a compaction; the process is killed straight after the
+    // two changes that follow, most likely while the compactor is still serialising or
+    // writing the 1.2 MB snapshot. Whichever moment it hits, every answered change is kept.
+    TempDir dir("tickerd-state");
+    pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        try {
+            StateStore store(dir.path(), initial_with({"AAPL"}));
+            BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+            for (int i = 0; i < 6; ++i)
+                BOOST_REQUIRE(store.upsert_instrument(big_instrument("BIG" + std::to_string(i))));
+            BOOST_REQUIRE(store.remove_instrument("AAPL").value());
+            BOOST_REQUIRE(store.upsert_instrument(instrument("AFTER")));
+        } catch (...) {
+            ::_exit(3);
+        }
+        ::raise(SIGKILL);
+        ::_exit(4);  // not reached
+    }
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                          "the child died by SIGKILL (status " << status << ")");
+    StateStore reopened(dir.path(), RuntimeConfig{});
+    BOOST_TEST(symbols_of(*reopened.snapshot()) ==
+               (std::vector<std::string>{"AFTER", "BIG0", "BIG1", "BIG2", "BIG3", "BIG4", "BIG5",
+                                         "MSFT"}));
 }
 
 BOOST_AUTO_TEST_CASE(price_rules_are_kept_named_bounded_and_persisted) {

@@ -11,6 +11,7 @@
 #include "plugins/plugins.hpp"
 
 #include <array>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -177,8 +179,11 @@ struct Change;  // one mutation, as the journal records it (state_journal.hpp)
 // folder as a snapshot (state.json) and a journal of the changes since (state.journal): each
 // change is one line appended and fsynced before the call returns, so an API answer of 2xx
 // means the change survives kill -9, and a change costs the same with 10 or 100,000
-// instruments. When the journal outgrows the snapshot, the next change writes a new snapshot
-// (temp file, fsync, rename, fsync dir) and starts an empty journal. Thread-safe.
+// instruments. When the journal outgrows the snapshot, the change that finds it so starts a
+// new journal in the second journal file (state.journal.2, then state.journal again, in
+// turn) and a thread of the store's writes the new snapshot behind it (temp file, fsync,
+// rename, fsync dir), so no change waits for a snapshot of 100,000 instruments. Until the
+// snapshot is in place both journals are replayed. Thread-safe.
 class StateStore {
   public:
     // Loads the snapshot and replays the journal when present (they win over `initial`);
@@ -211,9 +216,14 @@ class StateStore {
 
     // Called (outside the store's lock) after every change.
     void on_change(std::function<void()> listener);
+    // Waits until a snapshot being written behind the journal is on disk (tests, shutdown).
+    void settle();
+
+    ~StateStore();  // settles first
 
     const std::filesystem::path& state_file() const { return state_file_; }
-    const std::filesystem::path& journal_file() const { return journal_file_; }
+    // The journal changes are appended to now.
+    std::filesystem::path journal_file() const;
 
   private:
     // Asks `decide` (under the lock) what to change; applies it to a copy of the current
@@ -227,21 +237,34 @@ class StateStore {
     // compaction, a new snapshot is written instead.
     Result<void> commit(std::shared_ptr<RuntimeConfig> next, const std::string* line);
     Result<void> write_snapshot(const RuntimeConfig& next);
+    void compact_behind();  // with mutex_ held
     void load(const RuntimeConfig& initial);
     std::vector<std::function<void()>> notify_list() const;
 
     std::filesystem::path state_file_;
-    std::filesystem::path journal_file_;
+    std::filesystem::path journal_files_[2];  // state.journal and state.journal.2, in turn
     mutable std::mutex mutex_;
     std::shared_ptr<const RuntimeConfig> current_;
     std::vector<std::function<void()>> listeners_;
-    // The journal, guarded by mutex_: which snapshot it follows, its size, and whether a
-    // line may be appended (false with no snapshot yet, a stale or torn journal, or after a
-    // failed append: the next change writes a snapshot instead).
+    // The journal, guarded by mutex_: which of the two files, the snapshot generation it
+    // follows, its size, and whether a line may be appended (false with no snapshot yet, a
+    // stale or torn journal, or after a failed append: the next change writes a snapshot
+    // instead).
+    int journal_ = 0;
     uint64_t generation_ = 0;
     std::size_t journal_bytes_ = 0;
-    std::size_t snapshot_bytes_ = 0;
+    std::size_t bytes_behind_ = 0;  // the other journal's, until the snapshot after it is in place
     bool journal_open_ = false;
+
+    // The snapshot on disk, written by the compactor thread behind the journal or by a
+    // change under mutex_; disk_mutex_ orders the two (taken after mutex_, never before it).
+    std::mutex disk_mutex_;
+    uint64_t disk_generation_ = 0;  // under disk_mutex_: the newest snapshot written
+    // Read by changes without waiting for a write in progress.
+    std::atomic<uint64_t> snapshot_generation_{0};
+    std::atomic<std::size_t> snapshot_bytes_{0};
+    std::atomic<bool> compacting_{false};
+    std::thread compactor_;  // the last compaction's; joined before the next
 };
 
 }  // namespace tickerd::config

@@ -4,9 +4,11 @@
 //   {"instrument":{"symbol":"AAPL",…}}
 //   {"remove_instrument":"MSFT"}
 //   {"cadence":{…}}  {"global":{…}}  {"price_rule":{…}}  {"remove_price_rule":"rule-1a2b3c4d"}
-// A snapshot names its generation too ("generation" in state.json); a journal whose header
-// names another generation was superseded by that snapshot (a crash after the new snapshot
-// was renamed into place, before the new journal was) and is not replayed.
+// A snapshot names its generation too ("generation" in state.json). The journal of the
+// snapshot's generation follows it; so may one of the next generation, begun in the second
+// journal file while the next snapshot was being written (StateStore::compact_behind), and
+// replayed after it. A journal of any other generation is older than the snapshot, which
+// holds its changes, and is not replayed.
 #pragma once
 
 #include "config/config.hpp"

@@ -21,7 +21,8 @@ namespace {
 
 constexpr int kStateFormat = 1;
 constexpr std::string_view kStateFileName = "state.json";
-constexpr std::string_view kJournalFileName = "state.journal";
+// The two journal files, used in turn (see config.hpp).
+constexpr std::string_view kJournalFileNames[2] = {"state.journal", "state.journal.2"};
 // The journal is folded into a new snapshot when it grows past the snapshot's size (so a
 // restart reads at most about twice the snapshot) but not before this much: a small
 // config would otherwise be rewritten every few changes.
@@ -188,7 +189,8 @@ std::vector<std::string> RuntimeConfig::polled_symbols(DataType type) const {
 }
 
 StateStore::StateStore(fs::path state_dir, RuntimeConfig initial)
-    : state_file_(state_dir / kStateFileName), journal_file_(state_dir / kJournalFileName) {
+    : state_file_(state_dir / kStateFileName),
+      journal_files_{state_dir / kJournalFileNames[0], state_dir / kJournalFileNames[1]} {
     fs::create_directories(state_dir);
     fill_missing_cadences(initial.cadences);
     load(initial);
@@ -214,15 +216,48 @@ void StateStore::load(const RuntimeConfig& initial) {
     stored->version = start->version + 1;
     fill_missing_cadences(stored->cadences);
     generation_ = reader.generation;
+    disk_generation_ = reader.generation;
+    snapshot_generation_ = reader.generation;
     snapshot_bytes_ = text.size();
-    auto replay = detail::replay_journal(journal_file_, generation_, *stored);
-    journal_bytes_ = replay.bytes;
-    journal_open_ = replay.appendable;
-    if (replay.changes > 0) {
-        BOOST_LOG_TRIVIAL(info) << "config: replayed " << replay.changes
+    // The journal that follows the snapshot, then the one begun while the next snapshot was
+    // being written (a stop before it was in place), from whichever file holds each. A
+    // change replayed twice (one the snapshot already holds) sets what is set already.
+    std::size_t changes = 0;
+    for (auto generation : {reader.generation, reader.generation + 1}) {
+        for (int file = 0; file < 2; ++file) {
+            auto replay = detail::replay_journal(journal_files_[file], generation, *stored);
+            if (replay.bytes == 0) continue;  // none, or another generation's
+            journal_ = file;
+            generation_ = generation;
+            bytes_behind_ = journal_bytes_;
+            journal_bytes_ = replay.bytes;
+            journal_open_ = replay.appendable;
+            changes += replay.changes;
+        }
+    }
+    if (changes > 0) {
+        BOOST_LOG_TRIVIAL(info) << "config: replayed " << changes
                                 << " changes from the state journal";
     }
     current_ = std::make_shared<RuntimeConfig>(std::move(*stored));
+}
+
+StateStore::~StateStore() {
+    settle();
+}
+
+void StateStore::settle() {
+    std::thread finishing;
+    {
+        std::lock_guard lock(mutex_);
+        finishing = std::move(compactor_);
+    }
+    if (finishing.joinable()) finishing.join();
+}
+
+fs::path StateStore::journal_file() const {
+    std::lock_guard lock(mutex_);
+    return journal_files_[journal_];
 }
 
 std::shared_ptr<const RuntimeConfig> StateStore::snapshot() const {
@@ -361,25 +396,77 @@ Result<bool> StateStore::update_whole(const std::function<bool(RuntimeConfig&)>&
 }
 
 Result<void> StateStore::commit(std::shared_ptr<RuntimeConfig> next, const std::string* line) {
-    bool compact = !line || !journal_open_ ||
-                   journal_bytes_ + line->size() > std::max(kMinJournalBytes, snapshot_bytes_);
-    if (compact) {
+    if (!line || !journal_open_) {
         if (auto written = write_snapshot(*next); !written) return written.error();
-    } else if (auto appended = detail::append_durably(journal_file_, *line); !appended) {
+    } else if (auto appended = detail::append_durably(journal_files_[journal_], *line); !appended) {
         journal_open_ = false;  // part of the line may be there: the next change rewrites it
         return Error::unavailable("configuration not saved: " + appended.error().detail);
     } else {
         journal_bytes_ += line->size();
     }
     current_ = std::move(next);
+    // What a restart would replay: this journal, and the one before it while the snapshot
+    // that holds it is not in place yet.
+    auto replayed = journal_bytes_ + (snapshot_generation_ < generation_ ? bytes_behind_ : 0);
+    if (journal_open_ && !compacting_ &&
+        replayed > std::max(kMinJournalBytes, snapshot_bytes_.load())) {
+        compact_behind();
+    }
     return {};
 }
 
-// The new snapshot is the change's durable copy once it is renamed into place: a stale
-// journal left beside it (a crash, or a failure to start the new one) names the old
-// generation and is not replayed.
+// The journal has outgrown the snapshot: the compactor thread writes a snapshot of
+// everything so far while changes go on being appended. When the snapshot this journal
+// follows is on disk, the changes from here go to a new journal in the other file, which the
+// new snapshot (one generation on) will precede; until that snapshot is in place a restart
+// replays both. When it is not (the last compaction failed), the new snapshot takes this
+// journal's generation and the journal goes on.
+void StateStore::compact_behind() {
+    if (compactor_.joinable()) compactor_.join();  // done: it has cleared compacting_
+    if (snapshot_generation_ == generation_) {
+        int other = 1 - journal_;
+        auto header = detail::journal_header(generation_ + 1);
+        // The other file holds an older generation's journal, which the snapshot holds.
+        if (auto started = detail::write_file_durably(journal_files_[other], header); !started) {
+            BOOST_LOG_TRIVIAL(warning)
+                << "config: cannot start a new state journal (" << started.error().detail
+                << "); the journal goes on and is compacted later";
+            return;
+        }
+        journal_ = other;
+        ++generation_;
+        bytes_behind_ = journal_bytes_;
+        journal_bytes_ = header.size();
+    }
+    compacting_ = true;
+    compactor_ = std::thread([this, state = current_, generation = generation_] {
+        std::lock_guard disk(disk_mutex_);
+        // A change may have written a newer snapshot meanwhile (write_snapshot).
+        if (generation > disk_generation_) {
+            auto text = serialize(*state, generation);
+            if (auto written = detail::write_file_durably(state_file_, text); written) {
+                disk_generation_ = generation;
+                snapshot_bytes_ = text.size();
+                snapshot_generation_ = generation;
+            } else {
+                BOOST_LOG_TRIVIAL(warning)
+                    << "config: cannot write the new snapshot (" << written.error().detail
+                    << "); the journal goes on and is compacted later";
+            }
+        }
+        compacting_ = false;
+    });
+}
+
+// A change that the journal cannot take (the first, a whole config from Redis, or the one
+// after a failed append) is saved as a new snapshot before it is answered. Its generation is
+// past any other, so every journal on disk is older than it: the new one starts in the
+// current file. Once the snapshot is renamed into place it is the change's durable copy; a
+// stale journal beside it (a crash, or a failure to start the new one) is not replayed.
 Result<void> StateStore::write_snapshot(const RuntimeConfig& next) {
-    auto text = serialize(next, generation_ + 1);
+    std::lock_guard disk(disk_mutex_);  // after a snapshot being written behind the journal
+    auto generation = generation_ + 1;
+    auto text = serialize(next, generation);
     auto written = detail::write_file_durably(state_file_, text);
     if (!written) {
         // The new snapshot may be in place (only the folder's fsync failed): appending to
@@ -387,10 +474,12 @@ Result<void> StateStore::write_snapshot(const RuntimeConfig& next) {
         journal_open_ = false;
         return Error::unavailable("configuration not saved: " + written.error().detail);
     }
-    ++generation_;
+    generation_ = generation;
+    disk_generation_ = generation;
+    snapshot_generation_ = generation;
     snapshot_bytes_ = text.size();
-    auto header = detail::journal_header(generation_);
-    auto started = detail::write_file_durably(journal_file_, header);
+    auto header = detail::journal_header(generation);
+    auto started = detail::write_file_durably(journal_files_[journal_], header);
     journal_open_ = started.has_value();
     journal_bytes_ = header.size();
     if (!started) {
@@ -398,6 +487,10 @@ Result<void> StateStore::write_snapshot(const RuntimeConfig& next) {
                                    << started.error().detail << "); the next change is saved "
                                    << "as a whole snapshot again";
     }
+    // The other journal is older than the new snapshot too. Removed, so that one left from an
+    // earlier life of the folder (state.json deleted to start over) is never replayed.
+    std::error_code ignored;
+    fs::remove(journal_files_[1 - journal_], ignored);
     return {};
 }
 
