@@ -383,6 +383,25 @@ BOOST_AUTO_TEST_CASE(a_stop_before_the_new_snapshot_is_in_place_replays_both_jou
     BOOST_TEST(symbols_of(*reopened.snapshot()) == (std::vector<std::string>{"A", "B", "D", "E"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_next_journal_without_the_snapshots_own_stops_start_up) {
+    // A copy of the folder taken while a snapshot was written, in the wrong order: the
+    // snapshot of 3, and the journal of 4 without the journal of 3 that comes between them.
+    // Replaying it would drop the changes of that journal without a word.
+    TempDir dir("tickerd-state");
+    dir.write("state.json", R"({"format": 1, "generation": 3, "instruments": [{"symbol": "A"}]})");
+    dir.write("state.journal.2",
+              "{\"format\":1,\"generation\":4}\n"
+              "{\"instrument\":{\"symbol\":\"D\"}}\n");
+    try {
+        StateStore store(dir.path(), RuntimeConfig{});
+        BOOST_ERROR("expected a ConfigError");
+    } catch (const ConfigError& e) {
+        std::string message = e.what();
+        BOOST_TEST(message.find((dir / "state.journal.2").string()) != std::string::npos, message);
+        BOOST_TEST(message.find("copy it again") != std::string::npos, message);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_journal_left_after_the_state_file_was_deleted_is_not_replayed) {
     // state.json deleted to start over, the second journal forgotten beside it: the new
     // snapshots count their generations from 1 again and would meet it.

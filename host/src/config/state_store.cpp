@@ -223,10 +223,25 @@ void StateStore::load(const RuntimeConfig& initial) {
     // being written (a stop before it was in place), from whichever file holds each. A
     // change replayed twice (one the snapshot already holds) sets what is set already.
     std::size_t changes = 0;
+    bool own_journal = false;  // the snapshot's generation's
     for (auto generation : {reader.generation, reader.generation + 1}) {
         for (int file = 0; file < 2; ++file) {
             auto replay = detail::replay_journal(journal_files_[file], generation, *stored);
             if (replay.bytes == 0) continue;  // none, or another generation's
+            // The next generation's journal is begun only beside the snapshot's own, which
+            // stays until the next snapshot is in place. Without it, the folder was copied
+            // while a snapshot was being written: its changes are in neither file here.
+            if (generation == reader.generation) {
+                own_journal = true;
+            } else if (!own_journal) {
+                throw ConfigError(
+                    "state journal '" + journal_files_[file].string() +
+                    "' follows a snapshot of generation " + std::to_string(generation) + ", but '" +
+                    state_file_.string() + "' is of generation " +
+                    std::to_string(reader.generation) +
+                    " and no journal of its own is beside it (a copy of the state folder taken "
+                    "while a new snapshot was written? copy it again)");
+            }
             journal_ = file;
             generation_ = generation;
             bytes_behind_ = journal_bytes_;
