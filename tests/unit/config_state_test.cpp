@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 using namespace tickerd;
@@ -61,6 +62,26 @@ void expect_corrupt(const std::string& contents, const std::string& needle) {
     }
     // The user's file is left where it was, for them to fix.
     BOOST_TEST(tickerd::testing::read_file(file) == contents);
+}
+
+// Runs `changes` in a child process that is killed with SIGKILL as soon as they return,
+// so that only what reached the disk survives; the test then reads the folder anew.
+void changes_then_kill_9(const std::function<void()>& changes) {
+    pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        try {
+            changes();
+        } catch (...) {
+            ::_exit(3);
+        }
+        ::raise(SIGKILL);
+        ::_exit(4);  // not reached
+    }
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                          "the child died by SIGKILL (status " << status << ")");
 }
 
 }  // namespace
@@ -508,38 +529,26 @@ BOOST_AUTO_TEST_CASE(concurrent_changes_are_serialised) {
 
 BOOST_AUTO_TEST_CASE(a_change_survives_kill_9_right_after_the_call_returns) {
     TempDir dir("tickerd-state");
-    pid_t child = ::fork();
-    BOOST_REQUIRE(child >= 0);
-    if (child == 0) {
-        try {
-            StateStore store(dir.path(), initial_with({"AAPL"}));
-            BOOST_REQUIRE(store.upsert_instrument(instrument("BRK-B", {DataType::fundamentals})));
-            Cadence cadence = default_cadence(DataType::market_data);
-            cadence.interval_seconds = 5;
-            BOOST_REQUIRE(store.put_cadence(cadence));
-            BOOST_REQUIRE(store.upsert_instrument(instrument("GONE")));
-            BOOST_REQUIRE(store.remove_instrument("GONE").value());
-            GlobalSettings global;
-            global.cache_ttl_seconds = 77;
-            BOOST_REQUIRE(store.put_global(global));
-            PriceRule rule;
-            rule.id = "kept";
-            rule.symbol = "AAPL";
-            rule.threshold = 1;
-            BOOST_REQUIRE(store.put_price_rule(rule, 10));
-            rule.id = "dropped";
-            BOOST_REQUIRE(store.put_price_rule(rule, 10));
-            BOOST_REQUIRE(store.remove_price_rule("dropped").value());
-        } catch (...) {
-            ::_exit(3);
-        }
-        ::raise(SIGKILL);
-        ::_exit(4);  // not reached
-    }
-    int status = 0;
-    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
-    BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-                          "the child died by SIGKILL (status " << status << ")");
+    changes_then_kill_9([&] {
+        StateStore store(dir.path(), initial_with({"AAPL"}));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("BRK-B", {DataType::fundamentals})));
+        Cadence cadence = default_cadence(DataType::market_data);
+        cadence.interval_seconds = 5;
+        BOOST_REQUIRE(store.put_cadence(cadence));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("GONE")));
+        BOOST_REQUIRE(store.remove_instrument("GONE").value());
+        GlobalSettings global;
+        global.cache_ttl_seconds = 77;
+        BOOST_REQUIRE(store.put_global(global));
+        PriceRule rule;
+        rule.id = "kept";
+        rule.symbol = "AAPL";
+        rule.threshold = 1;
+        BOOST_REQUIRE(store.put_price_rule(rule, 10));
+        rule.id = "dropped";
+        BOOST_REQUIRE(store.put_price_rule(rule, 10));
+        BOOST_REQUIRE(store.remove_price_rule("dropped").value());
+    });
     StateStore reopened(dir.path(), RuntimeConfig{});
     auto snapshot = reopened.snapshot();
     BOOST_TEST(symbols_of(*snapshot) == (std::vector<std::string>{"AAPL", "BRK-B"}));
@@ -554,26 +563,16 @@ BOOST_AUTO_TEST_CASE(changes_survive_kill_9_while_a_snapshot_is_written_behind_t
     // two changes that follow, most likely while the compactor is still serialising or
     // writing the 1.2 MB snapshot. Whichever moment it hits, every answered change is kept.
     TempDir dir("tickerd-state");
-    pid_t child = ::fork();
-    BOOST_REQUIRE(child >= 0);
-    if (child == 0) {
-        try {
-            StateStore store(dir.path(), initial_with({"AAPL"}));
-            BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
-            for (int i = 0; i < 6; ++i)
-                BOOST_REQUIRE(store.upsert_instrument(big_instrument("BIG" + std::to_string(i))));
-            BOOST_REQUIRE(store.remove_instrument("AAPL").value());
-            BOOST_REQUIRE(store.upsert_instrument(instrument("AFTER")));
-        } catch (...) {
-            ::_exit(3);
-        }
-        ::raise(SIGKILL);
-        ::_exit(4);  // not reached
-    }
-    int status = 0;
-    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
-    BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-                          "the child died by SIGKILL (status " << status << ")");
+    changes_then_kill_9([&] {
+        // Left alive: its destructor would wait for the compactor, and the kill must find
+        // the compactor at work.
+        auto& store = *new StateStore(dir.path(), initial_with({"AAPL"}));
+        BOOST_REQUIRE(store.upsert_instrument(instrument("MSFT")));
+        for (int i = 0; i < 6; ++i)
+            BOOST_REQUIRE(store.upsert_instrument(big_instrument("BIG" + std::to_string(i))));
+        BOOST_REQUIRE(store.remove_instrument("AAPL").value());
+        BOOST_REQUIRE(store.upsert_instrument(instrument("AFTER")));
+    });
     StateStore reopened(dir.path(), RuntimeConfig{});
     BOOST_TEST(symbols_of(*reopened.snapshot()) ==
                (std::vector<std::string>{"AFTER", "BIG0", "BIG1", "BIG2", "BIG3", "BIG4", "BIG5",
