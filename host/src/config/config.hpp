@@ -259,12 +259,12 @@ class StateStore {
     // The snapshot on disk, written by the compactor thread behind the journal or by a
     // change under mutex_; disk_mutex_ orders the two (taken after mutex_, never before it).
     std::mutex disk_mutex_;
-    uint64_t disk_generation_ = 0;  // under disk_mutex_: the newest snapshot written
-    // Read by changes without waiting for a write in progress.
+    // Its generation and size: set under disk_mutex_, read by changes without waiting for a
+    // write in progress.
     std::atomic<uint64_t> snapshot_generation_{0};
     std::atomic<std::size_t> snapshot_bytes_{0};
-    std::atomic<bool> compacting_{false};
-    std::thread compactor_;  // the last compaction's; joined before the next
+    std::atomic<bool> compacting_{false};  // a snapshot is being written behind the journal
+    std::thread compactor_;                // the last compaction's; joined before the next
 };
 
 }  // namespace tickerd::config

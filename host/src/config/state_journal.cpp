@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <fstream>
+
 namespace tickerd::config::detail {
 
 namespace json = boost::json;
@@ -105,6 +107,13 @@ std::string journal_header(uint64_t generation) {
     return write_json(json::object{{"format", kJournalFormat},
                                    {"generation", static_cast<int64_t>(generation)}}) +
            "\n";
+}
+
+std::optional<uint64_t> journal_generation(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::string header;
+    if (!std::getline(in, header) || in.eof()) return std::nullopt;  // none, or torn
+    return header_generation(header);
 }
 
 Replay replay_journal(const std::filesystem::path& file, uint64_t generation,

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -44,6 +45,10 @@ struct Replay {
     std::size_t changes = 0;  // lines applied
     bool appendable = false;  // it follows the snapshot and ends cleanly: a line may be added
 };
+
+// The generation a journal's header names, from its first line alone; none for a file that
+// is missing or holds no complete header (replay_journal says what is wrong with it).
+std::optional<uint64_t> journal_generation(const std::filesystem::path& file);
 
 // Applies to `config` the changes in `file` that follow the snapshot of `generation`. A torn
 // last line (a crash while it was written) is left out; any other line that cannot be read

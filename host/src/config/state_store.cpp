@@ -216,7 +216,6 @@ void StateStore::load(const RuntimeConfig& initial) {
     stored->version = start->version + 1;
     fill_missing_cadences(stored->cadences);
     generation_ = reader.generation;
-    disk_generation_ = reader.generation;
     snapshot_generation_ = reader.generation;
     snapshot_bytes_ = text.size();
     // The journal that follows the snapshot, then the one begun while the next snapshot was
@@ -224,8 +223,13 @@ void StateStore::load(const RuntimeConfig& initial) {
     // change replayed twice (one the snapshot already holds) sets what is set already.
     std::size_t changes = 0;
     bool own_journal = false;  // the snapshot's generation's
+    // Each file's header is read first, so that a stale journal is never read whole.
+    std::optional<uint64_t> headers[2] = {detail::journal_generation(journal_files_[0]),
+                                          detail::journal_generation(journal_files_[1])};
     for (auto generation : {reader.generation, reader.generation + 1}) {
         for (int file = 0; file < 2; ++file) {
+            // A header that cannot be read goes to replay_journal, which names the problem.
+            if (headers[file] && *headers[file] != generation) continue;
             auto replay = detail::replay_journal(journal_files_[file], generation, *stored);
             if (replay.bytes == 0) continue;  // none, or another generation's
             // The next generation's journal is begun only beside the snapshot's own, which
@@ -457,10 +461,9 @@ void StateStore::compact_behind() {
     compactor_ = std::thread([this, state = current_, generation = generation_] {
         std::lock_guard disk(disk_mutex_);
         // A change may have written a newer snapshot meanwhile (write_snapshot).
-        if (generation > disk_generation_) {
+        if (generation > snapshot_generation_) {
             auto text = serialize(*state, generation);
             if (auto written = detail::write_file_durably(state_file_, text); written) {
-                disk_generation_ = generation;
                 snapshot_bytes_ = text.size();
                 snapshot_generation_ = generation;
             } else {
@@ -490,7 +493,6 @@ Result<void> StateStore::write_snapshot(const RuntimeConfig& next) {
         return Error::unavailable("configuration not saved: " + written.error().detail);
     }
     generation_ = generation;
-    disk_generation_ = generation;
     snapshot_generation_ = generation;
     snapshot_bytes_ = text.size();
     auto header = detail::journal_header(generation);
