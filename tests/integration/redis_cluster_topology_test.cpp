@@ -124,7 +124,12 @@ BOOST_AUTO_TEST_CASE(the_layer_agrees_with_a_real_cluster) {
             return true;
         },
         30s, 200ms));
-    BOOST_TEST(ask(static_cast<unsigned short>(promoted->port),
-                   {"GET", key_in_slot_of("latest:", channel)})
-                   ->type == REDIS_REPLY_STRING);
+    // The promoted node serves the slot itself (a GET, not a MOVED). Whether it holds the key
+    // is Redis's asynchronous replication, not the layer: even after the WAIT above, one CI
+    // run in many found it promoted without the key (a 1 s node timeout on a loaded machine
+    // can fail over early), so the value is not asserted.
+    auto served = ask(static_cast<unsigned short>(promoted->port),
+                      {"GET", key_in_slot_of("latest:", channel)});
+    BOOST_TEST((served->type == REDIS_REPLY_STRING || served->type == REDIS_REPLY_NIL),
+               "reply type " << served->type);
 }
