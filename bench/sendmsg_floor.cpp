@@ -5,12 +5,17 @@
 // includes the receiving side's TCP processing, which the kernel charges to the sender.
 //
 //   sendmsg_floor [--connections 1000] [--rate 40] [--duration 15] [--bytes 600] [--groups 1]
+//                 [--io-uring 1]
 //
 // --rate is how often every connection gets a frame (a round of N sends), so that each send
 // meets an idle connection, as in fanout_bench's rows. --groups G splits the connections into
 // G groups that take turns, G rounds a second per --rate: like channels of N/G subscribers
 // each, so `--connections 10000 --groups 100 --rate 0.1` is the idle row's pattern (ten
 // messages a second, each to 100 connections that have been quiet for ten seconds).
+//
+// --io-uring 1 makes the same sendmsg() calls through io_uring, 256 to a submission, as
+// tickerd's batched writes do (host/src/gateway/send_batch.cpp): what is left is the TCP work,
+// without a system call's entry and exit per send.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -18,6 +23,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <liburing.h>
 
 #include <algorithm>
 #include <chrono>
@@ -36,6 +43,7 @@ struct Options {
     double duration = 15;
     std::size_t bytes = 600;
     int groups = 1;
+    bool io_uring = false;
 };
 
 [[noreturn]] void fail(const char* what) {
@@ -54,6 +62,8 @@ Options parse(int argc, char** argv) {
             options.rate = value;
         } else if (flag == "--duration") {
             options.duration = value;
+        } else if (flag == "--io-uring") {
+            options.io_uring = value != 0;
         } else if (flag == "--groups") {
             options.groups = std::max(1, static_cast<int>(value));
         } else if (flag == "--bytes") {
@@ -98,6 +108,51 @@ double cpu_seconds() {
     std::_Exit(0);
 }
 
+// One round's sends, `frame` to each of `sockets`: one sendmsg() each, or io_uring
+// submissions of 256.
+class Sender {
+  public:
+    Sender(bool io_uring, const std::string& frame)
+        : io_{const_cast<char*>(frame.data()), frame.size()} {
+        if (io_uring && io_uring_queue_init(kBatch, &ring_, 0) != 0) fail("io_uring_queue_init");
+        uses_ring_ = io_uring;
+        message_.msg_iov = &io_;
+        message_.msg_iovlen = 1;
+    }
+
+    uint64_t send(const int* sockets, std::size_t count) {
+        uint64_t sent = 0;
+        if (!uses_ring_) {
+            for (std::size_t i = 0; i < count; ++i)
+                if (sendmsg(sockets[i], &message_, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) ++sent;
+            return sent;
+        }
+        for (std::size_t first = 0; first < count; first += kBatch) {
+            auto last = std::min(count, first + kBatch);
+            for (auto i = first; i < last; ++i)
+                io_uring_prep_sendmsg(io_uring_get_sqe(&ring_), sockets[i], &message_,
+                                      MSG_DONTWAIT | MSG_NOSIGNAL);
+            io_uring_submit(&ring_);
+            io_uring_cqe* cqe = nullptr;
+            unsigned head = 0;
+            unsigned seen = 0;
+            io_uring_for_each_cqe(&ring_, head, cqe) {
+                if (cqe->res > 0) ++sent;
+                ++seen;
+            }
+            io_uring_cq_advance(&ring_, seen);
+        }
+        return sent;
+    }
+
+  private:
+    static constexpr unsigned kBatch = 256;
+    iovec io_;
+    msghdr message_{};
+    io_uring ring_{};
+    bool uses_ring_ = false;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +188,7 @@ int main(int argc, char** argv) {
         close(fd);
 
     std::string frame(options.bytes, 'x');
+    Sender sender(options.io_uring, frame);
     auto interval = std::chrono::duration<double>(1.0 / (options.rate * options.groups));
     auto group_size = (servers.size() + static_cast<std::size_t>(options.groups) - 1) /
                       static_cast<std::size_t>(options.groups);
@@ -147,22 +203,16 @@ int main(int argc, char** argv) {
         auto group = static_cast<std::size_t>(round % options.groups);
         auto first = std::min(servers.size(), group * group_size);
         auto last = std::min(servers.size(), first + group_size);
-        for (auto i = first; i < last; ++i) {
-            int fd = servers[i];
-            iovec io{frame.data(), frame.size()};
-            msghdr message{};
-            message.msg_iov = &io;
-            message.msg_iovlen = 1;
-            if (sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) ++sent;
-        }
+        sent += sender.send(servers.data() + first, last - first);
     }
     auto cpu = cpu_seconds() - cpu_start;
     auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (int fd : servers)
         close(fd);
     waitpid(reader, nullptr, 0);
-    std::printf("sendmsg floor: %d connections (%d groups) x %g frames/s of %zu bytes, %.0f s\n",
-                options.connections, options.groups, options.rate, options.bytes, wall);
+    std::printf("sendmsg floor%s: %d connections (%d groups) x %g frames/s of %zu bytes, %.0f s\n",
+                options.io_uring ? " (io_uring)" : "", options.connections, options.groups,
+                options.rate, options.bytes, wall);
     std::printf("  sends           %llu (%.0f /s)\n", static_cast<unsigned long long>(sent),
                 sent / wall);
     std::printf("  sender CPU      %.2f us per send, %.1f %% of a core\n", cpu * 1e6 / sent,

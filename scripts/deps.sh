@@ -11,6 +11,7 @@ packages=(
     libboost-url1.81-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libsystemd-dev
     libjwt-dev  # JWT verification and signing (host/src/access)
     libhowardhinnant-date-dev  # daily bars in the exchange's time zone (host/src/scheduler/bars.cpp)
+    liburing-dev  # stream writes batched in one io_uring submission (host/src/gateway/send_batch.cpp)
     redis-server curl
     prometheus   # promtool: tests/integration/daemon_metrics_test checks GET /metrics with it
     lintian rpm  # packaging/check.sh: the package checks and the .rpm build

@@ -287,7 +287,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                                plugin_host, *bus,         telemetry,
                                *gatekeeper, alert_center, std::chrono::steady_clock::now()};
     if (config_sync) services.shared_config = [&config_sync] { return config_sync->state(); };
-    gateway::Server server({io, requests_io}, listeners, services, cfg.limits);
+    gateway::Server server({io, requests_io, cfg.io_uring}, listeners, services, cfg.limits);
     server.start();
     BOOST_LOG_TRIVIAL(info) << "tickerd " << TICKERD_VERSION << " listening on port "
                             << server.port()

@@ -1,4 +1,6 @@
 #define BOOST_TEST_MODULE gateway_stream
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 // The streaming side of the gateway over real loopback sockets: SSE and WebSocket sessions
@@ -9,6 +11,7 @@
 #include "bus/bus.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
+#include "gateway/send_batch.hpp"
 #include "gateway/streams.hpp"
 #include "plugins/plugins.hpp"
 #include "scheduler/scheduler.hpp"
@@ -830,21 +833,20 @@ BOOST_AUTO_TEST_CASE(sse_slow_consumer_is_cut_while_a_fast_one_gets_everything) 
     BOOST_TEST(!fast.ended());
 }
 
-BOOST_AUTO_TEST_CASE(ws_one_hundred_subscribers_get_every_message) {
-    StreamFixture fixture;
-    constexpr int kClients = 100;
-    constexpr int kMessages = 200;
+// `count` WebSocket clients subscribed to AAPL, once the bus counts them all.
+std::vector<std::unique_ptr<WsClient>> aapl_subscribers(StreamFixture& fixture, int count) {
     std::vector<std::unique_ptr<WsClient>> clients;
-    for (int i = 0; i < kClients; ++i) {
+    for (int i = 0; i < count; ++i) {
         clients.push_back(std::make_unique<WsClient>("127.0.0.1", fixture.port()));
         clients.back()->connect("/streaming/ws?channels=" + kAapl);
     }
-    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, kClients));
+    BOOST_REQUIRE(fixture.wait_for_subscribers(kAapl, static_cast<std::size_t>(count)));
+    return clients;
+}
 
-    std::vector<bus::MessagePtr> published;
-    for (int i = 0; i < kMessages; ++i)
-        published.push_back(fixture.publish("AAPL", i, 100));
-
+// How many of the clients read "connected", then exactly `published`, in order.
+int clients_given_all(std::vector<std::unique_ptr<WsClient>>& clients,
+                      const std::vector<bus::MessagePtr>& published) {
     int complete = 0;
     for (auto& client : clients) {
         BOOST_REQUIRE(next_json(*client).at("type").as_string() == "connected");
@@ -855,5 +857,46 @@ BOOST_AUTO_TEST_CASE(ws_one_hundred_subscribers_get_every_message) {
         }
         complete += all ? 1 : 0;
     }
-    BOOST_TEST(complete == kClients);
+    return complete;
+}
+
+BOOST_AUTO_TEST_CASE(ws_one_hundred_subscribers_get_every_message) {
+    StreamFixture fixture;
+    constexpr int kClients = 100;
+    constexpr int kMessages = 200;
+    auto clients = aapl_subscribers(fixture, kClients);
+
+    std::vector<bus::MessagePtr> published;
+    for (int i = 0; i < kMessages; ++i)
+        published.push_back(fixture.publish("AAPL", i, 100));
+
+    BOOST_TEST(clients_given_all(clients, published) == kClients);
+}
+
+// Three hundred subscribers are more than one run of writers (256): their writes go out in
+// two io_uring batches, and a 70 KB frame is more than a loopback socket takes at once, so
+// its rest is written the usual way. With the setting off, each write is its own sendmsg().
+// Either way every client gets every message, in order.
+BOOST_DATA_TEST_CASE(ws_three_hundred_subscribers_get_every_message_with_and_without_io_uring,
+                     boost::unit_test::data::make({true, false}), io_uring) {
+    gateway::SendBatch::enable(io_uring);
+    StreamFixture fixture;
+    constexpr int kClients = 300;
+    auto clients = aapl_subscribers(fixture, kClients);
+
+    auto batched_before = gateway::SendBatch::sends_batched();
+    std::vector<bus::MessagePtr> published;
+    for (int i = 0; i < 30; ++i)
+        published.push_back(fixture.publish("AAPL", i, i == 10 ? 70000 : i % 2 ? 3000 : 100));
+
+    BOOST_TEST(clients_given_all(clients, published) == kClients);
+    auto batched = gateway::SendBatch::sends_batched() - batched_before;
+    if (io_uring && !gateway::SendBatch::ring_open_on_this_thread()) {
+        BOOST_TEST_MESSAGE("io_uring refused by this kernel: every write was a sendmsg()");
+    } else if (io_uring) {
+        BOOST_TEST(batched >= static_cast<std::uint64_t>(kClients));
+    } else {
+        BOOST_TEST(batched == 0u);
+    }
+    gateway::SendBatch::enable(true);
 }

@@ -72,6 +72,7 @@ struct DaemonConfig {
     std::optional<std::filesystem::path> config_path;
     std::string listen = "127.0.0.1:8000";
     bool reuse_port = false;  // SO_REUSEPORT on the listeners
+    bool io_uring = true;     // stream writes batched through io_uring where the kernel allows
     std::optional<std::filesystem::path> port_file;
     std::vector<std::filesystem::path> plugin_dirs;
     plugins::HostSettings plugin_host;  // the `plugins` section

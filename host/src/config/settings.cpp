@@ -420,6 +420,11 @@ std::vector<Setting> make_table() {
              "open the listeners with SO_REUSEPORT, so that several tickerd processes (edges fed "
              "by "
              "one Redis) share one port and the kernel spreads connections among them"}),
+        row<Boolean, &C::io_uring>(
+            {"io_uring", "TICKERD_IO_URING", "", "BOOL", "", restart,
+             "send the writes of each run of stream writers (up to 256 streams) in one io_uring "
+             "submission instead of one sendmsg() each; where the kernel refuses io_uring, "
+             "tickerd says so in the log and uses sendmsg()"}),
         row<OptionalPath, &C::port_file>({"", "", "port-file", "PATH", "none", restart,
                                           "write the bound port number there once listening"}),
         row<PathList, &C::plugin_dirs>(

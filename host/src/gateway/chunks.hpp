@@ -13,18 +13,26 @@
 
 namespace tickerd::gateway {
 
+// What a chunk runs inside by default: nothing.
+struct NoChunkScope {};
+
 // Calls `each` on items [from, from + chunk), then posts the rest to `executor`; `done` gets
 // the list after its last item. Whatever the rest needs kept alive, `each` or `done` holds.
-template <class Executor, class Item, class Each, class Done>
+// A `Scope` lives around each chunk's calls (the writer wake-ups' SendBatch).
+template <class Scope = NoChunkScope, class Executor, class Item, class Each, class Done>
 void run_in_chunks(const Executor& executor, std::shared_ptr<std::vector<Item>> items,
                    std::size_t from, std::size_t chunk, Each each, Done done) {
     auto end = std::min(items->size(), from + chunk);
-    for (auto i = from; i < end; ++i)
-        each((*items)[i]);
+    {
+        [[maybe_unused]] Scope scope;
+        for (auto i = from; i < end; ++i)
+            each((*items)[i]);
+    }
     if (end == items->size()) return done(*items);
     boost::asio::post(executor, [executor, items = std::move(items), end, chunk,
                                  each = std::move(each), done = std::move(done)]() mutable {
-        run_in_chunks(executor, std::move(items), end, chunk, std::move(each), std::move(done));
+        run_in_chunks<Scope>(executor, std::move(items), end, chunk, std::move(each),
+                             std::move(done));
     });
 }
 

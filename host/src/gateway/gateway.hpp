@@ -75,6 +75,9 @@ struct Listeners {
 struct IoContexts {
     boost::asio::io_context& streams;   // SSE and WebSocket sessions: kIoThreads threads
     boost::asio::io_context& requests;  // the listeners and REST: one thread
+    // A run of stream writers sends its writes in one io_uring submission (send_batch.hpp);
+    // off, or where the kernel refuses io_uring, each write is its own sendmsg().
+    bool io_uring = true;
 };
 
 class Server {

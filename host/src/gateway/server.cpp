@@ -12,6 +12,7 @@
 // waiting client, answer it 503 and close it, so clients hear at once instead of hanging;
 // accepting resumes (and is logged once) as soon as descriptors free up.
 #include "gateway/http_session.hpp"
+#include "gateway/send_batch.hpp"
 
 #include "core/log.hpp"
 
@@ -93,6 +94,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           accept_strand(asio::make_strand(io.requests)),
           tls_context(listeners.tls_context),
           gateway(std::make_shared<GatewayState>(io.streams, services, limits)) {
+        SendBatch::enable(io.io_uring);
         bool tls_on_main = tls_context && !listeners.tls;
         main.emplace(accept_strand, listeners.main, tls_on_main, listeners.reuse_port);
         if (listeners.tls)

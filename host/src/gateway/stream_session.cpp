@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <limits>
 #include <stdexcept>
 
@@ -97,6 +98,10 @@ void StreamSession::deliver(const bus::MessagePtr& message) {
 // minus the copy of the strand that dispatch makes.
 void StreamSession::wake() {
     strand_.execute([self = shared_from_this()] { self->do_write(); });
+}
+
+void StreamSession::sent(int result) {
+    strand_.execute([self = shared_from_this(), result] { self->on_batched_write(result); });
 }
 
 void StreamSession::close_for_shutdown() {
@@ -285,19 +290,41 @@ void StreamSession::do_write() {
         buffers_.clear();
         frame_batch(in_flight_, buffers_);
         last_write_at_ = Clock::now();
+        int socket = transport_->sendmsg_socket();
+        if (socket >= 0 && SendBatch::queue(socket, buffers_, shared_from_this())) {
+            writing_ = in_batch_ = true;
+            return;
+        }
         boost::system::error_code ec;
         transport_->write_now(buffers_, ec);
         if (ec) return finish("write failed: " + ec.message());
-        if (!buffers_.empty()) {
-            writing_ = true;
-            transport_->async_write(
-                buffers_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                    self->on_write(ec);
-                });
-            return;
-        }
+        if (!buffers_.empty()) return write_rest();
         batch_sent();
     }
+}
+
+void StreamSession::write_rest() {
+    writing_ = true;
+    transport_->async_write(buffers_,
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                self->on_write(ec);
+                            });
+}
+
+// A batched write's result: what a write_now would have found, then as there.
+void StreamSession::on_batched_write(int result) {
+    in_batch_ = false;
+    writing_ = false;
+    if (phase_ == Phase::finished) return transport_->close();  // the close finish() left
+    if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK) {
+        return finish(
+            "write failed: " +
+            boost::system::error_code(-result, boost::system::system_category()).message());
+    }
+    if (result > 0) drop_sent(buffers_, static_cast<std::size_t>(result));
+    if (!buffers_.empty()) return write_rest();
+    batch_sent();
+    do_write();
 }
 
 void StreamSession::on_write(boost::system::error_code ec) {
@@ -402,7 +429,7 @@ void StreamSession::finish(std::string_view why) {
     unsubscribe_all();
     queue_.close(/*discard_pending=*/true);
     ++timer_generation_;  // its wheel entry, if any, is stale now
-    transport_->close();
+    if (!in_batch_) transport_->close();
     BOOST_LOG_TRIVIAL(debug) << protocol_ << " " << peer_ << ": closed (" << why << ")";
 }
 

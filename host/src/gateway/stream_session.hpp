@@ -6,6 +6,7 @@
 // compression) is written here once. The timer is the gateway's wheel (timer_wheel.hpp).
 #pragma once
 
+#include "gateway/send_batch.hpp"
 #include "gateway/send_queue.hpp"
 #include "gateway/streams.hpp"
 
@@ -27,6 +28,7 @@ class StreamSession : public bus::Subscriber,
                       public Closable,
                       public WheelClient,
                       public Wakeable,
+                      public BatchedSender,
                       public std::enable_shared_from_this<StreamSession> {
   public:
     using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
@@ -36,6 +38,7 @@ class StreamSession : public bus::Subscriber,
     void close_for_shutdown() final;                     // any thread
     void due(uint64_t generation) final;                 // the wheel's strand; only posts
     void wake() final;                                   // an I/O thread: starts the writer
+    void sent(int result) final;                         // a batch's end: only dispatches
 
   protected:
     using Clock = std::chrono::steady_clock;
@@ -136,7 +139,9 @@ class StreamSession : public bus::Subscriber,
     void do_read();
     void on_read(boost::system::error_code ec, std::size_t bytes);
     void do_write();
+    void write_rest();  // what the socket did not take now, with an async write
     void on_write(boost::system::error_code ec);
+    void on_batched_write(int result);
     void batch_sent();
     void count_deliveries();
     void arm_timer(Clock::time_point when);  // no later than the credential's expiry
@@ -173,7 +178,10 @@ class StreamSession : public bus::Subscriber,
     std::vector<Outgoing> in_flight_;
     Buffers buffers_;
     std::vector<char> read_buffer_;
-    bool writing_ = false;           // an async write is in flight
+    bool writing_ = false;  // an async or batched write is in flight
+    // A batched write is queued or in flight: the socket is closed only once it returns, so
+    // that its descriptor cannot be another connection's when the batch is submitted.
+    bool in_batch_ = false;
     uint64_t timer_generation_ = 0;  // the wheel entry that counts; older ones are stale
     Clock::time_point last_write_at_;
     Clock::time_point last_read_at_;

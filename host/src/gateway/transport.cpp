@@ -13,8 +13,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <span>
-
 namespace tickerd::gateway {
 
 namespace asio = boost::asio;
@@ -27,25 +25,15 @@ namespace {
 void send_without_waiting(tcp::socket& socket, Transport::Buffers& buffers,
                           boost::system::error_code& ec) {
     ec.clear();
-    std::size_t done = 0;  // buffers fully sent
-    while (done < buffers.size()) {
-        // One sendmsg takes a limited number of buffers (IOV_MAX), hence the loop.
-        std::span<const asio::const_buffer> rest(buffers.data() + done, buffers.size() - done);
-        std::size_t sent = socket.write_some(rest, ec);
+    // One write takes a limited number of buffers (Asio passes at most 64), hence the loop.
+    while (!buffers.empty()) {
+        std::size_t sent = socket.write_some(buffers, ec);
         if (ec) {
             if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
-            break;
+            return;
         }
-        while (done < buffers.size() && sent >= buffers[done].size()) {
-            sent -= buffers[done].size();
-            ++done;
-        }
-        if (done < buffers.size() && sent > 0) {
-            buffers[done] += sent;  // the socket took part of this buffer
-            break;                  // and is full for now
-        }
+        if (!drop_sent(buffers, sent)) return;
     }
-    buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 tcp::endpoint endpoint_of(const tcp::socket& socket) {
@@ -94,6 +82,7 @@ class PlainTransport final : public Transport {
         }
         send_without_waiting(stream_.socket(), buffers, ec);
     }
+    int sendmsg_socket() override { return stream_.socket().native_handle(); }
     void expires_after(std::chrono::steady_clock::duration timeout) override {
         stream_.expires_after(timeout);
     }
@@ -146,6 +135,7 @@ class TlsTransport final : public Transport {
         asio::async_write(stream_, buffers, std::move(handler));
     }
     void write_now(Buffers&, boost::system::error_code& ec) override { ec.clear(); }
+    int sendmsg_socket() override { return -1; }
     void expires_after(std::chrono::steady_clock::duration timeout) override {
         beast::get_lowest_layer(stream_).expires_after(timeout);
     }
@@ -170,6 +160,18 @@ class TlsTransport final : public Transport {
 };
 
 }  // namespace
+
+bool drop_sent(Transport::Buffers& buffers, std::size_t bytes) {
+    std::size_t whole = 0;  // buffers sent entirely
+    while (whole < buffers.size() && bytes >= buffers[whole].size()) {
+        bytes -= buffers[whole].size();
+        ++whole;
+    }
+    bool ended_inside = whole < buffers.size() && bytes > 0;
+    if (ended_inside) buffers[whole] += bytes;
+    buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
+    return !ended_inside;
+}
 
 std::unique_ptr<Transport> make_plain_transport(tcp::socket socket) {
     return std::make_unique<PlainTransport>(std::move(socket));

@@ -40,6 +40,9 @@ class Transport {
     // `ec` only for a real error. TLS takes nothing this way (its records are written by
     // async_write).
     virtual void write_now(Buffers& buffers, boost::system::error_code& ec) = 0;
+    // The descriptor a batched sendmsg() may write to (send_batch.hpp), or -1: TLS, whose
+    // records only async_write writes.
+    virtual int sendmsg_socket() = 0;
     // Bounds the next operations (a read, a write); expires_never() lifts it.
     virtual void expires_after(std::chrono::steady_clock::duration timeout) = 0;
     virtual void expires_never() = 0;
@@ -59,6 +62,10 @@ class Transport {
 };
 
 std::unique_ptr<Transport> make_plain_transport(boost::asio::ip::tcp::socket socket);
+
+// Removes what a write sent, `bytes`, from the front of `buffers`; false when that ended
+// inside a buffer (the socket took part of it: it is full for now).
+bool drop_sent(Transport::Buffers& buffers, std::size_t bytes);
 std::unique_ptr<Transport> make_tls_transport(boost::asio::ip::tcp::socket socket,
                                               std::shared_ptr<boost::asio::ssl::context> context);
 

@@ -1,6 +1,7 @@
 #include "gateway/writer_wakeups.hpp"
 
 #include "gateway/chunks.hpp"
+#include "gateway/send_batch.hpp"
 
 #include <boost/asio/defer.hpp>
 
@@ -81,8 +82,9 @@ void WriterWakeups::run(List& list) {
         list.posted = false;
         list.last_run = Clock::now();
     }
-    // A stream gone needs no writer. The storage goes back to the list when done.
-    run_in_chunks(
+    // A stream gone needs no writer. The storage goes back to the list when done. The writes
+    // a chunk starts go out together at its end (send_batch.hpp).
+    run_in_chunks<SendBatch>(
         io_.get_executor(), std::move(woken), 0, kChunk,
         [](const std::weak_ptr<Wakeable>& entry) {
             if (auto stream = entry.lock()) stream->wake();
