@@ -78,8 +78,8 @@ bool io_uring_here() {
     BOOST_TEST_MESSAGE("io_uring is refused on this machine: only the fallback is checked");
     SendBatch batch;
     Connection connection;
-    BOOST_TEST(!SendBatch::queue(connection.server, buffers_of({"x"}),
-                                 std::make_shared<Recorder>()));
+    BOOST_TEST(
+        !SendBatch::queue(connection.server, buffers_of({"x"}), std::make_shared<Recorder>()));
     return false;
 }
 
@@ -190,7 +190,8 @@ BOOST_AUTO_TEST_CASE(a_sender_writing_again_from_sent_finds_no_batch) {
         int socket = -1;
         bool queued_again = true;
         void sent(int) override {
-            queued_again = SendBatch::queue(socket, buffers_of({"y"}), std::make_shared<Recorder>());
+            queued_again =
+                SendBatch::queue(socket, buffers_of({"y"}), std::make_shared<Recorder>());
         }
     };
     Connection connection;
@@ -208,8 +209,8 @@ BOOST_AUTO_TEST_CASE(with_the_setting_off_no_batch_opens) {
     SendBatch::enable(false);
     {
         SendBatch batch;
-        BOOST_TEST(!SendBatch::queue(connection.server, buffers_of({"x"}),
-                                     std::make_shared<Recorder>()));
+        BOOST_TEST(
+            !SendBatch::queue(connection.server, buffers_of({"x"}), std::make_shared<Recorder>()));
     }
     SendBatch::enable(true);
     BOOST_TEST(SendBatch::enabled());
