@@ -83,9 +83,8 @@ Ring* Ring::of_this_thread() {
             if (failed == 0) {
                 BOOST_LOG_TRIVIAL(info) << "stream writes go out in io_uring batches";
             } else {
-                BOOST_LOG_TRIVIAL(warning)
-                    << "io_uring unavailable (" << std::strerror(-failed)
-                    << "): stream writes go out with one sendmsg() each";
+                BOOST_LOG_TRIVIAL(warning) << "io_uring unavailable (" << std::strerror(-failed)
+                                           << "): stream writes go out with one sendmsg() each";
             }
         });
         if (failed == 0) t_ring.ring = std::move(ring);
@@ -95,8 +94,7 @@ Ring* Ring::of_this_thread() {
 
 bool Ring::queue(int socket, const std::vector<boost::asio::const_buffer>& buffers,
                  std::shared_ptr<BatchedSender> sender) {
-    if (depth == 0 || broken_ || used_ == entries_.size() || buffers.size() > IOV_MAX)
-        return false;
+    if (depth == 0 || broken_ || used_ == entries_.size() || buffers.size() > IOV_MAX) return false;
     auto& entry = entries_[used_++];
     entry.socket = socket;
     entry.iov.clear();
@@ -212,9 +210,13 @@ SendBatch::~SendBatch() {
     if (--ring->depth == 0) ring->flush();
 }
 
-void SendBatch::enable(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
+void SendBatch::enable(bool on) {
+    g_enabled.store(on, std::memory_order_relaxed);
+}
 
-bool SendBatch::enabled() { return g_enabled.load(std::memory_order_relaxed); }
+bool SendBatch::enabled() {
+    return g_enabled.load(std::memory_order_relaxed);
+}
 
 bool SendBatch::queue(int socket, const std::vector<boost::asio::const_buffer>& buffers,
                       std::shared_ptr<BatchedSender> sender) {
@@ -222,8 +224,12 @@ bool SendBatch::queue(int socket, const std::vector<boost::asio::const_buffer>& 
     return ring && ring->queue(socket, buffers, std::move(sender));
 }
 
-bool SendBatch::ring_open_on_this_thread() { return Ring::of_this_thread() != nullptr; }
+bool SendBatch::ring_open_on_this_thread() {
+    return Ring::of_this_thread() != nullptr;
+}
 
-std::uint64_t SendBatch::sends_batched() { return g_sends_batched.load(std::memory_order_relaxed); }
+std::uint64_t SendBatch::sends_batched() {
+    return g_sends_batched.load(std::memory_order_relaxed);
+}
 
 }  // namespace tickerd::gateway
