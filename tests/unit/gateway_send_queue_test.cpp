@@ -25,6 +25,18 @@ SendQueue::Push deliver(SendQueue& queue, uint64_t seq) {
     return queue.push_message(m, Outgoing::frame_of(m, m->sse_frame));
 }
 
+// Whether the queue takes `symbol`'s market_data message number `seq`.
+bool accepts(SendQueue& queue, const std::string& symbol, uint64_t seq) {
+    bus::Envelope envelope{
+        DataType::market_data, symbol, "mock", {{"price", 1.0}}, 0, false, 1, ""};
+    auto m = bus::make_message(envelope, seq, std::chrono::system_clock::now());
+    return queue.push_message(m, Outgoing::frame_of(m, m->sse_frame)) != SendQueue::Push::dropped;
+}
+
+std::string channel_of(const std::string& symbol) {
+    return "stream:market_data:" + symbol;
+}
+
 std::vector<Outgoing> replay_of(std::initializer_list<uint64_t> seqs) {
     std::vector<Outgoing> items;
     for (auto seq : seqs) {
@@ -59,6 +71,36 @@ BOOST_AUTO_TEST_CASE(each_message_goes_once_and_in_order) {
     BOOST_TEST(drain(queue) == (std::vector<uint64_t>{1, 2}), boost::test_tools::per_element());
     queue.untrack(kChannel);
     BOOST_TEST((deliver(queue, 3) == SendQueue::Push::dropped));
+}
+
+// The first channel is kept in place, its name inline when short; others (and long names)
+// in a map. Each keeps its own seq memory, and a channel untracked gets nothing, wherever kept.
+BOOST_AUTO_TEST_CASE(channels_are_told_apart_however_many_and_however_long) {
+    SendQueue queue(100, 1 << 20);
+    const std::string longer(60, 'L');  // past the name kept inline
+    for (const auto& symbol : {std::string("AAPL"), std::string("MSFT"), longer})
+        queue.track(channel_of(symbol));
+    for (const auto& symbol : {std::string("AAPL"), std::string("MSFT"), longer}) {
+        BOOST_TEST(accepts(queue, symbol, 1), symbol);
+        BOOST_TEST(!accepts(queue, symbol, 1), symbol);  // its own seq memory
+    }
+    BOOST_TEST(!accepts(queue, "AAP", 2));  // a prefix of the first is another channel
+    BOOST_TEST(!accepts(queue, "AAPLX", 2));
+
+    queue.untrack(channel_of("AAPL"));  // the one kept in place
+    BOOST_TEST(!accepts(queue, "AAPL", 2));
+    BOOST_TEST(accepts(queue, "MSFT", 2));
+    BOOST_TEST(accepts(queue, longer, 2));
+    queue.track(channel_of("NVDA"));  // takes the place
+    BOOST_TEST(accepts(queue, "NVDA", 1));
+    BOOST_TEST(!accepts(queue, "AAPL", 3));
+    queue.track(channel_of("MSFT"));  // tracked again: its seq memory starts afresh
+    BOOST_TEST(accepts(queue, "MSFT", 1));
+    queue.untrack(channel_of(longer));
+    BOOST_TEST(!accepts(queue, longer, 3));
+    queue.track(channel_of("AAPL"));
+    BOOST_TEST(accepts(queue, "AAPL", 1));
+    BOOST_TEST(drain(queue).size() == 8u);
 }
 
 BOOST_AUTO_TEST_CASE(a_resume_sends_its_replay_then_what_was_held_each_once) {

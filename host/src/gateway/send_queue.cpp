@@ -15,9 +15,9 @@ SendQueue::SendQueue(std::size_t max_messages, std::size_t max_bytes)
 SendQueue::Push SendQueue::push_message(const bus::MessagePtr& message, Outgoing item) {
     std::lock_guard lock(mutex_);
     if (closed_) return Push::dropped;
-    auto it = tracked_.find(message->channel);
-    if (it == tracked_.end()) return Push::dropped;
-    auto& tracked = it->second;
+    auto* found = tracked_.find(message->channel);
+    if (!found) return Push::dropped;
+    auto& tracked = *found;
     if (tracked.resume) {
         if (over_limits(item.bytes->size())) return overflow();
         ++held_count_;
@@ -54,8 +54,7 @@ SendQueue::Push SendQueue::overflow() {
     closed_ = true;
     pending_.clear();
     pending_bytes_ = 0;
-    for (auto& [_, tracked] : tracked_)
-        forget_resume(tracked);
+    tracked_.for_each([this](Tracked& tracked) { forget_resume(tracked); });
     replaying_.clear();
     return Push::overflow;
 }
@@ -97,14 +96,14 @@ void SendQueue::take(std::vector<Outgoing>& into, std::size_t max_bytes) {
 void SendQueue::take_replay(std::vector<Outgoing>& into, std::size_t max_bytes) {
     std::size_t bytes = 0;
     while (!replaying_.empty() && into.size() < kReplayBatch && bytes < max_bytes) {
-        auto it = tracked_.find(replaying_.front());
-        auto* resume = it == tracked_.end() ? nullptr : it->second.resume.get();
+        auto* found = tracked_.find(replaying_.front());
+        auto* resume = found ? found->resume.get() : nullptr;
         if (!resume || (resume->replay.empty() && resume->held.empty())) {
-            if (resume) it->second.resume.reset();  // live from here
+            if (resume) found->resume.reset();  // live from here
             replaying_.erase(replaying_.begin());
             continue;
         }
-        auto& tracked = it->second;
+        auto& tracked = *found;
         bool from_replay = !resume->replay.empty();
         auto& source = from_replay ? resume->replay : resume->held;
         Outgoing item = std::move(source.front());
@@ -121,14 +120,14 @@ void SendQueue::take_replay(std::vector<Outgoing>& into, std::size_t max_bytes) 
 
 void SendQueue::track(const std::string& channel) {
     std::lock_guard lock(mutex_);
-    auto& tracked = tracked_[channel];
+    auto& tracked = tracked_.find_or_add(channel);
     forget_resume(tracked);
     tracked = Tracked{};
 }
 
 void SendQueue::track_held(const std::string& channel, uint64_t after) {
     std::lock_guard lock(mutex_);
-    auto& tracked = tracked_[channel];
+    auto& tracked = tracked_.find_or_add(channel);
     forget_resume(tracked);
     tracked = Tracked{};
     tracked.last_seq = after;
@@ -138,9 +137,9 @@ void SendQueue::track_held(const std::string& channel, uint64_t after) {
 SendQueue::Push SendQueue::release(const std::string& channel, std::vector<Outgoing> replay,
                                    bool continuous) {
     std::lock_guard lock(mutex_);
-    auto it = tracked_.find(channel);
-    if (closed_ || it == tracked_.end() || !it->second.resume) return Push::dropped;
-    auto& tracked = it->second;
+    auto* found = tracked_.find(channel);
+    if (closed_ || !found || !found->resume) return Push::dropped;
+    auto& tracked = *found;
     if (!continuous) tracked.last_seq = 0;
     tracked.resume->replay.assign(std::make_move_iterator(replay.begin()),
                                   std::make_move_iterator(replay.end()));
@@ -164,23 +163,55 @@ void SendQueue::forget_resume(Tracked& tracked) {
 
 void SendQueue::untrack(const std::string& channel) {
     std::lock_guard lock(mutex_);
-    auto it = tracked_.find(channel);
-    if (it == tracked_.end()) return;
-    forget_resume(it->second);
-    tracked_.erase(it);
+    auto* found = tracked_.find(channel);
+    if (!found) return;
+    forget_resume(*found);
+    tracked_.erase(channel);
     std::erase(replaying_, channel);
 }
 
 void SendQueue::close(bool discard_pending) {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    for (auto& [_, tracked] : tracked_)
-        forget_resume(tracked);
+    tracked_.for_each([this](Tracked& tracked) { forget_resume(tracked); });
     replaying_.clear();
     if (discard_pending) {
         pending_.clear();
         pending_bytes_ = 0;
     }
+}
+
+// ---- The channels tracked -----------------------------------------------------------
+
+bool SendQueue::TrackedChannels::first_is(const std::string& channel) const {
+    return first_used_ && first_size_ == channel.size() &&
+           std::equal(channel.begin(), channel.end(), first_name_.begin());
+}
+
+SendQueue::Tracked* SendQueue::TrackedChannels::find(const std::string& channel) {
+    if (first_is(channel)) return &first_;
+    if (rest_.empty()) return nullptr;
+    auto it = rest_.find(channel);
+    return it == rest_.end() ? nullptr : &it->second;
+}
+
+SendQueue::Tracked& SendQueue::TrackedChannels::find_or_add(const std::string& channel) {
+    if (auto* found = find(channel)) return *found;
+    if (first_used_ || channel.size() > kInlineName) return rest_[channel];
+    std::copy(channel.begin(), channel.end(), first_name_.begin());
+    first_size_ = static_cast<uint8_t>(channel.size());
+    first_used_ = true;
+    first_ = Tracked{};
+    return first_;
+}
+
+void SendQueue::TrackedChannels::erase(const std::string& channel) {
+    if (!first_is(channel)) {
+        rest_.erase(channel);
+        return;
+    }
+    first_used_ = false;
+    first_ = Tracked{};
 }
 
 }  // namespace tickerd::gateway

@@ -7,6 +7,7 @@
 
 #include <boost/asio/buffer.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -92,6 +93,32 @@ class SendQueue {
         uint64_t last_seq = 0;           // the last seq queued
         std::unique_ptr<Resume> resume;  // while resuming: deliveries wait in its `held`
     };
+    // The channels accepted, looked up by name on every delivery. Nearly every stream has
+    // one: it is kept in place, its name too when short, so a delivery to a stream quiet for
+    // seconds reads no hash bucket, node and key on the heap (each a cache miss by then: on
+    // the idle row the lookup was a tenth of the daemon's CPU). Any others go in a map.
+    class TrackedChannels {
+      public:
+        Tracked* find(const std::string& channel);
+        Tracked& find_or_add(const std::string& channel);
+        void erase(const std::string& channel);
+        template <class Each>
+        void for_each(Each each) {
+            if (first_used_) each(first_);
+            for (auto& [_, tracked] : rest_)
+                each(tracked);
+        }
+
+      private:
+        bool first_is(const std::string& channel) const;
+
+        static constexpr std::size_t kInlineName = 46;  // "stream:fundamentals:" + a long symbol
+        std::array<char, kInlineName> first_name_{};
+        uint8_t first_size_ = 0;
+        bool first_used_ = false;
+        Tracked first_;
+        std::unordered_map<std::string, Tracked> rest_;
+    };
 
     Push push_locked(Outgoing&& item);
     bool accept_in_order(Tracked& tracked, const Outgoing& item);
@@ -107,7 +134,7 @@ class SendQueue {
     std::size_t pending_bytes_ = 0;
     std::size_t held_count_ = 0;  // held by every channel resuming, and their bytes
     std::size_t held_bytes_ = 0;
-    std::unordered_map<std::string, Tracked> tracked_;
+    TrackedChannels tracked_;
     std::vector<std::string> replaying_;  // channels released and still feeding the writer
     bool writer_woken_ = false;
     bool closed_ = false;
