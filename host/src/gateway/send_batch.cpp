@@ -110,6 +110,12 @@ void Ring::flush() {
     std::size_t submitted = submit(count);
     g_sends_batched.fetch_add(submitted, std::memory_order_relaxed);
     std::size_t pending = reap(submitted);
+    // Sends the kernel never took (io_uring_enter refused them): the streams write those
+    // bytes themselves, as after a send that found the socket full.
+    for (std::size_t i = submitted; i < count; ++i) {
+        entries_[i].result = -EAGAIN;
+        entries_[i].done = true;
+    }
     if (pending > 0 || submitted < count) give_up_on(count);
     // Reported after the batch is closed and its entries free: a sender that writes again
     // writes directly, and nothing it does can reach these entries.
@@ -175,16 +181,16 @@ std::size_t Ring::reap(std::size_t pending) {
     return pending;
 }
 
-// A send not submitted, or not completed in time. The kernel may still read what it points
-// at, so those senders (and the frames they hold) are kept for good, the ring is never used
-// again, and each such stream is ended (its sent() gets an error): a client then reconnects
-// and resumes, and no byte of its stream can be sent twice.
+// A submission refused, or a send not completed in time: the ring is never used again. The
+// kernel may still read what a send it took points at, so those senders (and the frames they
+// hold) are kept for good and each such stream is ended (its sent() gets an error): a client
+// then reconnects and resumes, and no byte of its stream can be sent twice.
 void Ring::give_up_on(std::size_t count) {
     static std::vector<std::shared_ptr<BatchedSender>> kept_for_the_kernel;
     static std::mutex kept_mutex;
     broken_ = true;
-    BOOST_LOG_TRIVIAL(error) << "io_uring: a batch of stream writes did not complete; this "
-                                "thread writes with sendmsg() from now on";
+    BOOST_LOG_TRIVIAL(error) << "io_uring: a batch of stream writes was refused or did not "
+                                "complete; this thread writes with sendmsg() from now on";
     std::lock_guard lock(kept_mutex);
     for (std::size_t i = 0; i < count; ++i) {
         auto& entry = entries_[i];
