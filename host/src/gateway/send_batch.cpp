@@ -124,6 +124,8 @@ void Ring::flush() {
         auto& entry = entries_[i];
         if (entry.sender) reports_.emplace_back(std::move(entry.sender), entry.result);
     }
+    // Moved out while the senders run: one that opened and ended a batch of its own here
+    // would otherwise clear the list under this loop.
     auto reports = std::move(reports_);
     for (auto& [sender, result] : reports)
         sender->sent(result);

@@ -297,10 +297,23 @@ void StreamSession::do_write() {
         }
         boost::system::error_code ec;
         transport_->write_now(buffers_, ec);
-        if (ec) return finish("write failed: " + ec.message());
-        if (!buffers_.empty()) return write_rest();
-        batch_sent();
+        if (!sent_at_once(ec)) return;
     }
+}
+
+// After a write that did not wait (write_now, or a batch's sendmsg): false when the stream
+// ended or an async write now takes what the socket left; true when the batch is all sent.
+bool StreamSession::sent_at_once(const boost::system::error_code& ec) {
+    if (ec) {
+        finish("write failed: " + ec.message());
+        return false;
+    }
+    if (!buffers_.empty()) {
+        write_rest();
+        return false;
+    }
+    batch_sent();
+    return true;
 }
 
 void StreamSession::write_rest() {
@@ -311,20 +324,17 @@ void StreamSession::write_rest() {
                             });
 }
 
-// A batched write's result: what a write_now would have found, then as there.
+// A batched write's result (bytes sent, or -errno): what a write_now would have found, then
+// as there. A full socket (-EAGAIN) is no error: the async write takes it all.
 void StreamSession::on_batched_write(int result) {
     in_batch_ = false;
     writing_ = false;
     if (phase_ == Phase::finished) return transport_->close();  // the close finish() left
-    if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK) {
-        return finish(
-            "write failed: " +
-            boost::system::error_code(-result, boost::system::system_category()).message());
-    }
+    boost::system::error_code ec;
     if (result > 0) drop_sent(buffers_, static_cast<std::size_t>(result));
-    if (!buffers_.empty()) return write_rest();
-    batch_sent();
-    do_write();
+    if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK)
+        ec.assign(-result, boost::system::system_category());
+    if (sent_at_once(ec)) do_write();
 }
 
 void StreamSession::on_write(boost::system::error_code ec) {

@@ -139,6 +139,7 @@ class StreamSession : public bus::Subscriber,
     void do_read();
     void on_read(boost::system::error_code ec, std::size_t bytes);
     void do_write();
+    bool sent_at_once(const boost::system::error_code& ec);
     void write_rest();  // what the socket did not take now, with an async write
     void on_write(boost::system::error_code ec);
     void on_batched_write(int result);
