@@ -5,6 +5,7 @@
 #include "bus/bus.hpp"
 #include "cluster/cluster.hpp"
 #include "config/config.hpp"
+#include "core/huge_pages.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
 #include "gateway/gateway.hpp"
@@ -405,8 +406,12 @@ int main(int argc, char** argv) {
                   << TICKERD_ABI_MINOR << ")\n";
         return 0;
     }
+    std::optional<huge_pages::Outcome> heap;
+    if (cfg.command == config::Command::run && cfg.huge_pages)
+        heap = huge_pages::reexec_with_huge_pages(argv);  // returns here only if it did not
     log::init(cfg.log_level, cfg.log_format);
     if (cfg.command == config::Command::check_config) return check_config(cfg);
+    if (heap) BOOST_LOG_SEV(boost::log::trivial::logger::get(), heap->level) << heap->line;
     try {
         return run(cfg, [argc, argv] {
             return config::load(argc, argv, config::process_environment(), install_defaults());

@@ -73,6 +73,7 @@ struct DaemonConfig {
     std::string listen = "127.0.0.1:8000";
     bool reuse_port = false;  // SO_REUSEPORT on the listeners
     bool io_uring = true;     // stream writes batched through io_uring where the kernel allows
+    bool huge_pages = true;   // the heap in transparent huge pages (core/huge_pages.hpp)
     std::optional<std::filesystem::path> port_file;
     std::vector<std::filesystem::path> plugin_dirs;
     plugins::HostSettings plugin_host;  // the `plugins` section

@@ -425,6 +425,12 @@ std::vector<Setting> make_table() {
              "send the writes of each run of stream writers (up to 256 streams) in one io_uring "
              "submission instead of one sendmsg() each; where the kernel refuses io_uring, "
              "tickerd says so in the log and uses sendmsg()"}),
+        row<Boolean, &C::huge_pages>(
+            {"huge_pages", "TICKERD_HUGE_PAGES", "", "BOOL", "", restart,
+             "keep the heap in transparent huge pages: at start tickerd executes itself again, "
+             "once, with glibc.malloc.hugetlb=1 and glibc.malloc.arena_max=1 added to "
+             "GLIBC_TUNABLES (a GLIBC_TUNABLES that names glibc.malloc.hugetlb is left as it "
+             "is)"}),
         row<OptionalPath, &C::port_file>({"", "", "port-file", "PATH", "none", restart,
                                           "write the bound port number there once listening"}),
         row<PathList, &C::plugin_dirs>(
