@@ -38,8 +38,9 @@ Outcome reexec_with_huge_pages(char** argv) {
         return {info, "heap as GLIBC_TUNABLES=" + tunables + " asks (huge_pages left to it)"};
     std::string mode = kernel_mode();
     if (mode == "never" || mode.empty())
-        return {info, "transparent huge pages are off in this kernel "
-                      "(/sys/kernel/mm/transparent_hugepage/enabled): heap in 4 KB pages"};
+        return {info,
+                "transparent huge pages are off in this kernel "
+                "(/sys/kernel/mm/transparent_hugepage/enabled): heap in 4 KB pages"};
     // The program's own path, not /proc/self/exe: the process's name (ps, pgrep, top) is the
     // file name it was executed from.
     std::error_code failed;
@@ -48,8 +49,9 @@ Outcome reexec_with_huge_pages(char** argv) {
         return {warning, "cannot find this program's path for huge pages (" + failed.message() +
                              "): heap in 4 KB pages"};
     if (self.ends_with(" (deleted)"))  // replaced on disk since it started: not another version
-        return {warning, "this program's file was replaced since it started: heap in 4 KB pages "
-                         "until the next start"};
+        return {warning,
+                "this program's file was replaced since it started: heap in 4 KB pages "
+                "until the next start"};
     std::string wanted = tunables.empty() ? kTunables : tunables + ":" + kTunables;
     ::setenv("GLIBC_TUNABLES", wanted.c_str(), 1);
     ::execv(self.c_str(), argv);
@@ -58,8 +60,8 @@ Outcome reexec_with_huge_pages(char** argv) {
         ::setenv("GLIBC_TUNABLES", given, 1);
     else
         ::unsetenv("GLIBC_TUNABLES");
-    return {warning, "cannot execute " + self + " again for huge pages (" +
-                         std::strerror(error) + "): heap in 4 KB pages"};
+    return {warning, "cannot execute " + self + " again for huge pages (" + std::strerror(error) +
+                         "): heap in 4 KB pages"};
 }
 
 }  // namespace tickerd::huge_pages

@@ -1,17 +1,14 @@
 // Per-instance threads for vendor calls: admission against each instance's own limit, the
-// written-off bookkeeping, and the gate that stops late outcomes once the scheduler closes.
+// threads that wait for their instance's next call, the written-off bookkeeping, and the gate
+// that stops late outcomes once the scheduler closes.
 #include "scheduler/vendor_threads.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <thread>
+#include <vector>
 
 namespace tickerd::scheduler::detail {
-
-// One instance's share. Kept per instance object: a reloaded instance starts with a fresh
-// share, while its predecessor's stuck calls stay counted on the old one.
-struct VendorThreads::Lane {
-    std::weak_ptr<const plugins::Instance> instance;
-    LaneLoad load;
-};
 
 struct VendorThreads::Ticket {
     std::shared_ptr<Lane> lane;
@@ -19,8 +16,41 @@ struct VendorThreads::Ticket {
     bool returned = false;
 };
 
+struct VendorThreads::Call {
+    TicketPtr ticket;
+    Job job;
+    Deliver deliver;
+};
+
+// A thread waiting for its lane's next call; it lives on that thread's stack.
+struct VendorThreads::Waiting {
+    std::condition_variable wake;
+    std::optional<Call> next;  // handed over by start()
+    bool leave = false;        // the lane was replaced, or the scheduler closed
+};
+
+// One instance's share. Kept per instance object: a reloaded instance starts with a fresh
+// share, while its predecessor's stuck calls stay counted on the old one.
+struct VendorThreads::Lane {
+    std::weak_ptr<const plugins::Instance> instance;
+    LaneLoad load;
+    bool retired = false;           // replaced by a reloaded instance's lane
+    std::vector<Waiting*> waiting;  // the last one in has the warmest stack: it goes first
+
+    void dismiss_waiting() {
+        for (auto* thread : waiting) {
+            thread->leave = true;
+            thread->wake.notify_one();
+        }
+        waiting.clear();
+    }
+};
+
 // Everything a call's thread touches after its job returns, kept alive by that thread.
 struct VendorThreads::Shared {
+    explicit Shared(std::chrono::milliseconds life) : idle_life(life) {}
+
+    const std::chrono::milliseconds idle_life;  // of a thread waiting for its lane's next call
     mutable std::mutex mutex;
     std::condition_variable idle;
     bool open = true;
@@ -44,7 +74,8 @@ void deliver_safely(const VendorThreads::Deliver& deliver, plugins::FetchOutcome
 
 }  // namespace
 
-VendorThreads::VendorThreads() : shared_(std::make_shared<Shared>()) {}
+VendorThreads::VendorThreads(std::chrono::milliseconds idle_life)
+    : shared_(std::make_shared<Shared>(idle_life)) {}
 
 VendorThreads::~VendorThreads() {
     close();
@@ -53,6 +84,10 @@ VendorThreads::~VendorThreads() {
 std::shared_ptr<VendorThreads::Lane> VendorThreads::lane_for(const plugins::InstancePtr& instance) {
     auto& lane = shared_->lanes[instance->name()];
     if (!lane || lane->instance.lock() != instance) {
+        if (lane) {
+            lane->retired = true;
+            lane->dismiss_waiting();
+        }
         lane = std::make_shared<Lane>();
         lane->instance = instance;
         lane->load.limit = instance->concurrency_limit();
@@ -74,13 +109,20 @@ Result<VendorThreads::TicketPtr> VendorThreads::start(const plugins::InstancePtr
         return Error::unavailable("busy: " + std::to_string(load.limit) +
                                   " calls already in flight");
     }
-    auto ticket = std::make_shared<Ticket>();
-    ticket->lane = lane;
-    try {
-        std::thread(&VendorThreads::run_call, shared_, ticket, std::move(job), std::move(deliver))
-            .detach();
-    } catch (const std::system_error& e) {
-        return Error::unavailable(std::string("no thread for the call: ") + e.what());
+    Call call{std::make_shared<Ticket>(), std::move(job), std::move(deliver)};
+    call.ticket->lane = lane;
+    auto ticket = call.ticket;
+    if (!lane->waiting.empty()) {
+        Waiting* thread = lane->waiting.back();
+        lane->waiting.pop_back();
+        thread->next = std::move(call);
+        thread->wake.notify_one();
+    } else {
+        try {
+            std::thread(&VendorThreads::serve, shared_, std::move(call)).detach();
+        } catch (const std::system_error& e) {
+            return Error::unavailable(std::string("no thread for the call: ") + e.what());
+        }
     }
     ++load.running;
     ++shared_->running;
@@ -88,25 +130,55 @@ Result<VendorThreads::TicketPtr> VendorThreads::start(const plugins::InstancePtr
     return ticket;
 }
 
-void VendorThreads::run_call(std::shared_ptr<Shared> shared, TicketPtr ticket, Job job,
-                             Deliver deliver) {
-    auto outcome = job();
+void VendorThreads::serve(std::shared_ptr<Shared> shared, Call call) {
+    do {
+        run_call(*shared, call);
+    } while (wait_for_next(*shared, call));
+}
+
+void VendorThreads::run_call(Shared& shared, Call& call) {
+    auto outcome = call.job();
     // The instance (and its library) goes here, outside the lock: its destructor runs plugin
     // code when it was replaced while the call ran.
-    job = nullptr;
-    std::lock_guard lock(shared->mutex);
-    auto& load = ticket->lane->load;
-    ticket->returned = true;
-    if (ticket->written_off) {
+    call.job = nullptr;
+    std::lock_guard lock(shared.mutex);
+    auto& load = call.ticket->lane->load;
+    call.ticket->returned = true;
+    if (call.ticket->written_off) {
         --load.written_off;
     } else {
-        if (shared->open) deliver_safely(deliver, std::move(outcome));
-        if (--shared->awaited == 0) shared->idle.notify_all();
+        if (shared.open) deliver_safely(call.deliver, std::move(outcome));
+        if (--shared.awaited == 0) shared.idle.notify_all();
     }
     // What `deliver` holds goes under the lock too, while the caller's state still exists.
-    deliver = nullptr;
+    call.deliver = nullptr;
     --load.running;
-    --shared->running;
+    --shared.running;
+}
+
+// After a call: waits for the lane's next one, unless enough of its threads wait already.
+// False when the thread should end (its idle life is over, the lane retired or closed).
+bool VendorThreads::wait_for_next(Shared& shared, Call& call) {
+    std::unique_lock lock(shared.mutex);
+    auto lane = call.ticket->lane;
+    call.ticket = nullptr;
+    if (!shared.open || lane->retired ||
+        static_cast<int>(lane->waiting.size()) >= lane->load.limit) {
+        return false;
+    }
+    Waiting me;
+    try {
+        lane->waiting.push_back(&me);
+    } catch (const std::bad_alloc&) {
+        return false;  // out of memory: end the thread rather than let anything escape it
+    }
+    me.wake.wait_for(lock, shared.idle_life, [&me] { return me.next || me.leave; });
+    if (!me.next) {
+        std::erase(lane->waiting, &me);  // idle life over (one told to leave is gone already)
+        return false;
+    }
+    call = std::move(*me.next);
+    return true;
 }
 
 LaneLoad VendorThreads::write_off(Ticket& ticket) {
@@ -152,6 +224,8 @@ bool VendorThreads::wait_idle(std::chrono::milliseconds limit) {
 int VendorThreads::close() {
     std::lock_guard lock(shared_->mutex);
     shared_->open = false;
+    for (auto& [name, lane] : shared_->lanes)
+        lane->dismiss_waiting();
     return shared_->running;
 }
 

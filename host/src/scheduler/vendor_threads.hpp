@@ -1,8 +1,12 @@
-// The threads vendor calls run on, each instance its own: a call gets a thread started for
-// it, and an instance holds at most its concurrency limit of them, the calls stuck past their
-// timeout included. So however many of one instance's calls hang, every other instance still
-// gets its threads (the fallback vendor too), and the threads one broken plugin can hold are
-// bounded by its own max_concurrency.
+// The threads vendor calls run on, each instance its own: a call runs on one of its
+// instance's threads, and an instance holds at most its concurrency limit of calls, the ones
+// stuck past their timeout included. So however many of one instance's calls hang, every other
+// instance still gets its threads (the fallback vendor too), and the calls one broken plugin
+// can hold are bounded by its own max_concurrency.
+//
+// A thread whose call returned waits for its instance's next call (up to the idle life, and at
+// most the instance's limit of them wait), so a busy instance's calls do not each pay for
+// starting and ending a thread. A waiting thread holds no instance: its library can go.
 //
 // A call the host gave up on (its timeout) is written off: nobody waits for it, its thread is
 // left to the plugin, and when it returns at last its outcome is dropped. Internal to the
@@ -12,6 +16,7 @@
 #include "core/result.hpp"
 #include "plugins/plugins.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -36,14 +41,17 @@ class VendorThreads {
     struct Ticket;  // one call handed to a thread
     using TicketPtr = std::shared_ptr<Ticket>;
 
-    VendorThreads();
+    static constexpr std::chrono::milliseconds kIdleLife{30'000};
+
+    explicit VendorThreads(std::chrono::milliseconds idle_life = kIdleLife);
     ~VendorThreads();
     VendorThreads(const VendorThreads&) = delete;
     VendorThreads& operator=(const VendorThreads&) = delete;
 
-    // Runs `job` on a new thread of `instance`'s own and hands its outcome to `deliver`,
-    // on that thread, unless the call was written off or close() came first. Refused when
-    // the instance already holds its limit of calls, or no thread can be started.
+    // Runs `job` on a thread of `instance`'s own (one waiting, else a new one) and hands its
+    // outcome to `deliver`, on that thread, unless the call was written off or close() came
+    // first. Refused when the instance already holds its limit of calls, or no thread can be
+    // started.
     Result<TicketPtr> start(const plugins::InstancePtr& instance, Job job, Deliver deliver);
     // The host stopped waiting for the call. Returns its instance's load afterwards.
     LaneLoad write_off(Ticket& ticket);
@@ -56,16 +64,20 @@ class VendorThreads {
     // Waits (at most `limit`) until every call not written off has returned; false when some
     // have not. Written-off calls are not waited for: they are past their timeout already.
     bool wait_idle(std::chrono::milliseconds limit);
-    // From now on no outcome is delivered, so the caller's state may go; calls still running
-    // keep only their instance (and its library) alive. Returns how many still run.
+    // From now on no outcome is delivered, so the caller's state may go, and waiting threads
+    // end; calls still running keep only their instance (and its library) alive. Returns how
+    // many still run.
     int close();
 
   private:
     struct Lane;
     struct Shared;
+    struct Call;
+    struct Waiting;
     std::shared_ptr<Lane> lane_for(const plugins::InstancePtr& instance);
-    static void run_call(std::shared_ptr<Shared> shared, TicketPtr ticket, Job job,
-                         Deliver deliver);
+    static void serve(std::shared_ptr<Shared> shared, Call call);
+    static void run_call(Shared& shared, Call& call);
+    static bool wait_for_next(Shared& shared, Call& call);
 
     std::shared_ptr<Shared> shared_;  // also held by every running call's thread
 };
