@@ -252,6 +252,10 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     // the stopper stops it, though a moment may come with nothing for it to do.
     asio::io_context requests_io(1);
     auto requests_work = asio::make_work_guard(requests_io);
+    // The scheduler's timers and its vendor calls' outcomes, on a thread of their own too: a
+    // poll then wakes one thread, not both stream threads (README, "Configuration at scale").
+    asio::io_context polling_io(1);
+    auto polling_work = asio::make_work_guard(polling_io);
     auto bus = make_bus(io, cfg);
     bus->start();
     scheduler::Options scheduling;
@@ -281,7 +285,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
                                                 std::chrono::system_clock::time_point at) {
         alert_center.on_market_data(symbol, data, at);
     };
-    scheduler::WorkerManager workers(io, state, plugin_host, *bus, telemetry, scheduling);
+    scheduler::WorkerManager workers(polling_io, state, plugin_host, *bus, telemetry, scheduling);
     auto listeners = listeners_of(io, cfg);
     auto gatekeeper = open_gate(cfg, listeners.main);
     gateway::Services services{cfg,         state,        workers,
@@ -364,6 +368,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
             if (config_sync) config_sync->stop();
             bus->stop();  // while the I/O threads still run its links
             requests_io.stop();
+            polling_io.stop();
             io.stop();
         });
     });
@@ -373,6 +378,7 @@ int run(const config::DaemonConfig& cfg, const ConfigLoader& load_config) {
     alert_center.start({workers, plugin_host, telemetry, cfg.redis.enabled});
     std::vector<std::thread> threads;
     threads.emplace_back([&] { requests_io.run(); });
+    threads.emplace_back([&] { polling_io.run(); });
     for (int i = 1; i < gateway::kIoThreads; ++i)
         threads.emplace_back([&] { io.run(); });
     io.run();

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 #include <set>
@@ -127,12 +128,93 @@ BOOST_AUTO_TEST_CASE(a_replaced_instances_waiting_threads_end) {
     VendorThreads threads;
     pid_t old_thread = call_on(threads, vendors.a);
     // A reload makes a new instance of the same name: it gets a lane (and threads) of its own.
-    auto problems = vendors.host.configure(
-        {mock_vendor("a", 10, 2), mock_vendor("b", 20, 4)}, true);
+    auto problems =
+        vendors.host.configure({mock_vendor("a", 10, 2), mock_vendor("b", 20, 4)}, true);
     BOOST_REQUIRE(problems.empty());
     auto replaced = vendors.host.ranked_for(tickerd::DataType::market_data).at(0);
     BOOST_REQUIRE(replaced != vendors.a);
     pid_t new_thread = call_on(threads, replaced);
     BOOST_TEST(new_thread != old_thread);
     BOOST_TEST(ends(old_thread));
+}
+
+namespace {
+
+// Calls held on a gate until it opens; counts the ones that ran.
+struct Gate {
+    std::promise<void> open;
+    std::shared_future<void> opened = open.get_future().share();
+    std::atomic<int> ran{0};
+    std::atomic<int> delivered{0};
+};
+
+VendorThreads::TicketPtr start_gated(VendorThreads& threads, const plugins::InstancePtr& instance,
+                                     const std::shared_ptr<Gate>& gate) {
+    auto ticket = threads.start(
+        instance,
+        [gate] {
+            ++gate->ran;
+            gate->opened.wait();
+            return plugins::FetchOutcome{};
+        },
+        [gate](plugins::FetchOutcome) { ++gate->delivered; });
+    BOOST_REQUIRE(ticket.has_value());
+    return *ticket;
+}
+
+// Starts `calls` calls on `instance`, all held on one new gate.
+std::shared_ptr<Gate> start_held(VendorThreads& threads, const plugins::InstancePtr& instance,
+                                 int calls) {
+    auto gate = std::make_shared<Gate>();
+    for (int n = 0; n < calls; ++n)
+        start_gated(threads, instance, gate);
+    return gate;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_call_that_finds_its_instance_full_waits_in_line) {
+    Instances vendors;
+    VendorThreads threads;
+    auto gate = start_held(threads, vendors.a, 4 + 4);  // the limit running, as many in line
+    auto refused = threads.start(
+        vendors.a, [] { return plugins::FetchOutcome{}; }, [](plugins::FetchOutcome) {});
+    BOOST_REQUIRE(!refused.has_value());
+    BOOST_TEST(refused.error().detail.starts_with("busy: 4 calls already in flight"));
+    BOOST_TEST(threads.load(*vendors.a).running == 4);
+    // Another instance is not held up by a's line.
+    BOOST_TEST(call_on(threads, vendors.b) != 0);
+    gate->open.set_value();
+    BOOST_TEST(threads.wait_idle(10s));
+    BOOST_TEST(gate->ran == 8);
+    BOOST_TEST(gate->delivered == 8);
+    BOOST_TEST(threads.load(*vendors.a).running == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_written_off_in_line_never_runs) {
+    Instances vendors;
+    VendorThreads threads;
+    auto gate = start_held(threads, vendors.a, 4);
+    auto waiting = std::make_shared<Gate>();
+    auto in_line = start_gated(threads, vendors.a, waiting);
+    auto load = threads.write_off(*in_line);  // its timeout came first
+    BOOST_TEST(load.written_off == 0);        // no thread holds it
+    gate->open.set_value();
+    waiting->open.set_value();
+    BOOST_TEST(threads.wait_idle(10s));
+    BOOST_TEST(gate->ran == 4);
+    BOOST_TEST(waiting->ran == 0);
+    BOOST_TEST(waiting->delivered == 0);
+}
+
+BOOST_AUTO_TEST_CASE(closing_drops_the_calls_in_line) {
+    Instances vendors;
+    VendorThreads threads;
+    auto gate = start_held(threads, vendors.a, 6);
+    BOOST_TEST(threads.close() == 4);  // running; the two in line never start
+    gate->open.set_value();
+    BOOST_TEST(threads.wait_idle(10s));
+    std::this_thread::sleep_for(100ms);
+    BOOST_TEST(gate->ran == 4);
+    BOOST_TEST(gate->delivered == 0);  // closed: nothing is delivered
 }

@@ -4,6 +4,8 @@
 #include "scheduler/vendor_threads.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <iterator>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -12,6 +14,7 @@ namespace tickerd::scheduler::detail {
 
 struct VendorThreads::Ticket {
     std::shared_ptr<Lane> lane;
+    bool queued = false;  // waiting for one of its instance's threads
     bool written_off = false;
     bool returned = false;
 };
@@ -36,6 +39,7 @@ struct VendorThreads::Lane {
     LaneLoad load;
     bool retired = false;           // replaced by a reloaded instance's lane
     std::vector<Waiting*> waiting;  // the last one in has the warmest stack: it goes first
+    std::deque<Call> queued;        // calls that came while all its calls were taken, in order
 
     void dismiss_waiting() {
         for (auto* thread : waiting) {
@@ -101,17 +105,26 @@ Result<VendorThreads::TicketPtr> VendorThreads::start(const plugins::InstancePtr
     if (!shared_->open) return Error::unavailable("the scheduler is shutting down");
     auto lane = lane_for(instance);
     auto& load = lane->load;
-    if (load.running >= load.limit) {
-        if (load.written_off >= load.limit) {
-            return Error::unavailable("all " + std::to_string(load.limit) +
-                                      " of its calls are stuck past their timeout");
-        }
+    if (load.written_off >= load.limit) {
+        return Error::unavailable("all " + std::to_string(load.limit) +
+                                  " of its calls are stuck past their timeout");
+    }
+    bool full = load.running >= load.limit || !lane->queued.empty();
+    if (full && static_cast<int>(lane->queued.size()) >= load.limit) {
         return Error::unavailable("busy: " + std::to_string(load.limit) +
-                                  " calls already in flight");
+                                  " calls already in flight and as many waiting");
     }
     Call call{std::make_shared<Ticket>(), std::move(job), std::move(deliver)};
     call.ticket->lane = lane;
     auto ticket = call.ticket;
+    if (full) {
+        // The first of its threads to finish a call takes it (wait_for_next); its timeout runs
+        // meanwhile, and one that passes while it waits drops it from the line.
+        ticket->queued = true;
+        lane->queued.push_back(std::move(call));
+        ++shared_->awaited;
+        return ticket;
+    }
     if (!lane->waiting.empty()) {
         Waiting* thread = lane->waiting.back();
         lane->waiting.pop_back();
@@ -156,12 +169,21 @@ void VendorThreads::run_call(Shared& shared, Call& call) {
     --shared.running;
 }
 
-// After a call: waits for the lane's next one, unless enough of its threads wait already.
-// False when the thread should end (its idle life is over, the lane retired or closed).
+// After a call: takes the lane's first queued call, else waits for its next one unless
+// enough of its threads wait already. False when the thread should end (its idle life is
+// over, the lane retired or closed).
 bool VendorThreads::wait_for_next(Shared& shared, Call& call) {
     std::unique_lock lock(shared.mutex);
     auto lane = call.ticket->lane;
     call.ticket = nullptr;
+    if (shared.open && !lane->queued.empty()) {
+        call = std::move(lane->queued.front());
+        lane->queued.pop_front();
+        call.ticket->queued = false;
+        ++lane->load.running;
+        ++shared.running;
+        return true;
+    }
     if (!shared.open || lane->retired ||
         static_cast<int>(lane->waiting.size()) >= lane->load.limit) {
         return false;
@@ -182,9 +204,24 @@ bool VendorThreads::wait_for_next(Shared& shared, Call& call) {
 }
 
 LaneLoad VendorThreads::write_off(Ticket& ticket) {
+    std::deque<Call> dropped;  // a queued call's instance goes after the lock, as in run_call
     std::lock_guard lock(shared_->mutex);
     auto& load = ticket.lane->load;
     ++load.timeouts_in_a_row;
+    if (ticket.queued) {  // never started: out of the line, and no thread holds it
+        auto& line = ticket.lane->queued;
+        auto it = std::find_if(line.begin(), line.end(), [&ticket](const Call& call) {
+            return call.ticket.get() == &ticket;
+        });
+        if (it != line.end()) {
+            dropped.push_back(std::move(*it));
+            line.erase(it);
+        }
+        ticket.queued = false;
+        ticket.returned = true;
+        if (--shared_->awaited == 0) shared_->idle.notify_all();
+        return load;
+    }
     if (!ticket.returned && !ticket.written_off) {
         ticket.written_off = true;
         ++load.written_off;
@@ -222,10 +259,16 @@ bool VendorThreads::wait_idle(std::chrono::milliseconds limit) {
 }
 
 int VendorThreads::close() {
+    std::deque<Call> dropped;  // never started: their outcomes are nobody's now
     std::lock_guard lock(shared_->mutex);
     shared_->open = false;
-    for (auto& [name, lane] : shared_->lanes)
+    for (auto& [name, lane] : shared_->lanes) {
         lane->dismiss_waiting();
+        shared_->awaited -= static_cast<int>(lane->queued.size());
+        std::move(lane->queued.begin(), lane->queued.end(), std::back_inserter(dropped));
+        lane->queued.clear();
+    }
+    if (shared_->awaited == 0) shared_->idle.notify_all();
     return shared_->running;
 }
 

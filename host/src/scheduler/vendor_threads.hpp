@@ -50,8 +50,9 @@ class VendorThreads {
 
     // Runs `job` on a thread of `instance`'s own (one waiting, else a new one) and hands its
     // outcome to `deliver`, on that thread, unless the call was written off or close() came
-    // first. Refused when the instance already holds its limit of calls, or no thread can be
-    // started.
+    // first. When the instance holds its limit of calls, the call waits in line for the first
+    // of its threads to finish (write_off takes it out). Refused when that line is as long as
+    // the limit, when every call the instance may hold is stuck, or when no thread can start.
     Result<TicketPtr> start(const plugins::InstancePtr& instance, Job job, Deliver deliver);
     // The host stopped waiting for the call. Returns its instance's load afterwards.
     LaneLoad write_off(Ticket& ticket);
