@@ -59,7 +59,13 @@ struct VendorThreads::Shared {
     std::condition_variable idle;
     bool open = true;
     int running = 0;  // calls on their threads
-    int awaited = 0;  // of them, the ones not written off
+    int awaited = 0;  // calls running or in line that were not written off
+
+    // Under the mutex: `calls` of the awaited returned, were written off or dropped.
+    void no_longer_awaited(int calls = 1) {
+        awaited -= calls;
+        if (awaited == 0) idle.notify_all();
+    }
 
     std::map<std::string, std::shared_ptr<Lane>> lanes;  // by instance name
 };
@@ -161,7 +167,7 @@ void VendorThreads::run_call(Shared& shared, Call& call) {
         --load.written_off;
     } else {
         if (shared.open) deliver_safely(call.deliver, std::move(outcome));
-        if (--shared.awaited == 0) shared.idle.notify_all();
+        shared.no_longer_awaited();
     }
     // What `deliver` holds goes under the lock too, while the caller's state still exists.
     call.deliver = nullptr;
@@ -219,13 +225,13 @@ LaneLoad VendorThreads::write_off(Ticket& ticket) {
         }
         ticket.queued = false;
         ticket.returned = true;
-        if (--shared_->awaited == 0) shared_->idle.notify_all();
+        shared_->no_longer_awaited();
         return load;
     }
     if (!ticket.returned && !ticket.written_off) {
         ticket.written_off = true;
         ++load.written_off;
-        if (--shared_->awaited == 0) shared_->idle.notify_all();
+        shared_->no_longer_awaited();
     }
     return load;
 }
@@ -264,11 +270,10 @@ int VendorThreads::close() {
     shared_->open = false;
     for (auto& [name, lane] : shared_->lanes) {
         lane->dismiss_waiting();
-        shared_->awaited -= static_cast<int>(lane->queued.size());
+        shared_->no_longer_awaited(static_cast<int>(lane->queued.size()));
         std::move(lane->queued.begin(), lane->queued.end(), std::back_inserter(dropped));
         lane->queued.clear();
     }
-    if (shared_->awaited == 0) shared_->idle.notify_all();
     return shared_->running;
 }
 
