@@ -5,7 +5,7 @@
 // includes the receiving side's TCP processing, which the kernel charges to the sender.
 //
 //   sendmsg_floor [--connections 1000] [--rate 40] [--duration 15] [--bytes 600] [--groups 1]
-//                 [--io-uring 1]
+//                 [--io-uring 1 [--ring-flags 1] [--fixed-files 1]] [--iovs 1] [--op sendmsg|send]
 //
 // --rate is how often every connection gets a frame (a round of N sends), so that each send
 // meets an idle connection, as in fanout_bench's rows. --groups G splits the connections into
@@ -15,7 +15,11 @@
 //
 // --io-uring 1 makes the same sendmsg() calls through io_uring, 256 to a submission, as
 // tickerd's batched writes do (host/src/gateway/send_batch.cpp): what is left is the TCP work,
-// without a system call's entry and exit per send.
+// without a system call's entry and exit per send. With it, --ring-flags 1 opens the ring with
+// IORING_SETUP_SINGLE_ISSUER | COOP_TASKRUN | DEFER_TASKRUN, --fixed-files 1 registers the
+// sockets with the ring (no file lookup per send), and --op send uses IORING_OP_SEND instead
+// of IORING_OP_SENDMSG (one buffer: no msghdr or iovec to import). --iovs N splits each frame
+// into N buffers of one sendmsg() (a WebSocket frame's header and payload are two).
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -31,8 +35,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -44,6 +50,10 @@ struct Options {
     std::size_t bytes = 600;
     int groups = 1;
     bool io_uring = false;
+    bool ring_flags = false;
+    bool fixed_files = false;
+    bool op_send = false;
+    int iovs = 1;
 };
 
 [[noreturn]] void fail(const char* what) {
@@ -55,6 +65,15 @@ Options parse(int argc, char** argv) {
     Options options;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i];
+        if (flag == "--op") {
+            std::string op = argv[i + 1];
+            if (op != "send" && op != "sendmsg") {
+                std::fprintf(stderr, "--op: expected send or sendmsg, not %s\n", op.c_str());
+                std::exit(2);
+            }
+            options.op_send = op == "send";
+            continue;
+        }
         double value = std::atof(argv[i + 1]);
         if (flag == "--connections") {
             options.connections = static_cast<int>(value);
@@ -64,6 +83,12 @@ Options parse(int argc, char** argv) {
             options.duration = value;
         } else if (flag == "--io-uring") {
             options.io_uring = value != 0;
+        } else if (flag == "--ring-flags") {
+            options.ring_flags = value != 0;
+        } else if (flag == "--fixed-files") {
+            options.fixed_files = value != 0;
+        } else if (flag == "--iovs") {
+            options.iovs = std::clamp(static_cast<int>(value), 1, 16);
         } else if (flag == "--groups") {
             options.groups = std::max(1, static_cast<int>(value));
         } else if (flag == "--bytes") {
@@ -112,17 +137,39 @@ double cpu_seconds() {
 // submissions of 256.
 class Sender {
   public:
-    Sender(bool io_uring, const std::string& frame)
-        : io_{const_cast<char*>(frame.data()), frame.size()} {
-        if (io_uring && io_uring_queue_init(kBatch, &ring_, 0) != 0) fail("io_uring_queue_init");
-        uses_ring_ = io_uring;
-        message_.msg_iov = &io_;
-        message_.msg_iovlen = 1;
+    Sender(const Options& options, const std::string& frame, const std::vector<int>& sockets)
+        : options_(options), frame_(frame) {
+        // The frame in --iovs pieces of about equal size, as one message.
+        std::size_t piece = (frame.size() + options.iovs - 1) / options.iovs;
+        for (std::size_t at = 0; at < frame.size(); at += piece)
+            io_.push_back(
+                {const_cast<char*>(frame.data()) + at, std::min(piece, frame.size() - at)});
+        message_.msg_iov = io_.data();
+        message_.msg_iovlen = io_.size();
+        if (!options.io_uring) return;
+        unsigned flags = options.ring_flags
+                             ? IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+                                   IORING_SETUP_DEFER_TASKRUN
+                             : 0;
+        if (io_uring_queue_init(kBatch, &ring_, flags) != 0) fail("io_uring_queue_init");
+        if (options.fixed_files &&
+            io_uring_register_files(&ring_, sockets.data(),
+                                    static_cast<unsigned>(sockets.size())) != 0)
+            fail("io_uring_register_files");
+        for (std::size_t i = 0; i < sockets.size(); ++i)
+            index_of_[sockets[i]] = static_cast<int>(i);
     }
+
+    ~Sender() {
+        // Registered files hold their sockets open: closing the descriptors would not end them.
+        if (options_.io_uring) io_uring_queue_exit(&ring_);
+    }
+    Sender(const Sender&) = delete;
+    Sender& operator=(const Sender&) = delete;
 
     uint64_t send(const int* sockets, std::size_t count) {
         uint64_t sent = 0;
-        if (!uses_ring_) {
+        if (!options_.io_uring) {
             for (std::size_t i = 0; i < count; ++i)
                 if (sendmsg(sockets[i], &message_, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) ++sent;
             return sent;
@@ -130,9 +177,8 @@ class Sender {
         for (std::size_t first = 0; first < count; first += kBatch) {
             auto last = std::min(count, first + kBatch);
             for (auto i = first; i < last; ++i)
-                io_uring_prep_sendmsg(io_uring_get_sqe(&ring_), sockets[i], &message_,
-                                      MSG_DONTWAIT | MSG_NOSIGNAL);
-            io_uring_submit(&ring_);
+                prepare(io_uring_get_sqe(&ring_), sockets[i]);
+            io_uring_submit_and_get_events(&ring_);
             io_uring_cqe* cqe = nullptr;
             unsigned head = 0;
             unsigned seen = 0;
@@ -147,10 +193,23 @@ class Sender {
 
   private:
     static constexpr unsigned kBatch = 256;
-    iovec io_;
+
+    void prepare(io_uring_sqe* sqe, int socket) {
+        int target = options_.fixed_files ? index_of_[socket] : socket;
+        if (options_.op_send)
+            io_uring_prep_send(sqe, target, frame_.data(), frame_.size(),
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+        else
+            io_uring_prep_sendmsg(sqe, target, &message_, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (options_.fixed_files) sqe->flags |= IOSQE_FIXED_FILE;
+    }
+
+    const Options& options_;
+    const std::string& frame_;
+    std::vector<iovec> io_;
     msghdr message_{};
     io_uring ring_{};
-    bool uses_ring_ = false;
+    std::unordered_map<int, int> index_of_;  // socket -> its slot among the registered files
 };
 
 }  // namespace
@@ -188,7 +247,7 @@ int main(int argc, char** argv) {
         close(fd);
 
     std::string frame(options.bytes, 'x');
-    Sender sender(options.io_uring, frame);
+    auto sender = std::make_unique<Sender>(options, frame, servers);
     auto interval = std::chrono::duration<double>(1.0 / (options.rate * options.groups));
     auto group_size = (servers.size() + static_cast<std::size_t>(options.groups) - 1) /
                       static_cast<std::size_t>(options.groups);
@@ -203,10 +262,11 @@ int main(int argc, char** argv) {
         auto group = static_cast<std::size_t>(round % options.groups);
         auto first = std::min(servers.size(), group * group_size);
         auto last = std::min(servers.size(), first + group_size);
-        sent += sender.send(servers.data() + first, last - first);
+        sent += sender->send(servers.data() + first, last - first);
     }
     auto cpu = cpu_seconds() - cpu_start;
     auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    sender.reset();
     for (int fd : servers)
         close(fd);
     waitpid(reader, nullptr, 0);

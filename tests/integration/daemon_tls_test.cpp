@@ -218,6 +218,18 @@ BOOST_AUTO_TEST_CASE(rest_sse_and_websocket_over_tls) {
     ws.read(buffer);
     BOOST_TEST(json::parse(beast::buffers_to_string(buffer.data())).at("type").as_string() ==
                "data");
+    buffer.clear();
+    // What the client sends is read from its TLS records and answered.
+    ws.write(asio::buffer(std::string(R"({"action":"ping","id":"over tls"})")));
+    json::object pong;
+    for (int i = 0; i < 50 && !pong.contains("id"); ++i) {  // data may come first
+        buffer.clear();
+        ws.read(buffer);
+        pong = json::parse(beast::buffers_to_string(buffer.data())).as_object();
+        if (pong.at("type").as_string() != "pong") pong.clear();
+    }
+    BOOST_TEST(pong.at("type").as_string() == "pong");
+    BOOST_TEST(pong.at("id").as_string() == "over tls");
 
     // Plain HTTP on the TLS listener gets nothing it could take for an answer.
     {

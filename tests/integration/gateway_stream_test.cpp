@@ -666,6 +666,15 @@ BOOST_AUTO_TEST_CASE(ws_fragments_pings_and_message_size_limit) {
     BOOST_TEST(reply.at("id").as_string() == "frag");
     BOOST_TEST(pong_payload == "are you there");
 
+    // A message longer than one read (the thread's 16 KB buffer) arrives whole.
+    std::string long_id(40 * 1024, 'x');
+    ws.write(asio::buffer(R"({"action":"ping","id":")" + long_id + R"("})"));
+    ws.read(buffer);
+    reply = parse_object(beast::buffers_to_string(buffer.data()));
+    buffer.clear();
+    BOOST_TEST(reply.at("type").as_string() == "pong");
+    BOOST_TEST(reply.at("id").as_string() == long_id);
+
     ws.write(asio::buffer(std::string(70 * 1024, ' ')));  // over the 64 KiB cap
     beast::error_code ec;
     ws.read(buffer, ec);

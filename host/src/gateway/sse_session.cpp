@@ -68,8 +68,6 @@ const std::shared_ptr<const std::string> kNothing = std::make_shared<const std::
 
 // How long queued bytes may take to flush when the server stops.
 constexpr auto kShutdownFlushTime = std::chrono::seconds(2);
-// A client sends nothing after its request; reading only tells when it has gone.
-constexpr std::size_t kReadBufferSize = 512;
 
 // A write that does not finish in this time means the client stopped reading.
 std::chrono::seconds write_stall_timeout(const Limits& limits) {
@@ -80,7 +78,7 @@ std::chrono::seconds write_stall_timeout(const Limits& limits) {
 
 SseSession::SseSession(std::unique_ptr<Transport> transport, ChannelSet channels,
                        const StreamContext& context, bool gzip)
-    : StreamSession(std::move(transport), context, telemetry::StreamProtocol::sse, kReadBufferSize),
+    : StreamSession(std::move(transport), context, telemetry::StreamProtocol::sse),
       requested_(std::move(channels)),
       resume_from_(context.resume_from),
       view_(context.view),

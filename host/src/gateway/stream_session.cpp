@@ -56,8 +56,9 @@ std::string describe_peer(const Transport& transport) {
 }  // namespace
 
 StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamContext& context,
-                             telemetry::StreamProtocol protocol, std::size_t read_buffer_size)
+                             telemetry::StreamProtocol protocol)
     : transport_(std::move(transport)),
+      batch_socket_(transport_->sendmsg_socket()),
       strand_(strand_of(*transport_)),
       wheel_(context.wheel),
       wakeups_(context.wakeups),
@@ -75,8 +76,7 @@ StreamSession::StreamSession(std::unique_ptr<Transport> transport, const StreamC
       expires_at_(steady_expiry(principal_)),
       metrics_(context.services.telemetry.metrics()),
       counters_(metrics_.streams(protocol)),
-      queue_(limits_.max_queued_messages, limits_.max_queued_bytes),
-      read_buffer_(read_buffer_size) {
+      queue_(limits_.max_queued_messages, limits_.max_queued_bytes) {
     counters_.opened.add();
     counters_.open.add(1);
 }
@@ -290,8 +290,7 @@ void StreamSession::do_write() {
         buffers_.clear();
         frame_batch(in_flight_, buffers_);
         last_write_at_ = Clock::now();
-        int socket = transport_->sendmsg_socket();
-        if (socket >= 0 && SendBatch::queue(socket, buffers_, shared_from_this())) {
+        if (batch_socket_ >= 0 && SendBatch::queue(batch_socket_, buffers_, shared_from_this())) {
             writing_ = in_batch_ = true;
             return;
         }
@@ -372,19 +371,19 @@ void StreamSession::count_deliveries() {
 
 // ---- Reading -------------------------------------------------------------------------
 
+// No read buffer of the stream's own: what the client sends is read once it has arrived.
 void StreamSession::do_read() {
-    transport_->async_read_some(
-        asio::buffer(read_buffer_),
-        [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+    transport_->async_read_arrival(
+        [self = shared_from_this()](boost::system::error_code ec, std::string_view bytes) {
             self->on_read(ec, bytes);
         });
 }
 
-void StreamSession::on_read(boost::system::error_code ec, std::size_t bytes) {
+void StreamSession::on_read(boost::system::error_code ec, std::string_view bytes) {
     if (phase_ == Phase::finished) return;
     if (ec) return finish(ec == asio::error::eof ? "client closed the connection" : ec.message());
     last_read_at_ = Clock::now();
-    on_client_bytes(std::string_view(read_buffer_.data(), bytes));
+    on_client_bytes(bytes);
     if (phase_ != Phase::finished) do_read();
 }
 

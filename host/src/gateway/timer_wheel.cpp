@@ -1,6 +1,7 @@
 #include "gateway/timer_wheel.hpp"
 
 #include "gateway/chunks.hpp"
+#include "gateway/send_batch.hpp"
 
 namespace tickerd::gateway {
 
@@ -58,7 +59,9 @@ void TimerWheel::on_tick() {
         count_ -= firing->size();
         arm();
     }
-    run_in_chunks(
+    // Inside a send batch, as a writer list runs: the pings of the quiet links due in one
+    // tick go out in one submission, not a sendmsg() each.
+    run_in_chunks<SendBatch>(
         strand_, std::move(firing), 0, kChunk,
         [](const Entry& entry) {
             if (auto client = entry.client.lock()) client->due(entry.generation);

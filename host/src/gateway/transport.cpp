@@ -13,6 +13,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <array>
+
 namespace tickerd::gateway {
 
 namespace asio = boost::asio;
@@ -48,6 +50,14 @@ void limit_unacknowledged_on(tcp::socket& socket, std::chrono::milliseconds time
     (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
 }
 
+// What arrived on a stream is read into this and handed on before the next read: one buffer
+// per thread instead of one per connection.
+std::string_view read_into_thread_buffer(tcp::socket& socket, boost::system::error_code& ec) {
+    thread_local std::array<char, 16 * 1024> buffer;
+    std::size_t bytes = socket.read_some(asio::buffer(buffer), ec);
+    return {buffer.data(), bytes};
+}
+
 void close_socket(tcp::socket& socket) {
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -68,6 +78,21 @@ class PlainTransport final : public Transport {
     void async_read_some(asio::mutable_buffer buffer, Handler handler) override {
         stream_.async_read_some(buffer, std::move(handler));
     }
+    // A wait that finds nothing to read (woken, yet another read took it) waits again.
+    void async_read_arrival(Arrival handler) override {
+        stream_.socket().async_wait(
+            tcp::socket::wait_read,
+            [this, handler = std::move(handler)](boost::system::error_code ec) mutable {
+                // An error means the wait ended with the socket (closed, destroyed): `this`
+                // may be gone, and is not touched.
+                if (ec) return handler(ec, {});
+                if (!make_non_blocking(ec)) return handler(ec, {});
+                auto bytes = read_into_thread_buffer(stream_.socket(), ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again)
+                    return async_read_arrival(std::move(handler));
+                handler(ec, bytes);
+            });
+    }
     void async_write_some(const Buffers& buffers, Handler handler) override {
         stream_.async_write_some(buffers, std::move(handler));
     }
@@ -75,12 +100,7 @@ class PlainTransport final : public Transport {
         asio::async_write(stream_.socket(), buffers, std::move(handler));
     }
     void write_now(Buffers& buffers, boost::system::error_code& ec) override {
-        if (!non_blocking_) {
-            stream_.socket().non_blocking(true, ec);
-            if (ec) return;
-            non_blocking_ = true;
-        }
-        send_without_waiting(stream_.socket(), buffers, ec);
+        if (make_non_blocking(ec)) send_without_waiting(stream_.socket(), buffers, ec);
     }
     int sendmsg_socket() override { return stream_.socket().native_handle(); }
     void expires_after(std::chrono::steady_clock::duration timeout) override {
@@ -108,6 +128,17 @@ class PlainTransport final : public Transport {
     }
 
   private:
+    // The reads and writes that must not wait (write_now, async_read_arrival's read) need the
+    // socket in non-blocking mode, as the user sees it (Asio's own is always on).
+    bool make_non_blocking(boost::system::error_code& ec) {
+        if (!non_blocking_) {
+            stream_.socket().non_blocking(true, ec);
+            if (ec) return false;
+            non_blocking_ = true;
+        }
+        return true;
+    }
+
     tcp::endpoint remote_;
     beast::tcp_stream stream_;
     bool non_blocking_ = false;
@@ -127,6 +158,16 @@ class TlsTransport final : public Transport {
     }
     void async_read_some(asio::mutable_buffer buffer, Handler handler) override {
         stream_.async_read_some(buffer, std::move(handler));
+    }
+    // A TLS record may be buffered inside OpenSSL with the socket empty, so the socket's
+    // readiness says nothing: a read, into a buffer this connection holds while it waits.
+    void async_read_arrival(Arrival handler) override {
+        if (read_buffer_.empty()) read_buffer_.resize(kTlsReadBufferSize);
+        stream_.async_read_some(
+            asio::buffer(read_buffer_),
+            [this, handler = std::move(handler)](boost::system::error_code ec, std::size_t bytes) {
+                handler(ec, ec ? std::string_view() : std::string_view(read_buffer_.data(), bytes));
+            });
     }
     void async_write_some(const Buffers& buffers, Handler handler) override {
         stream_.async_write_some(buffers, std::move(handler));
@@ -154,9 +195,12 @@ class TlsTransport final : public Transport {
     std::unique_ptr<Transport> move_to(asio::io_context&) override { return nullptr; }
 
   private:
+    static constexpr std::size_t kTlsReadBufferSize = 1024;
+
     tcp::endpoint remote_;
     std::shared_ptr<asio::ssl::context> context_;  // the certificate this connection started with
     beast::ssl_stream<beast::tcp_stream> stream_;
+    std::vector<char> read_buffer_;  // a stream's reads only, allocated by the first
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace tickerd::gateway {
@@ -25,6 +26,7 @@ class Transport {
   public:
     using Handler = std::function<void(boost::system::error_code, std::size_t)>;
     using Done = std::function<void(boost::system::error_code)>;
+    using Arrival = std::function<void(boost::system::error_code, std::string_view)>;
     using Buffers = std::vector<boost::asio::const_buffer>;
 
     virtual ~Transport() = default;
@@ -33,6 +35,12 @@ class Transport {
     // What TLS needs before the first byte of a request (its handshake); plain: nothing.
     virtual void async_start(Done done) = 0;
     virtual void async_read_some(boost::asio::mutable_buffer buffer, Handler handler) = 0;
+    // Waits until the client sends something (or goes), then reads what came: `handler` gets
+    // the bytes, in a buffer of the thread's that lasts only while it runs. So a stream that
+    // waits for its client holds no read buffer, and a client's message costs one recv(),
+    // not another that finds the socket empty (Asio's async read tries one before it waits).
+    // TLS reads a record's worth as async_read_some does.
+    virtual void async_read_arrival(Arrival handler) = 0;
     virtual void async_write_some(const Buffers& buffers, Handler handler) = 0;
     // Writes all of `buffers` (they must stay alive until `handler` runs).
     virtual void async_write(const Buffers& buffers, Handler handler) = 0;

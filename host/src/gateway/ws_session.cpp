@@ -41,10 +41,6 @@ constexpr auto kCloseTimeout = std::chrono::seconds(3);
 constexpr auto kSlowConsumerGrace = std::chrono::seconds(10);
 // How long, in keepalive intervals, a ping may go unanswered before the client is dropped.
 constexpr int kPingAnswerIntervals = 2;
-// One read from the client. Clients send little (actions, pongs) and a partial frame waits in
-// the inbox anyway, so a small buffer costs a few more reads for a big message and saves
-// 15 kB on every connection (most of an idle one's memory).
-constexpr std::size_t kReadBufferSize = 1024;
 
 const std::shared_ptr<const std::string> kEmpty = std::make_shared<const std::string>();
 
@@ -64,8 +60,7 @@ Outgoing text_frame(std::string text) {
 
 WebSocketSession::WebSocketSession(std::unique_ptr<Transport> transport,
                                    const StreamContext& context, const WebSocketAccept& accepted)
-    : StreamSession(std::move(transport), context, telemetry::StreamProtocol::websocket,
-                    kReadBufferSize),
+    : StreamSession(std::move(transport), context, telemetry::StreamProtocol::websocket),
       deflate_(accepted.deflate),
       client_no_context_takeover_(accepted.client_no_context_takeover) {
     if (limits().requests_per_minute > 0) requests_.emplace(limits().requests_per_minute);
