@@ -152,8 +152,8 @@ class Sender {
                                    IORING_SETUP_DEFER_TASKRUN
                              : 0;
         if (io_uring_queue_init(kBatch, &ring_, flags) != 0) fail("io_uring_queue_init");
-        if (options.fixed_files &&
-            io_uring_register_files(&ring_, sockets.data(),
+        if (!options.fixed_files) return;
+        if (io_uring_register_files(&ring_, sockets.data(),
                                     static_cast<unsigned>(sockets.size())) != 0)
             fail("io_uring_register_files");
         for (std::size_t i = 0; i < sockets.size(); ++i)
@@ -195,7 +195,7 @@ class Sender {
     static constexpr unsigned kBatch = 256;
 
     void prepare(io_uring_sqe* sqe, int socket) {
-        int target = options_.fixed_files ? index_of_[socket] : socket;
+        int target = options_.fixed_files ? index_of_.at(socket) : socket;
         if (options_.op_send)
             io_uring_prep_send(sqe, target, frame_.data(), frame_.size(),
                                MSG_DONTWAIT | MSG_NOSIGNAL);
