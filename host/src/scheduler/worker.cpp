@@ -19,6 +19,17 @@ constexpr double kMinIntervalSeconds = 0.01;
 // A worker that published nothing for this many intervals says it is stalled: long enough
 // for a poll's retries and fallback to run their course, short enough to notice in minutes.
 constexpr double kStalledAfterIntervals = 3;
+// Polls start a cell of the steady clock at a time: every poll due in one cell starts at the
+// cell's beginning, so the worker thread wakes once per cell for all of them, and for every
+// worker at once (the cells are the clock's, not a worker's). One wake-up per poll made a
+// poll's hand-overs between threads most of its cost. A poll starts at most a cell early;
+// a vendor still sees its calls spread over the interval, in steps of a cell.
+constexpr std::chrono::milliseconds kPollCell{20};
+
+std::chrono::steady_clock::time_point cell_start(std::chrono::steady_clock::time_point when,
+                                                 std::chrono::milliseconds cell) {
+    return when - when.time_since_epoch() % cell;
+}
 
 }  // namespace
 
@@ -216,23 +227,40 @@ void Worker::arm_cycle_timer(SteadyTime when) {
 
 void Worker::dispatch_next_poll(const std::shared_ptr<Cycle>& cycle) {
     if (cycle->next >= cycle->symbols.size()) return;
-    stagger_timer_.expires_at(cycle->start + cycle->offsets[cycle->next]);
-    stagger_timer_.async_wait(
-        guarded([this, cycle, generation = generation_](boost::system::error_code ec) {
-            if (ec || generation != generation_ || !running_) return;
-            const std::string symbol = cycle->symbols[cycle->next++];
-            // Arm the next poll first, so a failure starting this one cannot stall the cycle.
-            dispatch_next_poll(cycle);
-            if (!std::binary_search(plan_->symbols.begin(), plan_->symbols.end(), symbol)) {
-                note_cycle_progress(*cycle);  // removed from the configuration meanwhile
-            } else if (services_->options.share && !services_->options.share->owns(type_, symbol)) {
-                note_cycle_progress(*cycle);  // another instance holds it
-            } else if (polls_.contains(symbol)) {
-                skip_poll(*cycle, symbol);
-            } else {
-                start_poll(cycle, symbol);
+    auto cell = scaled(kPollCell);
+    auto begins = cell_start(cycle->start + cycle->offsets[cycle->next], cell);
+    stagger_timer_.expires_at(begins);
+    stagger_timer_.async_wait(guarded([this, cycle, ends = begins + cell,
+                                       generation = generation_](boost::system::error_code ec) {
+        if (ec || generation != generation_ || !running_) return;
+        std::vector<std::string> due;
+        while (cycle->next < cycle->symbols.size() &&
+               cycle->start + cycle->offsets[cycle->next] < ends) {
+            due.push_back(cycle->symbols[cycle->next++]);
+        }
+        // Arm the next cell first, so a failure starting these cannot stall the cycle.
+        dispatch_next_poll(cycle);
+        // One symbol's failure to start costs only its own poll, as when each had a cell.
+        for (const auto& symbol : due) {
+            try {
+                start_or_skip(cycle, symbol);
+            } catch (const std::exception& e) {
+                note_unexpected(symbol + ": " + e.what());
             }
-        }));
+        }
+    }));
+}
+
+void Worker::start_or_skip(const std::shared_ptr<Cycle>& cycle, const std::string& symbol) {
+    if (!std::binary_search(plan_->symbols.begin(), plan_->symbols.end(), symbol)) {
+        note_cycle_progress(*cycle);  // removed from the configuration meanwhile
+    } else if (services_->options.share && !services_->options.share->owns(type_, symbol)) {
+        note_cycle_progress(*cycle);  // another instance holds it
+    } else if (polls_.contains(symbol)) {
+        skip_poll(*cycle, symbol);
+    } else {
+        start_poll(cycle, symbol);
+    }
 }
 
 // A skipped poll is a symbol without its update this cycle: it counts as an error.

@@ -137,6 +137,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     void halt();  // stop() and close() both; under the mutex
     void cancel_timers();
     void dispatch_next_poll(const std::shared_ptr<Cycle>& cycle);
+    void start_or_skip(const std::shared_ptr<Cycle>& cycle, const std::string& symbol);
     void skip_poll(Cycle& cycle, const std::string& symbol);
     void note_cycle_progress(Cycle& cycle);
     void note_unexpected(const std::string& what);
