@@ -233,15 +233,17 @@ void Worker::dispatch_next_poll(const std::shared_ptr<Cycle>& cycle) {
     stagger_timer_.async_wait(guarded([this, cycle, ends = begins + cell,
                                        generation = generation_](boost::system::error_code ec) {
         if (ec || generation != generation_ || !running_) return;
-        std::vector<std::string> due;
+        auto first = cycle->next;
         while (cycle->next < cycle->symbols.size() &&
                cycle->start + cycle->offsets[cycle->next] < ends) {
-            due.push_back(cycle->symbols[cycle->next++]);
+            ++cycle->next;
         }
+        auto last = cycle->next;
         // Arm the next cell first, so a failure starting these cannot stall the cycle.
         dispatch_next_poll(cycle);
         // One symbol's failure to start costs only its own poll, as when each had a cell.
-        for (const auto& symbol : due) {
+        for (auto i = first; i < last; ++i) {
+            const auto& symbol = cycle->symbols[i];  // a cycle's symbols never change
             try {
                 start_or_skip(cycle, symbol);
             } catch (const std::exception& e) {

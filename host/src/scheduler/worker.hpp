@@ -86,10 +86,11 @@ class Worker : public std::enable_shared_from_this<Worker> {
     struct Cycle {
         SteadyTime start;
         std::vector<std::string> symbols;
-        std::vector<std::chrono::milliseconds> offsets;  // when each poll starts
-        std::size_t next = 0;                            // the next poll to start
-        std::size_t unfinished = 0;                      // started, not yet finished
-        bool reported = false;                           // last_run set for it
+        std::vector<std::chrono::milliseconds>
+            offsets;                 // when each poll is due (started with its cell)
+        std::size_t next = 0;        // the next poll to start
+        std::size_t unfinished = 0;  // started, not yet finished
+        bool reported = false;       // last_run set for it
     };
 
     // One vendor call. Its thread and the timeout race; `done` says who came first.
@@ -191,7 +192,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
     std::shared_ptr<Services> services_;
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     boost::asio::steady_timer cycle_timer_;    // the next cycle (or the idle re-check)
-    boost::asio::steady_timer stagger_timer_;  // the next poll of this cycle
+    boost::asio::steady_timer stagger_timer_;  // the next cell of this cycle's polls
     std::mt19937_64 rng_;
     // A re-plan is queued on the strand and has not read the config yet: further changes
     // need no re-plan of their own (a burst of API changes would otherwise queue one O(n)
