@@ -86,11 +86,10 @@ class Worker : public std::enable_shared_from_this<Worker> {
     struct Cycle {
         SteadyTime start;
         std::vector<std::string> symbols;
-        std::vector<std::chrono::milliseconds>
-            offsets;                 // when each poll is due (started with its cell)
-        std::size_t next = 0;        // the next poll to start
-        std::size_t unfinished = 0;  // started, not yet finished
-        bool reported = false;       // last_run set for it
+        std::vector<std::chrono::milliseconds> offsets;  // when each poll is due (its cell's)
+        std::size_t next = 0;                            // the next poll to start
+        std::size_t unfinished = 0;                      // started, not yet finished
+        bool reported = false;                           // last_run set for it
     };
 
     // One vendor call. Its thread and the timeout race; `done` says who came first.
